@@ -1,0 +1,1 @@
+"""The conversation engine: model factory, graph, turn runner and the offline engine."""

@@ -1,0 +1,118 @@
+"""LocalChatModel: the offline engine as a LangChain chat model with `bind_tools` and streaming."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.tools import BaseTool
+from pydantic import ConfigDict, Field
+
+from agent.local.dialogue import Decision, Persona, decide
+from agent.local.intents import IntentClassifier
+
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+class LocalChatModel(BaseChatModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    intents: IntentClassifier
+    persona: Persona
+    tool_names: frozenset[str] = Field(default_factory=frozenset)
+
+    @classmethod
+    def create(
+        cls, *, embedder: Any, store_name: str, support_email: str = "support@example.com"
+    ) -> LocalChatModel:
+        return cls(intents=IntentClassifier(embedder), persona=Persona(store_name, support_email))
+
+    @property
+    def _llm_type(self) -> str:
+        return "support-agent-local"
+
+    def bind_tools(self, tools: Sequence[Any], **_: Any) -> LocalChatModel:  # type: ignore[override]
+        names = {t.name if isinstance(t, BaseTool) else t["name"] for t in tools}
+        return self.model_copy(update={"tool_names": frozenset(names)})
+
+    def _decide(self, messages: list[BaseMessage]) -> Decision:
+        return decide(
+            messages, tools=set(self.tool_names), intents=self.intents, persona=self.persona
+        )
+
+    def _message(self, decision: Decision) -> AIMessage:
+        metadata = {**decision.metadata, "model_name": self._llm_type}
+        if decision.tool:
+            call = {"name": decision.tool, "args": decision.args, "id": _call_id()}
+            return AIMessage(content="", tool_calls=[call], response_metadata=metadata)
+        return AIMessage(content=decision.text or "", response_metadata=metadata)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._message(self._decide(messages)))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        message = self._message(self._decide(messages))
+        for chunk in _chunks(message):
+            if run_manager and chunk.text:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        message = self._message(self._decide(messages))
+        for chunk in _chunks(message):
+            if run_manager and chunk.text:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+
+def _call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:16]}"
+
+
+def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
+    if message.tool_calls:
+        call = message.tool_calls[0]
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                tool_call_chunks=[
+                    {
+                        "name": call["name"],
+                        "args": json.dumps(call["args"]),
+                        "id": call["id"],
+                        "index": 0,
+                    }
+                ],
+            )
+        )
+    else:
+        for piece in _WORDS.findall(str(message.content)):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+    yield ChatGenerationChunk(
+        message=AIMessageChunk(content="", response_metadata=message.response_metadata)
+    )

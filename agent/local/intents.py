@@ -1,0 +1,78 @@
+"""Intent classification: a few high-precision rules, then nearest examples by embedding."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+_HUMAN = re.compile(
+    r"\b(human|person|real (person|people|agent)|representative|rep|operator|manager|supervisor|"
+    r"someone (real|from your team)|live agent|agent|staff|customer service)\b",
+    re.IGNORECASE,
+)
+_HUMAN_VERB = re.compile(
+    r"\b(talk|speak|chat|connect|transfer|get|want|need|put|escalate|reach)\b", re.IGNORECASE
+)
+_AFFIRM = re.compile(
+    r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|please do|go ahead|do it|y|that would be great)"
+    r"\b[\s!.,]*(please|thanks|thank you)?[\s!.]*$",
+    re.IGNORECASE,
+)
+_DENY = re.compile(r"^\s*(no|nope|nah|no thanks|no thank you|not now|n)\b[\s!.,]*$", re.I)
+_GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening))\b[\s!.,]*$", re.I)
+_THANKS = re.compile(r"^\s*(thanks|thank you|thx|ty|cheers)\b.{0,20}$", re.IGNORECASE)
+_GOODBYE = re.compile(r"^\s*(bye|goodbye|see you|that's all)\b.{0,20}$", re.IGNORECASE)
+
+MIN_SIMILARITY = 0.55
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    score: float
+
+
+class IntentClassifier:
+    def __init__(self, embedder: Any, examples: dict[str, list[str]] | None = None) -> None:
+        self._embedder = embedder
+        self._examples = examples or _packaged_examples()
+
+    @cached_property
+    def _matrix(self) -> tuple[np.ndarray, list[str]]:
+        labels = [name for name, texts in self._examples.items() for _ in texts]
+        texts = [text for texts in self._examples.values() for text in texts]
+        return self._embedder.embed(texts), labels
+
+    def warm(self) -> None:
+        _ = self._matrix
+
+    def classify(self, text: str) -> Intent:
+        if _HUMAN.search(text) and _HUMAN_VERB.search(text):
+            return Intent("human_request", 1.0)
+        for name, pattern in (
+            ("affirm", _AFFIRM),
+            ("deny", _DENY),
+            ("greeting", _GREETING),
+            ("thanks", _THANKS),
+            ("goodbye", _GOODBYE),
+        ):
+            if pattern.match(text):
+                return Intent(name, 1.0)
+        matrix, labels = self._matrix
+        scores = matrix @ self._embedder.embed([text])[0]
+        best = int(np.argmax(scores))
+        score = float(scores[best])
+        if score < MIN_SIMILARITY:
+            return Intent("question", score)
+        return Intent(labels[best], score)
+
+
+def _packaged_examples() -> dict[str, list[str]]:
+    text = resources.files("agent.local").joinpath("intents.yaml").read_text("utf-8")
+    return {str(k): [str(v) for v in values] for k, values in yaml.safe_load(text).items()}

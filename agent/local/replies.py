@@ -1,0 +1,94 @@
+"""Reply templates as data, and the composition of order-status replies."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@cache
+def templates() -> dict[str, Any]:
+    text = resources.files("agent.local").joinpath("replies.yaml").read_text("utf-8")
+    return dict(yaml.safe_load(text))
+
+
+def say(key: str, **values: Any) -> str:
+    return str(templates()[key]).format(**values)
+
+
+def _day(iso: str | None) -> str:
+    if not iso:
+        return "an unknown date"
+    d = date.fromisoformat(iso)
+    return f"{d.strftime('%B')} {d.day}, {d.year}"
+
+
+def _items(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+def order_reply(view: dict[str, Any]) -> str:
+    order = templates()["order"]
+    status = view["status"]
+    reason = f" ({view['cancel_reason']})" if view.get("cancel_reason") else ""
+    head = order[status].format(
+        number=view["order_number"],
+        placed=_day(view.get("placed_on")),
+        delivered=_day(view.get("delivered_on")),
+        cancelled=_day(view.get("cancelled_on")),
+        reason=reason,
+        refunded=view.get("refunded"),
+        currency=view.get("currency", "USD"),
+    )
+    lines = [head]
+    item_names = [f"{i['quantity']} × {i['name']} ({i['variant']})" for i in view["items"]]
+    lines.append(say("items", items=_items(item_names)))
+    shipped_names: set[str] = set()
+    for shipment in view.get("shipments", []):
+        names = shipment["items"]
+        shipped_names.update(names)
+        if shipment.get("delivered_on"):
+            lines.append(
+                say(
+                    "shipment_delivered",
+                    items=_items(names),
+                    carrier=shipment["carrier"],
+                    tracking_number=shipment["tracking_number"],
+                    delivered=_day(shipment["delivered_on"]),
+                )
+            )
+        else:
+            eta = shipment.get("estimated_delivery")
+            lines.append(
+                say(
+                    "shipment_transit",
+                    items=_items(names),
+                    carrier=shipment["carrier"],
+                    shipped=_day(shipment.get("shipped_on")),
+                    tracking_number=shipment["tracking_number"],
+                    eta=say("eta", date=_day(eta)) if eta else "",
+                )
+            )
+            if shipment.get("tracking_url"):
+                lines.append(f"Track it here: {shipment['tracking_url']}")
+    if status == "partially_shipped":
+        waiting = [i["name"] for i in view["items"] if i["name"] not in shipped_names]
+        if waiting:
+            lines.append(say("not_shipped", items=_items(waiting)))
+    return " ".join(lines[:1]) + "\n" + "\n".join(lines[1:])
+
+
+def passage_answer(text: str, *, max_chars: int = 600) -> str:
+    """The first sentences of a passage, without markdown heading lines."""
+    body = " ".join(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+    if len(body) <= max_chars:
+        return body
+    cut = body[:max_chars]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    return cut[: end + 1] if end > 200 else cut.rstrip() + "…"

@@ -1,0 +1,243 @@
+"""run_turn: one customer message in, a stream of events out.
+
+Order of work: the customer message is committed first (it is never lost); the bot runs only
+if it owns the conversation; its reply is committed with a compare-and-set on the owner
+version, and only then is the final event yielded. Tokens and tool statuses stream live as
+progress; the final event is the acknowledgement."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.events import (
+    Accepted,
+    Citation,
+    Escalated,
+    Token,
+    ToolCall,
+    ToolStatus,
+    TurnEvent,
+    TurnResult,
+)
+from agent.history import to_langchain, to_payload
+from errors import ProtocolError
+from storage import repo
+from storage.tables import Conversation, Message, Owner, utcnow
+from tools.base import tool_label
+from tools.context import SupportContext, ToolDeps
+
+log = logging.getLogger(__name__)
+
+HISTORY_WINDOW = 60
+RECURSION_LIMIT = 16
+FALLBACK_REPLY = (
+    "I'm sorry, something went wrong on my side. Please try again, or ask for a member of our "
+    "team."
+)
+
+
+class Runner:
+    def __init__(self, *, deps: ToolDeps, graph: Any, tools: list[BaseTool]) -> None:
+        self._deps = deps
+        self._graph = graph
+        self._tools = tools
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    def validate(self, text: str) -> None:
+        limit = self._deps.settings.max_message_chars
+        if len(text) > limit:
+            raise ProtocolError(
+                "message_too_long", f"Messages are limited to {limit:,} characters."
+            )
+        if not text.strip():
+            raise ProtocolError("empty_message", "The message is empty.")
+
+    async def run_turn(
+        self,
+        *,
+        text: str,
+        channel: str,
+        conversation_id: str | None = None,
+        client_id: str | None = None,
+    ) -> AsyncIterator[TurnEvent]:
+        self.validate(text)
+        sessions = self._deps.sessions
+        async with sessions.begin() as session:
+            conversation = await _load_or_create(session, conversation_id, channel)
+
+        async with self._lock(conversation.id):
+            async with sessions.begin() as session:
+                conversation = await _load_or_create(session, conversation.id, channel)
+                customer_msg, replay = await _record_customer_message(
+                    session, conversation.id, text, client_id
+                )
+            yield Accepted(
+                conversation.id, customer_msg.id, client_id, conversation_id is None,
+                conversation.owner,
+            )
+            if replay is not None:
+                yield _result_from_row(replay, conversation, client_id)
+                return
+            if conversation.owner != Owner.BOT:
+                yield TurnResult(conversation.id, None, "", conversation.owner, utcnow(), client_id)
+                return
+            async for event in self._run_bot(conversation, customer_msg, client_id):
+                yield event
+
+    async def _run_bot(
+        self, conversation: Conversation, customer_msg: Message, client_id: str | None
+    ) -> AsyncIterator[TurnEvent]:
+        ctx = SupportContext(
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            deps=self._deps,
+            owner_version=conversation.owner_version,
+            customer_id=conversation.verified_customer_id,
+            failed_verifications=conversation.failed_verifications,
+        )
+        async with self._deps.sessions() as session:
+            rows = await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
+        new_messages: list[BaseMessage] = []
+        try:
+            async for event in self._stream_graph(to_langchain(rows), ctx, new_messages):
+                yield event
+        except Exception:
+            log.exception("turn failed in conversation %s", conversation.id)
+            new_messages = [AIMessage(FALLBACK_REPLY)]
+
+        final = next(
+            (m for m in reversed(new_messages) if isinstance(m, AIMessage) and not m.tool_calls),
+            AIMessage(FALLBACK_REPLY),
+        )
+        citations = _citations(final, ctx)
+        async with self._deps.sessions.begin() as session:
+            if not await repo.confirm_owner_version(session, conversation.id, ctx.owner_version):
+                # a human took over while the bot was thinking: the bot stays silent
+                owner = (await repo.get_conversation(session, conversation.id)) or conversation
+                yield TurnResult(conversation.id, None, "", owner.owner, utcnow(), client_id)
+                return
+            for message in new_messages:
+                if message is not final:
+                    await repo.append_message(
+                        session, conversation_id=conversation.id, role="tool",
+                        payload=to_payload(message),
+                    )
+            reply = await repo.append_message(
+                session,
+                conversation_id=conversation.id,
+                role="assistant",
+                text=str(final.content),
+                reply_to=customer_msg.id,
+                citations=[c.__dict__ for c in citations],
+                payload=to_payload(final),
+            )
+        owner = Owner.QUEUED if ctx.escalation else Owner.BOT
+        escalation = Escalated(*ctx.escalation) if ctx.escalation else None
+        yield TurnResult(
+            conversation_id=conversation.id,
+            message_id=reply.id,
+            text=reply.text,
+            owner=owner,
+            created_at=reply.created_at,
+            client_id=client_id,
+            citations=citations,
+            tool_calls=[ToolCall(c.name, c.args, c.ok) for c in ctx.tool_calls],
+            escalation=escalation,
+        )
+
+    async def _stream_graph(
+        self, history: list[BaseMessage], ctx: SupportContext, out: list[BaseMessage]
+    ) -> AsyncIterator[TurnEvent]:
+        stream = self._graph.astream(
+            {"messages": history},
+            context=ctx,
+            config={"recursion_limit": RECURSION_LIMIT},
+            stream_mode=["messages", "updates"],
+        )
+        async for mode, data in stream:
+            if mode == "messages":
+                chunk, meta = data
+                if meta.get("langgraph_node") != "model" or not isinstance(chunk, AIMessageChunk):
+                    continue
+                for call in chunk.tool_call_chunks or []:
+                    if call.get("name"):
+                        label = tool_label(call["name"], self._tools)
+                        yield ToolStatus(call["name"], "started", label)
+                if chunk.text:
+                    yield Token(chunk.text)
+                continue
+            for update in data.values():
+                for message in (update or {}).get("messages", []):
+                    out.append(message)
+                    if isinstance(message, ToolMessage):
+                        status = "failed" if message.status == "error" else "finished"
+                        name = message.name or ""
+                        yield ToolStatus(name, status, tool_label(name, self._tools))
+                        if name == "escalate_to_human" and ctx.escalation:
+                            yield Escalated(*ctx.escalation)
+
+
+async def _load_or_create(
+    session: AsyncSession, conversation_id: str | None, channel: str
+) -> Conversation:
+    if conversation_id is None:
+        return await repo.create_conversation(session, channel=channel)
+    conversation = await repo.get_conversation(session, conversation_id)
+    if conversation is None:
+        raise ProtocolError("conversation_not_found", "That conversation does not exist.")
+    return conversation
+
+
+async def _record_customer_message(
+    session: AsyncSession, conversation_id: str, text: str, client_id: str | None
+) -> tuple[Message, Message | None]:
+    """Returns the customer's message and, when this client_id was already answered, that
+    answer (a retry after a lost reply gets the same reply, and nothing runs twice)."""
+    if client_id:
+        existing = await repo.find_by_client_id(session, conversation_id, client_id)
+        if existing is not None:
+            return existing, await repo.reply_to(session, existing.id)
+    message = await repo.append_message(
+        session, conversation_id=conversation_id, role="customer", text=text, client_id=client_id
+    )
+    return message, None
+
+
+def _result_from_row(row: Message, conversation: Conversation, client_id: str | None) -> TurnResult:
+    return TurnResult(
+        conversation_id=conversation.id,
+        message_id=row.id,
+        text=row.text,
+        owner=conversation.owner,
+        created_at=row.created_at,
+        client_id=client_id,
+        citations=[Citation(**c) for c in row.citations],
+    )
+
+
+def _citations(final: AIMessage, ctx: SupportContext) -> list[Citation]:
+    retrieved = {p.id: p for p in ctx.passages}
+    chosen = (final.response_metadata or {}).get("citations")
+    ids = [i for i in chosen if i in retrieved] if chosen is not None else list(retrieved)
+    seen: dict[str, Citation] = {}
+    for pid in ids:
+        p = retrieved[pid]
+        seen.setdefault(pid, Citation(id=p.id, title=p.title, source=p.source))
+    return list(seen.values())

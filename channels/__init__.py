@@ -1,0 +1,1 @@
+"""Customer-facing channels: the WebSocket chat protocol and endpoint (email comes later)."""

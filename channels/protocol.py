@@ -1,0 +1,127 @@
+"""The chat protocol: typed JSON frames on /ws/chat. `widget/widget.js` mirrors the type names
+(a test checks the two lists match). Documented in docs/protocol.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+# ---- client -> server -------------------------------------------------------------------------
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClientMessage(_Frame):
+    type: Literal["message"]
+    text: str
+    client_id: str | None = Field(default=None, max_length=100)
+
+
+class ClientResume(_Frame):
+    type: Literal["resume"]
+    conversation_id: str = Field(max_length=100)
+
+
+class ClientPing(_Frame):
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[ClientMessage | ClientResume | ClientPing, Field(discriminator="type")]
+client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+CLIENT_FRAME_TYPES = ("message", "resume", "ping")
+
+# ---- server -> client -------------------------------------------------------------------------
+
+
+class Citation(BaseModel):
+    id: str
+    title: str
+    source: str | None = None
+
+
+class HistoryItem(BaseModel):
+    id: str
+    role: Literal["customer", "assistant", "staff", "system"]
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    created_at: datetime
+
+
+class ServerConversation(_Frame):
+    """Sent after a resume (or the first message): the conversation and what was said so far."""
+
+    type: Literal["conversation"] = "conversation"
+    conversation_id: str
+    owner: str
+    messages: list[HistoryItem] = Field(default_factory=list)
+
+
+class ServerAck(_Frame):
+    """The customer's message is committed (sent before any reply)."""
+
+    type: Literal["ack"] = "ack"
+    conversation_id: str
+    message_id: str
+    client_id: str | None = None
+
+
+class ServerToken(_Frame):
+    type: Literal["token"] = "token"
+    text: str
+
+
+class ServerToolStatus(_Frame):
+    type: Literal["tool_status"] = "tool_status"
+    tool: str
+    status: Literal["started", "finished", "failed"]
+    label: str  # what the customer sees: "Looking up your order..."
+
+
+class ServerEscalated(_Frame):
+    type: Literal["escalated"] = "escalated"
+    escalation_id: str
+    reason: str
+
+
+class ServerMessage(_Frame):
+    """Ends every turn: the whole reply, committed before it is sent."""
+
+    type: Literal["message"] = "message"
+    id: str
+    conversation_id: str
+    role: Literal["assistant", "staff", "system"] = "assistant"
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    owner: str
+    created_at: datetime
+    client_id: str | None = None  # echoes the customer message this answers
+
+
+class ServerError(_Frame):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+
+
+class ServerPong(_Frame):
+    type: Literal["pong"] = "pong"
+
+
+ServerFrame = Annotated[
+    ServerConversation
+    | ServerAck
+    | ServerToken
+    | ServerToolStatus
+    | ServerEscalated
+    | ServerMessage
+    | ServerError
+    | ServerPong,
+    Field(discriminator="type"),
+]
+SERVER_FRAME_TYPES = (
+    "conversation", "ack", "token", "tool_status", "escalated", "message", "error", "pong",
+)

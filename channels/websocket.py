@@ -1,0 +1,161 @@
+"""/ws/chat: typed JSON frames in, streamed frames out. A bad frame gets an `error` frame and
+the socket stays usable."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from agent.events import Accepted, Escalated, Token, ToolStatus, TurnResult
+from channels.protocol import (
+    CLIENT_FRAME_TYPES,
+    Citation,
+    ClientMessage,
+    ClientPing,
+    ClientResume,
+    HistoryItem,
+    ServerAck,
+    ServerConversation,
+    ServerError,
+    ServerEscalated,
+    ServerMessage,
+    ServerPong,
+    ServerToken,
+    ServerToolStatus,
+    client_frame_adapter,
+)
+from errors import ProtocolError
+from storage import repo
+
+log = logging.getLogger(__name__)
+VISIBLE_ROLES = ("customer", "assistant", "staff", "system")
+
+
+class ChatSession:
+    def __init__(self, websocket: WebSocket, services: Any) -> None:
+        self.ws = websocket
+        self.services = services
+        self.conversation_id: str | None = None
+
+    async def send(self, frame: Any) -> None:
+        await self.ws.send_text(frame.model_dump_json())
+
+    async def error(self, code: str, message: str) -> None:
+        await self.send(ServerError(code=code, message=message))
+
+    async def serve(self) -> None:
+        await self.ws.accept()
+        while True:
+            try:
+                received = await self.ws.receive()
+            except WebSocketDisconnect:
+                return
+            if received["type"] == "websocket.disconnect":
+                return
+            text = received.get("text")
+            if text is None:
+                await self.error("invalid_frame", "Frames must be JSON text.")
+                continue
+            try:
+                await self.handle(text)
+            except ProtocolError as exc:
+                await self.error(exc.code, exc.message)
+            except WebSocketDisconnect:
+                return
+            except Exception:
+                log.exception("chat frame failed")
+                await self.error("internal", "Something went wrong. Please try again.")
+
+    async def handle(self, raw: str) -> None:
+        limit = self.services.settings.max_frame_bytes
+        if len(raw.encode("utf-8")) > limit:
+            raise ProtocolError("frame_too_large", f"Frames are limited to {limit:,} bytes.")
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise ProtocolError("bad_json", "The frame is not valid JSON.") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            raise ProtocolError("invalid_frame", 'A frame is a JSON object with a "type".')
+        if data["type"] not in CLIENT_FRAME_TYPES:
+            raise ProtocolError("unknown_type", f"Unknown frame type {data['type'][:40]!r}.")
+        try:
+            frame = client_frame_adapter.validate_python(data)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            raise ProtocolError("invalid_frame", f"{where}: {problem['msg']}") from exc
+        if isinstance(frame, ClientPing):
+            await self.send(ServerPong())
+        elif isinstance(frame, ClientResume):
+            await self.resume(frame.conversation_id)
+        elif isinstance(frame, ClientMessage):
+            await self.message(frame)
+
+    async def resume(self, conversation_id: str) -> None:
+        async with self.services.sessions() as session:
+            conversation = await repo.get_conversation(session, conversation_id)
+            if conversation is None:
+                raise ProtocolError("conversation_not_found", "That conversation does not exist.")
+            rows = await repo.history(session, conversation_id)
+        self.conversation_id = conversation_id
+        items = [
+            HistoryItem(
+                id=row.id,
+                role=row.role,  # type: ignore[arg-type]
+                text=row.text,
+                citations=[Citation(**c) for c in row.citations],
+                created_at=row.created_at,
+            )
+            for row in rows
+            if row.role in VISIBLE_ROLES and row.text
+        ]
+        await self.send(
+            ServerConversation(conversation_id=conversation_id, owner=conversation.owner,
+                               messages=items)
+        )
+
+    async def message(self, frame: ClientMessage) -> None:
+        runner = self.services.runner
+        events = runner.run_turn(
+            text=frame.text,
+            channel="web",
+            conversation_id=self.conversation_id,
+            client_id=frame.client_id,
+        )
+        async for event in events:
+            if isinstance(event, Accepted):
+                self.conversation_id = event.conversation_id
+                if event.created:
+                    await self.send(
+                        ServerConversation(conversation_id=event.conversation_id, owner=event.owner)
+                    )
+                await self.send(
+                    ServerAck(conversation_id=event.conversation_id, message_id=event.message_id,
+                              client_id=event.client_id)
+                )
+            elif isinstance(event, Token):
+                await self.send(ServerToken(text=event.text))
+            elif isinstance(event, ToolStatus):
+                await self.send(
+                    ServerToolStatus(tool=event.tool, status=event.status, label=event.label)  # type: ignore[arg-type]
+                )
+            elif isinstance(event, Escalated):
+                await self.send(
+                    ServerEscalated(escalation_id=event.escalation_id, reason=event.reason)
+                )
+            elif isinstance(event, TurnResult) and event.message_id is not None:
+                await self.send(
+                    ServerMessage(
+                        id=event.message_id,
+                        conversation_id=event.conversation_id,
+                        text=event.text,
+                        citations=[Citation(**c.__dict__) for c in event.citations],
+                        owner=event.owner,
+                        created_at=event.created_at,
+                        client_id=event.client_id,
+                    )
+                )

@@ -1,0 +1,130 @@
+"""The `support-agent` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="Self-hosted AI customer support for online stores.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.")
+app.add_typer(db_app, name="db")
+
+
+def _mount() -> None:
+    from commerce.cli import app as store_app
+    from knowledge.cli import app as kb_app
+
+    app.add_typer(store_app, name="store", help="The demo store: seed, import, list orders.")
+    app.add_typer(kb_app, name="kb", help="The help-center knowledge base.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    demo: Annotated[bool | None, typer.Option("--demo/--no-demo", help="Demo store page")] = None,
+) -> None:
+    """Run the server: widget, chat socket and API."""
+    import uvicorn
+
+    from server import create_app
+    from settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if demo is not None:
+        overrides["demo"] = demo
+    settings = Settings(**overrides)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    typer.echo(f"support-agent on http://{host or settings.host}:{port or settings.port}/")
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port,
+        ws_max_size=1 << 20,
+    )
+
+
+@app.command()
+def ask(
+    text: Annotated[str | None, typer.Argument(help="The customer's message")] = None,
+    conversation: Annotated[str | None, typer.Option(help="Continue this conversation")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="One message per line, each a new conversation")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Run one turn (or one per line of --file) in-process and print the result."""
+    if (text is None) == (file is None):
+        raise typer.BadParameter("give TEXT or --file, not both")
+    messages = [text] if text is not None else _lines(file)
+    asyncio.run(_ask(messages, conversation if text is not None else None, as_json))
+
+
+def _lines(file: Path | None) -> list[str]:
+    assert file is not None
+    return [line for line in file.read_text("utf-8").splitlines() if line.strip()]
+
+
+async def _ask(messages: list[str], conversation: str | None, as_json: bool) -> None:
+    from channels.summary import collect, turn_json
+    from errors import ProtocolError
+    from services import build_services
+    from settings import Settings
+
+    services = await build_services(Settings())
+    failed = False
+    try:
+        for message in messages:
+            try:
+                result = await collect(
+                    services.runner.run_turn(
+                        text=message, channel="cli", conversation_id=conversation
+                    )
+                )
+            except ProtocolError as exc:
+                failed = True
+                out: dict[str, Any] = {"error": {"code": exc.code, "message": exc.message}}
+                typer.echo(json.dumps(out) if as_json else f"error: {exc.message}", err=not as_json)
+                continue
+            data = turn_json(result)
+            if as_json:
+                typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+            else:
+                typer.echo(data["reply"] or f"(delivered to the team; owner: {data['owner']})")
+                for c in data["citations"]:
+                    typer.echo(f"  source: {c['title']} [{c['id']}]")
+                typer.echo(f"  conversation: {data['conversation_id']}", err=True)
+    finally:
+        await services.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from settings import Settings
+    from storage.engine import make_engine
+    from storage.migrate import current_revision, upgrade
+
+    async def run() -> str | None:
+        settings = Settings()
+        settings.ensure_data_dir()
+        engine = make_engine(settings.sqlalchemy_url)
+        try:
+            await upgrade(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"database at revision {asyncio.run(run())}")
+
+
+_mount()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Store domain: models, the StoreBackend protocol, the demo store and (later) real adapters."""

@@ -1,0 +1,1 @@
+"""Help-center knowledge: embedder, chunking, ingestion, Chroma store, retrieval with citations."""

@@ -1,0 +1,34 @@
+"""The FastAPI app factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from channels.http import router as chat_router
+from services import Services, build_services
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """`services` given: the caller owns them. Otherwise they are built at startup from
+    `settings` (or the environment) and closed at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or await build_services(settings or Settings())
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.services.close()
+
+    app = FastAPI(title="support-agent", version="0.1.0", lifespan=lifespan)
+    app.include_router(chat_router)
+    return app

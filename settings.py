@@ -1,0 +1,95 @@
+"""The one settings class. Built by the composition root (or a test), never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret"}
+
+
+class Settings(BaseSettings):
+    """Everything configurable, read from `SUPPORT_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Field(default=Path(".support-data"))
+    database_url: str | None = None  # default: SQLite file in data_dir
+
+    # store
+    store_backend: Literal["demo"] = "demo"
+    demo: bool = True
+    demo_seed: int = 1001
+    demo_customers: int = 220
+    demo_orders: int = 1100
+
+    # model
+    llm_provider: Literal["local", "openai"] = "local"
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_s: float = 30.0
+
+    # knowledge base
+    chroma_url: str | None = None
+    kb_collection: str = "help_center"
+    kb_answer_floor: float = 0.45  # cosine similarity below which the agent says it does not know
+    kb_top_k: int = 4
+
+    # chat limits
+    max_message_chars: int = 4000
+    max_frame_bytes: int = 32_768
+    max_verify_attempts: int = 5
+
+    # secrets
+    secret_key: SecretStr = SecretStr("dev-secret")
+
+    store_name: str = "Northwind Outfitters"
+    support_email: str = "support@northwind.example"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.env == "prod" and self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS:
+            raise ValueError("SUPPORT_SECRET_KEY must be set to a real secret when SUPPORT_ENV=prod")
+        if self.llm_provider == "openai" and not self.openai_base_url and not self.openai_api_key:
+            raise ValueError(
+                "SUPPORT_LLM_PROVIDER=openai needs SUPPORT_OPENAI_API_KEY or SUPPORT_OPENAI_BASE_URL"
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'support.db'}"
+
+    @property
+    def demo_store_path(self) -> Path:
+        return self.data_dir / "demo_store.db"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)

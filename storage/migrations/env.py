@@ -1,0 +1,21 @@
+"""Alembic environment. Migrations run on a connection handed over by `storage.migrate`, so the
+same code serves SQLite and PostgreSQL and the async engine the app already has."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from storage.tables import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through storage.migrate.upgrade(engine)")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

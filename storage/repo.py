@@ -1,0 +1,173 @@
+"""Small repository functions over an AsyncSession. The caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.tables import AuditEntry, Conversation, Escalation, Message, Owner, utcnow
+
+
+async def create_conversation(session: AsyncSession, *, channel: str) -> Conversation:
+    conversation = Conversation(channel=channel, owner=Owner.BOT, owner_version=0)
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    return await session.get(Conversation, conversation_id, populate_existing=True)
+
+
+async def append_message(
+    session: AsyncSession,
+    *,
+    conversation_id: str,
+    role: str,
+    text: str = "",
+    client_id: str | None = None,
+    reply_to: str | None = None,
+    citations: list[dict[str, Any]] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Message:
+    """Adds a message at the end of the conversation (seq is unique per conversation, so two
+    writers racing for the same slot make one of them fail rather than interleave silently)."""
+    seq = await session.scalar(
+        select(func.coalesce(func.max(Message.seq), 0)).where(
+            Message.conversation_id == conversation_id
+        )
+    )
+    message = Message(
+        conversation_id=conversation_id,
+        seq=(seq or 0) + 1,
+        role=role,
+        text=text,
+        client_id=client_id,
+        reply_to=reply_to,
+        citations=citations or [],
+        payload=payload,
+        created_at=utcnow(),
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def find_by_client_id(
+    session: AsyncSession, conversation_id: str, client_id: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.client_id == client_id
+        )
+    )
+
+
+async def reply_to(session: AsyncSession, message_id: str) -> Message | None:
+    return await session.scalar(
+        select(Message).where(Message.reply_to == message_id, Message.role == "assistant")
+    )
+
+
+async def history(
+    session: AsyncSession, conversation_id: str, *, limit: int | None = None
+) -> Sequence[Message]:
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if limit:
+        rows = (await session.scalars(query.order_by(Message.seq.desc()).limit(limit))).all()
+        return list(reversed(rows))
+    return (await session.scalars(query.order_by(Message.seq))).all()
+
+
+async def bind_customer(session: AsyncSession, conversation_id: str, customer_id: str) -> bool:
+    """Binds the conversation to a verified customer; False if it is bound to someone else."""
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            (Conversation.verified_customer_id.is_(None))
+            | (Conversation.verified_customer_id == customer_id),
+        )
+        .values(verified_customer_id=customer_id, verified_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+async def count_failed_verification(session: AsyncSession, conversation_id: str) -> int:
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(failed_verifications=Conversation.failed_verifications + 1)
+    )
+    return int(
+        await session.scalar(
+            select(Conversation.failed_verifications).where(Conversation.id == conversation_id)
+        )
+        or 0
+    )
+
+
+async def change_owner(
+    session: AsyncSession,
+    conversation_id: str,
+    *,
+    expected_version: int,
+    owner: Owner,
+    staff_id: str | None = None,
+) -> bool:
+    """Compare-and-set on owner_version: a stale writer changes nothing and learns it lost."""
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id, Conversation.owner_version == expected_version
+        )
+        .values(owner=owner, owner_staff_id=staff_id, owner_version=expected_version + 1)
+    )
+    return result.rowcount == 1
+
+
+async def open_escalation(session: AsyncSession, conversation_id: str) -> Escalation | None:
+    return await session.scalar(
+        select(Escalation)
+        .where(Escalation.conversation_id == conversation_id, Escalation.status != "closed")
+        .order_by(Escalation.created_at.desc())
+    )
+
+
+async def add_escalation(
+    session: AsyncSession,
+    *,
+    conversation_id: str,
+    reason: str,
+    summary: str,
+    customer_id: str | None,
+) -> Escalation:
+    escalation = Escalation(
+        conversation_id=conversation_id,
+        reason=reason,
+        summary=summary,
+        customer_id=customer_id,
+        status="open",
+        created_at=utcnow(),
+    )
+    session.add(escalation)
+    await session.flush()
+    return escalation
+
+
+async def add_audit(session: AsyncSession, **fields: Any) -> None:
+    session.add(AuditEntry(created_at=utcnow(), **fields))
+    await session.flush()
+
+
+async def confirm_owner_version(session: AsyncSession, conversation_id: str, version: int) -> bool:
+    """True (and the row touched) only if nobody changed the owner since `version` was read."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.owner_version == version)
+        .values(updated_at=utcnow())
+    )
+    return result.rowcount == 1

@@ -1,0 +1,199 @@
+"""Test doubles: a scripted chat model that asserts, a tiny in-memory store, a canned help
+center. A test that reaches a real model provider fails."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field
+
+from commerce.models import (
+    Address,
+    Customer,
+    LineItem,
+    Order,
+    OrderStatus,
+    Product,
+    Shipment,
+    TrackingEvent,
+    normalize_order_number,
+)
+from knowledge.types import Passage, SearchResult
+
+# ---- model -------------------------------------------------------------------------------------
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replies with the queued AIMessages in order, records what it was shown, and fails the test
+    when called once too often or (via assert_complete) not often enough."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    script: list[AIMessage]
+    calls: list[list[BaseMessage]] = Field(default_factory=list)
+    bound_tools: list[str] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools: Sequence[Any], **_: Any) -> ScriptedChatModel:  # type: ignore[override]
+        self.bound_tools = [getattr(t, "name", None) or t["name"] for t in tools]
+        return self  # the same object, so the test sees calls and the remaining script
+
+    def _next(self, messages: list[BaseMessage]) -> AIMessage:
+        self.calls.append(list(messages))
+        if not self.script:
+            raise AssertionError(f"model called {len(self.calls)} times; the script ran out")
+        return self.script.pop(0)
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._next(messages))])
+
+    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        yield from _as_chunks(self._next(messages))
+
+    async def _astream(self, messages: list[BaseMessage], stop: Any = None,
+                       run_manager: Any = None, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        for chunk in _as_chunks(self._next(messages)):
+            if run_manager and chunk.text:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    def assert_complete(self) -> None:
+        assert not self.script, f"{len(self.script)} scripted replies were never requested"
+
+
+def _as_chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
+    calls = [
+        {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+        for i, c in enumerate(message.tool_calls)
+    ]
+    yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=calls))
+    for word in str(message.content).split(" "):
+        if word:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+
+
+def says(text: str) -> AIMessage:
+    return AIMessage(content=text)
+
+
+def calls(name: str, _id: str = "call_1", **args: Any) -> AIMessage:
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": _id}])
+
+
+# ---- store -------------------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _address(name: str, postal: str, city: str = "Portland") -> Address:
+    return Address(name=name, line1="1 Main St", city=city, region="OR", postal_code=postal,
+                   country="US")
+
+
+def tiny_store_data() -> tuple[list[Customer], list[Order]]:
+    ada = Customer(id="c1", email="ada@example.com", first_name="Ada", last_name="Byron",
+                   created_at=NOW - timedelta(days=300), default_address=_address("Ada", "97201"))
+    bob = Customer(id="c2", email="bob@example.com", first_name="Bob", last_name="Stone",
+                   created_at=NOW - timedelta(days=200), default_address=_address("Bob", "10001"))
+    boots = LineItem(id="li1", product_id="p1", sku="TR-42-BLK", name="Trail Runner",
+                     variant_title="42 / Black", category="footwear", quantity=1,
+                     unit_price=Decimal("89.00"))
+    socks = LineItem(id="li2", product_id="p2", sku="MS-M", name="Merino Sock",
+                     variant_title="M", category="underwear & socks", quantity=2,
+                     unit_price=Decimal("14.00"), final_sale=True)
+    shipped = Shipment(
+        id="s1", carrier="UPS", tracking_number="1Z999AA10123456784",
+        tracking_url="https://www.ups.com/track?tracknum=1Z999AA10123456784",
+        shipped_at=NOW - timedelta(days=2), estimated_delivery=NOW + timedelta(days=2),
+        status="in_transit", line_item_ids=["li1"],
+        events=[TrackingEvent(at=NOW - timedelta(days=1), status="in_transit",
+                              location="Reno, NV", description="In transit")],
+    )
+    delivered = shipped.model_copy(update={"id": "s2", "delivered_at": NOW - timedelta(days=5),
+                                           "status": "delivered", "line_item_ids": ["li1", "li2"]})
+
+    def order(oid: str, number: str, customer: Customer, status: OrderStatus, **kw: Any) -> Order:
+        return Order(id=oid, number=number, customer_id=customer.id, email=customer.email,
+                     created_at=NOW - timedelta(days=10), status=status,
+                     subtotal=Decimal("117.00"), shipping_cost=Decimal("0.00"),
+                     tax=Decimal("9.36"), total=Decimal("126.36"),
+                     shipping_address=customer.default_address, line_items=[boots, socks], **kw)
+
+    orders = [
+        order("o1", "#1001", ada, OrderStatus.PARTIALLY_SHIPPED, shipments=[shipped]),
+        order("o2", "#1002", ada, OrderStatus.DELIVERED, shipments=[delivered]),
+        order("o3", "#1003", bob, OrderStatus.PAID),
+    ]
+    return [ada, bob], orders
+
+
+class MemoryStore:
+    name = "memory"
+
+    def __init__(self) -> None:
+        customers, orders = tiny_store_data()
+        self.customers = {c.id: c for c in customers}
+        self.orders = {o.number: o for o in orders}
+        self.lookups: list[str] = []
+
+    async def find_order(self, number: str) -> Order | None:
+        self.lookups.append(number)
+        normal = normalize_order_number(number) if number else None
+        return self.orders.get(normal or "")
+
+    async def list_orders(self, *, customer_id: str | None = None, email: str | None = None,
+                          status: OrderStatus | None = None, limit: int = 20) -> list[Order]:
+        found = [o for o in self.orders.values()
+                 if (customer_id is None or o.customer_id == customer_id)
+                 and (email is None or o.email == email)
+                 and (status is None or o.status == status)]
+        return sorted(found, key=lambda o: o.created_at, reverse=True)[:limit]
+
+    async def get_customer(self, customer_id: str) -> Customer | None:
+        return self.customers.get(customer_id)
+
+    async def get_product(self, product_id: str) -> Product | None:
+        return None
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+# ---- knowledge ---------------------------------------------------------------------------------
+
+RETURNS = Passage(id="returns#0", title="Returns", heading="Return window",
+                  text="You can return unworn items within 30 days of delivery.",
+                  score=0.71, source="returns.md")
+
+
+class CannedKnowledge:
+    """Answers questions about returns; knows nothing else."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    def search(self, query: str, k: int = 4) -> SearchResult:
+        self.queries.append(query)
+        if "return" in query.lower():
+            return SearchResult(query, [RETURNS], answerable=True, confidence=0.8)
+        weak = Passage(id="hours#0", title="Contact", heading="", text="We answer Mon-Fri.",
+                       score=0.12, source="contact.md")
+        return SearchResult(query, [weak], answerable=False, confidence=0.1)
+
+    def ping(self) -> bool:
+        return True

@@ -1,0 +1,51 @@
+"""What a tool may know beyond its arguments: the conversation, the verified customer and the
+services. It travels through LangChain's runtime context and is never shown to the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.backend import StoreBackend
+from knowledge.types import Passage, SearchResult
+from settings import Settings
+
+
+@runtime_checkable
+class KnowledgeSearch(Protocol):
+    def search(self, query: str, k: int = 4) -> SearchResult: ...
+
+
+@dataclass(frozen=True)
+class ToolDeps:
+    """The services tools use; built once by services.py."""
+
+    settings: Settings
+    store: StoreBackend
+    knowledge: KnowledgeSearch
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@dataclass
+class ToolCallRecord:
+    name: str
+    args: dict[str, Any]
+    ok: bool
+
+
+@dataclass
+class SupportContext:
+    """Per-turn state. `customer_id` is loaded from the conversation row and changes only through
+    verify_customer; tools never take identity from the model's arguments."""
+
+    conversation_id: str
+    channel: str
+    deps: ToolDeps
+    owner_version: int
+    customer_id: str | None = None
+    failed_verifications: int = 0
+    escalation: tuple[str, str] | None = None  # (escalation id, reason) raised this turn
+    passages: list[Passage] = field(default_factory=list)  # retrieved this turn, answerable
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
