@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -15,14 +15,24 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """`services` given: the caller owns them. Otherwise they are built at startup from
-    `settings` (or the environment) and closed at shutdown."""
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    *,
+    build: Callable[[], Awaitable[Services]] | None = None,
+) -> FastAPI:
+    """`services` given: the caller owns them. Otherwise they are built at startup (by `build`,
+    or from `settings` or the environment) in the server's event loop, and closed at shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or await build_services(settings or Settings())
+        if services is not None:
+            app.state.services = services
+        elif build is not None:
+            app.state.services = await build()
+        else:
+            app.state.services = await build_services(settings or Settings())
         try:
             yield
         finally:

@@ -8,9 +8,10 @@ progress; the final event is the acknowledgement."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
@@ -78,31 +79,35 @@ class Runner:
         client_id: str | None = None,
     ) -> AsyncIterator[TurnEvent]:
         self.validate(text)
-        sessions = self._deps.sessions
-        async with sessions.begin() as session:
-            conversation = await _load_or_create(session, conversation_id, channel)
-
-        async with self._lock(conversation.id):
-            async with sessions.begin() as session:
-                conversation = await _load_or_create(session, conversation.id, channel)
+        lock = self._lock(conversation_id) if conversation_id else contextlib.nullcontext()
+        async with lock:
+            async with self._deps.sessions.begin() as session:
+                conversation = await _load_or_create(session, conversation_id, channel)
                 customer_msg, replay = await _record_customer_message(
                     session, conversation.id, text, client_id
                 )
+                run_bot = replay is None and conversation.owner == Owner.BOT
+                rows = await repo.history(session, conversation.id, limit=HISTORY_WINDOW) if (
+                    run_bot
+                ) else []
             yield Accepted(
                 conversation.id, customer_msg.id, client_id, conversation_id is None,
                 conversation.owner,
             )
             if replay is not None:
                 yield _result_from_row(replay, conversation, client_id)
-                return
-            if conversation.owner != Owner.BOT:
+            elif not run_bot:
                 yield TurnResult(conversation.id, None, "", conversation.owner, utcnow(), client_id)
-                return
-            async for event in self._run_bot(conversation, customer_msg, client_id):
-                yield event
+            else:
+                async for event in self._run_bot(conversation, customer_msg, rows, client_id):
+                    yield event
 
     async def _run_bot(
-        self, conversation: Conversation, customer_msg: Message, client_id: str | None
+        self,
+        conversation: Conversation,
+        customer_msg: Message,
+        rows: Sequence[Message],
+        client_id: str | None,
     ) -> AsyncIterator[TurnEvent]:
         ctx = SupportContext(
             conversation_id=conversation.id,
@@ -112,8 +117,6 @@ class Runner:
             customer_id=conversation.verified_customer_id,
             failed_verifications=conversation.failed_verifications,
         )
-        async with self._deps.sessions() as session:
-            rows = await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
         new_messages: list[BaseMessage] = []
         try:
             async for event in self._stream_graph(to_langchain(rows), ctx, new_messages):
@@ -128,6 +131,8 @@ class Runner:
         )
         citations = _citations(final, ctx)
         async with self._deps.sessions.begin() as session:
+            for entry in ctx.pending_audit:
+                await repo.add_audit(session, **entry)
             if not await repo.confirm_owner_version(session, conversation.id, ctx.owner_version):
                 # a human took over while the bot was thinking: the bot stays silent
                 owner = (await repo.get_conversation(session, conversation.id)) or conversation

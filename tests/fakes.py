@@ -4,6 +4,7 @@ center. A test that reaches a real model provider fails."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -79,9 +80,8 @@ def _as_chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
         for i, c in enumerate(message.tool_calls)
     ]
     yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=calls))
-    for word in str(message.content).split(" "):
-        if word:
-            yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+    for word in re.findall(r"\S+\s*|\s+", str(message.content)):
+        yield ChatGenerationChunk(message=AIMessageChunk(content=word))
 
 
 def says(text: str) -> AIMessage:

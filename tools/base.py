@@ -52,7 +52,13 @@ def support_tool(kind: ToolKind, *, label: str) -> Callable[[ToolFn], BaseTool]:
                 log.exception("tool %s failed", made.name)
                 ok, decision, result = False, "error", None
                 content = "This tool failed unexpectedly. Apologise and offer a human colleague."
-            ctx.tool_calls.append(ToolCallRecord(name=made.name, args=dict(kwargs), ok=ok))
+            ctx.tool_calls.append(
+                ToolCallRecord(
+                    name=made.name,
+                    args={k: v for k, v in kwargs.items() if v is not None},
+                    ok=ok,
+                )
+            )
             await _audit(ctx, made.name, kind, kwargs, ok=ok, decision=decision, content=content)
             if not ok:
                 raise ToolException(content)
@@ -78,18 +84,21 @@ async def _audit(
     content: str,
 ) -> None:
     actor = f"customer:{ctx.customer_id}" if ctx.customer_id else "bot"
+    entry = {
+        "conversation_id": ctx.conversation_id,
+        "actor": actor,
+        "tool": name,
+        "kind": kind.value,
+        "args": mask_args(args),
+        "ok": ok,
+        "decision": decision,
+        "result": mask_args({"result": content[:2000]})["result"],
+    }
+    if kind is ToolKind.READ:
+        ctx.pending_audit.append(entry)
+        return
     async with ctx.deps.sessions.begin() as session:
-        await repo.add_audit(
-            session,
-            conversation_id=ctx.conversation_id,
-            actor=actor,
-            tool=name,
-            kind=kind.value,
-            args=mask_args(args),
-            ok=ok,
-            decision=decision,
-            result=mask_args({"result": content[:2000]})["result"],
-        )
+        await repo.add_audit(session, **entry)
 
 
 def tool_kind(t: BaseTool) -> ToolKind:

@@ -49,3 +49,5 @@ class SupportContext:
     escalation: tuple[str, str] | None = None  # (escalation id, reason) raised this turn
     passages: list[Passage] = field(default_factory=list)  # retrieved this turn, answerable
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    # audit rows of READ tools, written with the turn's final commit; WRITE tools audit at once
+    pending_audit: list[dict[str, Any]] = field(default_factory=list)

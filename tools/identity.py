@@ -60,17 +60,21 @@ async def verify_customer(
             and _same(normalize_postal_code(postal_code), normalize_postal_code(order.postal_code))
         )
     )
+    # decide inside the transaction, raise after it: a refusal must still commit its count
+    refusal: str | None = None
     async with ctx.deps.sessions.begin() as session:
         if not matched or order is None:
             ctx.failed_verifications = await repo.count_failed_verification(
                 session, ctx.conversation_id
             )
-            raise ToolError(LOCKED if ctx.failed_verifications >= limit else NOT_VERIFIED)
-        if not await repo.bind_customer(session, ctx.conversation_id, order.customer_id):
-            raise ToolError(
+            refusal = LOCKED if ctx.failed_verifications >= limit else NOT_VERIFIED
+        elif not await repo.bind_customer(session, ctx.conversation_id, order.customer_id):
+            refusal = (
                 "This conversation is already verified for another customer. To ask about a "
                 "different account, please start a new conversation."
             )
+    if refusal is not None or order is None:
+        raise ToolError(refusal or NOT_VERIFIED)
     ctx.customer_id = order.customer_id
     customer = await ctx.deps.store.get_customer(order.customer_id)
     return {

@@ -92,7 +92,8 @@ def _after_customer(
         return _call(state, tools, "escalate_to_human", reason="unanswered", summary=summary)
     if offer == "human" and intent == "deny":
         return Decision(state, text=say("declined_human"))
-    if intent == "order_status" or (intent == "details" and found.any) or (
+    mentions_order = found.order_number is not None and intent == "question"
+    if intent in ("order_status", "details") or mentions_order or (
         state.flow == "order_status" and found.any
     ):
         return _order_flow(state, found, tools)

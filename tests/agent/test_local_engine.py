@@ -1,0 +1,138 @@
+"""The offline engine through the whole runner: slot filling across turns, verification,
+help-center answers and abstention, handoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from agent.events import TurnResult
+from channels.summary import collect
+from storage.tables import Escalation
+
+
+class Chat:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.conversation_id: str | None = None
+
+    async def say(self, text: str) -> TurnResult:
+        result = await collect(
+            self.services.runner.run_turn(
+                text=text, channel="test", conversation_id=self.conversation_id
+            )
+        )
+        self.conversation_id = result.conversation_id
+        return result
+
+
+@pytest.fixture
+async def chat(make_services: Any) -> Chat:
+    return Chat(await make_services())
+
+
+def tools(result: TurnResult) -> list[tuple[str, bool]]:
+    return [(t.name, t.ok) for t in result.tool_calls]
+
+
+async def test_order_status_over_three_turns(chat: Chat) -> None:
+    first = await chat.say("where is my order?")
+    assert "order number" in first.text and "email" in first.text
+    assert first.tool_calls == []
+    second = await chat.say("it's #1001")
+    assert "email address or postal code on order #1001" in second.text
+    third = await chat.say("ada@example.com")
+    assert tools(third) == [("verify_customer", True), ("get_order", True)]
+    assert "Order #1001" in third.text
+    assert "UPS" in third.text and "1Z999AA10123456784" in third.text
+    assert "Trail Runner" in third.text and "Not shipped yet: Merino Sock" in third.text
+
+
+async def test_details_in_one_message_in_any_order(chat: Chat) -> None:
+    await chat.say("has my package shipped?")
+    result = await chat.say("ada@example.com, order 1002")
+    assert tools(result) == [("verify_customer", True), ("get_order", True)]
+    assert "was delivered on November 15, 2026" in result.text
+
+
+async def test_email_first_then_order_number(chat: Chat) -> None:
+    await chat.say("where's my order")
+    ask = await chat.say("ada@example.com")
+    assert "order number" in ask.text and ask.tool_calls == []
+    result = await chat.say("1001")
+    assert tools(result) == [("verify_customer", True), ("get_order", True)]
+
+
+async def test_postal_code_works_too(chat: Chat) -> None:
+    result = await chat.say("where is my order #1002? my zip is 97201")
+    assert tools(result) == [("verify_customer", True), ("get_order", True)]
+
+
+async def test_wrong_email_reveals_nothing_then_retry(chat: Chat) -> None:
+    await chat.say("where is my order #1001")
+    refused = await chat.say("bob@example.com")
+    assert tools(refused) == [("verify_customer", False)]
+    assert "couldn't verify" in refused.text
+    for leak in ("Trail Runner", "Ada", "UPS", "partially", "1Z999"):
+        assert leak not in refused.text
+    retry = await chat.say("sorry, it's ada@example.com")
+    assert tools(retry) == [("verify_customer", True), ("get_order", True)]
+
+
+async def test_unknown_order_gets_the_same_refusal(chat: Chat) -> None:
+    unknown = await chat.say("order #5555, email ada@example.com")
+    assert tools(unknown) == [("verify_customer", False)]
+    other = Chat(chat.services)
+    wrong = await other.say("order #1001, email bob@example.com")
+    assert unknown.text == wrong.text
+
+
+async def test_after_verification_other_customers_order_is_refused(chat: Chat) -> None:
+    await chat.say("order #1001 ada@example.com")
+    result = await chat.say("and what about order #1003?")
+    assert tools(result) == [("get_order", False)]
+    assert "No order" in result.text and "Bob" not in result.text
+
+
+async def test_help_center_answer_is_cited(chat: Chat) -> None:
+    result = await chat.say("What is your return policy?")
+    assert tools(result) == [("search_help_center", True)]
+    assert "30 days" in result.text and "Source: Returns" in result.text
+    assert [(c.id, c.title) for c in result.citations] == [("returns#0", "Returns")]
+
+
+async def test_unknown_question_offers_a_human_then_escalates(chat: Chat) -> None:
+    unknown = await chat.say("what's the capital of Peru?")
+    assert "couldn't find an answer" in unknown.text and unknown.citations == []
+    handed = await chat.say("yes please")
+    assert tools(handed) == [("escalate_to_human", True)]
+    assert handed.owner == "queued" and handed.escalation is not None
+    assert handed.escalation.reason == "unanswered"
+
+
+async def test_declining_the_offer_keeps_the_bot(chat: Chat) -> None:
+    await chat.say("do you sell submarines?")
+    result = await chat.say("no thanks")
+    assert result.tool_calls == [] and result.owner == "bot"
+    assert "anything else" in result.text
+
+
+async def test_human_request_escalates_at_once_and_bot_goes_quiet(chat: Chat) -> None:
+    result = await chat.say("I want to talk to a person")
+    assert tools(result) == [("escalate_to_human", True)]
+    assert result.escalation is not None and result.escalation.reason == "customer_request"
+    assert "support team" in result.text
+    async with chat.services.sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(Escalation))
+    assert count == 1
+    quiet = await chat.say("hello? anyone?")
+    assert quiet.message_id is None and quiet.text == "" and quiet.owner == "queued"
+
+
+async def test_greeting_thanks_goodbye_and_fallback(chat: Chat) -> None:
+    assert "How can I help" in (await chat.say("hi")).text
+    assert "welcome" in (await chat.say("thanks!")).text
+    assert "Have a great day" in (await chat.say("bye")).text
+    assert "didn't quite get that" in (await chat.say("yes")).text
