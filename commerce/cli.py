@@ -1,0 +1,141 @@
+"""`support-agent store ...`: seed, import and inspect the demo store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+import settings as settings_module
+from commerce.demo.generate import generate_demo_store
+from commerce.demo.importer import StoreImportError, export_store, import_store
+from commerce.demo.rows import StoreCounts
+from commerce.demo.store import DemoStore, ensure_demo_store
+from commerce.models import Order, OrderStatus
+
+app = typer.Typer(help="Demo store", no_args_is_help=True)
+
+
+def _settings() -> settings_module.Settings:
+    # Built per command, never at import: tests set SUPPORT_* variables before invoking.
+    return settings_module.Settings()
+
+
+def _print_counts(verb: str, path: Path, counts: StoreCounts) -> None:
+    typer.echo(f"{verb} {path}: {counts.summary()}")
+
+
+@app.command()
+def seed(
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (default: SUPPORT_DEMO_SEED)")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing store file")] = False,
+) -> None:
+    """Generate the demo store under the data directory."""
+    config = _settings()
+    path = config.demo_store_path
+    if path.exists() and not force:
+        typer.echo(f"{path} already exists; pass --force to replace it", err=True)
+        raise typer.Exit(1)
+    config.ensure_data_dir()
+    counts = generate_demo_store(
+        path,
+        seed=config.demo_seed if seed is None else seed,
+        customers=config.demo_customers,
+        orders=config.demo_orders,
+    )
+    _print_counts("Generated", path, counts)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Store JSON file (see docs/store-format.md)")],
+) -> None:
+    """Replace the store with the contents of a JSON file."""
+    config = _settings()
+    config.ensure_data_dir()
+    try:
+        counts = import_store(file, config.demo_store_path)
+    except StoreImportError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    _print_counts("Imported", config.demo_store_path, counts)
+
+
+@app.command()
+def export(
+    file: Annotated[Path, typer.Argument(help="Where to write the store JSON")],
+) -> None:
+    """Write the current store in the import format."""
+    path = ensure_demo_store(_settings())
+    data = export_store(path)
+    file.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    typer.echo(f"Exported {len(data['orders'])} orders to {file}")
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    """The JSON shape of `store orders --json` (dates ISO 8601, money as strings)."""
+    delivered = order.delivered_at
+    shipment = order.shipments[-1] if order.shipments else None
+    tracking = None
+    if shipment is not None:
+        eta = shipment.estimated_delivery
+        tracking = {
+            "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+            "url": shipment.tracking_url,
+            "status": shipment.status,
+            "estimated_delivery": eta.isoformat() if eta else None,
+        }
+    return {
+        "number": order.number,
+        "email": order.email,
+        "postal_code": order.postal_code,
+        "status": order.status.value,
+        "created_at": order.created_at.isoformat(),
+        "delivered_at": delivered.isoformat() if delivered else None,
+        "items": [
+            {
+                "sku": item.sku,
+                "name": item.name,
+                "quantity": item.quantity,
+                "price": f"{item.unit_price:.2f}",
+                "final_sale": item.final_sale,
+            }
+            for item in order.line_items
+        ],
+        "tracking": tracking,
+    }
+
+
+async def _list_orders(
+    path: Path, email: str | None, status: OrderStatus | None, limit: int
+) -> list[Order]:
+    store = DemoStore.open(path)
+    try:
+        return await store.list_orders(email=email, status=status, limit=limit)
+    finally:
+        await store.close()
+
+
+@app.command()
+def orders(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    email: Annotated[str | None, typer.Option(help="Only this customer's orders")] = None,
+    status: Annotated[OrderStatus | None, typer.Option(help="Only orders in this state")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first")] = 20,
+) -> None:
+    """List orders, newest first (generates the demo store if there is none)."""
+    path = ensure_demo_store(_settings())
+    found = asyncio.run(_list_orders(path, email, status, limit))
+    if as_json:
+        typer.echo(json.dumps([order_summary(o) for o in found], indent=2))
+        return
+    for o in found:
+        typer.echo(
+            f"{o.number:>7}  {o.created_at:%Y-%m-%d}  {o.status.value:<18} {o.total:>9}  {o.email}"
+        )
