@@ -3,9 +3,19 @@ real platforms (Shopify, ...) get adapters behind the same protocol."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from commerce.models import Customer, Order, OrderStatus, Product
+from commerce.models import (
+    Address,
+    Customer,
+    Order,
+    OrderStatus,
+    Product,
+    Resolution,
+    ReturnLine,
+    ReturnRecord,
+)
 
 
 @runtime_checkable
@@ -30,6 +40,36 @@ class StoreBackend(Protocol):
     async def get_customer(self, customer_id: str) -> Customer | None: ...
 
     async def get_product(self, product_id: str) -> Product | None: ...
+
+    # ---- writes: called only by the action gate after policy, confirmation and approval.
+    # Each is idempotent on `idempotency_key`: a second call with the same key changes nothing
+    # and returns the first call's result.
+
+    async def create_return(
+        self,
+        *,
+        order_number: str,
+        lines: list[ReturnLine],
+        reason: str,
+        resolution: Resolution,
+        refund_amount: Decimal,
+        restocking_fee: Decimal,
+        idempotency_key: str,
+    ) -> ReturnRecord:
+        """Opens an RMA, marks the quantities as being returned and returns the record."""
+        ...
+
+    async def list_returns(
+        self, *, customer_id: str | None = None, order_number: str | None = None
+    ) -> list[ReturnRecord]: ...
+
+    async def cancel_order(self, *, order_number: str, reason: str, idempotency_key: str) -> Order:
+        """Cancels an unfulfilled order (status cancelled, cancelled_at, cancel_reason)."""
+        ...
+
+    async def update_shipping_address(
+        self, *, order_number: str, address: Address, idempotency_key: str
+    ) -> Order: ...
 
     async def ping(self) -> bool:
         """True when the backend answers (used by /readyz)."""

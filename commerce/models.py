@@ -148,3 +148,33 @@ def normalize_postal_code(text: str) -> str:
 
 def normalize_email(text: str) -> str:
     return text.strip().lower()
+
+
+class Resolution(StrEnum):
+    REFUND = "refund"  # to the original payment method
+    STORE_CREDIT = "store_credit"
+    EXCHANGE = "exchange"
+
+
+class ReturnLine(_Model):
+    line_item_id: str
+    quantity: int = Field(ge=1)
+    exchange_sku: str | None = None  # the variant wanted instead, for exchanges
+
+
+class ReturnRecord(_Model):
+    """A return (RMA) as the store holds it."""
+
+    id: str
+    rma: str  # "RMA-1043-1", shown to the customer
+    order_number: str
+    customer_id: str
+    lines: list[ReturnLine]
+    reason: str
+    resolution: Resolution
+    refund_amount: Decimal
+    restocking_fee: Decimal = Decimal("0")
+    status: str = "open"  # open | received | refunded | closed
+    instructions: str
+    created_at: datetime
+    idempotency_key: str
