@@ -35,6 +35,7 @@ class Services:
     model: BaseChatModel
     tools: list[BaseTool]
     runner: Runner
+    deps: ToolDeps
 
     async def close(self) -> None:
         await self.store.close()
@@ -85,7 +86,10 @@ async def build_services(
     if warm is not None:
         await asyncio.to_thread(warm)
     tools = default_tools()
-    deps = ToolDeps(settings=settings, store=store, knowledge=knowledge, sessions=sessions)
+    from commerce.policy import load_policy
+
+    deps = ToolDeps(settings=settings, store=store, knowledge=knowledge, sessions=sessions,
+                    policy=load_policy(settings.policy_path))
     graph = build_graph(model, tools, store_name=settings.store_name)
     runner = Runner(deps=deps, graph=graph, tools=tools)
     return Services(
@@ -98,4 +102,5 @@ async def build_services(
         model=model,
         tools=tools,
         runner=runner,
+        deps=deps,
     )

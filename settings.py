@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     demo_seed: int = 1001
     demo_customers: int = 220
     demo_orders: int = 1100
+    policy_path: Path | None = None  # store rules (YAML); default: the demo store's policy
 
     # model
     llm_provider: Literal["local", "openai"] = "local"
@@ -37,7 +38,7 @@ class Settings(BaseSettings):
     # knowledge base
     chroma_url: str | None = None
     kb_collection: str = "help_center"
-    kb_answer_floor: float = 0.45  # cosine similarity below which the agent says it does not know
+    kb_answer_floor: float = 0.35  # cosine similarity below which the agent says it does not know
     kb_top_k: int = 4
 
     # chat limits
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
 
     # secrets
     secret_key: SecretStr = SecretStr("dev-secret")
+    staff_token: SecretStr = SecretStr("dev-staff-token")  # bearer token of the staff API
 
     store_name: str = "Northwind Outfitters"
     support_email: str = "support@northwind.example"
@@ -66,8 +68,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
-        if self.env == "prod" and self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS:
-            raise ValueError("SUPPORT_SECRET_KEY must be set to a real secret when SUPPORT_ENV=prod")
+        if self.env == "prod":
+            for name in ("secret_key", "staff_token"):
+                value = getattr(self, name).get_secret_value()
+                if value in _PLACEHOLDER_SECRETS or value.startswith("dev-"):
+                    raise ValueError(f"SUPPORT_{name.upper()} must be a real secret in prod")
         if self.llm_provider == "openai" and not self.openai_base_url and not self.openai_api_key:
             raise ValueError(
                 "SUPPORT_LLM_PROVIDER=openai needs SUPPORT_OPENAI_API_KEY or SUPPORT_OPENAI_BASE_URL"

@@ -28,12 +28,13 @@ from agent.events import (
     TurnEvent,
     TurnResult,
 )
+from agent.confirmation import answer_pending
 from agent.history import to_langchain, to_payload
 from errors import ProtocolError
 from storage import repo
 from storage.tables import Conversation, Message, Owner, utcnow
 from tools.base import tool_label
-from tools.context import SupportContext, ToolDeps
+from tools.context import SupportContext, ToolCallRecord, ToolDeps
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +119,26 @@ class Runner:
             failed_verifications=conversation.failed_verifications,
         )
         new_messages: list[BaseMessage] = []
-        try:
-            async for event in self._stream_graph(to_langchain(rows), ctx, new_messages):
-                yield event
-        except Exception:
-            log.exception("turn failed in conversation %s", conversation.id)
-            new_messages = [AIMessage(FALLBACK_REPLY)]
+        gate = await answer_pending(
+            self._deps, conversation_id=conversation.id, text=customer_msg.text,
+            message_id=customer_msg.id, customer_id=conversation.verified_customer_id,
+        )
+        if gate is not None:
+            # the customer answered a proposed action: settled in code, no model involved
+            action = gate.action
+            new_messages = [AIMessage(gate.text, response_metadata={"engine": {},
+                                                                    "action": action.id})]
+            ctx.tool_calls.append(ToolCallRecord(
+                "confirm_action", {"action_id": action.id, "status": action.status},
+                ok=action.status not in ("failed", "expired"),
+            ))
+        else:
+            try:
+                async for event in self._stream_graph(to_langchain(rows), ctx, new_messages):
+                    yield event
+            except Exception:
+                log.exception("turn failed in conversation %s", conversation.id)
+                new_messages = [AIMessage(FALLBACK_REPLY)]
 
         final = next(
             (m for m in reversed(new_messages) if isinstance(m, AIMessage) and not m.tool_calls),

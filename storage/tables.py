@@ -95,3 +95,54 @@ class AuditEntry(Base):
     decision: Mapped[str | None] = mapped_column(String(50))
     result: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActionStatus(StrEnum):
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # waiting for the customer's "yes"
+    AWAITING_APPROVAL = "awaiting_approval"  # the customer said yes; staff must approve
+    EXECUTING = "executing"  # handed to the store (idempotent on the key)
+    EXECUTED = "executed"
+    DECLINED = "declined"  # the customer said no or changed the subject
+    REJECTED = "rejected"  # staff said no
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+LIVE_ACTION_STATUSES = (
+    ActionStatus.AWAITING_CONFIRMATION,
+    ActionStatus.AWAITING_APPROVAL,
+    ActionStatus.EXECUTING,
+)
+
+
+class PendingAction(Base):
+    """A write the agent proposed. It runs only after the same verified customer's "yes" in the
+    same conversation (and a staff approval when the rules say so)."""
+
+    __tablename__ = "pending_actions"
+    __table_args__ = (
+        # at most one live action per idempotency key; NULL once it is over
+        UniqueConstraint("live_key", name="uq_pending_actions_live_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # return | cancel | address_change
+    order_number: Mapped[str] = mapped_column(String(30))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    summary: Mapped[str] = mapped_column(Text)
+    needs_approval: Mapped[bool]
+    approval_reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(64), index=True)
+    live_key: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    confirmed_by_message: Mapped[str | None] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]

@@ -22,10 +22,15 @@ from commerce.models import (
     Order,
     OrderStatus,
     Product,
+    Resolution,
+    ReturnLine,
+    ReturnRecord,
     Shipment,
     TrackingEvent,
+    Variant,
     normalize_order_number,
 )
+from errors import BackendError
 from knowledge.types import Passage, SearchResult
 
 # ---- model -------------------------------------------------------------------------------------
@@ -139,6 +144,17 @@ def tiny_store_data() -> tuple[list[Customer], list[Order]]:
     return [ada, bob], orders
 
 
+def tiny_products() -> list[Product]:
+    return [
+        Product(id="p1", title="Trail Runner", category="footwear", variants=[
+            Variant(sku="TR-42-BLK", title="42 / Black", price=Decimal("89.00"), stock=3),
+            Variant(sku="TR-43-BLK", title="43 / Black", price=Decimal("89.00"), stock=2),
+            Variant(sku="TR-44-BLK", title="44 / Black", price=Decimal("89.00"), stock=0)]),
+        Product(id="p2", title="Merino Sock", category="underwear & socks", final_sale=True,
+                variants=[Variant(sku="MS-M", title="M", price=Decimal("14.00"), stock=9)]),
+    ]
+
+
 class MemoryStore:
     name = "memory"
 
@@ -147,6 +163,9 @@ class MemoryStore:
         self.customers = {c.id: c for c in customers}
         self.orders = {o.number: o for o in orders}
         self.lookups: list[str] = []
+        self.returns: list[ReturnRecord] = []
+        self.applied: dict[str, Any] = {}
+        self.products = {p.id: p for p in tiny_products()}
 
     async def find_order(self, number: str) -> Order | None:
         self.lookups.append(number)
@@ -165,7 +184,59 @@ class MemoryStore:
         return self.customers.get(customer_id)
 
     async def get_product(self, product_id: str) -> Product | None:
-        return None
+        return self.products.get(product_id)
+
+    # writes, idempotent on the key like a real backend
+    async def create_return(self, *, order_number: str, lines: list[ReturnLine], reason: str,
+                            resolution: Resolution, refund_amount: Decimal,
+                            restocking_fee: Decimal, idempotency_key: str) -> ReturnRecord:
+        if idempotency_key in self.applied:
+            return self.applied[idempotency_key]
+        order = self.orders[order_number]
+        items = {i.id: i for i in order.line_items}
+        for line in lines:
+            item = items[line.line_item_id]
+            if line.quantity > item.quantity - item.returned_quantity:
+                raise BackendError("quantity exceeds what can be returned")
+            items[item.id] = item.model_copy(
+                update={"returned_quantity": item.returned_quantity + line.quantity})
+        self.orders[order_number] = order.model_copy(
+            update={"line_items": [items[i.id] for i in order.line_items]})
+        record = ReturnRecord(
+            id=f"r{len(self.returns) + 1}", rma=f"RMA-{order_number[1:]}-{len(self.returns) + 1}",
+            order_number=order_number, customer_id=order.customer_id, lines=lines,
+            reason=reason, resolution=resolution, refund_amount=refund_amount,
+            restocking_fee=restocking_fee, instructions="Print the prepaid label we emailed.",
+            created_at=NOW, idempotency_key=idempotency_key)
+        self.returns.append(record)
+        self.applied[idempotency_key] = record
+        return record
+
+    async def list_returns(self, *, customer_id: str | None = None,
+                           order_number: str | None = None) -> list[ReturnRecord]:
+        return [r for r in self.returns
+                if (customer_id is None or r.customer_id == customer_id)
+                and (order_number is None or r.order_number == order_number)]
+
+    async def cancel_order(self, *, order_number: str, reason: str,
+                           idempotency_key: str) -> Order:
+        if idempotency_key in self.applied:
+            return self.applied[idempotency_key]
+        order = self.orders[order_number]
+        if order.status not in (OrderStatus.PAID, OrderStatus.PENDING_PAYMENT):
+            raise BackendError("order already shipped")
+        order = order.model_copy(update={"status": OrderStatus.CANCELLED, "cancelled_at": NOW,
+                                         "cancel_reason": reason})
+        self.orders[order_number] = self.applied[idempotency_key] = order
+        return order
+
+    async def update_shipping_address(self, *, order_number: str, address: Address,
+                                      idempotency_key: str) -> Order:
+        if idempotency_key in self.applied:
+            return self.applied[idempotency_key]
+        order = self.orders[order_number].model_copy(update={"shipping_address": address})
+        self.orders[order_number] = self.applied[idempotency_key] = order
+        return order
 
     async def ping(self) -> bool:
         return True

@@ -9,6 +9,16 @@ def default_tools() -> list[BaseTool]:
     from tools.escalation import escalate_to_human
     from tools.identity import verify_customer
     from tools.knowledge import search_help_center
-    from tools.orders import get_order
+    from tools.orders import get_order, list_orders, list_returns, track_shipment
+    from tools.returns import (
+        cancel_order,
+        change_shipping_address,
+        check_return_eligibility,
+        start_return,
+    )
 
-    return [verify_customer, get_order, search_help_center, escalate_to_human]
+    return [
+        verify_customer, get_order, list_orders, track_shipment, list_returns,
+        check_return_eligibility, start_return, cancel_order, change_shipping_address,
+        search_help_center, escalate_to_human,
+    ]

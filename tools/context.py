@@ -3,12 +3,15 @@ services. It travels through LangChain's runtime context and is never shown to t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.backend import StoreBackend
+from commerce.policy import StorePolicy
 from knowledge.types import Passage, SearchResult
 from settings import Settings
 
@@ -26,6 +29,8 @@ class ToolDeps:
     store: StoreBackend
     knowledge: KnowledgeSearch
     sessions: async_sessionmaker[AsyncSession]
+    policy: StorePolicy
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 @dataclass

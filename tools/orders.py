@@ -6,16 +6,28 @@ from typing import Any
 
 from langchain.tools import ToolRuntime
 
-from commerce.models import normalize_order_number
+from commerce.models import Order, normalize_order_number
 from errors import ToolError
 from tools.base import ToolKind, support_tool
 from tools.context import SupportContext
-from tools.views import order_view
+from tools.views import order_view, shipment_view
 
 NOT_VERIFIED = (
     "The customer is not verified yet. Ask for the order number and the email address or postal "
     "code on the order, then call verify_customer."
 )
+
+
+async def own_order(ctx: SupportContext, order_number: str) -> Order:
+    """The verified customer's order with this number; the same refusal for unknown orders and
+    other customers' orders, so nothing leaks about either."""
+    if ctx.customer_id is None:
+        raise ToolError(NOT_VERIFIED)
+    number = normalize_order_number(order_number)
+    order = await ctx.deps.store.find_order(number) if number else None
+    if order is None or order.customer_id != ctx.customer_id:
+        raise ToolError(f"No order {number or order_number!r} was found for this customer.")
+    return order
 
 
 @support_tool(ToolKind.READ, label="Looking up your order...")
@@ -28,12 +40,70 @@ async def get_order(order_number: str, runtime: ToolRuntime[SupportContext]) -> 
     Args:
         order_number: The order number, e.g. "#1043".
     """
+    return order_view(await own_order(runtime.context, order_number))
+
+
+@support_tool(ToolKind.READ, label="Looking up your orders...")
+async def list_orders(runtime: ToolRuntime[SupportContext], limit: int = 5) -> dict[str, Any]:
+    """List the verified customer's most recent orders (number, date, status, total).
+
+    Args:
+        limit: How many orders, newest first (at most 10).
+    """
     ctx = runtime.context
     if ctx.customer_id is None:
         raise ToolError(NOT_VERIFIED)
-    number = normalize_order_number(order_number)
-    order = await ctx.deps.store.find_order(number) if number else None
-    if order is None or order.customer_id != ctx.customer_id:
-        # the same words whether the order is unknown or someone else's
-        raise ToolError(f"No order {number or order_number!r} was found for this customer.")
-    return order_view(order)
+    orders = await ctx.deps.store.list_orders(customer_id=ctx.customer_id,
+                                              limit=max(1, min(limit, 10)))
+    return {"orders": [
+        {"order_number": o.number, "placed_on": o.created_at.date().isoformat(),
+         "status": o.status.value, "total": f"{o.total:.2f}", "items": len(o.line_items)}
+        for o in orders
+    ]}
+
+
+@support_tool(ToolKind.READ, label="Tracking your parcel...")
+async def track_shipment(order_number: str, runtime: ToolRuntime[SupportContext]) -> dict[str, Any]:
+    """Carrier, tracking number, tracking events and estimated delivery of an order's shipments.
+
+    Args:
+        order_number: The order number, e.g. "#1043".
+    """
+    order = await own_order(runtime.context, order_number)
+    view = order_view(order)
+    return {
+        "order_number": order.number,
+        "status": view["status"],
+        "shipments": [
+            {**shipment_view(s, order),
+             "events": [{"at": e.at.isoformat(), "status": e.status, "location": e.location,
+                         "description": e.description} for e in s.events]}
+            for s in order.shipments
+        ],
+    }
+
+
+@support_tool(ToolKind.READ, label="Checking your refunds...")
+async def list_returns(runtime: ToolRuntime[SupportContext]) -> dict[str, Any]:
+    """The verified customer's returns and refunds: RMA, order, status and refund amount.
+
+    Use it for "where is my refund?". Refunds are issued once the return arrives.
+    """
+    ctx = runtime.context
+    if ctx.customer_id is None:
+        raise ToolError(NOT_VERIFIED)
+    returns = await ctx.deps.store.list_returns(customer_id=ctx.customer_id)
+    orders = await ctx.deps.store.list_orders(customer_id=ctx.customer_id, limit=20)
+    return {
+        "returns": [
+            {"rma": r.rma, "order_number": r.order_number, "status": r.status,
+             "resolution": r.resolution.value, "refund_amount": f"{r.refund_amount:.2f}",
+             "opened_on": r.created_at.date().isoformat()}
+            for r in returns
+        ],
+        "refunded_orders": [
+            {"order_number": o.number, "refunded": f"{o.refunded_amount:.2f}",
+             "status": o.status.value}
+            for o in orders if o.refunded_amount > 0
+        ],
+    }

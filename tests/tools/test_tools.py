@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from storage import repo
 from storage.tables import AuditEntry, Conversation, Escalation, Owner
-from tools.context import SupportContext, ToolDeps
+from tools.context import SupportContext
 from tools.escalation import escalate_to_human
 from tools.identity import verify_customer
 from tools.knowledge import search_help_center
@@ -22,9 +22,7 @@ from tools.orders import get_order
 async def _ctx(services: Any) -> SupportContext:
     async with services.sessions.begin() as session:
         conversation = await repo.create_conversation(session, channel="test")
-    deps = ToolDeps(settings=services.settings, store=services.store,
-                    knowledge=services.knowledge, sessions=services.sessions)
-    return SupportContext(conversation_id=conversation.id, channel="test", deps=deps,
+    return SupportContext(conversation_id=conversation.id, channel="test", deps=services.deps,
                           owner_version=0)
 
 

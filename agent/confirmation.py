@@ -1,0 +1,95 @@
+"""The customer's answer to a proposed action, read in code: a write runs only on an explicit
+yes from the customer, never because the model decided so."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from storage.tables import ActionStatus, PendingAction
+from tools import actions
+from tools.context import ToolDeps
+
+_YES = re.compile(
+    r"^\s*(yes|yeah|yep|yup|y|sure|ok|okay|confirm(ed)?|correct|go ahead|do it|please do|"
+    r"yes please|yes,? (go ahead|do it|please|confirm)|that'?s (right|correct)|sounds good)"
+    r"[\s!.,]*(please|thanks|thank you)?[\s!.]*$",
+    re.IGNORECASE,
+)
+_NO = re.compile(
+    r"^\s*(no|nope|nah|n|cancel|stop|don'?t|do not|never ?mind|no,? thanks?( you)?|not now)"
+    r"\b.{0,40}$",
+    re.IGNORECASE,
+)
+
+
+def classify_answer(text: str) -> str:
+    """'yes', 'no', or 'other' (a change of subject)."""
+    if _YES.match(text):
+        return "yes"
+    if _NO.match(text):
+        return "no"
+    return "other"
+
+
+@cache
+def _templates() -> dict[str, str]:
+    raw = resources.files("agent").joinpath("gate_replies.yaml").read_text("utf-8")
+    return {str(k): str(v) for k, v in yaml.safe_load(raw).items()}
+
+
+def say(key: str, **values: Any) -> str:
+    return _templates()[key].format(**values)
+
+
+def outcome_text(action: PendingAction) -> str:
+    result = action.result or {}
+    if action.status == ActionStatus.EXECUTED:
+        if action.kind == "return":
+            return say("executed_return", rma=result.get("rma", ""),
+                       instructions=result.get("instructions", ""))
+        if action.kind == "cancel":
+            return say("executed_cancel", order_number=action.order_number)
+        return say("executed_address_change", order_number=action.order_number,
+                   address=result.get("address", ""))
+    if action.status == ActionStatus.AWAITING_APPROVAL:
+        return say("awaiting_approval", why=action.approval_reason or "store policy")
+    if action.status == ActionStatus.EXPIRED:
+        return say("expired")
+    if action.status == ActionStatus.FAILED:
+        return say("failed", error=action.error or "the store refused.")
+    if action.status == ActionStatus.EXECUTING:
+        return say("busy")
+    return say("declined")
+
+
+@dataclass(frozen=True)
+class GateReply:
+    text: str
+    action: PendingAction
+
+
+async def answer_pending(
+    deps: ToolDeps, *, conversation_id: str, text: str, message_id: str, customer_id: str | None
+) -> GateReply | None:
+    """If an action awaits this conversation's confirmation, settle it from the customer's
+    message. Returns the reply for yes/no; None when there is nothing to settle or the customer
+    changed the subject (the action is then declined and the turn runs as usual)."""
+    async with deps.sessions() as session:
+        pending = await actions.awaiting_confirmation(session, conversation_id)
+    if pending is None or pending.customer_id != customer_id:
+        return None
+    answer = classify_answer(text)
+    if answer == "yes":
+        settled = await actions.confirm(deps, pending, message_id=message_id)
+        return GateReply(outcome_text(settled), settled)
+    await actions.decline(deps, pending.id, by=f"customer:{pending.customer_id}",
+                          status=ActionStatus.DECLINED)
+    if answer == "no":
+        return GateReply(say("declined"), await actions.reload(deps, pending.id))
+    return None
