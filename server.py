@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from channels.http import router as chat_router
+from console.api import router as staff_router
 from services import Services, build_services
 from settings import Settings
 
@@ -41,4 +42,5 @@ def create_app(
 
     app = FastAPI(title="support-agent", version="0.1.0", lifespan=lifespan)
     app.include_router(chat_router)
+    app.include_router(staff_router)
     return app

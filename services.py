@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agent.graph import build_graph
 from agent.llm import make_chat_model
 from agent.runner import Runner
+from bus import Bus, LocalBus
 from commerce.backend import StoreBackend
 from settings import Settings
 from storage.engine import make_engine, make_sessionmaker
@@ -36,6 +37,7 @@ class Services:
     tools: list[BaseTool]
     runner: Runner
     deps: ToolDeps
+    bus: Bus
 
     async def close(self) -> None:
         await self.store.close()
@@ -103,4 +105,5 @@ async def build_services(
         tools=tools,
         runner=runner,
         deps=deps,
+        bus=LocalBus(),
     )

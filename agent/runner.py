@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Tool
 from langchain_core.tools import BaseTool
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent.confirmation import answer_pending
 from agent.events import (
     Accepted,
     Citation,
@@ -28,7 +29,6 @@ from agent.events import (
     TurnEvent,
     TurnResult,
 )
-from agent.confirmation import answer_pending
 from agent.history import to_langchain, to_payload
 from errors import ProtocolError
 from storage import repo

@@ -90,6 +90,13 @@ async def widget_js() -> Response:
     return Response(asset("widget.js"), media_type="text/javascript; charset=utf-8")
 
 
+@router.get("/widget.css")
+async def widget_css() -> Response:
+    from widget import asset
+
+    return Response(asset("widget.css"), media_type="text/css; charset=utf-8")
+
+
 @router.get("/", response_class=HTMLResponse)
 async def storefront(services: ServicesDep) -> Response:
     if not services.settings.demo:

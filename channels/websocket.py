@@ -3,6 +3,7 @@ the socket stays usable."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from agent.events import Accepted, Escalated, Token, ToolStatus, TurnResult
+from bus import conversation_topic
 from channels.protocol import (
     CLIENT_FRAME_TYPES,
     Citation,
@@ -40,15 +42,45 @@ class ChatSession:
         self.ws = websocket
         self.services = services
         self.conversation_id: str | None = None
+        self._send_lock = asyncio.Lock()
+        self._follower: asyncio.Task[None] | None = None
 
     async def send(self, frame: Any) -> None:
-        await self.ws.send_text(frame.model_dump_json())
+        await self.send_text(frame.model_dump_json())
+
+    async def send_text(self, text: str) -> None:
+        async with self._send_lock:
+            await self.ws.send_text(text)
+
+    def follow(self, conversation_id: str) -> None:
+        """Messages that arrive outside a turn (approval outcomes, staff replies) are pushed
+        to this socket while it shows this conversation."""
+        if self.conversation_id == conversation_id and self._follower is not None:
+            return
+        self.conversation_id = conversation_id
+        if self._follower is not None:
+            self._follower.cancel()
+        self._follower = asyncio.create_task(self._forward(conversation_id))
+
+    async def _forward(self, conversation_id: str) -> None:
+        async with self.services.bus.subscribe(conversation_topic(conversation_id)) as queue:
+            while True:
+                event = await queue.get()
+                frame = ServerMessage.model_validate(event)
+                await self.send(frame)
 
     async def error(self, code: str, message: str) -> None:
         await self.send(ServerError(code=code, message=message))
 
     async def serve(self) -> None:
         await self.ws.accept()
+        try:
+            await self._loop()
+        finally:
+            if self._follower is not None:
+                self._follower.cancel()
+
+    async def _loop(self) -> None:
         while True:
             try:
                 received = await self.ws.receive()
@@ -101,7 +133,7 @@ class ChatSession:
             if conversation is None:
                 raise ProtocolError("conversation_not_found", "That conversation does not exist.")
             rows = await repo.history(session, conversation_id)
-        self.conversation_id = conversation_id
+        self.follow(conversation_id)
         items = [
             HistoryItem(
                 id=row.id,
@@ -128,7 +160,7 @@ class ChatSession:
         )
         async for event in events:
             if isinstance(event, Accepted):
-                self.conversation_id = event.conversation_id
+                self.follow(event.conversation_id)
                 if event.created:
                     await self.send(
                         ServerConversation(conversation_id=event.conversation_id, owner=event.owner)

@@ -15,7 +15,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field
 
-from agent.local.dialogue import Decision, Persona, decide
+from agent.local.dialogue import decide
+from agent.local.state import Decision, Persona
 from agent.local.intents import IntentClassifier
 
 _WORDS = re.compile(r"\S+\s*|\s+")

@@ -92,3 +92,19 @@ def passage_answer(text: str, *, max_chars: int = 600) -> str:
     cut = body[:max_chars]
     end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
     return cut[: end + 1] if end > 200 else cut.rstrip() + "…"
+
+
+def refunds_reply(data: dict[str, Any]) -> str:
+    returns = data.get("returns", [])
+    refunded = [o for o in data.get("refunded_orders", []) if o.get("status") != "returned"
+                or not any(r["order_number"] == o["order_number"] for r in returns)]
+    if not returns and not refunded:
+        return say("refunds_none")
+    lines = [
+        say("refund_line", **{**r, "status": r["status"].replace("_", " "),
+                               "resolution": r["resolution"].replace("_", " ")})
+        for r in returns
+    ]
+    lines += [say("refunded_order_line", **o) for o in refunded]
+    lines.append(say("refunds_footer"))
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""Order flows of the offline engine: status, returns, cancellation, address change and refund
+status. Each needs a verified customer and an order number first; the tools enforce policy and
+the runner's gate asks for the customer's yes, so the engine only gathers and explains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.local.entities import Entities
+from agent.local.replies import order_reply, passage_answer, refunds_reply, say
+from agent.local.slots import find_items, find_reason, find_resolution, find_variant, parse_address
+from agent.local.state import Decision, State, call
+
+__all__ = ["after_order_tool", "order_flow", "passage_answer"]
+
+
+def order_flow(state: State, found: Entities, text: str, tools: set[str]) -> Decision:
+    if found.order_number and found.order_number != state.order_number:
+        if state.order_number and state.flow != "order_status":
+            state.reset_action()
+        state.order_number = found.order_number
+    if found.email:
+        state.email, state.postal_code = found.email, None
+    elif found.postal_code:
+        state.postal_code, state.email = found.postal_code, None
+    _collect_action_slots(state, text)
+    if not state.verified:
+        return _verify(state, tools)
+    if state.flow == "refund_status":
+        return call(state, tools, "list_returns")
+    if not state.order_number:
+        return _ask(state, "order_number", say("ask_which_order"))
+    return _next_action_step(state, tools)
+
+
+def _collect_action_slots(state: State, text: str) -> None:
+    if state.flow == "return_request":
+        state.reason = find_reason(text) or state.reason
+        state.resolution = find_resolution(text) or state.resolution
+        state.variant = find_variant(text) or state.variant
+        if state.items:
+            state.chosen = find_items(text, state.items) or state.chosen
+    elif state.flow == "address_change" and state.awaiting == "address":
+        state.address = parse_address(text)
+
+
+def _verify(state: State, tools: set[str]) -> Decision:
+    if state.order_number and state.credential:
+        attempt = f"{state.order_number}|{state.credential}"
+        if attempt not in state.tried:
+            state.tried.append(attempt)
+            args: dict[str, Any] = {"order_number": state.order_number}
+            args.update({"email": state.email} if state.email else {"postal_code": state.postal_code})
+            return call(state, tools, "verify_customer", **args)
+        return Decision(state, text=say("verify_failed", error="Those details still don't match."))
+    if state.order_number:
+        return _ask(state, "credential", say("ask_credential", order_number=state.order_number))
+    if state.credential:
+        return _ask(state, "order_number", say("ask_order_number"))
+    return _ask(state, "order_number", say("ask_order_and_credential"))
+
+
+def _ask(state: State, slot: str, text: str) -> Decision:
+    state.awaiting = slot
+    return Decision(state, text=text)
+
+
+def _next_action_step(state: State, tools: set[str]) -> Decision:
+    number = state.order_number
+    state.awaiting = None
+    if state.flow == "order_status":
+        return call(state, tools, "get_order", order_number=number)
+    if state.flow == "cancel_request":
+        return call(state, tools, "cancel_order", order_number=number, reason="customer request")
+    if state.flow == "address_change":
+        if not state.address:
+            return _ask(state, "address", say("ask_address", order_number=number))
+        return call(state, tools, "change_shipping_address", order_number=number, **{
+            k: v for k, v in state.address.items() if v is not None})
+    # return_request
+    if not state.items:
+        return call(state, tools, "check_return_eligibility", order_number=number,
+                    reason=state.reason or "changed_mind")
+    eligible = [i for i in state.items if i["eligible"]]
+    if not state.chosen:
+        if len(eligible) == 1:
+            state.chosen = [{"item": eligible[0]["item"], "quantity": 1}]
+        else:
+            names = ", ".join(f"{i['item']} ({i['variant']})" for i in eligible)
+            return _ask(state, "items", say("ask_return_items", items=names))
+    if not state.reason:
+        return _ask(state, "reason", say("ask_return_reason"))
+    if not state.resolution:
+        return _ask(state, "resolution", say("ask_resolution"))
+    if state.resolution == "exchange" and not state.variant:
+        return _ask(state, "variant", say("ask_variant"))
+    args: dict[str, Any] = {"order_number": number, "items": state.chosen,
+                            "reason": state.reason, "resolution": state.resolution}
+    if state.resolution == "exchange":
+        args["exchange_variant"] = state.variant
+    return call(state, tools, "start_return", **args)
+
+
+def after_order_tool(
+    name: str, failed: bool, content: str, data: dict[str, Any], state: State, tools: set[str]
+) -> Decision:
+    if name == "verify_customer":
+        if failed:
+            state.email = state.postal_code = None
+            return _ask(state, "credential", say("verify_failed", error=content))
+        state.verified = True
+        if state.flow == "refund_status":
+            return call(state, tools, "list_returns")
+        return _next_action_step(state, tools)
+    if failed:
+        flow_over = name not in ("check_return_eligibility",)
+        if flow_over:
+            state.flow = None
+            state.reset_action()
+        return Decision(state, text=say("order_error", error=content))
+    if name == "get_order":
+        state.flow = None
+        return Decision(state, text=order_reply(data))
+    if name == "list_returns":
+        state.flow = None
+        return Decision(state, text=refunds_reply(data))
+    if name == "check_return_eligibility":
+        state.items = data.get("items", [])
+        eligible = [i for i in state.items if i["eligible"]]
+        if not eligible:
+            why = "; ".join(f"{i['item']}: {i['why']}" for i in state.items)
+            state.flow = None
+            state.reset_action()
+            return Decision(state, text=say("nothing_returnable", why=why))
+        return _next_action_step(state, tools)
+    if name in ("start_return", "cancel_order", "change_shipping_address"):
+        summary = data.get("summary", "")
+        state.flow = None
+        state.reset_action()
+        return Decision(state, text=say("confirm_action", summary=summary))
+    return Decision(state, text=say("fallback"))

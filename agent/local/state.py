@@ -1,0 +1,64 @@
+"""The offline engine's working state and the shape of its decisions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agent.local.replies import say
+
+ORDER_FLOWS = {"order_status", "return_request", "cancel_request", "address_change",
+               "refund_status"}
+
+
+@dataclass
+class State:
+    flow: str | None = None  # one of ORDER_FLOWS
+    order_number: str | None = None
+    email: str | None = None
+    postal_code: str | None = None
+    verified: bool = False
+    offer: str | None = None  # "human" when we just offered a colleague
+    question: str | None = None  # the last question the help center could not answer
+    tried: list[str] = field(default_factory=list)  # verification attempts already made
+    # order actions
+    items: list[dict[str, Any]] = field(default_factory=list)  # the order's items (eligibility)
+    chosen: list[dict[str, Any]] = field(default_factory=list)  # [{"item", "quantity"}]
+    reason: str | None = None
+    resolution: str | None = None
+    variant: str | None = None
+    address: dict[str, Any] | None = None
+    awaiting: str | None = None  # the slot we just asked for
+
+    @property
+    def credential(self) -> str | None:
+        return self.email or self.postal_code
+
+    def reset_action(self) -> None:
+        self.items, self.chosen, self.address, self.awaiting = [], [], None, None
+        self.reason = self.resolution = self.variant = None
+
+
+@dataclass
+class Decision:
+    state: State
+    text: str | None = None
+    tool: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    citations: list[str] = field(default_factory=list)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"engine": asdict(self.state), "citations": self.citations}
+
+
+@dataclass
+class Persona:
+    store: str
+    support_email: str
+
+
+def call(state: State, tools: set[str], name: str, **args: Any) -> Decision:
+    if name not in tools:
+        return Decision(state, text=say("fallback"))
+    return Decision(state, tool=name, args=args)

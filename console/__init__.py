@@ -1,0 +1,1 @@
+"""Staff side: the staff API (approvals now; queue, conversations and analytics later)."""

@@ -1,0 +1,84 @@
+"""The staff API: bearer-token auth; approvals of actions above the store's rules."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from agent.confirmation import outcome_text, say
+from channels.http import ServicesDep
+from console.notify import notify_customer
+from errors import BackendError, ToolError
+from storage.tables import PendingAction
+from tools import actions
+
+router = APIRouter(prefix="/api/staff")
+
+
+def staff_user(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> str:
+    expected = services.settings.staff_token.get_secret_value()
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise HTTPException(401, "a valid staff bearer token is required")
+    return "staff"
+
+
+StaffUser = Annotated[str, Depends(staff_user)]
+
+
+class Decision(BaseModel):
+    note: str = Field(default="", max_length=2000)
+    staff_id: str = Field(default="staff", max_length=64)
+
+
+def action_json(action: PendingAction) -> dict[str, Any]:
+    return {
+        "id": action.id, "conversation_id": action.conversation_id, "kind": action.kind,
+        "order_number": action.order_number, "summary": action.summary,
+        "status": action.status, "needs_approval": action.needs_approval,
+        "approval_reason": action.approval_reason, "result": action.result,
+        "error": action.error, "created_at": action.created_at.isoformat(),
+        "decided_by": action.decided_by,
+    }
+
+
+@router.get("/actions")
+async def list_actions(services: ServicesDep, _: StaffUser,
+                       status: Annotated[str | None, Query(max_length=30)] = None) -> Any:
+    query = select(PendingAction).order_by(PendingAction.created_at.desc()).limit(200)
+    if status:
+        query = query.where(PendingAction.status == status)
+    async with services.sessions() as session:
+        return [action_json(a) for a in (await session.scalars(query)).all()]
+
+
+@router.post("/actions/{action_id}/approve")
+async def approve(action_id: str, body: Decision, services: ServicesDep, _: StaffUser) -> Any:
+    try:
+        action = await actions.approve(services.deps, action_id, staff_id=body.staff_id)
+    except ToolError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except BackendError as exc:
+        raise HTTPException(503, f"the store is unavailable, try again: {exc}") from exc
+    text = say("approved_notice", outcome=outcome_text(action)) if (
+        action.status == "executed") else outcome_text(action)
+    await notify_customer(services, action.conversation_id, text, role="system")
+    return action_json(action)
+
+
+@router.post("/actions/{action_id}/reject")
+async def reject(action_id: str, body: Decision, services: ServicesDep, _: StaffUser) -> Any:
+    if not await actions.decline(services.deps, action_id, by=f"staff:{body.staff_id}",
+                                 status=actions.ActionStatus.REJECTED):
+        raise HTTPException(409, "this action is not awaiting a decision")
+    action = await actions.reload(services.deps, action_id)
+    await notify_customer(
+        services, action.conversation_id,
+        say("rejected_notice", summary=action.summary.rstrip("."), note=body.note).strip(),
+        role="system",
+    )
+    return action_json(action)

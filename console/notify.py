@@ -1,0 +1,31 @@
+"""Tell a customer something outside a turn (an approval outcome, later staff replies): the
+message is committed to the conversation first, then pushed to any open socket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bus import conversation_topic
+from storage import repo
+
+
+async def notify_customer(services: Any, conversation_id: str, text: str, *, role: str) -> str:
+    async with services.sessions.begin() as session:
+        message = await repo.append_message(
+            session, conversation_id=conversation_id, role=role, text=text
+        )
+        conversation = await repo.get_conversation(session, conversation_id)
+    await services.bus.publish(
+        conversation_topic(conversation_id),
+        {
+            "type": "message",
+            "id": message.id,
+            "conversation_id": conversation_id,
+            "role": role,
+            "text": text,
+            "citations": [],
+            "owner": conversation.owner if conversation else "bot",
+            "created_at": message.created_at.isoformat(),
+        },
+    )
+    return message.id
