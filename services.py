@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -67,6 +69,7 @@ async def build_services(
     model: BaseChatModel | None = None,
     store: StoreBackend | None = None,
     knowledge: KnowledgeSearch | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Services:
     """Builds everything once per process. Tests pass their own doubles for any part."""
     settings = settings or Settings()
@@ -92,6 +95,8 @@ async def build_services(
 
     deps = ToolDeps(settings=settings, store=store, knowledge=knowledge, sessions=sessions,
                     policy=load_policy(settings.policy_path))
+    if clock is not None:
+        deps = replace(deps, clock=clock)
     graph = build_graph(model, tools, store_name=settings.store_name)
     runner = Runner(deps=deps, graph=graph, tools=tools)
     return Services(

@@ -158,8 +158,9 @@ def tiny_products() -> list[Product]:
 class MemoryStore:
     name = "memory"
 
-    def __init__(self) -> None:
+    def __init__(self, extra_orders: list[Order] | None = None) -> None:
         customers, orders = tiny_store_data()
+        orders += extra_orders or []
         self.customers = {c.id: c for c in customers}
         self.orders = {o.number: o for o in orders}
         self.lookups: list[str] = []

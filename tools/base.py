@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool, ToolException, tool
+from pydantic_core import to_jsonable_python
 
 from errors import ToolError
 from storage import repo
@@ -42,6 +43,9 @@ def support_tool(kind: ToolKind, *, label: str) -> Callable[[ToolFn], BaseTool]:
 
         async def guarded(*args: Any, runtime: ToolRuntime[SupportContext], **kwargs: Any) -> Any:
             ctx = runtime.context
+            shown = to_jsonable_python(
+                {k: v for k, v in kwargs.items() if v is not None}, fallback=str
+            )
             ok, decision = True, "ok"
             try:
                 result = await inner(*args, runtime=runtime, **kwargs)
@@ -52,14 +56,8 @@ def support_tool(kind: ToolKind, *, label: str) -> Callable[[ToolFn], BaseTool]:
                 log.exception("tool %s failed", made.name)
                 ok, decision, result = False, "error", None
                 content = "This tool failed unexpectedly. Apologise and offer a human colleague."
-            ctx.tool_calls.append(
-                ToolCallRecord(
-                    name=made.name,
-                    args={k: v for k, v in kwargs.items() if v is not None},
-                    ok=ok,
-                )
-            )
-            await _audit(ctx, made.name, kind, kwargs, ok=ok, decision=decision, content=content)
+            ctx.tool_calls.append(ToolCallRecord(name=made.name, args=shown, ok=ok))
+            await _audit(ctx, made.name, kind, shown, ok=ok, decision=decision, content=content)
             if not ok:
                 raise ToolException(content)
             return content, result

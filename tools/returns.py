@@ -126,10 +126,9 @@ async def start_return(
     fee = sum((d.restocking_fee for _, _, d in decisions), Decimal("0"))
     refund = Decimal("0") if resolution == "exchange" else value - fee
     reviews = [d.reason for _, _, d in decisions if d.needs_approval]
-    over_cap = value > policy.approval.auto_approve_max_value
-    if over_cap and not reviews:
-        reviews.append(f"returns over {_money(policy.approval.auto_approve_max_value, order.currency)}"
-                       " are reviewed by our team")
+    cap = policy.approval.auto_approve_max_value
+    if value > cap and not reviews:
+        reviews.append(f"returns over {_money(cap, order.currency)} are reviewed by our team")
     lines_text = ", ".join(f"{q} × {i.name} ({i.variant_title})" for i, q, _ in decisions)
     outcome = {
         "refund": f"refund {_money(refund, order.currency)} to the original payment method",
@@ -229,8 +228,11 @@ async def change_shipping_address(
     order = await own_order(ctx, order_number)
     decision = check_address_change(ctx.deps.policy, order, ctx.deps.clock())
     if not decision.allowed:
-        raise ToolError(f"The address of order {order.number} can't be changed: {decision.reason}.")
-    if len(country.strip()) != 2 or not line1.strip() or not city.strip() or not postal_code.strip():
+        raise ToolError(
+            f"The address of order {order.number} can't be changed: {decision.reason}."
+        )
+    complete = all(part.strip() for part in (line1, city, postal_code))
+    if len(country.strip()) != 2 or not complete:
         raise ToolError("Ask for a complete address: street, city, postal code and country.")
     address = {"name": order.shipping_address.name, "line1": line1.strip()[:200],
                "line2": (line2 or "").strip()[:200] or None, "city": city.strip()[:100],

@@ -54,6 +54,7 @@ def test_orders_json_shape(data_dir: Path) -> None:
         "delivered_at",
         "items",
         "tracking",
+        "returns",
     }
     assert orders[0]["created_at"] >= orders[-1]["created_at"]  # newest first
     for order in orders:

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from knowledge.base import KnowledgeBase
+from tests.knowledge.conftest import CountingEmbedder, write
+
+RETURNS = """# Returns
+
+## Window
+
+You have 30 days from delivery to return unworn items with tags.
+
+## Final sale
+
+Clearance items, underwear and socks, and gift cards cannot be returned.
+"""
+
+SHIPPING = """# Shipping
+
+## Costs
+
+Standard shipping is $6.95 and free on orders over $75.
+"""
+
+
+def help_center(root: Path) -> Path:
+    write(root / "returns.md", RETURNS)
+    write(root / "policies" / "shipping.md", SHIPPING)
+    write(root / "notes.txt", "# not a heading\n\nGift wrapping is not offered.")
+    return root
+
+
+def test_second_ingest_of_unchanged_content_embeds_nothing(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase], counting_embedder: CountingEmbedder
+) -> None:
+    kb = make_kb()
+    folder = help_center(tmp_path / "help")
+    first = kb.ingest([folder])
+    assert (first.documents_seen, first.documents_added, first.documents_unchanged) == (3, 3, 0)
+    assert first.chunks_added == counting_embedder.count == kb.count() == 4
+
+    embedded_before = counting_embedder.count
+    again = make_kb().ingest([folder])  # a new KnowledgeBase over the same store
+    assert counting_embedder.count == embedded_before
+    assert (again.documents_seen, again.documents_unchanged, again.chunks_added) == (3, 3, 0)
+    assert kb.count() == 4
+
+
+def test_document_ids_are_relative_paths(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase]
+) -> None:
+    kb = make_kb()
+    kb.ingest([help_center(tmp_path / "help")])
+    docs = {d.doc_id: d for d in kb.store.documents()}
+    assert set(docs) == {"returns.md", "policies/shipping.md", "notes.txt"}
+    assert docs["returns.md"].title == "Returns" and docs["returns.md"].chunks == 2
+    assert docs["notes.txt"].title == "Notes"  # plain text: title from the file name
+
+
+def test_changed_document_replaces_only_its_own_chunks(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase], counting_embedder: CountingEmbedder
+) -> None:
+    kb = make_kb()
+    folder = help_center(tmp_path / "help")
+    kb.ingest([folder])
+    shipping_ids = {c.id for c in kb.store.iter_chunks() if c.metadata["doc_id"] != "returns.md"}
+
+    write(folder / "returns.md", "# Returns\n\n## Window\n\nYou now have 45 days to return items.")
+    before = counting_embedder.count
+    report = kb.ingest([folder])
+    assert (report.documents_updated, report.documents_unchanged, report.chunks_added) == (1, 2, 1)
+    assert counting_embedder.count - before == 1
+
+    returns = [c for c in kb.store.iter_chunks() if c.metadata["doc_id"] == "returns.md"]
+    assert [c.id for c in returns] == ["returns.md#0"]
+    assert "45 days" in returns[0].text
+    others = {c.id for c in kb.store.iter_chunks() if c.metadata["doc_id"] != "returns.md"}
+    assert others == shipping_ids
+
+
+def test_bad_files_are_reported_and_skipped_without_losing_stored_content(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase]
+) -> None:
+    kb = make_kb()
+    folder = help_center(tmp_path / "help")
+    kb.ingest([folder])
+    write(folder / "empty.md", "")
+    write(folder / "blank.txt", "  \n\n ")
+    write(folder / "image.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    write(folder / "latin1.txt", "Caf\xe9 cr\xe8me".encode("latin-1"))
+    write(folder / "logo.png", b"\x89PNG\r\n")
+    # the stored returns.md turns unreadable: it is reported, and its chunks stay
+    write(folder / "returns.md", b"\xff\xfe\x00binary")
+
+    report = kb.ingest([folder, tmp_path / "missing"])
+    reasons = {Path(where).name: reason for where, reason in report.skipped}
+    assert reasons["empty.md"] == "empty"
+    assert reasons["blank.txt"] == "empty"
+    assert reasons["image.md"] == "binary content"
+    assert reasons["latin1.txt"].startswith("not UTF-8")
+    assert reasons["logo.png"].startswith("unsupported")
+    assert reasons["returns.md"] == "binary content"
+    assert reasons["missing"] == "no such file or folder"
+    assert report.documents_seen == 2 and report.chunks_added == 0
+    assert kb.count() == 4
+
+    pruned = kb.ingest([folder], prune=True)  # a skipped document is not pruned either
+    assert pruned.documents_removed == 0 and kb.count() == 4
+
+
+def test_oversized_files_are_skipped(
+    tmp_path: Path, counting_embedder: CountingEmbedder, make_kb: Callable[..., KnowledgeBase]
+) -> None:
+    from knowledge.ingest import Ingester
+
+    kb = make_kb()
+    big = write(tmp_path / "big.md", "# Big\n\n" + "word " * 3000)
+    report = Ingester(kb.store, counting_embedder, max_bytes=10_000).ingest_paths([big])
+    assert [where for where, _ in report.skipped] == [str(big)]
+    assert report.skipped[0][1].startswith("too large")
+    assert counting_embedder.count == 0
+
+
+def test_prune_removes_documents_that_are_gone(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase]
+) -> None:
+    kb = make_kb()
+    folder = help_center(tmp_path / "help")
+    kb.ingest([folder])
+    (folder / "notes.txt").unlink()
+    kept = kb.ingest([folder])
+    assert kept.documents_removed == 0 and kb.count() == 4
+    pruned = kb.ingest([folder], prune=True)
+    assert pruned.documents_removed == 1 and kb.count() == 3
+    assert "notes.txt" not in {d.doc_id for d in kb.store.documents()}
