@@ -60,6 +60,7 @@ async def propose(
             .where(
                 PendingAction.conversation_id == conversation_id,
                 PendingAction.status == ActionStatus.AWAITING_CONFIRMATION,
+                PendingAction.idempotency_key != key,
             )
             .values(status=ActionStatus.DECLINED, live_key=None, decided_at=now,
                     decided_by="superseded")
