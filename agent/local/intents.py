@@ -29,6 +29,22 @@ _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)
 _THANKS = re.compile(r"^\s*(thanks|thank you|thx|ty|cheers)\b.{0,20}$", re.IGNORECASE)
 _GOODBYE = re.compile(r"^\s*(bye|goodbye|see you|that's all)\b.{0,20}$", re.IGNORECASE)
 
+_ACTION_RULES = [
+    ("refund_status", re.compile(
+        r"\b(where|status|when|haven'?t (got|received)|still no|didn'?t get)\b.{0,40}\brefund",
+        re.I)),
+    ("cancel_request", re.compile(r"\bcancel\b(?!.{0,30}\b(policy|polic(y|ies)|how)\b)", re.I)),
+    ("address_change", re.compile(
+        r"\b(change|update|wrong|different|new|correct)\b.{0,30}\b(shipping |delivery )?"
+        r"address\b", re.I)),
+    ("return_request", re.compile(
+        r"\b((want|like|need|wish|going) to (return|send back|exchange)|return (the|my|this|"
+        r"these|both|it|them|an? )|start a return|send (it|them) back|exchange (the|my|it|them))",
+        re.I)),
+]
+_QUESTION = re.compile(r"^\s*(how|what|what's|whats|do you|does|is there|are there|why)\b", re.I)
+_ENTITIES = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|#\s*\d+|\b\d{3,}\b")
+
 MIN_SIMILARITY = 0.55
 
 
@@ -64,8 +80,12 @@ class IntentClassifier:
         ):
             if pattern.match(text):
                 return Intent(name, 1.0)
+        if not _QUESTION.match(text):
+            for name, pattern in _ACTION_RULES:
+                if pattern.search(text):
+                    return Intent(name, 1.0)
         matrix, labels = self._matrix
-        scores = matrix @ self._embedder.embed([text])[0]
+        scores = matrix @ self._embedder.embed([_ENTITIES.sub(" ", text)])[0]
         best = int(np.argmax(scores))
         score = float(scores[best])
         if score < MIN_SIMILARITY:

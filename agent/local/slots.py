@@ -56,7 +56,8 @@ def find_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     lowered = text.lower()
     found = []
     for item in items:
-        name = item["name"].lower()
+        label = item.get("item") or item["name"]
+        name = label.lower()
         words = [w for w in re.findall(r"[a-z]+", name) if len(w) > 2]
         tail = words[-1] if words else name
         if name in lowered or (tail and re.search(rf"\b{re.escape(tail)}s?\b", lowered)):
@@ -67,7 +68,7 @@ def find_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if number:
                 token = number.group(1)
                 quantity = int(token) if token.isdigit() else _WORD_NUMBERS.get(token, 1)
-            found.append({"item": item["name"], "quantity": max(1, min(quantity, 99))})
+            found.append({"item": label, "quantity": max(1, min(quantity, 99))})
     return found
 
 
