@@ -22,6 +22,10 @@ def _mount() -> None:
 
     app.add_typer(store_app, name="store", help="The demo store: seed, import, list orders.")
     app.add_typer(kb_app, name="kb", help="The help-center knowledge base.")
+    from helpdesk.cli import triage_command
+
+    app.command("triage", help="Triage a customer message: category, urgency, sentiment, "
+                "language.")(triage_command)
 
 
 @app.command()

@@ -34,6 +34,8 @@ def create_app(
             app.state.services = await build()
         else:
             app.state.services = await build_services(settings or Settings())
+        if owned:
+            app.state.services.start_background()
         try:
             yield
         finally:

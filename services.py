@@ -13,11 +13,17 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import httpx
+
 from agent.graph import build_graph
 from agent.llm import make_chat_model
 from agent.runner import Runner
 from bus import Bus, LocalBus
 from commerce.backend import StoreBackend
+from commerce.policy import load_policy
+from helpdesk.connectors import build_connectors
+from helpdesk.outbox import OutboxWorker, RetryPolicy
+from helpdesk.triage import Triager
 from settings import Settings
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
@@ -41,12 +47,31 @@ class Services:
     deps: ToolDeps
     bus: Bus
 
+    outbox: Any = None  # helpdesk.outbox.OutboxWorker
+    http: Any = None  # the shared outbound httpx.AsyncClient
+    _stop: asyncio.Event | None = None
+    _tasks: list[asyncio.Task[None]] | None = None
+
+    def start_background(self) -> None:
+        """The outbox worker, for a serving process (the CLI leaves rows for the server)."""
+        self._stop = asyncio.Event()
+        self._tasks = [asyncio.create_task(self.outbox.run_forever(self._stop))]
+
     async def close(self) -> None:
+        if self._stop is not None and self._tasks:
+            self._stop.set()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.http is not None:
+            await self.http.aclose()
         await self.store.close()
         await self.engine.dispose()
 
 
 def _build_store(settings: Settings) -> StoreBackend:
+    if settings.store_backend == "shopify":
+        from commerce.shopify import ShopifyStore
+
+        return ShopifyStore.from_settings(settings)
     from commerce.demo.store import DemoStore, ensure_demo_store
 
     return DemoStore.open(ensure_demo_store(settings))
@@ -90,11 +115,20 @@ async def build_services(
     warm = getattr(getattr(model, "intents", None), "warm", None)
     if warm is not None:
         await asyncio.to_thread(warm)
+    triager = Triager(embedder, cache_dir=settings.data_dir / "cache")
+    await asyncio.to_thread(triager.warm)
+    http = httpx.AsyncClient(timeout=settings.helpdesk_timeout_s)
+    outbox = OutboxWorker(
+        sessions, build_connectors(settings, http),
+        policy=RetryPolicy(base_s=settings.outbox_base_delay_s, cap_s=settings.outbox_max_delay_s,
+                           max_attempts=settings.outbox_max_attempts),
+        poll_interval_s=settings.outbox_poll_s,
+    )
     tools = default_tools()
-    from commerce.policy import load_policy
-
     deps = ToolDeps(settings=settings, store=store, knowledge=knowledge, sessions=sessions,
-                    policy=load_policy(settings.policy_path))
+                    policy=load_policy(settings.policy_path),
+                    triage=lambda text: triager.triage(text).as_dict(),
+                    on_escalation=outbox.notify)
     if clock is not None:
         deps = replace(deps, clock=clock)
     graph = build_graph(model, tools, store_name=settings.store_name)
@@ -111,4 +145,6 @@ async def build_services(
         runner=runner,
         deps=deps,
         bus=LocalBus(),
+        outbox=outbox,
+        http=http,
     )

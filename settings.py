@@ -21,11 +21,14 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: SQLite file in data_dir
 
     # store
-    store_backend: Literal["demo"] = "demo"
+    store_backend: Literal["demo", "shopify"] = "demo"
     demo: bool = True
     demo_seed: int = 1001
     demo_customers: int = 220
     demo_orders: int = 1100
+    shopify_domain: str | None = None  # "acme.myshopify.com"
+    shopify_access_token: SecretStr | None = None  # Admin API token of a custom app
+    shopify_api_version: str = "2025-10"
     policy_path: Path | None = None  # store rules (YAML); default: the demo store's policy
 
     # model
@@ -53,6 +56,30 @@ class Settings(BaseSettings):
     store_name: str = "Northwind Outfitters"
     support_email: str = "support@northwind.example"
 
+    # escalation and helpdesk (docs/helpdesk.md)
+    helpdesk: Literal["builtin", "zendesk", "freshdesk", "webhook"] = "builtin"
+    helpdesk_timeout_s: float = 10.0
+    zendesk_subdomain: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_webhook_secret: SecretStr | None = None
+    zendesk_bot_user_id: str | None = None
+    freshdesk_domain: str | None = None
+    freshdesk_api_key: SecretStr | None = None
+    freshdesk_webhook_token: SecretStr | None = None
+    freshdesk_fallback_email: str | None = None
+    freshdesk_category_field: str | None = None
+    helpdesk_webhook_url: str | None = None
+    helpdesk_webhook_secret: SecretStr | None = None
+    webhook_tolerance_s: float = 300.0
+    outbox_base_delay_s: float = 2.0
+    outbox_max_delay_s: float = 600.0
+    outbox_max_attempts: int = 20
+    outbox_poll_s: float = 5.0
+    business_hours: str = "mon-fri 09:00-18:00"
+    business_timezone: str = "America/New_York"
+    usual_wait_minutes: int = 10
+
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -76,6 +103,17 @@ class Settings(BaseSettings):
         if self.llm_provider == "openai" and not self.openai_base_url and not self.openai_api_key:
             raise ValueError(
                 "SUPPORT_LLM_PROVIDER=openai needs SUPPORT_OPENAI_API_KEY or SUPPORT_OPENAI_BASE_URL"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _shopify_configured(self) -> Settings:
+        if self.store_backend == "shopify" and not (
+            self.shopify_domain and self.shopify_access_token
+        ):
+            raise ValueError(
+                "SUPPORT_STORE_BACKEND=shopify needs SUPPORT_SHOPIFY_DOMAIN and "
+                "SUPPORT_SHOPIFY_ACCESS_TOKEN"
             )
         return self
 

@@ -31,6 +31,7 @@ from agent.events import (
 )
 from agent.history import to_langchain, to_payload
 from errors import ProtocolError
+from helpdesk.ownership import transition
 from storage import repo
 from storage.tables import Conversation, Message, Owner, utcnow
 from tools.base import tool_label
@@ -87,6 +88,10 @@ class Runner:
                 customer_msg, replay = await _record_customer_message(
                     session, conversation.id, text, client_id
                 )
+                if replay is None and conversation.owner == Owner.RESOLVED:
+                    # a customer writing after a resolve reopens the conversation with the bot
+                    await transition(session, conversation.id, "reopen")
+                    conversation = await _load_or_create(session, conversation.id, channel)
                 run_bot = replay is None and conversation.owner == Owner.BOT
                 rows = await repo.history(session, conversation.id, limit=HISTORY_WINDOW) if (
                     run_bot
@@ -117,6 +122,7 @@ class Runner:
             owner_version=conversation.owner_version,
             customer_id=conversation.verified_customer_id,
             failed_verifications=conversation.failed_verifications,
+            customer_text=customer_msg.text,
         )
         new_messages: list[BaseMessage] = []
         gate = await answer_pending(

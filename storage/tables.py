@@ -79,6 +79,13 @@ class Escalation(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | claimed | closed
     customer_id: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(30), default="other")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    sentiment: Mapped[str | None] = mapped_column(String(10))
+    language: Mapped[str | None] = mapped_column(String(8))
+    # structured record for staff: verified customer, orders discussed, actions and outcomes
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    suggested_reply: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

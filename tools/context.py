@@ -31,6 +31,9 @@ class ToolDeps:
     sessions: async_sessionmaker[AsyncSession]
     policy: StorePolicy
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # text -> {"category", "urgency", "sentiment", "language", "confidence"}; None: no triage
+    triage: Callable[[str], dict[str, Any]] | None = None
+    on_escalation: Callable[[], None] | None = None  # wakes the outbox worker after a commit
 
 
 @dataclass
@@ -51,6 +54,7 @@ class SupportContext:
     owner_version: int
     customer_id: str | None = None
     failed_verifications: int = 0
+    customer_text: str = ""  # the message this turn answers (for triage of escalations)
     escalation: tuple[str, str] | None = None  # (escalation id, reason) raised this turn
     passages: list[Passage] = field(default_factory=list)  # retrieved this turn, answerable
     tool_calls: list[ToolCallRecord] = field(default_factory=list)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 from langchain.tools import ToolRuntime
 
 from errors import ToolError
+from helpdesk.escalations import open_escalation
+from helpdesk.hours import handoff_notice
+from helpdesk.ownership import OwnershipError
 from storage import repo
 from storage.tables import Owner
 from tools.base import ToolKind, support_tool
@@ -17,6 +21,45 @@ Reason = Literal[
 ]
 
 
+async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, Any]:
+    """The escalation path shared by the tool and the runner's code triggers."""
+    deps, settings = ctx.deps, ctx.deps.settings
+    notice = handoff_notice(deps.clock(), spec=settings.business_hours,
+                            timezone=settings.business_timezone,
+                            usual_wait_minutes=settings.usual_wait_minutes)
+    triage = None
+    if deps.triage is not None and ctx.customer_text:
+        triage = await asyncio.to_thread(deps.triage, ctx.customer_text)
+    customer = None
+    if ctx.customer_id:
+        found = await deps.store.get_customer(ctx.customer_id)
+        customer = {"name": found.name, "email": found.email} if found else None
+    async with deps.sessions.begin() as session:
+        conversation = await repo.get_conversation(session, ctx.conversation_id)
+        if conversation is None:
+            raise ToolError("This conversation no longer exists.")
+        existing = await repo.open_escalation(session, ctx.conversation_id)
+        if existing is not None and conversation.owner != Owner.BOT:
+            ctx.escalation = (existing.id, existing.reason)
+            return {"escalation_id": existing.id, "status": conversation.owner, "already": True,
+                    "notice": notice}
+        try:
+            escalation = await open_escalation(
+                session, conversation_id=ctx.conversation_id,
+                expected_version=ctx.owner_version, reason=reason, model_summary=summary[:2000],
+                channel=ctx.channel, helpdesk=settings.helpdesk, triage=triage,
+                customer=customer,
+            )
+        except OwnershipError as exc:
+            raise ToolError("The conversation changed hands while this was being done.") from exc
+    ctx.owner_version += 1
+    ctx.escalation = (escalation.id, reason)
+    if deps.on_escalation is not None:
+        deps.on_escalation()
+    return {"escalation_id": escalation.id, "status": Owner.QUEUED.value, "already": False,
+            "priority": escalation.priority, "notice": notice}
+
+
 @support_tool(ToolKind.WRITE, label="Connecting you with our team...")
 async def escalate_to_human(
     reason: Reason, summary: str, runtime: ToolRuntime[SupportContext]
@@ -24,33 +67,12 @@ async def escalate_to_human(
     """Hand this conversation to the human support team and stop answering it.
 
     Call it at once when the customer asks for a person, and when you cannot help. After it,
-    tell the customer a team member will reply in this conversation.
+    tell the customer the returned `notice` (when a team member will reply, in this
+    conversation).
 
     Args:
         reason: Why a human is needed.
         summary: Two or three sentences for the staff member: what the customer wants and what
             was already tried.
     """
-    ctx = runtime.context
-    async with ctx.deps.sessions.begin() as session:
-        conversation = await repo.get_conversation(session, ctx.conversation_id)
-        if conversation is None:
-            raise ToolError("This conversation no longer exists.")
-        existing = await repo.open_escalation(session, ctx.conversation_id)
-        if existing is not None and conversation.owner != Owner.BOT:
-            ctx.escalation = (existing.id, existing.reason)
-            return {"escalation_id": existing.id, "status": conversation.owner, "already": True}
-        if not await repo.change_owner(
-            session, ctx.conversation_id, expected_version=ctx.owner_version, owner=Owner.QUEUED
-        ):
-            raise ToolError("The conversation changed hands while this was being done.")
-        escalation = await repo.add_escalation(
-            session,
-            conversation_id=ctx.conversation_id,
-            reason=reason,
-            summary=summary[:2000],
-            customer_id=ctx.customer_id,
-        )
-    ctx.owner_version += 1
-    ctx.escalation = (escalation.id, reason)
-    return {"escalation_id": escalation.id, "status": Owner.QUEUED.value, "already": False}
+    return await escalate(runtime.context, reason, summary)

@@ -112,5 +112,6 @@ def _after_tool(result: ToolMessage, state: State, tools: set[str], persona: Per
     if name == "escalate_to_human":
         if failed:
             return Decision(state, text=say("escalation_failed", support_email=persona.support_email))
-        return Decision(state, text=say("escalated_already" if data.get("already") else "escalated"))
+        key = "escalated_already" if data.get("already") else "escalated"
+        return Decision(state, text=say(key, notice=data.get("notice", "")).strip())
     return flows.after_order_tool(name, failed, content, data, state, tools)

@@ -1,6 +1,6 @@
 """SQLAlchemy Core tables of the demo store database (a SQLite file of its own, apart from the
-agent's database). Later work adds tables (returns, return_items) to the same `metadata`; orders
-already carry the columns that cancellations, refunds and address changes will update."""
+agent's database). Orders carry the columns that cancellations, refunds and address changes
+update; `returns`/`return_items` hold RMAs; `applied_operations` makes every write idempotent."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 # Bumped when the tables change shape; stored in `meta` so old files can be recognised.
-FORMAT_VERSION = "1"
+# "2" added returns, return_items and applied_operations: purely additive, so a "1" file is
+# upgraded in place when opened (see upgrade.py).
+FORMAT_VERSION = "2"
 
 _CENT = Decimal("0.01")
 
@@ -195,3 +197,45 @@ tracking_events = Table(
 )
 
 Index("ix_tracking_events_shipment", tracking_events.c.shipment_id, tracking_events.c.position)
+
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("rma", String(40), nullable=False, unique=True),  # "RMA-1043-1"
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("order_number", String(20), nullable=False),
+    Column("customer_id", String(64), nullable=False, index=True),
+    Column("reason", String(64), nullable=False),
+    Column("resolution", String(32), nullable=False),
+    Column("refund_amount", Money, nullable=False),
+    Column("restocking_fee", Money, nullable=False),
+    Column("status", String(32), nullable=False),  # open | refunded | closed
+    Column("instructions", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+)
+
+return_items = Table(
+    "return_items",
+    metadata,
+    Column("return_id", ForeignKey("returns.id"), primary_key=True),
+    Column("line_item_id", ForeignKey("line_items.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("exchange_sku", String(64)),
+)
+
+# One row per write that took effect, inserted in the same transaction as the write itself: the
+# primary key makes a second application of the same key impossible, and `result` is what the
+# first caller got back, replayed to every later caller with that key.
+applied_operations = Table(
+    "applied_operations",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("kind", String(32), nullable=False),  # return | cancel | address_change | receive
+    Column("target", String(64), nullable=False),  # the order number (or RMA) acted on
+    Column("result", Text, nullable=False),  # JSON of the returned model
+    Column("applied_at", UTCDateTime, nullable=False),
+)

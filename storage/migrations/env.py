@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import storage.tables_helpdesk  # noqa: F401  (registers its tables on Base)
 from storage.tables import Base
 
 connection = context.config.attributes.get("connection")

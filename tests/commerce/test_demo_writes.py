@@ -594,3 +594,27 @@ def test_orders_json_lists_returns_and_receive_refunds(
     assert mine["returns"][0]["status"] == "refunded" and mine["status"] == "partially_refunded"
     missing = runner.invoke(app, ["receive", "RMA-1-1"])
     assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+async def test_a_crash_between_commit_and_reply_does_not_duplicate(
+    store: DemoStore, db: Path, demo_data: DemoData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transaction commits, then the process dies before the caller hears back; the caller
+    retries with the same key and gets the committed return, not a second one."""
+    from commerce.models import ReturnRecord
+
+    order = first(demo_data, delivered())
+    real = ReturnRecord.model_validate_json
+
+    def crash(*_args: Any, **_kwargs: Any) -> Any:
+        raise ConnectionResetError("reply lost")
+
+    monkeypatch.setattr(ReturnRecord, "model_validate_json", crash)
+    with pytest.raises(ConnectionResetError):
+        await start_return(store, order, "k-crash")
+    assert len(snapshot(db)["returns"]) == 1  # committed before the "crash"
+    monkeypatch.setattr(ReturnRecord, "model_validate_json", real)
+    record = await start_return(store, order, "k-crash")
+    rows = snapshot(db)
+    assert len(rows["returns"]) == 1 and record.rma.endswith("-1")
+    assert rows["line_items"][(order.line_items[0].id,)]["returned_quantity"] == 1

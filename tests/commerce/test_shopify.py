@@ -29,7 +29,11 @@ FLI_GID = "gid://shopify/FulfillmentLineItem/701"
 COST = {
     "requestedQueryCost": 52,
     "actualQueryCost": 12,
-    "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1988.0, "restoreRate": 100.0},
+    "throttleStatus": {
+        "maximumAvailable": 2000.0,
+        "currentlyAvailable": 1988.0,
+        "restoreRate": 100.0,
+    },
 }
 
 
@@ -56,37 +60,75 @@ def order_node(**changes: Any) -> dict[str, Any]:
         "totalRefundedSet": money("0.00"),
         "customer": {"id": "gid://shopify/Customer/77"},
         "shippingAddress": {
-            "name": "Jo Rivera", "firstName": "Jo", "lastName": "Rivera",
-            "address1": "12 Alder St", "address2": None, "city": "Portland",
-            "provinceCode": "OR", "zip": "97205", "countryCodeV2": "US",
+            "name": "Jo Rivera",
+            "firstName": "Jo",
+            "lastName": "Rivera",
+            "address1": "12 Alder St",
+            "address2": None,
+            "city": "Portland",
+            "provinceCode": "OR",
+            "zip": "97205",
+            "countryCodeV2": "US",
         },
         "cancellation": None,
-        "lineItems": {"nodes": [{
-            "id": LINE_GID, "title": "Trail Runner", "variantTitle": "9 / Black",
-            "sku": "TR-9-BLK", "quantity": 2, "refundableQuantity": 2,
-            "discountedUnitPriceSet": money("64.50"),
-            "product": {"id": "gid://shopify/Product/31", "productType": "Footwear",
-                        "tags": ["running"]},
-        }]},
-        "fulfillments": [{
-            "id": "gid://shopify/Fulfillment/601",
-            "createdAt": "2025-05-21T09:00:00Z",
-            "inTransitAt": "2025-05-21T12:00:00Z",
-            "deliveredAt": "2025-05-24T14:10:00Z",
-            "estimatedDeliveryAt": "2025-05-25T00:00:00Z",
-            "displayStatus": "DELIVERED",
-            "trackingInfo": [{"company": "UPS", "number": "1Z999AA10123456784",
-                              "url": "https://www.ups.com/track?tracknum=1Z999AA10123456784"}],
-            "fulfillmentLineItems": {"nodes": [
-                {"id": FLI_GID, "quantity": 2, "lineItem": {"id": LINE_GID}},
-            ]},
-            "events": {"nodes": [
-                {"happenedAt": "2025-05-24T14:10:00Z", "status": "DELIVERED",
-                 "message": "Delivered", "city": "Portland", "province": "Oregon"},
-                {"happenedAt": "2025-05-21T12:00:00Z", "status": "IN_TRANSIT",
-                 "message": None, "city": None, "province": None},
-            ]},
-        }],
+        "lineItems": {
+            "nodes": [
+                {
+                    "id": LINE_GID,
+                    "title": "Trail Runner",
+                    "variantTitle": "9 / Black",
+                    "sku": "TR-9-BLK",
+                    "quantity": 2,
+                    "refundableQuantity": 2,
+                    "discountedUnitPriceSet": money("64.50"),
+                    "product": {
+                        "id": "gid://shopify/Product/31",
+                        "productType": "Footwear",
+                        "tags": ["running"],
+                    },
+                }
+            ]
+        },
+        "fulfillments": [
+            {
+                "id": "gid://shopify/Fulfillment/601",
+                "createdAt": "2025-05-21T09:00:00Z",
+                "inTransitAt": "2025-05-21T12:00:00Z",
+                "deliveredAt": "2025-05-24T14:10:00Z",
+                "estimatedDeliveryAt": "2025-05-25T00:00:00Z",
+                "displayStatus": "DELIVERED",
+                "trackingInfo": [
+                    {
+                        "company": "UPS",
+                        "number": "1Z999AA10123456784",
+                        "url": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+                    }
+                ],
+                "fulfillmentLineItems": {
+                    "nodes": [
+                        {"id": FLI_GID, "quantity": 2, "lineItem": {"id": LINE_GID}},
+                    ]
+                },
+                "events": {
+                    "nodes": [
+                        {
+                            "happenedAt": "2025-05-24T14:10:00Z",
+                            "status": "DELIVERED",
+                            "message": "Delivered",
+                            "city": "Portland",
+                            "province": "Oregon",
+                        },
+                        {
+                            "happenedAt": "2025-05-21T12:00:00Z",
+                            "status": "IN_TRANSIT",
+                            "message": None,
+                            "city": None,
+                            "province": None,
+                        },
+                    ]
+                },
+            }
+        ],
         "returns": {"nodes": []},
     }
     node.update(changes)
@@ -112,8 +154,14 @@ class FakeShopify:
         self.replies: dict[str, list[httpx.Response]] = defaultdict(list)
         self.requests: list[httpx.Request] = []
 
-    def on(self, operation: str, payload: Any = None, *, status: int = 200,
-           headers: dict[str, str] | None = None) -> FakeShopify:
+    def on(
+        self,
+        operation: str,
+        payload: Any = None,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> FakeShopify:
         content = json.dumps(payload).encode() if payload is not None else b""
         self.replies[operation].append(httpx.Response(status, content=content, headers=headers))
         return self
@@ -176,13 +224,25 @@ async def test_find_order_request_and_mapping(store: ShopifyStore, shop: FakeSho
     assert order.customer_id == "gid://shopify/Customer/77"
     assert order.status is OrderStatus.DELIVERED
     assert (order.subtotal, order.tax, order.total) == (
-        Decimal("129.00"), Decimal("9.35"), Decimal("138.35"))
+        Decimal("129.00"),
+        Decimal("9.35"),
+        Decimal("138.35"),
+    )
     assert order.shipping_address == Address(
-        name="Jo Rivera", line1="12 Alder St", city="Portland", region="OR",
-        postal_code="97205", country="US")
+        name="Jo Rivera",
+        line1="12 Alder St",
+        city="Portland",
+        region="OR",
+        postal_code="97205",
+        country="US",
+    )
     item = order.line_items[0]
     assert (item.id, item.sku, item.name, item.variant_title) == (
-        LINE_GID, "TR-9-BLK", "Trail Runner", "9 / Black")
+        LINE_GID,
+        "TR-9-BLK",
+        "Trail Runner",
+        "9 / Black",
+    )
     assert (item.quantity, item.unit_price, item.category) == (2, Decimal("64.50"), "footwear")
     shipment = order.shipments[0]
     assert (shipment.carrier, shipment.tracking_number) == ("UPS", "1Z999AA10123456784")
@@ -208,8 +268,10 @@ async def test_find_order_unknown_or_garbage(store: ShopifyStore, shop: FakeShop
         ({**UNFULFILLED}, OrderStatus.PAID),
         ({**UNFULFILLED, "displayFinancialStatus": "PENDING"}, OrderStatus.PENDING_PAYMENT),
         ({"displayFulfillmentStatus": "PARTIALLY_FULFILLED"}, OrderStatus.PARTIALLY_SHIPPED),
-        ({"cancelledAt": "2025-05-20T16:00:00Z", "cancelReason": "CUSTOMER", **UNFULFILLED},
-         OrderStatus.CANCELLED),
+        (
+            {"cancelledAt": "2025-05-20T16:00:00Z", "cancelReason": "CUSTOMER", **UNFULFILLED},
+            OrderStatus.CANCELLED,
+        ),
         ({"displayFinancialStatus": "PARTIALLY_REFUNDED"}, OrderStatus.PARTIALLY_REFUNDED),
         ({"displayFinancialStatus": "REFUNDED"}, OrderStatus.RETURNED),
     ],
@@ -241,19 +303,47 @@ async def test_list_orders_by_email_and_status(store: ShopifyStore, shop: FakeSh
 
 
 async def test_customer_and_product(store: ShopifyStore, shop: FakeShopify) -> None:
-    shop.on("GetCustomer", body({"customer": {
-        "id": "gid://shopify/Customer/77", "firstName": "Jo", "lastName": "Rivera",
-        "createdAt": "2024-11-02T10:00:00Z", "tags": ["VIP"],
-        "defaultEmailAddress": {"emailAddress": "Jo.Rivera@example.com"},
-        "defaultPhoneNumber": {"phoneNumber": "+15035550142"},
-        "defaultAddress": order_node()["shippingAddress"],
-    }}))
-    shop.on("GetProduct", body({"product": {
-        "id": "gid://shopify/Product/31", "title": "Gift Card", "productType": "Gift Cards",
-        "description": "", "tags": ["Final-Sale"],
-        "variants": {"nodes": [{"sku": "GC-50", "title": "$50", "price": "50.00",
-                                "inventoryQuantity": 7}]},
-    }}))
+    shop.on(
+        "GetCustomer",
+        body(
+            {
+                "customer": {
+                    "id": "gid://shopify/Customer/77",
+                    "firstName": "Jo",
+                    "lastName": "Rivera",
+                    "createdAt": "2024-11-02T10:00:00Z",
+                    "tags": ["VIP"],
+                    "defaultEmailAddress": {"emailAddress": "Jo.Rivera@example.com"},
+                    "defaultPhoneNumber": {"phoneNumber": "+15035550142"},
+                    "defaultAddress": order_node()["shippingAddress"],
+                }
+            }
+        ),
+    )
+    shop.on(
+        "GetProduct",
+        body(
+            {
+                "product": {
+                    "id": "gid://shopify/Product/31",
+                    "title": "Gift Card",
+                    "productType": "Gift Cards",
+                    "description": "",
+                    "tags": ["Final-Sale"],
+                    "variants": {
+                        "nodes": [
+                            {
+                                "sku": "GC-50",
+                                "title": "$50",
+                                "price": "50.00",
+                                "inventoryQuantity": 7,
+                            }
+                        ]
+                    },
+                }
+            }
+        ),
+    )
     customer = await store.get_customer("77")
     assert customer is not None and customer.email == "jo.rivera@example.com"
     assert customer.tags == ["VIP"] and customer.default_address is not None
@@ -266,12 +356,26 @@ async def test_customer_and_product(store: ShopifyStore, shop: FakeShopify) -> N
 # --- throttling, retries, errors -------------------------------------------------------------
 
 THROTTLED = {
-    "errors": [{"message": "Throttled", "extensions": {
-        "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-    "extensions": {"cost": {
-        "requestedQueryCost": 752, "actualQueryCost": None,
-        "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 666,
-                           "restoreRate": 50.0}}},
+    "errors": [
+        {
+            "message": "Throttled",
+            "extensions": {
+                "code": "THROTTLED",
+                "documentation": "https://shopify.dev/api/usage/rate-limits",
+            },
+        }
+    ],
+    "extensions": {
+        "cost": {
+            "requestedQueryCost": 752,
+            "actualQueryCost": None,
+            "throttleStatus": {
+                "maximumAvailable": 1000.0,
+                "currentlyAvailable": 666,
+                "restoreRate": 50.0,
+            },
+        }
+    },
 }
 
 
@@ -287,9 +391,15 @@ async def test_throttled_then_success_retries_once_after_the_restore_time(
 async def test_waits_before_a_query_the_bucket_cannot_cover(
     store: ShopifyStore, shop: FakeShopify, sleeps: Sleeps
 ) -> None:
-    low = {"requestedQueryCost": 60, "actualQueryCost": 40,
-           "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 20.0,
-                              "restoreRate": 50.0}}
+    low = {
+        "requestedQueryCost": 60,
+        "actualQueryCost": 40,
+        "throttleStatus": {
+            "maximumAvailable": 1000.0,
+            "currentlyAvailable": 20.0,
+            "restoreRate": 50.0,
+        },
+    }
     shop.on("FindOrder", body({"orders": {"nodes": [order_node()]}}, cost=low))
     await store.find_order("#1043")
     assert sleeps == []  # nothing known yet
@@ -316,8 +426,12 @@ async def test_a_5xx_then_success(store: ShopifyStore, shop: FakeShopify, sleeps
 async def test_429_honours_retry_after(
     store: ShopifyStore, shop: FakeShopify, sleeps: Sleeps
 ) -> None:
-    shop.on("FindOrder", {"errors": "Exceeded 2 calls per second"}, status=429,
-            headers={"Retry-After": "2.0"}).on("FindOrder", orders(order_node()))
+    shop.on(
+        "FindOrder",
+        {"errors": "Exceeded 2 calls per second"},
+        status=429,
+        headers={"Retry-After": "2.0"},
+    ).on("FindOrder", orders(order_node()))
     assert await store.find_order("#1043") is not None
     assert sleeps == [2.0]
 
@@ -333,8 +447,17 @@ async def test_auth_failures_are_not_retryable(
 
 
 async def test_graphql_errors_are_not_retryable(store: ShopifyStore, shop: FakeShopify) -> None:
-    shop.on("FindOrder", {"errors": [{"message": "Field 'bogus' doesn't exist on type 'Order'",
-                                      "extensions": {"code": "undefinedField"}}]})
+    shop.on(
+        "FindOrder",
+        {
+            "errors": [
+                {
+                    "message": "Field 'bogus' doesn't exist on type 'Order'",
+                    "extensions": {"code": "undefinedField"},
+                }
+            ]
+        },
+    )
     with pytest.raises(BackendError, match="bogus") as failed:
         await store.find_order("#1043")
     assert failed.value.retryable is False
@@ -355,30 +478,59 @@ LINES = [ReturnLine(line_item_id=LINE_GID, quantity=1)]
 
 async def start_return(store: ShopifyStore, key: str = "key-1", **changes: Any) -> Any:
     args: dict[str, Any] = {
-        "order_number": "#1043", "lines": LINES, "reason": "damaged",
-        "resolution": Resolution.REFUND, "refund_amount": Decimal("64.50"),
-        "restocking_fee": Decimal("0.00"), "idempotency_key": key,
+        "order_number": "#1043",
+        "lines": LINES,
+        "reason": "damaged",
+        "resolution": Resolution.REFUND,
+        "refund_amount": Decimal("64.50"),
+        "restocking_fee": Decimal("0.00"),
+        "idempotency_key": key,
     }
     return await store.create_return(**{**args, **changes})
 
 
 def created(name: str = "#1043-R1") -> dict[str, Any]:
-    return body({"returnCreate": {
-        "return": {"id": "gid://shopify/Return/881", "name": name, "status": "OPEN",
-                   "createdAt": "2025-06-01T10:00:00Z"},
-        "userErrors": [],
-    }})
+    return body(
+        {
+            "returnCreate": {
+                "return": {
+                    "id": "gid://shopify/Return/881",
+                    "name": name,
+                    "status": "OPEN",
+                    "createdAt": "2025-06-01T10:00:00Z",
+                },
+                "userErrors": [],
+            }
+        }
+    )
 
 
 def with_return(note: str, quantity: int = 1, status: str = "OPEN") -> dict[str, Any]:
-    return order_node(returns={"nodes": [{
-        "id": "gid://shopify/Return/881", "name": "#1043-R1", "status": status,
-        "createdAt": "2025-06-01T10:00:00Z",
-        "returnLineItems": {"nodes": [{
-            "quantity": quantity, "returnReason": "DEFECTIVE", "returnReasonNote": note,
-            "fulfillmentLineItem": {"id": FLI_GID, "lineItem": {"id": LINE_GID}},
-        }]},
-    }]})
+    return order_node(
+        returns={
+            "nodes": [
+                {
+                    "id": "gid://shopify/Return/881",
+                    "name": "#1043-R1",
+                    "status": status,
+                    "createdAt": "2025-06-01T10:00:00Z",
+                    "returnLineItems": {
+                        "nodes": [
+                            {
+                                "quantity": quantity,
+                                "returnReason": "DEFECTIVE",
+                                "returnReasonNote": note,
+                                "fulfillmentLineItem": {
+                                    "id": FLI_GID,
+                                    "lineItem": {"id": LINE_GID},
+                                },
+                            }
+                        ]
+                    },
+                }
+            ]
+        }
+    )
 
 
 async def test_create_return_sends_return_create(store: ShopifyStore, shop: FakeShopify) -> None:
@@ -390,7 +542,10 @@ async def test_create_return_sends_return_create(store: ShopifyStore, shop: Fake
     line = sent["variables"]["returnInput"]["returnLineItems"][0]
     assert sent["variables"]["returnInput"]["orderId"] == ORDER_GID
     assert (line["fulfillmentLineItemId"], line["quantity"], line["returnReason"]) == (
-        FLI_GID, 1, "DEFECTIVE")
+        FLI_GID,
+        1,
+        "DEFECTIVE",
+    )
     assert marker_for("key-1") in line["returnReasonNote"]
     assert "restockingFee" not in line
 
@@ -405,7 +560,8 @@ async def test_create_return_replays_from_the_marker(
     shop.on("FindOrder", orders(order_node())).on("ReturnCreate", created())
     first = await start_return(store)
     note = shop.sent("ReturnCreate")[0]["variables"]["returnInput"]["returnLineItems"][0][
-        "returnReasonNote"]
+        "returnReasonNote"
+    ]
     shop.replies["FindOrder"] = []
     shop.on("FindOrder", orders(with_return(note)))
     again = await start_return(store)
@@ -432,9 +588,22 @@ async def test_an_ambiguous_failure_is_not_resent_blindly(
 
 async def test_user_errors_become_backend_errors(store: ShopifyStore, shop: FakeShopify) -> None:
     shop.on("FindOrder", orders(order_node()))
-    shop.on("ReturnCreate", body({"returnCreate": {"return": None, "userErrors": [
-        {"field": ["returnInput", "returnLineItems", "0", "quantity"],
-         "message": "Quantity is not available for return"}]}}))
+    shop.on(
+        "ReturnCreate",
+        body(
+            {
+                "returnCreate": {
+                    "return": None,
+                    "userErrors": [
+                        {
+                            "field": ["returnInput", "returnLineItems", "0", "quantity"],
+                            "message": "Quantity is not available for return",
+                        }
+                    ],
+                }
+            }
+        ),
+    )
     with pytest.raises(BackendError, match="Quantity is not available") as failed:
         await start_return(store)
     assert failed.value.retryable is False
@@ -466,18 +635,31 @@ async def test_restocking_fee_is_sent_as_a_percentage(
 async def test_cancel_sends_order_cancel_and_waits_for_the_job(
     store: ShopifyStore, shop: FakeShopify, sleeps: Sleeps
 ) -> None:
-    cancelled = order_node(**UNFULFILLED, cancelledAt="2025-06-01T10:00:00Z",
-                           cancelReason="CUSTOMER",
-                           cancellation={"staffNote": f"x [support-agent {marker_for('c-1')}]"})
+    cancelled = order_node(
+        **UNFULFILLED,
+        cancelledAt="2025-06-01T10:00:00Z",
+        cancelReason="CUSTOMER",
+        cancellation={"staffNote": f"x [support-agent {marker_for('c-1')}]"},
+    )
     shop.on("FindOrder", orders(order_node(**UNFULFILLED)))  # check
     shop.on("FindOrder", orders(order_node(**UNFULFILLED)))  # apply
     shop.on("FindOrder", orders(cancelled))
-    shop.on("OrderCancel", body({"orderCancel": {
-        "job": {"id": "gid://shopify/Job/1", "done": False}, "orderCancelUserErrors": []}}))
+    shop.on(
+        "OrderCancel",
+        body(
+            {
+                "orderCancel": {
+                    "job": {"id": "gid://shopify/Job/1", "done": False},
+                    "orderCancelUserErrors": [],
+                }
+            }
+        ),
+    )
     shop.on("Job", body({"job": {"id": "gid://shopify/Job/1", "done": True}}))
 
-    order = await store.cancel_order(order_number="#1043", reason="Ordered the wrong size",
-                                     idempotency_key="c-1")
+    order = await store.cancel_order(
+        order_number="#1043", reason="Ordered the wrong size", idempotency_key="c-1"
+    )
     assert order.status is OrderStatus.CANCELLED and order.cancel_reason == "customer"
     variables = shop.sent("OrderCancel")[0]["variables"]
     assert variables["orderId"] == ORDER_GID and variables["reason"] == "CUSTOMER"
@@ -499,8 +681,15 @@ async def test_cancel_refuses_a_fulfilled_order(store: ShopifyStore, shop: FakeS
     assert shop.sent("OrderCancel") == []
 
 
-NEW = Address(name="Jo Ann Rivera", line1="1 Elm St", line2="Apt 2", city="Portland",
-              region="OR", postal_code="97209", country="US")
+NEW = Address(
+    name="Jo Ann Rivera",
+    line1="1 Elm St",
+    line2="Apt 2",
+    city="Portland",
+    region="OR",
+    postal_code="97209",
+    country="US",
+)
 
 
 async def test_address_change_sends_order_update_with_a_marker(
@@ -508,21 +697,36 @@ async def test_address_change_sends_order_update_with_a_marker(
 ) -> None:
     updated = order_node(**UNFULFILLED)
     updated["shippingAddress"] = {
-        "name": "Jo Ann Rivera", "firstName": "Jo Ann", "lastName": "Rivera",
-        "address1": "1 Elm St", "address2": "Apt 2", "city": "Portland", "provinceCode": "OR",
-        "zip": "97209", "countryCodeV2": "US"}
+        "name": "Jo Ann Rivera",
+        "firstName": "Jo Ann",
+        "lastName": "Rivera",
+        "address1": "1 Elm St",
+        "address2": "Apt 2",
+        "city": "Portland",
+        "provinceCode": "OR",
+        "zip": "97209",
+        "countryCodeV2": "US",
+    }
     shop.on("FindOrder", orders(order_node(**UNFULFILLED)))
     shop.on("OrderMarker", body({"order": {"id": ORDER_GID, "metafield": None}}))
     shop.on("OrderUpdate", body({"orderUpdate": {"order": updated, "userErrors": []}}))
 
-    order = await store.update_shipping_address(order_number="#1043", address=NEW,
-                                                idempotency_key="a-1")
+    order = await store.update_shipping_address(
+        order_number="#1043", address=NEW, idempotency_key="a-1"
+    )
     assert order.shipping_address == NEW
     sent = shop.sent("OrderUpdate")[0]["variables"]["input"]
     assert sent["id"] == ORDER_GID
     assert sent["shippingAddress"] == {
-        "firstName": "Jo Ann", "lastName": "Rivera", "address1": "1 Elm St", "address2": "Apt 2",
-        "city": "Portland", "provinceCode": "OR", "zip": "97209", "countryCode": "US"}
+        "firstName": "Jo Ann",
+        "lastName": "Rivera",
+        "address1": "1 Elm St",
+        "address2": "Apt 2",
+        "city": "Portland",
+        "provinceCode": "OR",
+        "zip": "97209",
+        "countryCode": "US",
+    }
     key = "idem_" + marker_for("a-1").removeprefix("sa-")
     assert sent["metafields"][0]["namespace"] == "support_agent"
     assert sent["metafields"][0]["key"] == key
@@ -540,8 +744,9 @@ async def test_address_change_refuses_a_shipped_order(
     shop.on("FindOrder", orders(order_node()))
     shop.on("OrderMarker", body({"order": {"id": ORDER_GID, "metafield": None}}))
     with pytest.raises(BackendError, match="already shipped"):
-        await store.update_shipping_address(order_number="#1043", address=NEW,
-                                            idempotency_key="a-1")
+        await store.update_shipping_address(
+            order_number="#1043", address=NEW, idempotency_key="a-1"
+        )
     assert shop.sent("OrderUpdate") == []
 
 
@@ -557,9 +762,13 @@ async def test_unknown_order_is_refused(store: ShopifyStore, shop: FakeShopify) 
 def test_settings_need_domain_and_token_for_shopify(tmp_path: Any) -> None:
     with pytest.raises(ValidationError, match="SUPPORT_SHOPIFY_DOMAIN"):
         Settings(env="test", data_dir=tmp_path, store_backend="shopify")
-    settings = Settings(env="test", data_dir=tmp_path, store_backend="shopify",
-                        shopify_domain="https://northwind-demo.myshopify.com/",
-                        shopify_access_token=SecretStr(TOKEN))
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path,
+        store_backend="shopify",
+        shopify_domain="https://northwind-demo.myshopify.com/",
+        shopify_access_token=SecretStr(TOKEN),
+    )
     store = ShopifyStore.from_settings(settings)
     assert store.api.url == f"https://{DOMAIN}/admin/api/2025-10/graphql.json"
     assert TOKEN not in repr(settings)
@@ -577,3 +786,35 @@ def test_order_node_fixture_is_not_shared() -> None:
     b = copy.deepcopy(a)
     a["lineItems"]["nodes"][0]["quantity"] = 9
     assert order_node() == b
+
+
+async def test_a_return_spanning_two_fulfillments(store: ShopifyStore, shop: FakeShopify) -> None:
+    node = order_node()
+    second = copy.deepcopy(node["fulfillments"][0])
+    second["id"] = "gid://shopify/Fulfillment/602"
+    second["fulfillmentLineItems"]["nodes"] = [
+        {"id": "gid://shopify/FulfillmentLineItem/702", "quantity": 1, "lineItem": {"id": LINE_GID}}
+    ]
+    node["fulfillments"][0]["fulfillmentLineItems"]["nodes"][0]["quantity"] = 1
+    node["fulfillments"].append(second)
+    shop.on("FindOrder", orders(node)).on("ReturnCreate", created())
+    await start_return(
+        store,
+        lines=[ReturnLine(line_item_id=LINE_GID, quantity=2)],
+        refund_amount=Decimal("129.00"),
+        resolution=Resolution.STORE_CREDIT,
+    )
+    sent = shop.sent("ReturnCreate")[0]["variables"]["returnInput"]["returnLineItems"]
+    assert [(x["fulfillmentLineItemId"], x["quantity"]) for x in sent] == [
+        (FLI_GID, 1),
+        ("gid://shopify/FulfillmentLineItem/702", 1),
+    ]
+
+
+async def test_list_returns_for_a_customer(store: ShopifyStore, shop: FakeShopify) -> None:
+    shop.on("ListOrders", orders(with_return("opened in Shopify admin")))
+    [record] = await store.list_returns(customer_id="gid://shopify/Customer/77")
+    assert shop.sent("ListOrders")[0]["variables"]["query"] == 'customer_id:"77"'
+    assert (record.rma, record.status, record.reason) == ("#1043-R1", "open", "defective")
+    assert record.refund_amount == Decimal("64.50")  # not ours: the items' value
+    assert record.lines == [ReturnLine(line_item_id=LINE_GID, quantity=1)]

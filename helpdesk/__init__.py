@@ -1,0 +1,1 @@
+"""Escalation and ticket routing: triage, ownership, helpdesk connectors."""

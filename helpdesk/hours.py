@@ -1,0 +1,46 @@
+"""Business hours, so the handoff notice tells the customer when a person will actually reply."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_SPEC = re.compile(r"^\s*(\w{3})-(\w{3})\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})\s*$", re.I)
+
+
+def parse_hours(spec: str) -> tuple[set[int], time, time]:
+    """'mon-fri 09:00-18:00' -> (weekdays, opening, closing)."""
+    match = _SPEC.match(spec)
+    if not match:
+        raise ValueError(f"business hours look like 'mon-fri 09:00-18:00', not {spec!r}")
+    first, last = _DAYS.index(match.group(1).lower()), _DAYS.index(match.group(2).lower())
+    days = {d % 7 for d in range(first, last + 1 if last >= first else last + 8)}
+    opens = time(int(match.group(3)), int(match.group(4)))
+    closes = time(int(match.group(5)), int(match.group(6)))
+    return days, opens, closes
+
+
+def next_opening(now: datetime, spec: str, timezone: str) -> datetime | None:
+    """None while the team is in; otherwise when it next opens (in the store's time zone)."""
+    days, opens, closes = parse_hours(spec)
+    local = now.astimezone(ZoneInfo(timezone))
+    if local.weekday() in days and opens <= local.time() < closes:
+        return None
+    for ahead in range(0, 8):
+        day = (local + timedelta(days=ahead)).date()
+        start = datetime.combine(day, opens, tzinfo=local.tzinfo)
+        if day.weekday() in days and start > local:
+            return start
+    return None
+
+
+def handoff_notice(now: datetime, *, spec: str, timezone: str, usual_wait_minutes: int) -> str:
+    opening = next_opening(now, spec, timezone)
+    if opening is None:
+        return (f"A member of our team will reply right here; the usual wait is about "
+                f"{usual_wait_minutes} minutes.")
+    when = opening.strftime("%A at %H:%M") + f" ({opening.tzname()})"
+    return (f"Our team is offline right now and back on {when}. A member of the team will "
+            "reply right here then; you can close this window, your conversation is saved.")
