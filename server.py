@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from channels.http import router as chat_router
 from console.api import router as staff_router
+from console.staff import router as conversations_router
+from console.webhooks import router as webhooks_router
 from services import Services, build_services
 from settings import Settings
 
@@ -45,4 +47,6 @@ def create_app(
     app = FastAPI(title="support-agent", version="0.1.0", lifespan=lifespan)
     app.include_router(chat_router)
     app.include_router(staff_router)
+    app.include_router(conversations_router)
+    app.include_router(webhooks_router)
     return app

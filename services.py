@@ -95,6 +95,7 @@ async def build_services(
     store: StoreBackend | None = None,
     knowledge: KnowledgeSearch | None = None,
     clock: Callable[[], datetime] | None = None,
+    triager: Triager | None = None,
 ) -> Services:
     """Builds everything once per process. Tests pass their own doubles for any part."""
     settings = settings or Settings()
@@ -115,8 +116,9 @@ async def build_services(
     warm = getattr(getattr(model, "intents", None), "warm", None)
     if warm is not None:
         await asyncio.to_thread(warm)
-    triager = Triager(embedder, cache_dir=settings.data_dir / "cache")
-    await asyncio.to_thread(triager.warm)
+    if triager is None:
+        triager = Triager(embedder, cache_dir=settings.data_dir / "cache")
+        await asyncio.to_thread(triager.warm)
     http = httpx.AsyncClient(timeout=settings.helpdesk_timeout_s)
     outbox = OutboxWorker(
         sessions, build_connectors(settings, http),

@@ -18,7 +18,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Tool
 from langchain_core.tools import BaseTool
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.confirmation import answer_pending
+from agent import triggers
+from agent.confirmation import answer_pending, say
 from agent.events import (
     Accepted,
     Citation,
@@ -30,12 +31,13 @@ from agent.events import (
     TurnResult,
 )
 from agent.history import to_langchain, to_payload
-from errors import ProtocolError
+from errors import ProtocolError, ToolError
 from helpdesk.ownership import transition
 from storage import repo
 from storage.tables import Conversation, Message, Owner, utcnow
 from tools.base import tool_label
 from tools.context import SupportContext, ToolCallRecord, ToolDeps
+from tools.escalation import escalate
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,20 @@ class Runner:
                 "confirm_action", {"action_id": action.id, "status": action.status},
                 ok=action.status not in ("failed", "expired"),
             ))
+        elif (trigger := triggers.check(customer_msg.text, rows[:-1])).tripped:
+            # a handoff decided in code, before (and without) the model
+            try:
+                data = await escalate(ctx, trigger.reason, trigger.summary)
+                text = say("handoff_already" if data["already"] else "handoff",
+                           notice=data["notice"])
+                ok = True
+            except ToolError:
+                text, ok = FALLBACK_REPLY, False
+            ctx.tool_calls.append(ToolCallRecord(
+                "escalate_to_human", {"reason": trigger.reason, "trigger": "code"}, ok=ok))
+            if ctx.escalation:
+                yield Escalated(*ctx.escalation)
+            new_messages = [AIMessage(text, response_metadata={"engine": {}})]
         else:
             try:
                 async for event in self._stream_graph(to_langchain(rows), ctx, new_messages):
@@ -151,6 +167,7 @@ class Runner:
             AIMessage(FALLBACK_REPLY),
         )
         citations = _citations(final, ctx)
+        final.response_metadata["engine_flags"] = _flags(final, ctx)
         async with self._deps.sessions.begin() as session:
             for entry in ctx.pending_audit:
                 await repo.add_audit(session, **entry)
@@ -256,6 +273,22 @@ def _result_from_row(row: Message, conversation: Conversation, client_id: str | 
         client_id=client_id,
         citations=[Citation(**c) for c in row.citations],
     )
+
+
+def _flags(final: AIMessage, ctx: SupportContext) -> dict[str, bool]:
+    """How the turn went, for the code triggers of the next turn (engine-independent)."""
+    searched = any(c.name == "search_help_center" for c in ctx.tool_calls)
+    refused_write = any(
+        not c.ok and c.name in ("start_return", "cancel_order", "change_shipping_address",
+                                "check_return_eligibility")
+        for c in ctx.tool_calls
+    )
+    engine = (final.response_metadata or {}).get("engine_flags") or {}
+    return {
+        "unanswered": searched and not ctx.passages,
+        "policy_refusal": refused_write or bool(engine.get("policy_refusal")),
+        "misunderstood": bool(engine.get("misunderstood")),
+    }
 
 
 def _citations(final: AIMessage, ctx: SupportContext) -> list[Citation]:

@@ -28,6 +28,15 @@ def embedder() -> Any:
     return MiniLMEmbedder()
 
 
+@pytest.fixture(scope="session")
+def triager(embedder: Any) -> Any:
+    from helpdesk.triage import Triager
+
+    built = Triager(embedder)
+    built.warm()
+    return built
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(env="test", data_dir=tmp_path / "data", demo=False)
@@ -35,7 +44,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def make_services(
-    settings: Settings, embedder: Any
+    settings: Settings, embedder: Any, triager: Any
 ) -> AsyncIterator[Callable[..., Any]]:
     """Builds Services over the tiny store and canned help center unless told otherwise."""
     from services import build_services
@@ -45,6 +54,7 @@ async def make_services(
     async def make(**overrides: Any) -> Any:
         overrides.setdefault("store", MemoryStore())
         overrides.setdefault("knowledge", CannedKnowledge())
+        overrides.setdefault("triager", triager)
         services = await build_services(
             overrides.pop("settings", settings), embedder=embedder, **overrides
         )
@@ -74,7 +84,7 @@ def live_settings(demo_data_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def live_server(live_settings: Settings, embedder: Any) -> Iterator[str]:
+def live_server(live_settings: Settings, embedder: Any, triager: Any) -> Iterator[str]:
     """The real product (create_app, demo store, demo help center, offline engine) served by
     uvicorn on a free loopback port, in its own thread and event loop. Yields the base URL."""
     import asyncio
@@ -91,7 +101,8 @@ def live_server(live_settings: Settings, embedder: Any) -> Iterator[str]:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            services = loop.run_until_complete(build_services(live_settings, embedder=embedder))
+            services = loop.run_until_complete(build_services(live_settings, embedder=embedder,
+                                                                   triager=triager))
             config = uvicorn.Config(
                 create_app(live_settings, services), host="127.0.0.1", port=port,
                 log_level="warning", ws_max_size=1 << 20,

@@ -85,7 +85,7 @@ def _after_customer(
     if intent == "goodbye":
         return Decision(state, text=say("goodbye", store=persona.store))
     if intent in ("affirm", "deny") or not text.strip():
-        return Decision(state, text=say("fallback"))
+        return Decision(state, text=say("fallback"), flags={"misunderstood": True})
     state.flow = None
     state.question = text
     return call(state, tools, "search_help_center", query=text)

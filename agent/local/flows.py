@@ -131,7 +131,8 @@ def after_order_tool(
             why = "; ".join(f"{i['item']}: {i['why']}" for i in state.items)
             state.flow = None
             state.reset_action()
-            return Decision(state, text=say("nothing_returnable", why=why))
+            return Decision(state, text=say("nothing_returnable", why=why),
+                            flags={"policy_refusal": True})
         return _next_action_step(state, tools)
     if name in ("start_return", "cancel_order", "change_shipping_address"):
         summary = data.get("summary", "")

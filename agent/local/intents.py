@@ -46,6 +46,7 @@ _QUESTION = re.compile(r"^\s*(how|what|what's|whats|do you|does|is there|are the
 _ENTITIES = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|#\s*\d+|\b\d{3,}\b")
 
 MIN_SIMILARITY = 0.55
+_MATRICES: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,10 @@ class IntentClassifier:
     def _matrix(self) -> tuple[np.ndarray, list[str]]:
         labels = [name for name, texts in self._examples.items() for _ in texts]
         texts = [text for texts in self._examples.values() for text in texts]
-        return self._embedder.embed(texts), labels
+        key = (id(self._embedder), tuple(texts))
+        if key not in _MATRICES:  # one embedding pass per process and embedder
+            _MATRICES[key] = self._embedder.embed(texts)
+        return _MATRICES[key], labels
 
     def warm(self) -> None:
         _ = self._matrix

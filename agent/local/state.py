@@ -46,10 +46,12 @@ class Decision:
     tool: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     citations: list[str] = field(default_factory=list)
+    flags: dict[str, bool] = field(default_factory=dict)
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return {"engine": asdict(self.state), "citations": self.citations}
+        return {"engine": asdict(self.state), "citations": self.citations,
+                "engine_flags": self.flags}
 
 
 @dataclass

@@ -182,7 +182,7 @@ async def test_crash_after_store_write_does_not_duplicate(make_services: Any) ->
 
 
 @pytest.fixture
-def approval_app(settings: Settings, embedder: Any) -> Iterator[tuple[TestClient, MemoryStore]]:
+def approval_app(settings: Settings, embedder: Any, triager: Any) -> Iterator[tuple[TestClient, MemoryStore]]:
     store = MemoryStore()
     model = ScriptedChatModel(script=[
         calls("verify_customer", order_number="#1002", email="ada@example.com"),
@@ -191,7 +191,7 @@ def approval_app(settings: Settings, embedder: Any) -> Iterator[tuple[TestClient
     ])
 
     async def build() -> Any:
-        return await build_services(settings, embedder=embedder, store=store, model=model,
+        return await build_services(settings, embedder=embedder, triager=triager, store=store, model=model,
                                     clock=lambda: NOW)
 
     with TestClient(create_app(settings, build=build)) as client:

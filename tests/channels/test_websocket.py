@@ -18,9 +18,9 @@ from tests.fakes import CannedKnowledge, MemoryStore
 
 
 @pytest.fixture
-def client(settings: Settings, embedder: Any) -> Iterator[TestClient]:
+def client(settings: Settings, embedder: Any, triager: Any) -> Iterator[TestClient]:
     async def build() -> Any:
-        return await build_services(settings, embedder=embedder, store=MemoryStore(),
+        return await build_services(settings, embedder=embedder, triager=triager, store=MemoryStore(),
                                     knowledge=CannedKnowledge())
 
     with TestClient(create_app(settings, build=build)) as test_client:

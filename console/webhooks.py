@@ -1,0 +1,104 @@
+"""Inbound helpdesk webhooks: a signed agent reply in Zendesk, Freshdesk or a generic helpdesk
+reaches the customer in their conversation. Forged, stale or replayed calls are refused with
+401 and change nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from channels.http import ServicesDep
+from console.notify import notify_customer
+from helpdesk.outbox import ticket_for_external_id
+from helpdesk.ownership import OwnershipError, transition
+from helpdesk.webhooks import (
+    SqlReplayGuard,
+    StaffReply,
+    WebhookRejected,
+    parse_freshdesk,
+    parse_generic,
+    parse_zendesk,
+    verify_freshdesk,
+    verify_generic,
+    verify_zendesk,
+)
+from storage import repo
+from storage.tables import Escalation, Owner
+
+router = APIRouter(prefix="/webhooks")
+MAX_BODY = 256 * 1024
+
+
+def _secret(value: Any) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+async def _verify_and_parse(source: str, request: Request, body: bytes, session: AsyncSession,
+                            settings: Any) -> StaffReply | None:
+    headers = dict(request.headers)
+    now = datetime.now(UTC)
+    guard = SqlReplayGuard(session)
+    window = settings.webhook_tolerance_s
+    if source == "zendesk":
+        await verify_zendesk(headers, body, secret=_secret(settings.zendesk_webhook_secret),
+                             now=now, replay=guard, tolerance_s=window)
+        own = [settings.zendesk_bot_user_id] if settings.zendesk_bot_user_id else []
+        return parse_zendesk(body, own_author_ids=own)
+    if source == "freshdesk":
+        await verify_freshdesk(headers, body, token=_secret(settings.freshdesk_webhook_token),
+                               now=now, replay=guard, tolerance_s=window)
+        return parse_freshdesk(body)
+    await verify_generic(headers, body, secret=_secret(settings.helpdesk_webhook_secret),
+                         now=now, replay=guard, tolerance_s=window)
+    return parse_generic(body)
+
+
+async def _conversation_for(session: AsyncSession, source: str, reply: StaffReply) -> str | None:
+    if reply.conversation_id:
+        return reply.conversation_id
+    if reply.escalation_id:
+        escalation = await session.get(Escalation, reply.escalation_id)
+        if escalation is not None:
+            return escalation.conversation_id
+    if reply.external_id:
+        ticket = await ticket_for_external_id(session, connector=source,
+                                              external_id=reply.external_id)
+        if ticket is not None:
+            return ticket.conversation_id
+    return None
+
+
+@router.post("/{source}")
+async def inbound(source: str, request: Request, services: ServicesDep) -> Any:
+    if source not in ("zendesk", "freshdesk", "generic"):
+        raise HTTPException(404, "unknown webhook source")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(413, "webhook body too large")
+    try:
+        async with services.sessions.begin() as session:
+            reply = await _verify_and_parse(source, request, body, session, services.settings)
+            if reply is None or not reply.public or not reply.body.strip():
+                return JSONResponse({"ignored": True})
+            conversation_id = await _conversation_for(session, source, reply)
+            if conversation_id is None:
+                raise HTTPException(404, "no conversation for this ticket")
+            if reply.comment_id and not await SqlReplayGuard(session)(
+                f"comment:{source}:{reply.comment_id}"
+            ):
+                return JSONResponse({"duplicate": True})
+            conversation = await repo.get_conversation(session, conversation_id)
+            if conversation is not None and conversation.owner in (Owner.BOT, Owner.QUEUED):
+                # a helpdesk agent answered: the human owns it now, the bot goes quiet
+                await transition(session, conversation_id, "claim",
+                                 staff_id=f"{source}:{reply.author}"[:64])
+    except WebhookRejected as exc:
+        return JSONResponse({"error": exc.reason}, status_code=401)
+    except OwnershipError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    message_id = await notify_customer(services, conversation_id, reply.body, role="staff")
+    return {"relayed": message_id, "conversation_id": conversation_id}
