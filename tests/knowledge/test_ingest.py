@@ -135,3 +135,61 @@ def test_prune_removes_documents_that_are_gone(
     pruned = kb.ingest([folder], prune=True)
     assert pruned.documents_removed == 1 and kb.count() == 3
     assert "notes.txt" not in {d.doc_id for d in kb.store.documents()}
+
+
+def test_uploaded_bytes_are_ingested_under_their_file_name(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    kb = make_kb()
+    report = kb.ingest_bytes("../../Hours.md", b"# Hours\n\n## Support\n\nMonday to Friday.")
+    assert (report.documents_added, report.chunks_added) == (1, 1)
+    assert [d.doc_id for d in kb.documents()] == ["Hours.md"]
+    bad = kb.ingest_bytes("logo.md", b"\x89PNG\x00\x00")
+    assert bad.skipped == [("logo.md", "binary content")] and kb.count() == 1
+
+
+def test_reindex_embeds_again_from_the_origin_files(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase], counting_embedder: CountingEmbedder
+) -> None:
+    kb = make_kb()
+    folder = help_center(tmp_path / "help")
+    kb.ingest([folder])
+    kb.ingest_bytes("upload.md", b"# Upload\n\nUploaded text.")
+    before = counting_embedder.count
+    report = kb.reindex()
+    assert report.documents_updated == 3 and report.chunks_added == 4
+    assert counting_embedder.count - before == 4
+    assert report.skipped == [("upload.md", "no origin to read again (uploaded)")]
+    assert kb.count() == 5
+    (folder / "notes.txt").unlink()
+    gone = kb.reindex(["notes.txt"])
+    assert gone.skipped[0][1].startswith("unreadable") and kb.count() == 5
+
+
+def test_prune_keeps_documents_whose_whole_source_failed(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase], counting_embedder: CountingEmbedder
+) -> None:
+    from knowledge.ingest import Ingester
+    from knowledge.loaders import Document, Skip
+
+    kb = make_kb()
+    folder = help_center(tmp_path / "help")
+    kb.ingest([folder])
+    typo = kb.ingest([tmp_path / "hlep"], prune=True)  # a mistyped folder deletes nothing
+    assert typo.documents_removed == 0 and kb.count() == 4
+
+    site = "http://help.example"
+    page = Document(
+        doc_id=f"{site}/faq",
+        source=f"{site}/faq",
+        title="FAQ",
+        markdown="# FAQ\n\nWe ship worldwide.",
+        kind="html",
+        origin=f"{site}/faq",
+    )
+    ingester = Ingester(kb.store, counting_embedder)
+    ingester.ingest_documents([page])
+    down = Skip(site + "/", site + "/", "robots.txt timed out: not crawling", protects=site)
+    report = ingester.ingest_documents([down], prune=True)
+    assert {d.doc_id for d in kb.documents()} == {f"{site}/faq"}  # files pruned, site kept
+    assert report.documents_removed == 3

@@ -1,0 +1,220 @@
+"""The knowledge-base facade the agent, the server and the CLI use.
+
+Methods are synchronous (Chroma and the embedder are); async callers use `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from knowledge.crawl import Crawler, is_url
+from knowledge.ingest import Ingester, Progress
+from knowledge.loaders import Document, Skip, SkipDocument, load_bytes, load_file, title_from_stem
+from knowledge.retriever import Filters, HybridRetriever, RetrievalConfig
+from knowledge.store import ChunkStore, DocumentInfo, collection_name
+from knowledge.types import Embedder, IngestReport, SearchResult
+
+if TYPE_CHECKING:
+    import httpx
+
+    from settings import Settings
+
+
+def demo_help_center() -> Path:
+    """The folder of the packaged demo help center (Northwind Outfitters)."""
+    return Path(str(resources.files("knowledge") / "demo"))
+
+
+def confidence_from_score(score: float, floor: float, slope: float = 12.0) -> float:
+    """Monotone map of a score to 0..1, equal to 0.5 exactly at the floor."""
+    return 1.0 / (1.0 + math.exp(-slope * (score - floor)))
+
+
+@dataclass(frozen=True)
+class KnowledgeStats:
+    documents: int
+    chunks: int
+    flagged_chunks: int
+    by_kind: dict[str, int] = field(default_factory=dict)  # documents per kind
+    flagged_documents: list[str] = field(default_factory=list)
+
+
+class KnowledgeBase:
+    """Search and maintain one help-center collection."""
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        answer_floor: float,
+        *,
+        config: RetrievalConfig | None = None,
+        http_client: httpx.Client | None = None,
+        max_pages: int = 200,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.answer_floor = answer_floor
+        self.retriever = HybridRetriever(store, embedder, answer_floor=answer_floor, config=config)
+        self.http_client = http_client
+        self.max_pages = max_pages
+
+    def search(self, query: str, k: int = 4, filters: Filters | None = None) -> SearchResult:
+        """The `k` best passages for `query`, and whether the best one is good enough.
+
+        `filters` restricts candidates by chunk metadata (`doc_id`, `kind`, `source`, `title`),
+        each a value or a list of allowed values.
+        """
+        return self.retriever.search(query, k, filters)
+
+    def ingest(
+        self,
+        targets: Sequence[str | Path],
+        *,
+        prune: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Ingest files, folders and URLs (a page or a sitemap; the site is crawled).
+
+        Unchanged documents are not embedded again; with `prune`, stored documents that none of
+        the targets produced any more are deleted.
+        """
+        ingester = Ingester(self.store, self.embedder, progress=progress)
+        paths = [t for t in targets if not (isinstance(t, str) and is_url(t))]
+        urls = [t for t in targets if isinstance(t, str) and is_url(t)]
+
+        def documents() -> Iterator[Document | Skip]:
+            yield from ingester.load_paths(paths)
+            if urls:
+                yield from self._crawl(urls)
+
+        report = ingester.ingest_documents(documents(), prune=prune)
+        self.retriever.invalidate()
+        return report
+
+    def ingest_bytes(self, name: str, data: bytes) -> IngestReport:
+        """Ingest one uploaded file (staff upload); its name is its document id."""
+        ingester = Ingester(self.store, self.embedder)
+        name = Path(name).name or "upload"
+        suffix = Path(name).suffix.lower()
+        item: Document | Skip
+        try:
+            if len(data) > ingester.max_bytes:
+                raise SkipDocument(f"too large ({len(data) / 1_048_576:.1f} MB)")
+            item = load_bytes(
+                data,
+                suffix=suffix,
+                doc_id=name,
+                source=name,
+                title=title_from_stem(Path(name).stem),
+            )
+        except SkipDocument as exc:
+            item = Skip(name, name, str(exc))
+        report = ingester.ingest_documents([item])
+        self.retriever.invalidate()
+        return report
+
+    def reindex(self, doc_ids: Sequence[str] | None = None) -> IngestReport:
+        """Read documents again from where they came from and embed them again, changed or not.
+
+        Uploaded documents have nowhere to be read from and are reported as skipped.
+        """
+        wanted = set(doc_ids) if doc_ids is not None else None
+        documents = [d for d in self.documents() if wanted is None or d.doc_id in wanted]
+
+        def reload() -> Iterator[Document | Skip]:
+            urls = [d for d in documents if is_url(d.origin)]
+            for info in documents:
+                if is_url(info.origin):
+                    continue
+                if not info.origin:
+                    yield Skip(info.doc_id, info.doc_id, "no origin to read again (uploaded)")
+                    continue
+                try:
+                    yield load_file(Path(info.origin), info.doc_id)
+                except SkipDocument as exc:
+                    yield Skip(info.doc_id, info.origin, str(exc))
+            if urls:
+                with self._client() as client:
+                    crawler = Crawler(client, max_pages=1)
+                    for info in urls:
+                        yield crawler.fetch_page(info.origin)
+
+        report = Ingester(self.store, self.embedder).ingest_documents(reload(), force=True)
+        self.retriever.invalidate()
+        return report
+
+    def _client(self) -> contextlib.AbstractContextManager[httpx.Client]:
+        import httpx
+
+        if self.http_client is not None:
+            return contextlib.nullcontext(self.http_client)
+        return httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+
+    def _crawl(self, urls: Sequence[str]) -> Iterator[Document | Skip]:
+        with self._client() as client:
+            crawler = Crawler(client, max_pages=self.max_pages)
+            for url in urls:
+                yield from crawler.crawl(url)
+
+    def count(self) -> int:
+        """Number of stored chunks."""
+        return self.store.count()
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.store.documents()
+
+    def delete(self, doc_id: str) -> int:
+        """Delete one document; returns how many chunks went with it."""
+        removed = self.store.delete_document(doc_id)
+        if removed:
+            self.store.touch()
+            self.retriever.invalidate()
+        return removed
+
+    def stats(self) -> KnowledgeStats:
+        documents = self.documents()
+        return KnowledgeStats(
+            documents=len(documents),
+            chunks=sum(d.chunks for d in documents),
+            flagged_chunks=sum(d.flagged for d in documents),
+            by_kind=dict(Counter(d.kind for d in documents)),
+            flagged_documents=[d.doc_id for d in documents if d.flagged],
+        )
+
+    def ensure_demo(self) -> IngestReport | None:
+        """Ingest the packaged demo help center when the collection is empty."""
+        if self.count() > 0:
+            return None
+        return self.ingest([demo_help_center()])
+
+    def ping(self) -> bool:
+        return self.store.ping()
+
+
+def build_knowledge_base(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    store_id: str | None = None,
+    language: str | None = None,
+    http_client: httpx.Client | None = None,
+) -> KnowledgeBase:
+    """The knowledge base described by `settings` (Chroma on disk, or a server at `chroma_url`).
+
+    Each store and language gets its own collection: `help_center`, `help_center__acme__fr`.
+    """
+    name = collection_name(settings.kb_collection, store_id=store_id, language=language)
+    return KnowledgeBase(
+        ChunkStore.from_settings(settings, name),
+        embedder,
+        answer_floor=settings.kb_answer_floor,
+        http_client=http_client,
+    )

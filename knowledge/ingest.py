@@ -1,0 +1,193 @@
+"""Ingest files and folders into the chunk store, embedding only what changed.
+
+A document whose content hash matches the stored one is skipped before chunking; a changed one
+is embedded first and then swapped in place of its old chunks, so a failure midway never loses
+what the store already had. Unusable inputs land in `IngestReport.skipped` with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.chunking import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_OVERLAP,
+    Chunk,
+    chunk_markdown,
+    content_hash,
+)
+from knowledge.loaders import MAX_FILE_BYTES, Document, Skip, SkipDocument, iter_files, load_file
+from knowledge.store import ChunkStore
+from knowledge.types import Embedder, IngestReport
+
+Progress = Callable[[str, int], None]  # (what just happened, chunks embedded by it)
+
+_EMBED_BATCH = 256  # chunks embedded together across small documents
+
+
+@dataclass
+class _Run:
+    report: IngestReport
+    stored: dict[str, str]  # doc_id -> content hash before this run
+    seen: set[str] = field(default_factory=set)
+    protected: set[str] = field(default_factory=set)  # doc id prefixes prune must keep
+    pending: list[_Pending] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    document: Document
+    chunks: list[Chunk]
+    content_hash: str
+    is_update: bool
+
+
+class Ingester:
+    """Loads, chunks, embeds and stores documents; one instance per ingest run is fine."""
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        *,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        overlap: int = DEFAULT_OVERLAP,
+        max_bytes: int = MAX_FILE_BYTES,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.max_chars = max_chars
+        self.overlap = overlap
+        self.max_bytes = max_bytes
+        self.progress = progress
+
+    def ingest_paths(self, paths: Sequence[str | Path], *, prune: bool = False) -> IngestReport:
+        """Ingest files and folders (recursively)."""
+        return self.ingest_documents(self.load_paths(paths), prune=prune)
+
+    def ingest_documents(
+        self,
+        documents: Iterable[Document | Skip],
+        *,
+        report: IngestReport | None = None,
+        prune: bool = False,
+        force: bool = False,
+    ) -> IngestReport:
+        """Ingest already-loaded documents; `Skip` items are recorded in `report.skipped`.
+
+        `force` embeds documents again even when their content is unchanged (re-index).
+
+        With `prune`, stored documents that were neither seen nor skipped in this run are
+        deleted, so the store mirrors what was pointed at.
+        """
+        run = _Run(report or IngestReport(), self.store.document_hashes())
+        report = run.report
+        try:
+            self._ingest(documents, run, force=force)
+            if prune:
+                self._prune(run)
+        finally:
+            if report.documents_added or report.documents_updated or report.documents_removed:
+                self.store.touch()
+        return report
+
+    def _ingest(self, documents: Iterable[Document | Skip], run: _Run, *, force: bool) -> None:
+        report, seen, pending = run.report, run.seen, run.pending
+        for item in documents:
+            if isinstance(item, Skip):
+                report.skipped.append((item.where, item.reason))
+                seen.add(item.doc_id)  # a source that failed to load keeps what it had
+                if item.protects is not None:
+                    run.protected.add(item.protects)
+                continue
+            document = item
+            if document.doc_id in seen:
+                continue
+            seen.add(document.doc_id)
+            report.documents_seen += 1
+            digest = content_hash(document.markdown)
+            previous = run.stored.get(document.doc_id)
+            if previous == digest and not force:
+                report.documents_unchanged += 1
+                self._tick(f"unchanged {document.doc_id}", 0)
+                continue
+            chunks = chunk_markdown(
+                document.markdown,
+                doc_id=document.doc_id,
+                source=document.source,
+                fallback_title=document.title,
+                max_chars=self.max_chars,
+                overlap=self.overlap,
+            )
+            if not chunks:
+                report.skipped.append((document.source, "no text content"))
+                continue
+            pending.append(_Pending(document, chunks, digest, is_update=previous is not None))
+            if sum(len(p.chunks) for p in pending) >= _EMBED_BATCH:
+                self._flush(pending, report)
+                pending.clear()
+        self._flush(pending, report)
+
+    def _prune(self, run: _Run) -> None:
+        for doc_id in sorted(set(run.stored) - run.seen):
+            if any(doc_id.startswith(prefix) for prefix in run.protected):
+                continue  # its source failed as a whole this time: keep it
+            self.store.delete_document(doc_id)
+            run.report.documents_removed += 1
+            self._tick(f"removed {doc_id}", 0)
+
+    def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
+        if not pending:
+            return
+        texts = [chunk.embed_text for p in pending for chunk in p.chunks]
+        vectors = self.embedder.embed(texts)
+        offset = 0
+        for p in pending:
+            n = len(p.chunks)
+            flags = [flag_instructions(chunk.text) for chunk in p.chunks]
+            self.store.replace_document(
+                p.document.doc_id,
+                p.chunks,
+                np.asarray(vectors[offset : offset + n]),
+                content_hash=p.content_hash,
+                kind=p.document.kind,
+                origin=p.document.origin,
+                flags=flags,
+            )
+            offset += n
+            report.chunks_added += n
+            report.chunks_flagged += sum(flags)
+            if p.is_update:
+                report.documents_updated += 1
+            else:
+                report.documents_added += 1
+            self._tick(f"{'updated' if p.is_update else 'added'} {p.document.doc_id}", n)
+
+    def load_paths(self, paths: Sequence[str | Path]) -> Iterator[Document | Skip]:
+        """Documents (or skips) for files and folders, lazily."""
+        for raw in paths:
+            root = Path(raw).expanduser()
+            if not root.exists():
+                yield Skip(str(raw), str(raw), "no such file or folder", protects="")
+                continue
+            for path, doc_id in iter_files(root):
+                try:
+                    yield load_file(path, doc_id, max_bytes=self.max_bytes)
+                except SkipDocument as exc:
+                    yield Skip(doc_id, str(path), str(exc))
+
+    def _tick(self, message: str, chunks: int) -> None:
+        if self.progress is not None:
+            self.progress(message, chunks)
+
+
+def flag_instructions(text: str) -> bool:
+    """Whether a chunk tries to instruct the agent; filled in by the untrusted-content checks."""
+    from knowledge.untrusted import looks_like_instructions
+
+    return looks_like_instructions(text)

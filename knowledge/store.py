@@ -1,0 +1,329 @@
+"""The Chroma collection that holds help-center chunks, with our own embeddings.
+
+Chroma's default embedding function downloads a model, which fails offline, so the collection is
+opened with `embedding_function=None` and every write and query passes vectors explicitly.
+Each chunk's metadata carries its document's id and content hash, which is how an unchanged
+document is recognised without embedding it again.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from errors import KnowledgeError
+from knowledge.chunking import Chunk
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+    from settings import Settings
+
+_REVISION_KEY = "kb_revision"
+_PAGE = 5000  # rows per `get` page when reading the whole collection
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float = 0.0  # cosine similarity for query results
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    title: str
+    source: str
+    content_hash: str
+    chunks: int
+    flagged: int  # chunks flagged as trying to instruct the agent
+    kind: str
+    origin: str = ""  # where `reindex` reads it again from
+
+
+def collection_name(base: str, *, store_id: str | None = None, language: str | None = None) -> str:
+    """`base`, or `base__store__language`, reduced to what Chroma accepts in a name."""
+    parts = [base] + [p for p in (store_id, language) if p]
+    name = "__".join(re.sub(r"[^a-zA-Z0-9._-]+", "-", p).strip("-._") for p in parts)
+    if len(name) < 3:
+        name = f"{name}-kb"
+    return name[:512]
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    """`HttpClient` when `chroma_url` is set, else a `PersistentClient` under `data_dir`."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        from urllib.parse import urlsplit
+
+        url = urlsplit(settings.chroma_url)
+        if not url.hostname:
+            raise KnowledgeError(f"SUPPORT_CHROMA_URL is not a URL: {settings.chroma_url!r}")
+        return chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class ChunkStore:
+    """One Chroma collection of chunks; vectors always supplied by the caller."""
+
+    def __init__(self, client: ClientAPI, collection_name: str) -> None:
+        self.client = client
+        self.collection_name = collection_name
+        self._collection: Collection | None = None
+        self._max_batch: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, collection_name: str | None = None) -> ChunkStore:
+        return cls(make_client(settings), collection_name or settings.kb_collection)
+
+    @property
+    def collection(self) -> Collection:
+        if self._collection is None:
+            self._collection = self.client.get_or_create_collection(
+                self.collection_name,
+                metadata={"hnsw:space": "cosine"},
+                embedding_function=None,  # never instantiate Chroma's downloading default
+            )
+        return self._collection
+
+    def ping(self) -> bool:
+        try:
+            self.client.heartbeat()
+            self.collection.count()
+        except Exception:
+            return False
+        return True
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def document_hashes(self) -> dict[str, str]:
+        """doc_id -> content hash, read from each document's first chunk."""
+        hashes: dict[str, str] = {}
+        for chunk in self._iter(where={"index": 0}):
+            hashes[str(chunk.metadata["doc_id"])] = str(chunk.metadata["hash"])
+        return hashes
+
+    def replace_document(
+        self,
+        doc_id: str,
+        chunks: Sequence[Chunk],
+        embeddings: np.ndarray,
+        *,
+        content_hash: str,
+        kind: str,
+        origin: str = "",
+        flags: Sequence[bool],
+    ) -> None:
+        """Store a document's chunks in place of whatever it had before."""
+        if len(chunks) != len(embeddings) or len(chunks) != len(flags):
+            raise KnowledgeError("chunks, embeddings and flags must have the same length")
+        self.delete_document(doc_id)
+        metadatas: list[dict[str, Any]] = [
+            {
+                "doc_id": doc_id,
+                "index": chunk.index,
+                "title": chunk.title,
+                "heading": chunk.heading,
+                "source": chunk.source,
+                "hash": content_hash,
+                "kind": kind,
+                "origin": origin,
+                "flagged": bool(flag),
+            }
+            for chunk, flag in zip(chunks, flags, strict=True)
+        ]
+        step = self._batch_size()
+        for start in range(0, len(chunks), step):
+            end = start + step
+            self.collection.add(
+                ids=[chunk.id for chunk in chunks[start:end]],
+                embeddings=np.asarray(embeddings[start:end], dtype=np.float32),
+                documents=[chunk.text for chunk in chunks[start:end]],
+                metadatas=metadatas[start:end],  # type: ignore[arg-type]
+            )
+
+    def delete_document(self, doc_id: str) -> int:
+        ids = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+        if ids:
+            self.collection.delete(ids=ids)
+        return len(ids)
+
+    def query(
+        self,
+        embedding: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None = None,
+        *,
+        with_embeddings: bool = False,
+    ) -> list[StoredChunk]:
+        """The `k` nearest chunks to a normalised vector, with cosine similarity as the score."""
+        if k <= 0:
+            return []
+        include: list[Any] = ["documents", "metadatas", "distances"]
+        if with_embeddings:
+            include.append("embeddings")
+        result = self.collection.query(
+            query_embeddings=np.asarray(embedding, dtype=np.float32).reshape(1, -1),
+            n_results=k,
+            where=where,
+            include=include,
+        )
+        ids = result["ids"][0]
+        documents = (result["documents"] or [[]])[0]
+        metadatas = (result["metadatas"] or [[]])[0]
+        distances = (result["distances"] or [[]])[0]
+        vectors: Any = [None] * len(ids)
+        if with_embeddings and result["embeddings"] is not None:
+            vectors = result["embeddings"][0]
+        return [
+            StoredChunk(
+                id=i,
+                text=d or "",
+                metadata=dict(m or {}),
+                score=1.0 - float(dist),
+                embedding=None if v is None else np.asarray(v, dtype=np.float32),
+            )
+            for i, d, m, dist, v in zip(ids, documents, metadatas, distances, vectors, strict=True)
+        ]
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by chunk id."""
+        if not ids:
+            return {}
+        result = self.collection.get(ids=list(ids), include=["embeddings"])
+        vectors: Any = result["embeddings"] if result["embeddings"] is not None else []
+        return {
+            i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], vectors, strict=True)
+        }
+
+    def revision(self) -> str:
+        """A token that changes whenever `touch` is called (by any process) after a write."""
+        self.collection  # noqa: B018 - creates the collection on first use
+        collection = self.client.get_collection(self.collection_name, embedding_function=None)
+        return str((collection.metadata or {}).get(_REVISION_KEY, ""))
+
+    def touch(self) -> None:
+        """Mark the collection changed, so readers in other processes rebuild their indexes."""
+        self.collection.modify(metadata={_REVISION_KEY: uuid.uuid4().hex})
+
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        if not ids:
+            return []
+        result = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            i: StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
+            for i, d, m in zip(
+                result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
+            )
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def iter_chunks(
+        self, where: dict[str, Any] | None = None, *, with_embeddings: bool = False
+    ) -> Iterator[StoredChunk]:
+        """Every chunk (text, metadata and optionally its vector), page by page."""
+        return self._iter(where=where, documents=True, embeddings=with_embeddings)
+
+    def documents(self) -> list[DocumentInfo]:
+        """One entry per stored document, sorted by id."""
+        info: dict[str, dict[str, Any]] = {}
+        for chunk in self._iter():
+            meta = chunk.metadata
+            entry = info.setdefault(
+                str(meta["doc_id"]),
+                {
+                    "title": "",
+                    "source": "",
+                    "hash": "",
+                    "kind": "",
+                    "origin": "",
+                    "chunks": 0,
+                    "flagged": 0,
+                },
+            )
+            entry["chunks"] += 1
+            entry["flagged"] += int(bool(meta.get("flagged")))
+            if meta.get("index") == 0:
+                entry.update(
+                    title=meta.get("title", ""),
+                    source=meta.get("source", ""),
+                    hash=meta.get("hash", ""),
+                    kind=meta.get("kind", ""),
+                    origin=meta.get("origin", ""),
+                )
+        return [
+            DocumentInfo(
+                doc_id=doc_id,
+                title=e["title"],
+                source=e["source"],
+                content_hash=e["hash"],
+                chunks=e["chunks"],
+                flagged=e["flagged"],
+                kind=e["kind"],
+                origin=e["origin"],
+            )
+            for doc_id, e in sorted(info.items())
+        ]
+
+    def drop(self) -> None:
+        """Delete the whole collection (tests, `kb reset`)."""
+        try:
+            self.client.delete_collection(self.collection_name)
+        except Exception:  # already gone
+            pass
+        self._collection = None
+
+    def _iter(
+        self,
+        where: dict[str, Any] | None = None,
+        documents: bool = False,
+        embeddings: bool = False,
+    ) -> Iterator[StoredChunk]:
+        include: list[Any] = ["metadatas"]
+        include += ["documents"] if documents else []
+        include += ["embeddings"] if embeddings else []
+        offset = 0
+        while True:
+            page = self.collection.get(where=where, include=include, limit=_PAGE, offset=offset)
+            ids = page["ids"]
+            texts = page["documents"] if documents else None
+            vectors: Any = page["embeddings"] if embeddings else None
+            for row, chunk_id in enumerate(ids):
+                yield StoredChunk(
+                    id=chunk_id,
+                    text=(texts[row] or "") if texts else "",
+                    metadata=dict((page["metadatas"] or [])[row] or {}),
+                    embedding=(
+                        np.asarray(vectors[row], dtype=np.float32) if vectors is not None else None
+                    ),
+                )
+            if len(ids) < _PAGE:
+                return
+            offset += _PAGE
+
+    def _batch_size(self) -> int:
+        if self._max_batch is None:
+            try:
+                self._max_batch = min(int(self.client.get_max_batch_size()), 4096)
+            except Exception:
+                self._max_batch = 1000
+        return self._max_batch
