@@ -96,6 +96,7 @@ async def build_services(
     knowledge: KnowledgeSearch | None = None,
     clock: Callable[[], datetime] | None = None,
     triager: Triager | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> Services:
     """Builds everything once per process. Tests pass their own doubles for any part."""
     settings = settings or Settings()
@@ -119,7 +120,7 @@ async def build_services(
     if triager is None:
         triager = Triager(embedder, cache_dir=settings.data_dir / "cache")
         await asyncio.to_thread(triager.warm)
-    http = httpx.AsyncClient(timeout=settings.helpdesk_timeout_s)
+    http = http or httpx.AsyncClient(timeout=settings.helpdesk_timeout_s)
     outbox = OutboxWorker(
         sessions, build_connectors(settings, http),
         policy=RetryPolicy(base_s=settings.outbox_base_delay_s, cap_s=settings.outbox_max_delay_s,

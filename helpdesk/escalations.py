@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpdesk.connectors.base import TicketPayload, TranscriptLine
 from helpdesk.outbox import enqueue_ticket
 from helpdesk.ownership import transition
+from helpdesk.routing import team_for
 from storage import repo
 from storage.tables import AuditEntry, Escalation, PendingAction
 
@@ -82,9 +83,12 @@ async def open_escalation(
     helpdesk: str,
     triage: dict[str, Any] | None = None,
     customer: dict[str, str | None] | None = None,
+    handoff: bool = True,
 ) -> Escalation:
-    """Inside the caller's transaction: bot -> queued, the escalation row, its outbox ticket."""
-    await transition(session, conversation_id, "escalate", expected_version=expected_version)
+    """Inside the caller's transaction: bot -> queued (unless `handoff` is False: a ticket is
+    filed and the bot keeps the conversation), the escalation row, its outbox ticket."""
+    if handoff:
+        await transition(session, conversation_id, "escalate", expected_version=expected_version)
     details = await build_details(session, conversation_id)
     category = (triage or {}).get("category") or REASON_CATEGORY.get(reason, "other")
     urgency = (triage or {}).get("urgency", "normal")
@@ -102,6 +106,7 @@ async def open_escalation(
     escalation.category, escalation.priority = category, PRIORITY.get(urgency, "normal")
     escalation.sentiment = (triage or {}).get("sentiment")
     escalation.language = (triage or {}).get("language")
+    details["team"] = team_for(category)
     escalation.details, escalation.suggested_reply = details, suggested
     rows = await repo.history(session, conversation_id)
     transcript = [TranscriptLine(role=m.role, text=m.text[:2000], at=m.created_at)
@@ -112,7 +117,7 @@ async def open_escalation(
         subject=f"[{category}] {first[:120]}", summary=escalation.summary,
         requester_name=(customer or {}).get("name"), requester_email=(customer or {}).get("email"),
         transcript=transcript[-50:], category=category, priority=escalation.priority,
-        tags=["support-agent", category, reason], channel=channel,
+        tags=["support-agent", category, reason, f"team:{details['team']}"], channel=channel,
     ))
     await session.flush()
     return escalation
