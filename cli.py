@@ -24,8 +24,9 @@ def _mount() -> None:
     app.add_typer(kb_app, name="kb", help="The help-center knowledge base.")
     from helpdesk.cli import triage_command
 
-    app.command("triage", help="Triage a customer message: category, urgency, sentiment, "
-                "language.")(triage_command)
+    app.command(
+        "triage", help="Triage a customer message: category, urgency, sentiment, language."
+    )(triage_command)
 
 
 @app.command()
@@ -47,7 +48,9 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     typer.echo(f"support-agent on http://{host or settings.host}:{port or settings.port}/")
     uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port,
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
         ws_max_size=1 << 20,
     )
 

@@ -1,13 +1,13 @@
 """The exception tree.
 
-    SupportAgentError
-    ├── ConfigurationError      settings that cannot work (missing key, bad URL)
-    ├── StorageError            the database refused or is unreachable
-    ├── BackendError            the store backend failed (``retryable`` tells the caller)
-    ├── KnowledgeError          ingestion or retrieval failed
-    ├── ProtocolError           a client frame that breaks the chat protocol (code + message)
-    └── ToolError               recoverable, model-visible: the tool layer turns it into a
-                                ToolMessage ("Order #1042 was delivered 45 days ago ...")
+SupportAgentError
+├── ConfigurationError      settings that cannot work (missing key, bad URL)
+├── StorageError            the database refused or is unreachable
+├── BackendError            the store backend failed (``retryable`` tells the caller)
+├── KnowledgeError          ingestion or retrieval failed
+├── ProtocolError           a client frame that breaks the chat protocol (code + message)
+└── ToolError               recoverable, model-visible: the tool layer turns it into a
+                            ToolMessage ("Order #1042 was delivered 45 days ago ...")
 """
 
 from __future__ import annotations

@@ -9,11 +9,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
-import httpx
 
 from agent.graph import build_graph
 from agent.llm import make_chat_model
@@ -122,16 +121,25 @@ async def build_services(
         await asyncio.to_thread(triager.warm)
     http = http or httpx.AsyncClient(timeout=settings.helpdesk_timeout_s)
     outbox = OutboxWorker(
-        sessions, build_connectors(settings, http),
-        policy=RetryPolicy(base_s=settings.outbox_base_delay_s, cap_s=settings.outbox_max_delay_s,
-                           max_attempts=settings.outbox_max_attempts),
+        sessions,
+        build_connectors(settings, http),
+        policy=RetryPolicy(
+            base_s=settings.outbox_base_delay_s,
+            cap_s=settings.outbox_max_delay_s,
+            max_attempts=settings.outbox_max_attempts,
+        ),
         poll_interval_s=settings.outbox_poll_s,
     )
     tools = default_tools()
-    deps = ToolDeps(settings=settings, store=store, knowledge=knowledge, sessions=sessions,
-                    policy=load_policy(settings.policy_path),
-                    triage=lambda text: triager.triage(text).as_dict(),
-                    on_escalation=outbox.notify)
+    deps = ToolDeps(
+        settings=settings,
+        store=store,
+        knowledge=knowledge,
+        sessions=sessions,
+        policy=load_policy(settings.policy_path),
+        triage=lambda text: triager.triage(text).as_dict(),
+        on_escalation=outbox.notify,
+    )
     if clock is not None:
         deps = replace(deps, clock=clock)
     graph = build_graph(model, tools, store_name=settings.store_name)

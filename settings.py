@@ -102,7 +102,8 @@ class Settings(BaseSettings):
                     raise ValueError(f"SUPPORT_{name.upper()} must be a real secret in prod")
         if self.llm_provider == "openai" and not self.openai_base_url and not self.openai_api_key:
             raise ValueError(
-                "SUPPORT_LLM_PROVIDER=openai needs SUPPORT_OPENAI_API_KEY or SUPPORT_OPENAI_BASE_URL"
+                "SUPPORT_LLM_PROVIDER=openai needs SUPPORT_OPENAI_API_KEY or "
+                "SUPPORT_OPENAI_BASE_URL"
             )
         return self
 

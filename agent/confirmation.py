@@ -51,12 +51,18 @@ def outcome_text(action: PendingAction) -> str:
     result = action.result or {}
     if action.status == ActionStatus.EXECUTED:
         if action.kind == "return":
-            return say("executed_return", rma=result.get("rma", ""),
-                       instructions=result.get("instructions", ""))
+            return say(
+                "executed_return",
+                rma=result.get("rma", ""),
+                instructions=result.get("instructions", ""),
+            )
         if action.kind == "cancel":
             return say("executed_cancel", order_number=action.order_number)
-        return say("executed_address_change", order_number=action.order_number,
-                   address=result.get("address", ""))
+        return say(
+            "executed_address_change",
+            order_number=action.order_number,
+            address=result.get("address", ""),
+        )
     if action.status == ActionStatus.AWAITING_APPROVAL:
         return say("awaiting_approval", why=action.approval_reason or "store policy")
     if action.status == ActionStatus.EXPIRED:
@@ -88,8 +94,9 @@ async def answer_pending(
     if answer == "yes":
         settled = await actions.confirm(deps, pending, message_id=message_id)
         return GateReply(outcome_text(settled), settled)
-    await actions.decline(deps, pending.id, by=f"customer:{pending.customer_id}",
-                          status=ActionStatus.DECLINED)
+    await actions.decline(
+        deps, pending.id, by=f"customer:{pending.customer_id}", status=ActionStatus.DECLINED
+    )
     if answer == "no":
         return GateReply(say("declined"), await actions.reload(deps, pending.id))
     return None

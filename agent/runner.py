@@ -44,8 +44,7 @@ log = logging.getLogger(__name__)
 HISTORY_WINDOW = 60
 RECURSION_LIMIT = 16
 FALLBACK_REPLY = (
-    "I'm sorry, something went wrong on my side. Please try again, or ask for a member of our "
-    "team."
+    "I'm sorry, something went wrong on my side. Please try again, or ask for a member of our team."
 )
 
 
@@ -54,9 +53,7 @@ class Runner:
         self._deps = deps
         self._graph = graph
         self._tools = tools
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
@@ -95,11 +92,16 @@ class Runner:
                     await transition(session, conversation.id, "reopen")
                     conversation = await _load_or_create(session, conversation.id, channel)
                 run_bot = replay is None and conversation.owner == Owner.BOT
-                rows = await repo.history(session, conversation.id, limit=HISTORY_WINDOW) if (
-                    run_bot
-                ) else []
+                rows = (
+                    await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
+                    if (run_bot)
+                    else []
+                )
             yield Accepted(
-                conversation.id, customer_msg.id, client_id, conversation_id is None,
+                conversation.id,
+                customer_msg.id,
+                client_id,
+                conversation_id is None,
                 conversation.owner,
             )
             if replay is not None:
@@ -128,29 +130,40 @@ class Runner:
         )
         new_messages: list[BaseMessage] = []
         gate = await answer_pending(
-            self._deps, conversation_id=conversation.id, text=customer_msg.text,
-            message_id=customer_msg.id, customer_id=conversation.verified_customer_id,
+            self._deps,
+            conversation_id=conversation.id,
+            text=customer_msg.text,
+            message_id=customer_msg.id,
+            customer_id=conversation.verified_customer_id,
         )
         if gate is not None:
             # the customer answered a proposed action: settled in code, no model involved
             action = gate.action
-            new_messages = [AIMessage(gate.text, response_metadata={"engine": {},
-                                                                    "action": action.id})]
-            ctx.tool_calls.append(ToolCallRecord(
-                "confirm_action", {"action_id": action.id, "status": action.status},
-                ok=action.status not in ("failed", "expired"),
-            ))
+            new_messages = [
+                AIMessage(gate.text, response_metadata={"engine": {}, "action": action.id})
+            ]
+            ctx.tool_calls.append(
+                ToolCallRecord(
+                    "confirm_action",
+                    {"action_id": action.id, "status": action.status},
+                    ok=action.status not in ("failed", "expired"),
+                )
+            )
         elif (trigger := triggers.check(customer_msg.text, rows[:-1])).tripped:
             # a handoff decided in code, before (and without) the model
             try:
                 data = await escalate(ctx, trigger.reason, trigger.summary)
-                text = say("handoff_already" if data["already"] else "handoff",
-                           notice=data["notice"])
+                text = say(
+                    "handoff_already" if data["already"] else "handoff", notice=data["notice"]
+                )
                 ok = True
             except ToolError:
                 text, ok = FALLBACK_REPLY, False
-            ctx.tool_calls.append(ToolCallRecord(
-                "escalate_to_human", {"reason": trigger.reason, "trigger": "code"}, ok=ok))
+            ctx.tool_calls.append(
+                ToolCallRecord(
+                    "escalate_to_human", {"reason": trigger.reason, "trigger": "code"}, ok=ok
+                )
+            )
             if ctx.escalation:
                 yield Escalated(*ctx.escalation)
             new_messages = [AIMessage(text, response_metadata={"engine": {}})]
@@ -179,7 +192,9 @@ class Runner:
             for message in new_messages:
                 if message is not final:
                     await repo.append_message(
-                        session, conversation_id=conversation.id, role="tool",
+                        session,
+                        conversation_id=conversation.id,
+                        role="tool",
                         payload=to_payload(message),
                     )
             reply = await repo.append_message(
@@ -279,8 +294,9 @@ def _flags(final: AIMessage, ctx: SupportContext) -> dict[str, bool]:
     """How the turn went, for the code triggers of the next turn (engine-independent)."""
     searched = any(c.name == "search_help_center" for c in ctx.tool_calls)
     refused_write = any(
-        not c.ok and c.name in ("start_return", "cancel_order", "change_shipping_address",
-                                "check_return_eligibility")
+        not c.ok
+        and c.name
+        in ("start_return", "cancel_order", "change_shipping_address", "check_return_eligibility")
         for c in ctx.tool_calls
     )
     engine = (final.response_metadata or {}).get("engine_flags") or {}

@@ -73,8 +73,9 @@ def insisted_exception(text: str, history: Sequence[Message]) -> GuardrailResult
     """The customer pushes back right after a policy refusal."""
     flags = _last_assistant_flags(history, 1)
     if flags and flags[0].get("policy_refusal") and _INSIST.search(text):
-        return GuardrailResult(True, "policy_exception",
-                               "The customer insists on an exception to the store policy.")
+        return GuardrailResult(
+            True, "policy_exception", "The customer insists on an exception to the store policy."
+        )
     return NOT_TRIPPED
 
 

@@ -123,5 +123,12 @@ ServerFrame = Annotated[
     Field(discriminator="type"),
 ]
 SERVER_FRAME_TYPES = (
-    "conversation", "ack", "token", "tool_status", "escalated", "message", "error", "pong",
+    "conversation",
+    "ack",
+    "token",
+    "tool_status",
+    "escalated",
+    "message",
+    "error",
+    "pong",
 )

@@ -146,8 +146,9 @@ class ChatSession:
             if row.role in VISIBLE_ROLES and row.text
         ]
         await self.send(
-            ServerConversation(conversation_id=conversation_id, owner=conversation.owner,
-                               messages=items)
+            ServerConversation(
+                conversation_id=conversation_id, owner=conversation.owner, messages=items
+            )
         )
 
     async def message(self, frame: ClientMessage) -> None:
@@ -166,8 +167,11 @@ class ChatSession:
                         ServerConversation(conversation_id=event.conversation_id, owner=event.owner)
                     )
                 await self.send(
-                    ServerAck(conversation_id=event.conversation_id, message_id=event.message_id,
-                              client_id=event.client_id)
+                    ServerAck(
+                        conversation_id=event.conversation_id,
+                        message_id=event.message_id,
+                        client_id=event.client_id,
+                    )
                 )
             elif isinstance(event, Token):
                 await self.send(ServerToken(text=event.text))

@@ -37,18 +37,25 @@ class Decision(BaseModel):
 
 def action_json(action: PendingAction) -> dict[str, Any]:
     return {
-        "id": action.id, "conversation_id": action.conversation_id, "kind": action.kind,
-        "order_number": action.order_number, "summary": action.summary,
-        "status": action.status, "needs_approval": action.needs_approval,
-        "approval_reason": action.approval_reason, "result": action.result,
-        "error": action.error, "created_at": action.created_at.isoformat(),
+        "id": action.id,
+        "conversation_id": action.conversation_id,
+        "kind": action.kind,
+        "order_number": action.order_number,
+        "summary": action.summary,
+        "status": action.status,
+        "needs_approval": action.needs_approval,
+        "approval_reason": action.approval_reason,
+        "result": action.result,
+        "error": action.error,
+        "created_at": action.created_at.isoformat(),
         "decided_by": action.decided_by,
     }
 
 
 @router.get("/actions")
-async def list_actions(services: ServicesDep, _: StaffUser,
-                       status: Annotated[str | None, Query(max_length=30)] = None) -> Any:
+async def list_actions(
+    services: ServicesDep, _: StaffUser, status: Annotated[str | None, Query(max_length=30)] = None
+) -> Any:
     query = select(PendingAction).order_by(PendingAction.created_at.desc()).limit(200)
     if status:
         query = query.where(PendingAction.status == status)
@@ -64,20 +71,25 @@ async def approve(action_id: str, body: Decision, services: ServicesDep, _: Staf
         raise HTTPException(409, str(exc)) from exc
     except BackendError as exc:
         raise HTTPException(503, f"the store is unavailable, try again: {exc}") from exc
-    text = say("approved_notice", outcome=outcome_text(action)) if (
-        action.status == "executed") else outcome_text(action)
+    text = (
+        say("approved_notice", outcome=outcome_text(action))
+        if (action.status == "executed")
+        else outcome_text(action)
+    )
     await notify_customer(services, action.conversation_id, text, role="system")
     return action_json(action)
 
 
 @router.post("/actions/{action_id}/reject")
 async def reject(action_id: str, body: Decision, services: ServicesDep, _: StaffUser) -> Any:
-    if not await actions.decline(services.deps, action_id, by=f"staff:{body.staff_id}",
-                                 status=actions.ActionStatus.REJECTED):
+    if not await actions.decline(
+        services.deps, action_id, by=f"staff:{body.staff_id}", status=actions.ActionStatus.REJECTED
+    ):
         raise HTTPException(409, "this action is not awaiting a decision")
     action = await actions.reload(services.deps, action_id)
     await notify_customer(
-        services, action.conversation_id,
+        services,
+        action.conversation_id,
         say("rejected_notice", summary=action.summary.rstrip("."), note=body.note).strip(),
         role="system",
     )

@@ -3,6 +3,7 @@ hand back to the bot, resolve. Every ownership change is a compare-and-set (409 
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -15,7 +16,7 @@ from console.notify import notify_customer
 from helpdesk.outbox import dead_letters, outbox_counts, retry_dead
 from helpdesk.ownership import OwnershipError, staff_may_reply, transition
 from storage import repo
-from storage.tables import Conversation, Escalation
+from storage.tables import AuditEntry, Conversation, Escalation
 
 router = APIRouter(prefix="/api/staff")
 
@@ -33,22 +34,33 @@ class StaffReplyBody(StaffAction):
 
 def escalation_json(e: Escalation, c: Conversation | None) -> dict[str, Any]:
     return {
-        "id": e.id, "conversation_id": e.conversation_id, "reason": e.reason,
-        "status": e.status, "category": e.category, "priority": e.priority,
-        "sentiment": e.sentiment, "language": e.language, "summary": e.summary,
-        "details": e.details, "suggested_reply": e.suggested_reply,
+        "id": e.id,
+        "conversation_id": e.conversation_id,
+        "reason": e.reason,
+        "status": e.status,
+        "category": e.category,
+        "priority": e.priority,
+        "sentiment": e.sentiment,
+        "language": e.language,
+        "summary": e.summary,
+        "details": e.details,
+        "suggested_reply": e.suggested_reply,
         "created_at": e.created_at.isoformat(),
-        "owner": c.owner if c else None, "owner_staff_id": c.owner_staff_id if c else None,
+        "owner": c.owner if c else None,
+        "owner_staff_id": c.owner_staff_id if c else None,
         "owner_version": c.owner_version if c else None,
     }
 
 
 @router.get("/queue")
-async def queue(services: ServicesDep, _: StaffUser,
-                include_closed: Annotated[bool, Query()] = False) -> Any:
-    query = select(Escalation, Conversation).join(
-        Conversation, Conversation.id == Escalation.conversation_id
-    ).order_by(Escalation.created_at)
+async def queue(
+    services: ServicesDep, _: StaffUser, include_closed: Annotated[bool, Query()] = False
+) -> Any:
+    query = (
+        select(Escalation, Conversation)
+        .join(Conversation, Conversation.id == Escalation.conversation_id)
+        .order_by(Escalation.created_at)
+    )
     if not include_closed:
         query = query.where(Escalation.status != "closed")
     async with services.sessions() as session:
@@ -67,39 +79,54 @@ async def conversation(conversation_id: str, services: ServicesDep, _: StaffUser
         rows = await repo.history(session, conversation_id)
         escalation = await repo.open_escalation(session, conversation_id)
     return {
-        "id": found.id, "channel": found.channel, "owner": found.owner,
-        "owner_staff_id": found.owner_staff_id, "owner_version": found.owner_version,
+        "id": found.id,
+        "channel": found.channel,
+        "owner": found.owner,
+        "owner_staff_id": found.owner_staff_id,
+        "owner_version": found.owner_version,
         "verified_customer_id": found.verified_customer_id,
         "escalation": escalation_json(escalation, found) if escalation else None,
-        "messages": [{"id": m.id, "role": m.role, "text": m.text,
-                      "created_at": m.created_at.isoformat()}
-                     for m in rows if m.role != "tool" and m.text],
+        "messages": [
+            {"id": m.id, "role": m.role, "text": m.text, "created_at": m.created_at.isoformat()}
+            for m in rows
+            if m.role != "tool" and m.text
+        ],
     }
 
 
 async def _move(services: Any, conversation_id: str, action: str, body: StaffAction) -> Any:
     try:
         async with services.sessions.begin() as session:
-            moved = await transition(session, conversation_id, action, staff_id=body.staff_id,
-                                     expected_version=body.expected_version)
+            moved = await transition(
+                session,
+                conversation_id,
+                action,
+                staff_id=body.staff_id,
+                expected_version=body.expected_version,
+            )
             escalation = await repo.open_escalation(session, conversation_id)
             if escalation is not None:
-                escalation.status = {"claim": "claimed", "resolve": "closed",
-                                     "hand_back": "closed"}.get(action, escalation.status)
+                escalation.status = {
+                    "claim": "claimed",
+                    "resolve": "closed",
+                    "hand_back": "closed",
+                }.get(action, escalation.status)
     except OwnershipError as exc:
         raise HTTPException(409 if exc.conflict or "can't" in str(exc) else 404, str(exc)) from exc
     return {"conversation_id": conversation_id, "owner": moved.after, "version": moved.version}
 
 
 @router.post("/conversations/{conversation_id}/claim")
-async def claim(conversation_id: str, body: StaffAction, services: ServicesDep,
-                _: StaffUser) -> Any:
+async def claim(
+    conversation_id: str, body: StaffAction, services: ServicesDep, _: StaffUser
+) -> Any:
     return await _move(services, conversation_id, "claim", body)
 
 
 @router.post("/conversations/{conversation_id}/reply")
-async def reply(conversation_id: str, body: StaffReplyBody, services: ServicesDep,
-                _: StaffUser) -> Any:
+async def reply(
+    conversation_id: str, body: StaffReplyBody, services: ServicesDep, _: StaffUser
+) -> Any:
     """Sends a staff message to the customer. A queued conversation is claimed first; one
     owned by another staff member is refused."""
     async with services.sessions() as session:
@@ -113,16 +140,18 @@ async def reply(conversation_id: str, body: StaffReplyBody, services: ServicesDe
 
 
 @router.post("/conversations/{conversation_id}/handback")
-async def hand_back(conversation_id: str, body: StaffAction, services: ServicesDep,
-                    _: StaffUser) -> Any:
+async def hand_back(
+    conversation_id: str, body: StaffAction, services: ServicesDep, _: StaffUser
+) -> Any:
     moved = await _move(services, conversation_id, "hand_back", body)
     await notify_customer(services, conversation_id, HANDBACK_NOTICE, role="system")
     return moved
 
 
 @router.post("/conversations/{conversation_id}/resolve")
-async def resolve(conversation_id: str, body: StaffAction, services: ServicesDep,
-                  _: StaffUser) -> Any:
+async def resolve(
+    conversation_id: str, body: StaffAction, services: ServicesDep, _: StaffUser
+) -> Any:
     return await _move(services, conversation_id, "resolve", body)
 
 
@@ -131,9 +160,20 @@ async def outbox(services: ServicesDep, _: StaffUser) -> Any:
     async with services.sessions() as session:
         counts = await outbox_counts(session)
         dead = await dead_letters(session)
-    return {"counts": counts, "dead": [{"id": d.id, "kind": d.kind, "target": d.target,
-                                        "attempts": d.attempts, "last_error": d.last_error,
-                                        "key": d.idempotency_key} for d in dead]}
+    return {
+        "counts": counts,
+        "dead": [
+            {
+                "id": d.id,
+                "kind": d.kind,
+                "target": d.target,
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+                "key": d.idempotency_key,
+            }
+            for d in dead
+        ],
+    }
 
 
 @router.post("/outbox/{entry_id}/retry")
@@ -143,3 +183,29 @@ async def outbox_retry(entry_id: int, services: ServicesDep, _: StaffUser) -> An
             raise HTTPException(409, "not a dead letter")
     services.outbox.notify()
     return {"retried": entry_id}
+
+
+@router.get("/unanswered")
+async def unanswered(
+    services: ServicesDep, _: StaffUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> Any:
+    """Questions the help center could not answer (below the confidence floor), newest first:
+    what to write next."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.tool == "search_help_center", AuditEntry.ok.is_(True))
+        .order_by(AuditEntry.id.desc())
+        .limit(limit * 5)
+    )
+    async with services.sessions() as session:
+        rows = (await session.scalars(query)).all()
+    found = []
+    for row in rows:
+        try:
+            answerable = json.loads(row.result).get("answerable", True)
+        except ValueError:
+            continue
+        if not answerable:
+            found.append({"query": (row.args or {}).get("query"), "at": row.created_at.isoformat(),
+                          "conversation_id": row.conversation_id})
+    return found[:limit]

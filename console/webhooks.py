@@ -37,23 +37,42 @@ def _secret(value: Any) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-async def _verify_and_parse(source: str, request: Request, body: bytes, session: AsyncSession,
-                            settings: Any) -> StaffReply | None:
+async def _verify_and_parse(
+    source: str, request: Request, body: bytes, session: AsyncSession, settings: Any
+) -> StaffReply | None:
     headers = dict(request.headers)
     now = datetime.now(UTC)
     guard = SqlReplayGuard(session)
     window = settings.webhook_tolerance_s
     if source == "zendesk":
-        await verify_zendesk(headers, body, secret=_secret(settings.zendesk_webhook_secret),
-                             now=now, replay=guard, tolerance_s=window)
+        await verify_zendesk(
+            headers,
+            body,
+            secret=_secret(settings.zendesk_webhook_secret),
+            now=now,
+            replay=guard,
+            tolerance_s=window,
+        )
         own = [settings.zendesk_bot_user_id] if settings.zendesk_bot_user_id else []
         return parse_zendesk(body, own_author_ids=own)
     if source == "freshdesk":
-        await verify_freshdesk(headers, body, token=_secret(settings.freshdesk_webhook_token),
-                               now=now, replay=guard, tolerance_s=window)
+        await verify_freshdesk(
+            headers,
+            body,
+            token=_secret(settings.freshdesk_webhook_token),
+            now=now,
+            replay=guard,
+            tolerance_s=window,
+        )
         return parse_freshdesk(body)
-    await verify_generic(headers, body, secret=_secret(settings.helpdesk_webhook_secret),
-                         now=now, replay=guard, tolerance_s=window)
+    await verify_generic(
+        headers,
+        body,
+        secret=_secret(settings.helpdesk_webhook_secret),
+        now=now,
+        replay=guard,
+        tolerance_s=window,
+    )
     return parse_generic(body)
 
 
@@ -65,8 +84,9 @@ async def _conversation_for(session: AsyncSession, source: str, reply: StaffRepl
         if escalation is not None:
             return escalation.conversation_id
     if reply.external_id:
-        ticket = await ticket_for_external_id(session, connector=source,
-                                              external_id=reply.external_id)
+        ticket = await ticket_for_external_id(
+            session, connector=source, external_id=reply.external_id
+        )
         if ticket is not None:
             return ticket.conversation_id
     return None
@@ -94,8 +114,9 @@ async def inbound(source: str, request: Request, services: ServicesDep) -> Any:
             conversation = await repo.get_conversation(session, conversation_id)
             if conversation is not None and conversation.owner in (Owner.BOT, Owner.QUEUED):
                 # a helpdesk agent answered: the human owns it now, the bot goes quiet
-                await transition(session, conversation_id, "claim",
-                                 staff_id=f"{source}:{reply.author}"[:64])
+                await transition(
+                    session, conversation_id, "claim", staff_id=f"{source}:{reply.author}"[:64]
+                )
     except WebhookRejected as exc:
         return JSONResponse({"error": exc.reason}, status_code=401)
     except OwnershipError as exc:

@@ -16,12 +16,16 @@ from storage import repo
 from storage.tables import AuditEntry, Escalation, PendingAction
 
 PRIORITY = {"low": "low", "normal": "normal", "high": "high", "urgent": "urgent"}
-REASON_CATEGORY = {"customer_request": "human_request", "complaint": "complaint",
-                   "policy_exception": "return_refund", "legal_or_safety": "complaint"}
+REASON_CATEGORY = {
+    "customer_request": "human_request",
+    "complaint": "complaint",
+    "policy_exception": "return_refund",
+    "legal_or_safety": "complaint",
+}
 SUGGESTED = {
     "order_status": "Hi {name}, thanks for your patience. I've checked order {order}: ",
     "delivery_problem": "Hi {name}, I'm sorry your delivery has gone wrong. I've looked into "
-                        "order {order} and ",
+    "order {order} and ",
     "return_refund": "Hi {name}, thanks for waiting. About your return on order {order}: ",
     "cancellation": "Hi {name}, about cancelling order {order}: ",
     "complaint": "Hi {name}, I'm sorry about this experience, and thank you for telling us. ",
@@ -31,29 +35,47 @@ SUGGESTED = {
 async def build_details(session: AsyncSession, conversation_id: str) -> dict[str, Any]:
     """What happened, from stored state (not from the model's prose)."""
     conversation = await repo.get_conversation(session, conversation_id)
-    audit = (await session.scalars(select(AuditEntry).where(
-        AuditEntry.conversation_id == conversation_id).order_by(AuditEntry.id))).all()
+    audit = (
+        await session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.conversation_id == conversation_id)
+            .order_by(AuditEntry.id)
+        )
+    ).all()
     orders: list[str] = []
     for entry in audit:
         number = (entry.args or {}).get("order_number")
         if number and number not in orders:
             orders.append(number)
-    actions = (await session.scalars(select(PendingAction).where(
-        PendingAction.conversation_id == conversation_id).order_by(PendingAction.created_at))).all()
+    actions = (
+        await session.scalars(
+            select(PendingAction)
+            .where(PendingAction.conversation_id == conversation_id)
+            .order_by(PendingAction.created_at)
+        )
+    ).all()
     refusals = [f"{e.tool}: {e.result[:200]}" for e in audit if not e.ok]
     return {
         "verified_customer": conversation.verified_customer_id if conversation else None,
         "orders_discussed": orders,
         "tools_used": [e.tool for e in audit],
         "refusals": refusals[-5:],
-        "actions": [{"kind": a.kind, "order": a.order_number, "summary": a.summary,
-                     "status": a.status, "why": a.approval_reason or a.error}
-                    for a in actions],
+        "actions": [
+            {
+                "kind": a.kind,
+                "order": a.order_number,
+                "summary": a.summary,
+                "status": a.status,
+                "why": a.approval_reason or a.error,
+            }
+            for a in actions
+        ],
     }
 
 
-def summary_text(reason: str, model_summary: str, details: dict[str, Any],
-                 triage: dict[str, Any] | None) -> str:
+def summary_text(
+    reason: str, model_summary: str, details: dict[str, Any], triage: dict[str, Any] | None
+) -> str:
     lines = [f"Reason: {reason.replace('_', ' ')}."]
     if model_summary:
         lines.append(model_summary.strip())
@@ -67,8 +89,10 @@ def summary_text(reason: str, model_summary: str, details: dict[str, Any],
     for refusal in details["refusals"]:
         lines.append(f"Refused: {refusal}")
     if triage:
-        lines.append(f"Triage: {triage['category']}, {triage['urgency']} urgency, "
-                     f"{triage['sentiment']} sentiment, language {triage['language']}.")
+        lines.append(
+            f"Triage: {triage['category']}, {triage['urgency']} urgency, "
+            f"{triage['sentiment']} sentiment, language {triage['language']}."
+        )
     return "\n".join(lines)
 
 
@@ -97,9 +121,12 @@ async def open_escalation(
     name = (customer or {}).get("name") or "there"
     order = details["orders_discussed"][-1] if details["orders_discussed"] else "your order"
     suggested = SUGGESTED.get(category, "Hi {name}, thanks for waiting. ").format(
-        name=name.split(" ")[0], order=order)
+        name=name.split(" ")[0], order=order
+    )
     escalation = await repo.add_escalation(
-        session, conversation_id=conversation_id, reason=reason,
+        session,
+        conversation_id=conversation_id,
+        reason=reason,
         summary=summary_text(reason, model_summary, details, triage),
         customer_id=details["verified_customer"],
     )
@@ -109,16 +136,28 @@ async def open_escalation(
     details["team"] = team_for(category)
     escalation.details, escalation.suggested_reply = details, suggested
     rows = await repo.history(session, conversation_id)
-    transcript = [TranscriptLine(role=m.role, text=m.text[:2000], at=m.created_at)
-                  for m in rows if m.role in ("customer", "assistant", "staff", "system") and m.text]
+    transcript = [
+        TranscriptLine(role=m.role, text=m.text[:2000], at=m.created_at)
+        for m in rows
+        if m.role in ("customer", "assistant", "staff", "system") and m.text
+    ]
     first = next((m.text for m in rows if m.role == "customer"), "Customer conversation")
-    await enqueue_ticket(session, target=helpdesk, ticket=TicketPayload(
-        escalation_id=escalation.id, conversation_id=conversation_id,
-        subject=f"[{category}] {first[:120]}", summary=escalation.summary,
-        requester_name=(customer or {}).get("name"), requester_email=(customer or {}).get("email"),
-        transcript=transcript[-50:], category=category, priority=escalation.priority,
-        tags=["support-agent", category, reason, f"team:{details['team']}"], channel=channel,
-    ))
+    await enqueue_ticket(
+        session,
+        target=helpdesk,
+        ticket=TicketPayload(
+            escalation_id=escalation.id,
+            conversation_id=conversation_id,
+            subject=f"[{category}] {first[:120]}",
+            summary=escalation.summary,
+            requester_name=(customer or {}).get("name"),
+            requester_email=(customer or {}).get("email"),
+            transcript=transcript[-50:],
+            category=category,
+            priority=escalation.priority,
+            tags=["support-agent", category, reason, f"team:{details['team']}"],
+            channel=channel,
+        ),
+    )
     await session.flush()
     return escalation
-

@@ -39,8 +39,12 @@ def next_opening(now: datetime, spec: str, timezone: str) -> datetime | None:
 def handoff_notice(now: datetime, *, spec: str, timezone: str, usual_wait_minutes: int) -> str:
     opening = next_opening(now, spec, timezone)
     if opening is None:
-        return (f"A member of our team will reply right here; the usual wait is about "
-                f"{usual_wait_minutes} minutes.")
+        return (
+            f"A member of our team will reply right here; the usual wait is about "
+            f"{usual_wait_minutes} minutes."
+        )
     when = opening.strftime("%A at %H:%M") + f" ({opening.tzname()})"
-    return (f"Our team is offline right now and back on {when}. A member of the team will "
-            "reply right here then; you can close this window, your conversation is saved.")
+    return (
+        f"Our team is offline right now and back on {when}. A member of the team will "
+        "reply right here then; you can close this window, your conversation is saved."
+    )

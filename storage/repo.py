@@ -121,9 +121,7 @@ async def change_owner(
     """Compare-and-set on owner_version: a stale writer changes nothing and learns it lost."""
     result = await session.execute(
         update(Conversation)
-        .where(
-            Conversation.id == conversation_id, Conversation.owner_version == expected_version
-        )
+        .where(Conversation.id == conversation_id, Conversation.owner_version == expected_version)
         .values(owner=owner, owner_staff_id=staff_id, owner_version=expected_version + 1)
     )
     return result.rowcount == 1

@@ -101,11 +101,15 @@ def live_server(live_settings: Settings, embedder: Any, triager: Any) -> Iterato
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            services = loop.run_until_complete(build_services(live_settings, embedder=embedder,
-                                                                   triager=triager))
+            services = loop.run_until_complete(
+                build_services(live_settings, embedder=embedder, triager=triager)
+            )
             config = uvicorn.Config(
-                create_app(live_settings, services), host="127.0.0.1", port=port,
-                log_level="warning", ws_max_size=1 << 20,
+                create_app(live_settings, services),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                ws_max_size=1 << 20,
             )
             holder["server"] = server = uvicorn.Server(config)
             loop.run_until_complete(server.serve())

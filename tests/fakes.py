@@ -60,16 +60,19 @@ class ScriptedChatModel(BaseChatModel):
             raise AssertionError(f"model called {len(self.calls)} times; the script ran out")
         return self.script.pop(0)
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=self._next(messages))])
 
-    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
         yield from _as_chunks(self._next(messages))
 
-    async def _astream(self, messages: list[BaseMessage], stop: Any = None,
-                       run_manager: Any = None, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
         for chunk in _as_chunks(self._next(messages)):
             if run_manager and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -103,38 +106,92 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def _address(name: str, postal: str, city: str = "Portland") -> Address:
-    return Address(name=name, line1="1 Main St", city=city, region="OR", postal_code=postal,
-                   country="US")
+    return Address(
+        name=name, line1="1 Main St", city=city, region="OR", postal_code=postal, country="US"
+    )
 
 
 def tiny_store_data() -> tuple[list[Customer], list[Order]]:
-    ada = Customer(id="c1", email="ada@example.com", first_name="Ada", last_name="Byron",
-                   created_at=NOW - timedelta(days=300), default_address=_address("Ada", "97201"))
-    bob = Customer(id="c2", email="bob@example.com", first_name="Bob", last_name="Stone",
-                   created_at=NOW - timedelta(days=200), default_address=_address("Bob", "10001"))
-    boots = LineItem(id="li1", product_id="p1", sku="TR-42-BLK", name="Trail Runner",
-                     variant_title="42 / Black", category="footwear", quantity=1,
-                     unit_price=Decimal("89.00"))
-    socks = LineItem(id="li2", product_id="p2", sku="MS-M", name="Merino Sock",
-                     variant_title="M", category="underwear & socks", quantity=2,
-                     unit_price=Decimal("14.00"), final_sale=True)
-    shipped = Shipment(
-        id="s1", carrier="UPS", tracking_number="1Z999AA10123456784",
-        tracking_url="https://www.ups.com/track?tracknum=1Z999AA10123456784",
-        shipped_at=NOW - timedelta(days=2), estimated_delivery=NOW + timedelta(days=2),
-        status="in_transit", line_item_ids=["li1"],
-        events=[TrackingEvent(at=NOW - timedelta(days=1), status="in_transit",
-                              location="Reno, NV", description="In transit")],
+    ada = Customer(
+        id="c1",
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="Byron",
+        created_at=NOW - timedelta(days=300),
+        default_address=_address("Ada", "97201"),
     )
-    delivered = shipped.model_copy(update={"id": "s2", "delivered_at": NOW - timedelta(days=5),
-                                           "status": "delivered", "line_item_ids": ["li1", "li2"]})
+    bob = Customer(
+        id="c2",
+        email="bob@example.com",
+        first_name="Bob",
+        last_name="Stone",
+        created_at=NOW - timedelta(days=200),
+        default_address=_address("Bob", "10001"),
+    )
+    boots = LineItem(
+        id="li1",
+        product_id="p1",
+        sku="TR-42-BLK",
+        name="Trail Runner",
+        variant_title="42 / Black",
+        category="footwear",
+        quantity=1,
+        unit_price=Decimal("89.00"),
+    )
+    socks = LineItem(
+        id="li2",
+        product_id="p2",
+        sku="MS-M",
+        name="Merino Sock",
+        variant_title="M",
+        category="underwear & socks",
+        quantity=2,
+        unit_price=Decimal("14.00"),
+        final_sale=True,
+    )
+    shipped = Shipment(
+        id="s1",
+        carrier="UPS",
+        tracking_number="1Z999AA10123456784",
+        tracking_url="https://www.ups.com/track?tracknum=1Z999AA10123456784",
+        shipped_at=NOW - timedelta(days=2),
+        estimated_delivery=NOW + timedelta(days=2),
+        status="in_transit",
+        line_item_ids=["li1"],
+        events=[
+            TrackingEvent(
+                at=NOW - timedelta(days=1),
+                status="in_transit",
+                location="Reno, NV",
+                description="In transit",
+            )
+        ],
+    )
+    delivered = shipped.model_copy(
+        update={
+            "id": "s2",
+            "delivered_at": NOW - timedelta(days=5),
+            "status": "delivered",
+            "line_item_ids": ["li1", "li2"],
+        }
+    )
 
     def order(oid: str, number: str, customer: Customer, status: OrderStatus, **kw: Any) -> Order:
-        return Order(id=oid, number=number, customer_id=customer.id, email=customer.email,
-                     created_at=NOW - timedelta(days=10), status=status,
-                     subtotal=Decimal("117.00"), shipping_cost=Decimal("0.00"),
-                     tax=Decimal("9.36"), total=Decimal("126.36"),
-                     shipping_address=customer.default_address, line_items=[boots, socks], **kw)
+        return Order(
+            id=oid,
+            number=number,
+            customer_id=customer.id,
+            email=customer.email,
+            created_at=NOW - timedelta(days=10),
+            status=status,
+            subtotal=Decimal("117.00"),
+            shipping_cost=Decimal("0.00"),
+            tax=Decimal("9.36"),
+            total=Decimal("126.36"),
+            shipping_address=customer.default_address,
+            line_items=[boots, socks],
+            **kw,
+        )
 
     orders = [
         order("o1", "#1001", ada, OrderStatus.PARTIALLY_SHIPPED, shipments=[shipped]),
@@ -146,12 +203,23 @@ def tiny_store_data() -> tuple[list[Customer], list[Order]]:
 
 def tiny_products() -> list[Product]:
     return [
-        Product(id="p1", title="Trail Runner", category="footwear", variants=[
-            Variant(sku="TR-42-BLK", title="42 / Black", price=Decimal("89.00"), stock=3),
-            Variant(sku="TR-43-BLK", title="43 / Black", price=Decimal("89.00"), stock=2),
-            Variant(sku="TR-44-BLK", title="44 / Black", price=Decimal("89.00"), stock=0)]),
-        Product(id="p2", title="Merino Sock", category="underwear & socks", final_sale=True,
-                variants=[Variant(sku="MS-M", title="M", price=Decimal("14.00"), stock=9)]),
+        Product(
+            id="p1",
+            title="Trail Runner",
+            category="footwear",
+            variants=[
+                Variant(sku="TR-42-BLK", title="42 / Black", price=Decimal("89.00"), stock=3),
+                Variant(sku="TR-43-BLK", title="43 / Black", price=Decimal("89.00"), stock=2),
+                Variant(sku="TR-44-BLK", title="44 / Black", price=Decimal("89.00"), stock=0),
+            ],
+        ),
+        Product(
+            id="p2",
+            title="Merino Sock",
+            category="underwear & socks",
+            final_sale=True,
+            variants=[Variant(sku="MS-M", title="M", price=Decimal("14.00"), stock=9)],
+        ),
     ]
 
 
@@ -173,12 +241,21 @@ class MemoryStore:
         normal = normalize_order_number(number) if number else None
         return self.orders.get(normal or "")
 
-    async def list_orders(self, *, customer_id: str | None = None, email: str | None = None,
-                          status: OrderStatus | None = None, limit: int = 20) -> list[Order]:
-        found = [o for o in self.orders.values()
-                 if (customer_id is None or o.customer_id == customer_id)
-                 and (email is None or o.email == email)
-                 and (status is None or o.status == status)]
+    async def list_orders(
+        self,
+        *,
+        customer_id: str | None = None,
+        email: str | None = None,
+        status: OrderStatus | None = None,
+        limit: int = 20,
+    ) -> list[Order]:
+        found = [
+            o
+            for o in self.orders.values()
+            if (customer_id is None or o.customer_id == customer_id)
+            and (email is None or o.email == email)
+            and (status is None or o.status == status)
+        ]
         return sorted(found, key=lambda o: o.created_at, reverse=True)[:limit]
 
     async def get_customer(self, customer_id: str) -> Customer | None:
@@ -188,9 +265,17 @@ class MemoryStore:
         return self.products.get(product_id)
 
     # writes, idempotent on the key like a real backend
-    async def create_return(self, *, order_number: str, lines: list[ReturnLine], reason: str,
-                            resolution: Resolution, refund_amount: Decimal,
-                            restocking_fee: Decimal, idempotency_key: str) -> ReturnRecord:
+    async def create_return(
+        self,
+        *,
+        order_number: str,
+        lines: list[ReturnLine],
+        reason: str,
+        resolution: Resolution,
+        refund_amount: Decimal,
+        restocking_fee: Decimal,
+        idempotency_key: str,
+    ) -> ReturnRecord:
         if idempotency_key in self.applied:
             return self.applied[idempotency_key]
         order = self.orders[order_number]
@@ -200,39 +285,54 @@ class MemoryStore:
             if line.quantity > item.quantity - item.returned_quantity:
                 raise BackendError("quantity exceeds what can be returned")
             items[item.id] = item.model_copy(
-                update={"returned_quantity": item.returned_quantity + line.quantity})
+                update={"returned_quantity": item.returned_quantity + line.quantity}
+            )
         self.orders[order_number] = order.model_copy(
-            update={"line_items": [items[i.id] for i in order.line_items]})
+            update={"line_items": [items[i.id] for i in order.line_items]}
+        )
         record = ReturnRecord(
-            id=f"r{len(self.returns) + 1}", rma=f"RMA-{order_number[1:]}-{len(self.returns) + 1}",
-            order_number=order_number, customer_id=order.customer_id, lines=lines,
-            reason=reason, resolution=resolution, refund_amount=refund_amount,
-            restocking_fee=restocking_fee, instructions="Print the prepaid label we emailed.",
-            created_at=NOW, idempotency_key=idempotency_key)
+            id=f"r{len(self.returns) + 1}",
+            rma=f"RMA-{order_number[1:]}-{len(self.returns) + 1}",
+            order_number=order_number,
+            customer_id=order.customer_id,
+            lines=lines,
+            reason=reason,
+            resolution=resolution,
+            refund_amount=refund_amount,
+            restocking_fee=restocking_fee,
+            instructions="Print the prepaid label we emailed.",
+            created_at=NOW,
+            idempotency_key=idempotency_key,
+        )
         self.returns.append(record)
         self.applied[idempotency_key] = record
         return record
 
-    async def list_returns(self, *, customer_id: str | None = None,
-                           order_number: str | None = None) -> list[ReturnRecord]:
-        return [r for r in self.returns
-                if (customer_id is None or r.customer_id == customer_id)
-                and (order_number is None or r.order_number == order_number)]
+    async def list_returns(
+        self, *, customer_id: str | None = None, order_number: str | None = None
+    ) -> list[ReturnRecord]:
+        return [
+            r
+            for r in self.returns
+            if (customer_id is None or r.customer_id == customer_id)
+            and (order_number is None or r.order_number == order_number)
+        ]
 
-    async def cancel_order(self, *, order_number: str, reason: str,
-                           idempotency_key: str) -> Order:
+    async def cancel_order(self, *, order_number: str, reason: str, idempotency_key: str) -> Order:
         if idempotency_key in self.applied:
             return self.applied[idempotency_key]
         order = self.orders[order_number]
         if order.status not in (OrderStatus.PAID, OrderStatus.PENDING_PAYMENT):
             raise BackendError("order already shipped")
-        order = order.model_copy(update={"status": OrderStatus.CANCELLED, "cancelled_at": NOW,
-                                         "cancel_reason": reason})
+        order = order.model_copy(
+            update={"status": OrderStatus.CANCELLED, "cancelled_at": NOW, "cancel_reason": reason}
+        )
         self.orders[order_number] = self.applied[idempotency_key] = order
         return order
 
-    async def update_shipping_address(self, *, order_number: str, address: Address,
-                                      idempotency_key: str) -> Order:
+    async def update_shipping_address(
+        self, *, order_number: str, address: Address, idempotency_key: str
+    ) -> Order:
         if idempotency_key in self.applied:
             return self.applied[idempotency_key]
         order = self.orders[order_number].model_copy(update={"shipping_address": address})
@@ -248,9 +348,14 @@ class MemoryStore:
 
 # ---- knowledge ---------------------------------------------------------------------------------
 
-RETURNS = Passage(id="returns#0", title="Returns", heading="Return window",
-                  text="You can return unworn items within 30 days of delivery.",
-                  score=0.71, source="returns.md")
+RETURNS = Passage(
+    id="returns#0",
+    title="Returns",
+    heading="Return window",
+    text="You can return unworn items within 30 days of delivery.",
+    score=0.71,
+    source="returns.md",
+)
 
 
 class CannedKnowledge:
@@ -263,8 +368,14 @@ class CannedKnowledge:
         self.queries.append(query)
         if "return" in query.lower():
             return SearchResult(query, [RETURNS], answerable=True, confidence=0.8)
-        weak = Passage(id="hours#0", title="Contact", heading="", text="We answer Mon-Fri.",
-                       score=0.12, source="contact.md")
+        weak = Passage(
+            id="hours#0",
+            title="Contact",
+            heading="",
+            text="We answer Mon-Fri.",
+            score=0.12,
+            source="contact.md",
+        )
         return SearchResult(query, [weak], answerable=False, confidence=0.1)
 
     def ping(self) -> bool:

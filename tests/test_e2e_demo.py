@@ -113,27 +113,36 @@ def test_return_policy_and_human_handoff(live_server: str, live_settings: Settin
 
 
 @pytest.fixture
-def cli_env(live_settings: Settings, monkeypatch: pytest.MonkeyPatch, live_server: str) -> Path:
+def cli_env(live_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SUPPORT_DATA_DIR", str(live_settings.data_dir))
     return live_settings.data_dir
 
 
-def test_ask_json_contract(cli_env: Path, tmp_path: Path, live_settings: Settings) -> None:
+@pytest.mark.usefixtures("live_server", "cli_env")
+def test_ask_json_contract(tmp_path: Path, live_settings: Settings) -> None:
     from cli import app
 
     runner = CliRunner()
     result = runner.invoke(app, ["ask", "What is your return policy?", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(data) == {"conversation_id", "reply", "citations", "tool_calls", "owner",
-                         "escalation"}
+    assert set(data) == {
+        "conversation_id",
+        "reply",
+        "citations",
+        "tool_calls",
+        "owner",
+        "escalation",
+    }
     assert data["owner"] == "bot" and data["escalation"] is None
     assert all(set(c) == {"id", "title"} for c in data["citations"]) and data["citations"]
-    assert data["tool_calls"] == [{"name": "search_help_center",
-                                   "args": {"query": "What is your return policy?"}, "ok": True}]
+    assert data["tool_calls"] == [
+        {"name": "search_help_center", "args": {"query": "What is your return policy?"}, "ok": True}
+    ]
 
-    follow = runner.invoke(app, ["ask", "I want a human", "--conversation",
-                                 data["conversation_id"], "--json"])
+    follow = runner.invoke(
+        app, ["ask", "I want a human", "--conversation", data["conversation_id"], "--json"]
+    )
     handed = json.loads(follow.stdout.strip().splitlines()[-1])
     assert handed["conversation_id"] == data["conversation_id"]
     assert handed["owner"] == "queued" and set(handed["escalation"]) == {"id", "reason"}

@@ -7,7 +7,6 @@ from langchain_core.tools import BaseTool
 
 def default_tools() -> list[BaseTool]:
     from tools.escalation import escalate_to_human
-    from tools.tickets import route_ticket
     from tools.identity import verify_customer
     from tools.knowledge import search_help_center
     from tools.orders import get_order, list_orders, list_returns, track_shipment
@@ -17,9 +16,19 @@ def default_tools() -> list[BaseTool]:
         check_return_eligibility,
         start_return,
     )
+    from tools.tickets import route_ticket
 
     return [
-        verify_customer, get_order, list_orders, track_shipment, list_returns,
-        check_return_eligibility, start_return, cancel_order, change_shipping_address,
-        search_help_center, escalate_to_human, route_ticket,
+        verify_customer,
+        get_order,
+        list_orders,
+        track_shipment,
+        list_returns,
+        check_return_eligibility,
+        start_return,
+        cancel_order,
+        change_shipping_address,
+        search_help_center,
+        escalate_to_human,
+        route_ticket,
     ]

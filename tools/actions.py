@@ -62,8 +62,9 @@ async def propose(
                 PendingAction.status == ActionStatus.AWAITING_CONFIRMATION,
                 PendingAction.idempotency_key != key,
             )
-            .values(status=ActionStatus.DECLINED, live_key=None, decided_at=now,
-                    decided_by="superseded")
+            .values(
+                status=ActionStatus.DECLINED, live_key=None, decided_at=now, decided_by="superseded"
+            )
         )
         action = PendingAction(
             conversation_id=conversation_id,
@@ -88,7 +89,9 @@ async def propose(
     return action
 
 
-async def awaiting_confirmation(session: AsyncSession, conversation_id: str) -> PendingAction | None:
+async def awaiting_confirmation(
+    session: AsyncSession, conversation_id: str
+) -> PendingAction | None:
     return await session.scalar(
         select(PendingAction)
         .where(
@@ -100,7 +103,12 @@ async def awaiting_confirmation(session: AsyncSession, conversation_id: str) -> 
 
 
 async def _transition(
-    session: AsyncSession, action_id: str, *, from_: tuple[str, ...], to: ActionStatus, **values: Any
+    session: AsyncSession,
+    action_id: str,
+    *,
+    from_: tuple[str, ...],
+    to: ActionStatus,
+    **values: Any,
 ) -> bool:
     """Compare-and-set on the status: of two racing deciders exactly one wins."""
     if to not in LIVE_ACTION_STATUSES:
@@ -116,9 +124,12 @@ async def _transition(
 async def decline(deps: ToolDeps, action_id: str, *, by: str, status: ActionStatus) -> bool:
     async with deps.sessions.begin() as session:
         return await _transition(
-            session, action_id, from_=(ActionStatus.AWAITING_CONFIRMATION,
-                                       ActionStatus.AWAITING_APPROVAL),
-            to=status, decided_by=by, decided_at=deps.clock(),
+            session,
+            action_id,
+            from_=(ActionStatus.AWAITING_CONFIRMATION, ActionStatus.AWAITING_APPROVAL),
+            to=status,
+            decided_by=by,
+            decided_at=deps.clock(),
         )
 
 
@@ -131,8 +142,12 @@ async def confirm(deps: ToolDeps, action: PendingAction, *, message_id: str) -> 
     target = ActionStatus.AWAITING_APPROVAL if action.needs_approval else ActionStatus.EXECUTING
     async with deps.sessions.begin() as session:
         won = await _transition(
-            session, action.id, from_=(ActionStatus.AWAITING_CONFIRMATION,), to=target,
-            confirmed_by_message=message_id, decided_by=f"customer:{action.customer_id}",
+            session,
+            action.id,
+            from_=(ActionStatus.AWAITING_CONFIRMATION,),
+            to=target,
+            confirmed_by_message=message_id,
+            decided_by=f"customer:{action.customer_id}",
             decided_at=now,
         )
     if won and target is ActionStatus.EXECUTING:
@@ -143,8 +158,12 @@ async def confirm(deps: ToolDeps, action: PendingAction, *, message_id: str) -> 
 async def approve(deps: ToolDeps, action_id: str, *, staff_id: str) -> PendingAction:
     async with deps.sessions.begin() as session:
         won = await _transition(
-            session, action_id, from_=(ActionStatus.AWAITING_APPROVAL,),
-            to=ActionStatus.EXECUTING, decided_by=f"staff:{staff_id}", decided_at=deps.clock(),
+            session,
+            action_id,
+            from_=(ActionStatus.AWAITING_APPROVAL,),
+            to=ActionStatus.EXECUTING,
+            decided_by=f"staff:{staff_id}",
+            decided_at=deps.clock(),
         )
     if not won:
         action = await reload(deps, action_id)
@@ -172,16 +191,31 @@ async def execute(deps: ToolDeps, action_id: str) -> PendingAction:
         if exc.retryable:
             raise
         async with deps.sessions.begin() as session:
-            await _transition(session, action.id, from_=(ActionStatus.EXECUTING,),
-                              to=ActionStatus.FAILED, error=str(exc))
+            await _transition(
+                session,
+                action.id,
+                from_=(ActionStatus.EXECUTING,),
+                to=ActionStatus.FAILED,
+                error=str(exc),
+            )
     else:
         async with deps.sessions.begin() as session:
-            await _transition(session, action.id, from_=(ActionStatus.EXECUTING,),
-                              to=ActionStatus.EXECUTED, result=result)
+            await _transition(
+                session,
+                action.id,
+                from_=(ActionStatus.EXECUTING,),
+                to=ActionStatus.EXECUTED,
+                result=result,
+            )
             await repo.add_audit(
-                session, conversation_id=action.conversation_id, actor=action.decided_by or "",
-                tool=f"execute:{action.kind}", kind="write", args={"action_id": action.id,
-                "order_number": action.order_number}, ok=True, decision="executed",
+                session,
+                conversation_id=action.conversation_id,
+                actor=action.decided_by or "",
+                tool=f"execute:{action.kind}",
+                kind="write",
+                args={"action_id": action.id, "order_number": action.order_number},
+                ok=True,
+                decision="executed",
                 result=json.dumps(result, default=str)[:2000],
             )
     return await reload(deps, action.id)
@@ -199,8 +233,12 @@ async def _apply(deps: ToolDeps, action: PendingAction) -> dict[str, Any]:
             restocking_fee=Decimal(args["restocking_fee"]),
             idempotency_key=key,
         )
-        return {"rma": record.rma, "instructions": record.instructions,
-                "refund_amount": f"{record.refund_amount:.2f}", "return_id": record.id}
+        return {
+            "rma": record.rma,
+            "instructions": record.instructions,
+            "refund_amount": f"{record.refund_amount:.2f}",
+            "return_id": record.id,
+        }
     if action.kind == "cancel":
         order = await store.cancel_order(
             order_number=action.order_number, reason=args["reason"], idempotency_key=key
@@ -208,7 +246,8 @@ async def _apply(deps: ToolDeps, action: PendingAction) -> dict[str, Any]:
         return {"status": order.status.value, "total": f"{order.total:.2f}"}
     if action.kind == "address_change":
         order = await store.update_shipping_address(
-            order_number=action.order_number, address=Address(**args["address"]),
+            order_number=action.order_number,
+            address=Address(**args["address"]),
             idempotency_key=key,
         )
         a = order.shipping_address

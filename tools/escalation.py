@@ -24,9 +24,12 @@ Reason = Literal[
 async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, Any]:
     """The escalation path shared by the tool and the runner's code triggers."""
     deps, settings = ctx.deps, ctx.deps.settings
-    notice = handoff_notice(deps.clock(), spec=settings.business_hours,
-                            timezone=settings.business_timezone,
-                            usual_wait_minutes=settings.usual_wait_minutes)
+    notice = handoff_notice(
+        deps.clock(),
+        spec=settings.business_hours,
+        timezone=settings.business_timezone,
+        usual_wait_minutes=settings.usual_wait_minutes,
+    )
     triage = None
     if deps.triage is not None and ctx.customer_text:
         triage = await asyncio.to_thread(deps.triage, ctx.customer_text)
@@ -41,13 +44,22 @@ async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, 
         existing = await repo.open_escalation(session, ctx.conversation_id)
         if existing is not None and conversation.owner != Owner.BOT:
             ctx.escalation = (existing.id, existing.reason)
-            return {"escalation_id": existing.id, "status": conversation.owner, "already": True,
-                    "notice": notice}
+            return {
+                "escalation_id": existing.id,
+                "status": conversation.owner,
+                "already": True,
+                "notice": notice,
+            }
         try:
             escalation = await open_escalation(
-                session, conversation_id=ctx.conversation_id,
-                expected_version=ctx.owner_version, reason=reason, model_summary=summary[:2000],
-                channel=ctx.channel, helpdesk=settings.helpdesk, triage=triage,
+                session,
+                conversation_id=ctx.conversation_id,
+                expected_version=ctx.owner_version,
+                reason=reason,
+                model_summary=summary[:2000],
+                channel=ctx.channel,
+                helpdesk=settings.helpdesk,
+                triage=triage,
                 customer=customer,
             )
         except OwnershipError as exc:
@@ -56,8 +68,13 @@ async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, 
     ctx.escalation = (escalation.id, reason)
     if deps.on_escalation is not None:
         deps.on_escalation()
-    return {"escalation_id": escalation.id, "status": Owner.QUEUED.value, "already": False,
-            "priority": escalation.priority, "notice": notice}
+    return {
+        "escalation_id": escalation.id,
+        "status": Owner.QUEUED.value,
+        "already": False,
+        "priority": escalation.priority,
+        "notice": notice,
+    }
 
 
 @support_tool(ToolKind.WRITE, label="Connecting you with our team...")

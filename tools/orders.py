@@ -53,13 +53,21 @@ async def list_orders(runtime: ToolRuntime[SupportContext], limit: int = 5) -> d
     ctx = runtime.context
     if ctx.customer_id is None:
         raise ToolError(NOT_VERIFIED)
-    orders = await ctx.deps.store.list_orders(customer_id=ctx.customer_id,
-                                              limit=max(1, min(limit, 10)))
-    return {"orders": [
-        {"order_number": o.number, "placed_on": o.created_at.date().isoformat(),
-         "status": o.status.value, "total": f"{o.total:.2f}", "items": len(o.line_items)}
-        for o in orders
-    ]}
+    orders = await ctx.deps.store.list_orders(
+        customer_id=ctx.customer_id, limit=max(1, min(limit, 10))
+    )
+    return {
+        "orders": [
+            {
+                "order_number": o.number,
+                "placed_on": o.created_at.date().isoformat(),
+                "status": o.status.value,
+                "total": f"{o.total:.2f}",
+                "items": len(o.line_items),
+            }
+            for o in orders
+        ]
+    }
 
 
 @support_tool(ToolKind.READ, label="Tracking your parcel...")
@@ -75,9 +83,18 @@ async def track_shipment(order_number: str, runtime: ToolRuntime[SupportContext]
         "order_number": order.number,
         "status": view["status"],
         "shipments": [
-            {**shipment_view(s, order),
-             "events": [{"at": e.at.isoformat(), "status": e.status, "location": e.location,
-                         "description": e.description} for e in s.events]}
+            {
+                **shipment_view(s, order),
+                "events": [
+                    {
+                        "at": e.at.isoformat(),
+                        "status": e.status,
+                        "location": e.location,
+                        "description": e.description,
+                    }
+                    for e in s.events
+                ],
+            }
             for s in order.shipments
         ],
     }
@@ -96,14 +113,23 @@ async def list_returns(runtime: ToolRuntime[SupportContext]) -> dict[str, Any]:
     orders = await ctx.deps.store.list_orders(customer_id=ctx.customer_id, limit=20)
     return {
         "returns": [
-            {"rma": r.rma, "order_number": r.order_number, "status": r.status,
-             "resolution": r.resolution.value, "refund_amount": f"{r.refund_amount:.2f}",
-             "opened_on": r.created_at.date().isoformat()}
+            {
+                "rma": r.rma,
+                "order_number": r.order_number,
+                "status": r.status,
+                "resolution": r.resolution.value,
+                "refund_amount": f"{r.refund_amount:.2f}",
+                "opened_on": r.created_at.date().isoformat(),
+            }
             for r in returns
         ],
         "refunded_orders": [
-            {"order_number": o.number, "refunded": f"{o.refunded_amount:.2f}",
-             "status": o.status.value}
-            for o in orders if o.refunded_amount > 0
+            {
+                "order_number": o.number,
+                "refunded": f"{o.refunded_amount:.2f}",
+                "status": o.status.value,
+            }
+            for o in orders
+            if o.refunded_amount > 0
         ],
     }

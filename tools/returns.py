@@ -32,8 +32,11 @@ def match_item(order: Order, wanted: str) -> LineItem:
     for item in order.line_items:
         if text in (item.id.lower(), item.sku.lower()):
             return item
-    hits = [i for i in order.line_items
-            if text in f"{i.name} {i.variant_title}".lower() or i.name.lower() in text]
+    hits = [
+        i
+        for i in order.line_items
+        if text in f"{i.name} {i.variant_title}".lower() or i.name.lower() in text
+    ]
     if len(hits) == 1:
         return hits[0]
     names = "; ".join(f"{i.name} ({i.variant_title})" for i in order.line_items)
@@ -70,9 +73,16 @@ async def check_return_eligibility(
     for item in order.line_items:
         left = item.quantity - item.returned_quantity
         decision = check_return(ctx.deps.policy, order, item, max(left, 1), reason, now, prior)
-        items.append({"item": item.name, "variant": item.variant_title, "returnable_quantity":
-                      max(left, 0), "eligible": decision.allowed,
-                      "needs_review": decision.needs_approval, "why": decision.reason})
+        items.append(
+            {
+                "item": item.name,
+                "variant": item.variant_title,
+                "returnable_quantity": max(left, 0),
+                "eligible": decision.allowed,
+                "needs_review": decision.needs_approval,
+                "why": decision.reason,
+            }
+        )
     reasons = {k: r.label for k, r in ctx.deps.policy.returns.reasons.items()}
     return {"order_number": order.number, "items": items, "reasons": reasons}
 
@@ -120,8 +130,11 @@ async def start_return(
         if not decision.allowed:
             raise ToolError(f"{item.name} can't be returned: {decision.reason}.")
         decisions.append((item, quantity, decision))
-    exchange_sku = await _exchange_sku(ctx, decisions, exchange_variant) if (
-        resolution == "exchange") else None
+    exchange_sku = (
+        await _exchange_sku(ctx, decisions, exchange_variant)
+        if (resolution == "exchange")
+        else None
+    )
     value = sum((i.unit_price * q for i, q, _ in decisions), Decimal("0"))
     fee = sum((d.restocking_fee for _, _, d in decisions), Decimal("0"))
     refund = Decimal("0") if resolution == "exchange" else value - fee
@@ -143,13 +156,21 @@ async def start_return(
         summary += " Please have a photo of the item ready."
     if reviews:
         summary += " Our team will review it before it goes ahead."
-    lines = [{"line_item_id": i.id, "quantity": q, "exchange_sku": exchange_sku}
-             for i, q, _ in decisions]
+    lines = [
+        {"line_item_id": i.id, "quantity": q, "exchange_sku": exchange_sku} for i, q, _ in decisions
+    ]
     proposal = Proposal(
-        kind="return", order_number=order.number,
-        args={"lines": lines, "reason": reason, "resolution": resolution,
-              "refund_amount": f"{refund:.2f}", "restocking_fee": f"{fee:.2f}"},
-        summary=summary, needs_approval=bool(reviews),
+        kind="return",
+        order_number=order.number,
+        args={
+            "lines": lines,
+            "reason": reason,
+            "resolution": resolution,
+            "refund_amount": f"{refund:.2f}",
+            "restocking_fee": f"{fee:.2f}",
+        },
+        summary=summary,
+        needs_approval=bool(reviews),
         approval_reason="; ".join(reviews) or None,
         key_detail=sorted((i.id, q) for i, q, _ in decisions),
     )
@@ -190,11 +211,16 @@ async def cancel_order(
     decision = check_cancel(ctx.deps.policy, order, ctx.deps.clock())
     if not decision.allowed:
         raise ToolError(f"Order {order.number} can't be cancelled: {decision.reason}.")
-    summary = (f"Cancel order {order.number} ({_money(order.total, order.currency)}); "
-               "any payment is refunded to the original payment method.")
+    summary = (
+        f"Cancel order {order.number} ({_money(order.total, order.currency)}); "
+        "any payment is refunded to the original payment method."
+    )
     proposal = Proposal(
-        kind="cancel", order_number=order.number, args={"reason": reason[:200]},
-        summary=summary, needs_approval=decision.needs_approval,
+        kind="cancel",
+        order_number=order.number,
+        args={"reason": reason[:200]},
+        summary=summary,
+        needs_approval=decision.needs_approval,
         approval_reason=decision.reason if decision.needs_approval else None,
         key_detail="cancel",
     )
@@ -228,19 +254,24 @@ async def change_shipping_address(
     order = await own_order(ctx, order_number)
     decision = check_address_change(ctx.deps.policy, order, ctx.deps.clock())
     if not decision.allowed:
-        raise ToolError(
-            f"The address of order {order.number} can't be changed: {decision.reason}."
-        )
+        raise ToolError(f"The address of order {order.number} can't be changed: {decision.reason}.")
     complete = all(part.strip() for part in (line1, city, postal_code))
     if len(country.strip()) != 2 or not complete:
         raise ToolError("Ask for a complete address: street, city, postal code and country.")
-    address = {"name": order.shipping_address.name, "line1": line1.strip()[:200],
-               "line2": (line2 or "").strip()[:200] or None, "city": city.strip()[:100],
-               "region": (region or "").strip()[:100] or None,
-               "postal_code": postal_code.strip().upper()[:20], "country": country.strip().upper()}
+    address = {
+        "name": order.shipping_address.name,
+        "line1": line1.strip()[:200],
+        "line2": (line2 or "").strip()[:200] or None,
+        "city": city.strip()[:100],
+        "region": (region or "").strip()[:100] or None,
+        "postal_code": postal_code.strip().upper()[:20],
+        "country": country.strip().upper(),
+    }
     where = f"{address['line1']}, {address['city']} {address['postal_code']}, {address['country']}"
     proposal = Proposal(
-        kind="address_change", order_number=order.number, args={"address": address},
+        kind="address_change",
+        order_number=order.number,
+        args={"address": address},
         summary=f"Ship order {order.number} to {where} instead.",
         needs_approval=decision.needs_approval,
         approval_reason=decision.reason if decision.needs_approval else None,
@@ -251,8 +282,16 @@ async def change_shipping_address(
 
 async def _proposed(ctx: SupportContext, proposal: Proposal) -> dict[str, Any]:
     assert ctx.customer_id is not None  # own_order checked it
-    action = await propose(ctx.deps, conversation_id=ctx.conversation_id,
-                           customer_id=ctx.customer_id, proposal=proposal)
-    return {"pending_action_id": action.id, "summary": action.summary,
-            "needs_approval": action.needs_approval, "status": action.status,
-            "instruction": ASK}
+    action = await propose(
+        ctx.deps,
+        conversation_id=ctx.conversation_id,
+        customer_id=ctx.customer_id,
+        proposal=proposal,
+    )
+    return {
+        "pending_action_id": action.id,
+        "summary": action.summary,
+        "needs_approval": action.needs_approval,
+        "status": action.status,
+        "instruction": ASK,
+    }

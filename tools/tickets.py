@@ -29,11 +29,21 @@ async def route_ticket(summary: str, runtime: ToolRuntime[SupportContext]) -> di
         triage = await asyncio.to_thread(deps.triage, ctx.customer_text)
     async with deps.sessions.begin() as session:
         ticket = await open_escalation(
-            session, conversation_id=ctx.conversation_id, expected_version=ctx.owner_version,
-            reason="other", model_summary=summary[:2000], channel=ctx.channel,
-            helpdesk=deps.settings.helpdesk, triage=triage, handoff=False,
+            session,
+            conversation_id=ctx.conversation_id,
+            expected_version=ctx.owner_version,
+            reason="other",
+            model_summary=summary[:2000],
+            channel=ctx.channel,
+            helpdesk=deps.settings.helpdesk,
+            triage=triage,
+            handoff=False,
         )
     if deps.on_escalation is not None:
         deps.on_escalation()
-    return {"ticket_id": ticket.id, "category": ticket.category, "priority": ticket.priority,
-            "team": ticket.details.get("team")}
+    return {
+        "ticket_id": ticket.id,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "team": ticket.details.get("team"),
+    }

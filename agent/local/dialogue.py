@@ -18,6 +18,7 @@ from agent.local.intents import IntentClassifier
 from agent.local.replies import say
 from agent.local.state import ORDER_FLOWS, Decision, Persona, State, call
 
+
 def _last_state(messages: list[BaseMessage]) -> State:
     state = State()
     for message in reversed(messages):
@@ -56,16 +57,21 @@ def _after_customer(
     offer, state.offer = state.offer, None
     found = extract(text, expecting=_expecting(state))
     intent = intents.classify(text).name if found.leftover_words or not found.any else "details"
-    if state.awaiting and state.flow in ORDER_FLOWS and intent in ("question", "details",
-                                                                   "affirm", "deny"):
+    if (
+        state.awaiting
+        and state.flow in ORDER_FLOWS
+        and intent in ("question", "details", "affirm", "deny")
+    ):
         intent = "details"  # an answer to the question we just asked
 
     if intent == "human_request":
         summary = "The customer asked to talk to a person."
         return call(state, tools, "escalate_to_human", reason="customer_request", summary=summary)
     if offer == "human" and intent == "affirm":
-        summary = f"The help center had no answer to: {state.question!r}." if state.question else (
-            "The customer accepted the offer of a human colleague."
+        summary = (
+            f"The help center had no answer to: {state.question!r}."
+            if state.question
+            else ("The customer accepted the offer of a human colleague.")
         )
         return call(state, tools, "escalate_to_human", reason="unanswered", summary=summary)
     if offer == "human" and intent == "deny":
@@ -111,7 +117,9 @@ def _after_tool(result: ToolMessage, state: State, tools: set[str], persona: Per
         return Decision(state, text=answer, citations=[top["id"]])
     if name == "escalate_to_human":
         if failed:
-            return Decision(state, text=say("escalation_failed", support_email=persona.support_email))
+            return Decision(
+                state, text=say("escalation_failed", support_email=persona.support_email)
+            )
         key = "escalated_already" if data.get("already") else "escalated"
         return Decision(state, text=say(key, notice=data.get("notice", "")).strip())
     return flows.after_order_tool(name, failed, content, data, state, tools)

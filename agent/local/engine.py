@@ -16,8 +16,8 @@ from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field
 
 from agent.local.dialogue import decide
-from agent.local.state import Decision, Persona
 from agent.local.intents import IntentClassifier
+from agent.local.state import Decision, Persona
 
 _WORDS = re.compile(r"\S+\s*|\s+")
 
@@ -62,7 +62,9 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._message(self._decide(messages)))])
+        return ChatResult(
+            generations=[ChatGeneration(message=self._message(self._decide(messages)))]
+        )
 
     def _stream(
         self,

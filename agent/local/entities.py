@@ -11,7 +11,8 @@ _ORDER_MARKED = re.compile(
 )
 _BARE_NUMBER = re.compile(r"(?<![\w#@.-])(\d{3,8})(?![\w@-])")
 _POSTAL_MARKED = re.compile(
-    r"\b(?:zip|postal|post|postcode|zipcode)\s*(?:code)?\s*(?:is|:)?\s*([A-Za-z0-9][A-Za-z0-9 -]{2,9}[A-Za-z0-9])",
+    r"\b(?:zip|postal|post|postcode|zipcode)\s*(?:code)?\s*(?:is|:)?\s*"
+    r"([A-Za-z0-9][A-Za-z0-9 -]{2,9}[A-Za-z0-9])",
     re.IGNORECASE,
 )
 _POSTAL_FORMATS = [

@@ -50,7 +50,9 @@ def _verify(state: State, tools: set[str]) -> Decision:
         if attempt not in state.tried:
             state.tried.append(attempt)
             args: dict[str, Any] = {"order_number": state.order_number}
-            args.update({"email": state.email} if state.email else {"postal_code": state.postal_code})
+            args.update(
+                {"email": state.email} if state.email else {"postal_code": state.postal_code}
+            )
             return call(state, tools, "verify_customer", **args)
         return Decision(state, text=say("verify_failed", error="Those details still don't match."))
     if state.order_number:
@@ -75,12 +77,22 @@ def _next_action_step(state: State, tools: set[str]) -> Decision:
     if state.flow == "address_change":
         if not state.address:
             return _ask(state, "address", say("ask_address", order_number=number))
-        return call(state, tools, "change_shipping_address", order_number=number, **{
-            k: v for k, v in state.address.items() if v is not None})
+        return call(
+            state,
+            tools,
+            "change_shipping_address",
+            order_number=number,
+            **{k: v for k, v in state.address.items() if v is not None},
+        )
     # return_request
     if not state.items:
-        return call(state, tools, "check_return_eligibility", order_number=number,
-                    reason=state.reason or "changed_mind")
+        return call(
+            state,
+            tools,
+            "check_return_eligibility",
+            order_number=number,
+            reason=state.reason or "changed_mind",
+        )
     eligible = [i for i in state.items if i["eligible"]]
     if not state.chosen:
         if len(eligible) == 1:
@@ -94,8 +106,12 @@ def _next_action_step(state: State, tools: set[str]) -> Decision:
         return _ask(state, "resolution", say("ask_resolution"))
     if state.resolution == "exchange" and not state.variant:
         return _ask(state, "variant", say("ask_variant"))
-    args: dict[str, Any] = {"order_number": number, "items": state.chosen,
-                            "reason": state.reason, "resolution": state.resolution}
+    args: dict[str, Any] = {
+        "order_number": number,
+        "items": state.chosen,
+        "reason": state.reason,
+        "resolution": state.resolution,
+    }
     if state.resolution == "exchange":
         args["exchange_variant"] = state.variant
     return call(state, tools, "start_return", **args)
@@ -131,8 +147,9 @@ def after_order_tool(
             why = "; ".join(f"{i['item']}: {i['why']}" for i in state.items)
             state.flow = None
             state.reset_action()
-            return Decision(state, text=say("nothing_returnable", why=why),
-                            flags={"policy_refusal": True})
+            return Decision(
+                state, text=say("nothing_returnable", why=why), flags={"policy_refusal": True}
+            )
         return _next_action_step(state, tools)
     if name in ("start_return", "cancel_order", "change_shipping_address"):
         summary = data.get("summary", "")

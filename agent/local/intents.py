@@ -30,17 +30,31 @@ _THANKS = re.compile(r"^\s*(thanks|thank you|thx|ty|cheers)\b.{0,20}$", re.IGNOR
 _GOODBYE = re.compile(r"^\s*(bye|goodbye|see you|that's all)\b.{0,20}$", re.IGNORECASE)
 
 _ACTION_RULES = [
-    ("refund_status", re.compile(
-        r"\b(where|status|when|haven'?t (got|received)|still no|didn'?t get)\b.{0,40}\brefund",
-        re.I)),
+    (
+        "refund_status",
+        re.compile(
+            r"\b(where|status|when|haven'?t (got|received)|still no|didn'?t get)\b.{0,40}\brefund",
+            re.I,
+        ),
+    ),
     ("cancel_request", re.compile(r"\bcancel\b(?!.{0,30}\b(policy|polic(y|ies)|how)\b)", re.I)),
-    ("address_change", re.compile(
-        r"\b(change|update|wrong|different|new|correct)\b.{0,30}\b(shipping |delivery )?"
-        r"address\b", re.I)),
-    ("return_request", re.compile(
-        r"\b((want|like|need|wish|going) to (return|send back|exchange)|return (the|my|this|"
-        r"these|both|it|them|an? )|start a return|send (it|them) back|exchange (the|my|it|them))",
-        re.I)),
+    (
+        "address_change",
+        re.compile(
+            r"\b(change|update|wrong|different|new|correct)\b.{0,30}\b(shipping |delivery )?"
+            r"address\b",
+            re.I,
+        ),
+    ),
+    (
+        "return_request",
+        re.compile(
+            r"\b((want|like|need|wish|going) to (return|send back|exchange)|return (the|my|"
+            r"this|these|both|it|them|an? )|start a return|send (it|them) back|"
+            r"exchange (the|my|it|them))",
+            re.I,
+        ),
+    ),
 ]
 _QUESTION = re.compile(r"^\s*(how|what|what's|whats|do you|does|is there|are there|why)\b", re.I)
 _ENTITIES = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|#\s*\d+|\b\d{3,}\b")

@@ -96,13 +96,23 @@ def passage_answer(text: str, *, max_chars: int = 600) -> str:
 
 def refunds_reply(data: dict[str, Any]) -> str:
     returns = data.get("returns", [])
-    refunded = [o for o in data.get("refunded_orders", []) if o.get("status") != "returned"
-                or not any(r["order_number"] == o["order_number"] for r in returns)]
+    refunded = [
+        o
+        for o in data.get("refunded_orders", [])
+        if o.get("status") != "returned"
+        or not any(r["order_number"] == o["order_number"] for r in returns)
+    ]
     if not returns and not refunded:
         return say("refunds_none")
     lines = [
-        say("refund_line", **{**r, "status": r["status"].replace("_", " "),
-                               "resolution": r["resolution"].replace("_", " ")})
+        say(
+            "refund_line",
+            **{
+                **r,
+                "status": r["status"].replace("_", " "),
+                "resolution": r["resolution"].replace("_", " "),
+            },
+        )
         for r in returns
     ]
     lines += [say("refunded_order_line", **o) for o in refunded]

@@ -7,8 +7,13 @@ from typing import Any
 
 from agent.local.replies import say
 
-ORDER_FLOWS = {"order_status", "return_request", "cancel_request", "address_change",
-               "refund_status"}
+ORDER_FLOWS = {
+    "order_status",
+    "return_request",
+    "cancel_request",
+    "address_change",
+    "refund_status",
+}
 
 
 @dataclass
@@ -50,8 +55,11 @@ class Decision:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return {"engine": asdict(self.state), "citations": self.citations,
-                "engine_flags": self.flags}
+        return {
+            "engine": asdict(self.state),
+            "citations": self.citations,
+            "engine_flags": self.flags,
+        }
 
 
 @dataclass

@@ -9,19 +9,21 @@ from typing import Any
 import pytest
 
 from agent.events import TurnResult
+from commerce.models import OrderStatus
 from tests.agent.test_local_engine import Chat
 from tests.fakes import NOW, MemoryStore
 from tests.tools.test_order_actions import make_order
-from commerce.models import OrderStatus
 
 
 @pytest.fixture
 async def shop(make_services: Any) -> tuple[Chat, MemoryStore]:
-    store = MemoryStore(extra_orders=[
-        make_order("#2001", OrderStatus.DELIVERED, delivered_days=41),
-        make_order("#2002", OrderStatus.PAID, delivered_days=None),
-        make_order("#2003", OrderStatus.SHIPPED, delivered_days=2),
-    ])
+    store = MemoryStore(
+        extra_orders=[
+            make_order("#2001", OrderStatus.DELIVERED, delivered_days=41),
+            make_order("#2002", OrderStatus.PAID, delivered_days=None),
+            make_order("#2003", OrderStatus.SHIPPED, delivered_days=2),
+        ]
+    )
     services = await make_services(store=store, clock=lambda: NOW)
     return Chat(services), store
 
@@ -53,10 +55,12 @@ async def test_return_flow_with_confirmation(shop: tuple[Chat, MemoryStore]) -> 
 
 async def test_asks_which_item_when_several_qualify(make_services: Any) -> None:
     order = make_order("#2010", OrderStatus.DELIVERED, delivered_days=3)
-    second = order.line_items[0].model_copy(update={"id": "x2", "name": "Rain Shell",
-                                                    "sku": "RS-M", "variant_title": "M"})
-    store = MemoryStore(extra_orders=[order.model_copy(update={
-        "line_items": [*order.line_items, second]})])
+    second = order.line_items[0].model_copy(
+        update={"id": "x2", "name": "Rain Shell", "sku": "RS-M", "variant_title": "M"}
+    )
+    store = MemoryStore(
+        extra_orders=[order.model_copy(update={"line_items": [*order.line_items, second]})]
+    )
     chat = Chat(await make_services(store=store, clock=lambda: NOW))
     ask = await chat.say("I want to return something from #2010, ada@example.com")
     assert "Which item" in ask.text and "Trail Runner" in ask.text and "Rain Shell" in ask.text
@@ -111,8 +115,11 @@ async def test_address_change_flow(shop: tuple[Chat, MemoryStore]) -> None:
     assert "M5V 2T6" in summary.text
     await chat.say("yes")
     address = store.orders["#2002"].shipping_address
-    assert (address.line1, address.postal_code, address.country) == ("77 King St W", "M5V 2T6",
-                                                                      "CA")
+    assert (address.line1, address.postal_code, address.country) == (
+        "77 King St W",
+        "M5V 2T6",
+        "CA",
+    )
 
 
 async def test_refund_status(shop: tuple[Chat, MemoryStore]) -> None:

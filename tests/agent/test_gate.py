@@ -22,32 +22,42 @@ from storage.tables import PendingAction
 from tests.fakes import NOW, MemoryStore, ScriptedChatModel, calls, says
 from tools import actions
 
-RETURN_CALL = {"order_number": "#1002", "items": [{"item": "Trail Runner", "quantity": 1}],
-               "reason": "wrong_size", "resolution": "refund"}
+RETURN_CALL = {
+    "order_number": "#1002",
+    "items": [{"item": "Trail Runner", "quantity": 1}],
+    "reason": "wrong_size",
+    "resolution": "refund",
+}
 
 
 def verify_and_propose(extra: list[Any] | None = None) -> ScriptedChatModel:
-    return ScriptedChatModel(script=[
-        calls("verify_customer", order_number="#1002", email="ada@example.com"),
-        calls("start_return", _id="c2", **RETURN_CALL),
-        says("Return 1 × Trail Runner for a refund of $89.00. Shall I go ahead?"),
-        *(extra or []),
-    ])
+    return ScriptedChatModel(
+        script=[
+            calls("verify_customer", order_number="#1002", email="ada@example.com"),
+            calls("start_return", _id="c2", **RETURN_CALL),
+            says("Return 1 × Trail Runner for a refund of $89.00. Shall I go ahead?"),
+            *(extra or []),
+        ]
+    )
 
 
 async def start(services: Any, store: MemoryStore) -> str:
-    result = await collect(services.runner.run_turn(
-        text="return the trail runners from #1002, ada@example.com", channel="test"))
+    result = await collect(
+        services.runner.run_turn(
+            text="return the trail runners from #1002, ada@example.com", channel="test"
+        )
+    )
     assert [t.name for t in result.tool_calls] == ["verify_customer", "start_return"]
     assert store.returns == []
     return result.conversation_id
 
 
-async def say(services: Any, conversation_id: str, text: str, client_id: str | None = None
-              ) -> Any:
-    return await collect(services.runner.run_turn(text=text, channel="test",
-                                                  conversation_id=conversation_id,
-                                                  client_id=client_id))
+async def say(services: Any, conversation_id: str, text: str, client_id: str | None = None) -> Any:
+    return await collect(
+        services.runner.run_turn(
+            text=text, channel="test", conversation_id=conversation_id, client_id=client_id
+        )
+    )
 
 
 async def statuses(services: Any) -> list[str]:
@@ -93,8 +103,9 @@ async def test_change_of_subject_declines_and_the_turn_runs(make_services: Any) 
 async def test_expired_confirmation_does_nothing(make_services: Any) -> None:
     store = MemoryStore()
     clock = {"now": NOW}
-    services = await make_services(store=store, model=verify_and_propose(),
-                                   clock=lambda: clock["now"])
+    services = await make_services(
+        store=store, model=verify_and_propose(), clock=lambda: clock["now"]
+    )
     cid = await start(services, store)
     clock["now"] = NOW + actions.CONFIRMATION_TTL + timedelta(seconds=1)
     reply = await say(services, cid, "yes")
@@ -121,8 +132,9 @@ async def test_fifty_concurrent_confirmations_execute_once(make_services: Any) -
     async with services.sessions() as session:
         action = await session.scalar(select(PendingAction))
     assert action is not None
-    results = await asyncio.gather(*(
-        actions.confirm(services.deps, action, message_id=f"m{i}") for i in range(50)))
+    results = await asyncio.gather(
+        *(actions.confirm(services.deps, action, message_id=f"m{i}") for i in range(50))
+    )
     assert len(store.returns) == 1
     # one confirmation ran it; the others saw it executing or done, never a second run
     assert {r.status for r in results} <= {"executed", "executing"}
@@ -137,21 +149,35 @@ async def test_fifty_concurrent_duplicate_proposals_leave_one_live_action(
     store = MemoryStore()
     services = await make_services(store=store, model=verify_and_propose(), clock=lambda: NOW)
     cid = await start(services, store)
-    proposal = Proposal(kind="cancel", order_number="#1003", args={"reason": "x"},
-                        summary="Cancel", needs_approval=False, approval_reason=None,
-                        key_detail="cancel")
+    proposal = Proposal(
+        kind="cancel",
+        order_number="#1003",
+        args={"reason": "x"},
+        summary="Cancel",
+        needs_approval=False,
+        approval_reason=None,
+        key_detail="cancel",
+    )
 
     async def one() -> str:
         try:
-            return (await propose(services.deps, conversation_id=cid, customer_id="c1",
-                                  proposal=proposal)).id
+            return (
+                await propose(
+                    services.deps, conversation_id=cid, customer_id="c1", proposal=proposal
+                )
+            ).id
         except Exception as exc:  # the losers are told it is already waiting
             return type(exc).__name__
 
     ids = await asyncio.gather(*(one() for _ in range(50)))
     async with services.sessions() as session:
-        live = (await session.scalars(select(PendingAction).where(
-            PendingAction.kind == "cancel", PendingAction.status == "awaiting_confirmation"))).all()
+        live = (
+            await session.scalars(
+                select(PendingAction).where(
+                    PendingAction.kind == "cancel", PendingAction.status == "awaiting_confirmation"
+                )
+            )
+        ).all()
     assert len(live) == 1
     assert set(ids) <= {live[0].id, "ToolError"}
 
@@ -182,17 +208,27 @@ async def test_crash_after_store_write_does_not_duplicate(make_services: Any) ->
 
 
 @pytest.fixture
-def approval_app(settings: Settings, embedder: Any, triager: Any) -> Iterator[tuple[TestClient, MemoryStore]]:
+def approval_app(
+    settings: Settings, embedder: Any, triager: Any
+) -> Iterator[tuple[TestClient, MemoryStore]]:
     store = MemoryStore()
-    model = ScriptedChatModel(script=[
-        calls("verify_customer", order_number="#1002", email="ada@example.com"),
-        calls("start_return", _id="c2", **{**RETURN_CALL, "reason": "exception"}),
-        says("This needs a review. Shall I send it?"),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            calls("verify_customer", order_number="#1002", email="ada@example.com"),
+            calls("start_return", _id="c2", **{**RETURN_CALL, "reason": "exception"}),
+            says("This needs a review. Shall I send it?"),
+        ]
+    )
 
     async def build() -> Any:
-        return await build_services(settings, embedder=embedder, triager=triager, store=store, model=model,
-                                    clock=lambda: NOW)
+        return await build_services(
+            settings,
+            embedder=embedder,
+            triager=triager,
+            store=store,
+            model=model,
+            clock=lambda: NOW,
+        )
 
     with TestClient(create_app(settings, build=build)) as client:
         yield client, store
@@ -214,32 +250,41 @@ def test_staff_approval_executes_and_tells_the_customer(
         assert "sent this to our team for review" in frames[-1]["text"]
         assert store.returns == []
         assert client.get("/api/staff/actions").status_code == 401
-        assert client.get("/api/staff/actions",
-                          headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert (
+            client.get("/api/staff/actions", headers={"Authorization": "Bearer wrong"}).status_code
+            == 401
+        )
         waiting = client.get("/api/staff/actions?status=awaiting_approval", headers=staff).json()
         assert len(waiting) == 1 and "exception" in waiting[0]["approval_reason"]
-        approved = client.post(f"/api/staff/actions/{waiting[0]['id']}/approve", headers=staff,
-                               json={"staff_id": "sam"})
+        approved = client.post(
+            f"/api/staff/actions/{waiting[0]['id']}/approve",
+            headers=staff,
+            json={"staff_id": "sam"},
+        )
         assert approved.status_code == 200 and approved.json()["status"] == "executed"
         pushed = ws.receive_json()  # the outcome arrives on the open socket
         assert pushed["type"] == "message" and pushed["role"] == "system"
         assert "approved" in pushed["text"] and store.returns[0].rma in pushed["text"]
-        again = client.post(f"/api/staff/actions/{waiting[0]['id']}/approve", headers=staff,
-                            json={})
+        again = client.post(
+            f"/api/staff/actions/{waiting[0]['id']}/approve", headers=staff, json={}
+        )
         assert again.status_code == 409
     assert len(store.returns) == 1
 
 
 def test_staff_rejection_tells_the_customer(
-    approval_app: tuple[TestClient, MemoryStore], settings: Settings,
+    approval_app: tuple[TestClient, MemoryStore],
 ) -> None:
     client, store = approval_app
     staff = {"Authorization": "Bearer dev-staff-token"}
     first = client.post("/api/chat", json={"text": "return #1002 ada@example.com"}).json()
     client.post("/api/chat", json={"text": "yes", "conversation_id": first["conversation_id"]})
     action = client.get("/api/staff/actions", headers=staff).json()[0]
-    rejected = client.post(f"/api/staff/actions/{action['id']}/reject", headers=staff,
-                           json={"note": "Outside our policy, sorry."})
+    rejected = client.post(
+        f"/api/staff/actions/{action['id']}/reject",
+        headers=staff,
+        json={"note": "Outside our policy, sorry."},
+    )
     assert rejected.json()["status"] == "rejected" and store.returns == []
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "resume", "conversation_id": first["conversation_id"]})

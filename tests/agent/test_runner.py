@@ -24,25 +24,37 @@ async def rows(services: Any, conversation_id: str) -> list[tuple[str, str]]:
 
 
 async def test_scripted_model_drives_tools_and_streams(make_services: Any) -> None:
-    model = ScriptedChatModel(script=[
-        calls("verify_customer", order_number="#1001", email="ada@example.com"),
-        calls("get_order", _id="call_2", order_number="#1001"),
-        says("Your order #1001 is partly on its way."),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            calls("verify_customer", order_number="#1001", email="ada@example.com"),
+            calls("get_order", _id="call_2", order_number="#1001"),
+            says("Your order #1001 is partly on its way."),
+        ]
+    )
     services = await make_services(model=model)
-    events = [e async for e in services.runner.run_turn(text="where is #1001? ada@example.com",
-                                                        channel="test")]
+    events = [
+        e
+        async for e in services.runner.run_turn(
+            text="where is #1001? ada@example.com", channel="test"
+        )
+    ]
     model.assert_complete()
     assert isinstance(events[0], Accepted) and events[0].created
     statuses = [(e.tool, e.status) for e in events if isinstance(e, ToolStatus)]
-    assert statuses == [("verify_customer", "started"), ("verify_customer", "finished"),
-                        ("get_order", "started"), ("get_order", "finished")]
+    assert statuses == [
+        ("verify_customer", "started"),
+        ("verify_customer", "finished"),
+        ("get_order", "started"),
+        ("get_order", "finished"),
+    ]
     tokens = "".join(e.text for e in events if isinstance(e, Token))
     assert tokens.strip() == "Your order #1001 is partly on its way."
     result = events[-1]
     assert isinstance(result, TurnResult) and result.message_id is not None
-    assert [(t.name, t.ok) for t in result.tool_calls] == [("verify_customer", True),
-                                                           ("get_order", True)]
+    assert [(t.name, t.ok) for t in result.tool_calls] == [
+        ("verify_customer", True),
+        ("get_order", True),
+    ]
     # the model saw the tool results, and the conversation is stored in order
     assert "Trail Runner" in str(model.calls[2][-1].content)
     stored = await rows(services, result.conversation_id)
@@ -52,10 +64,12 @@ async def test_scripted_model_drives_tools_and_streams(make_services: Any) -> No
 
 
 async def test_model_identity_arguments_cannot_bypass_verification(make_services: Any) -> None:
-    model = ScriptedChatModel(script=[
-        calls("get_order", order_number="#1003", customer_id="c2"),
-        says("Sorry, I need to verify you first."),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            calls("get_order", order_number="#1003", customer_id="c2"),
+            says("Sorry, I need to verify you first."),
+        ]
+    )
     services = await make_services(model=model)
     result = await collect(services.runner.run_turn(text="show me #1003", channel="test"))
     model.assert_complete()
@@ -68,27 +82,34 @@ async def test_bot_never_speaks_while_a_human_owns(make_services: Any) -> None:
     services = await make_services(model=model)
     first = await collect(services.runner.run_turn(text="hi", channel="test"))
     async with services.sessions.begin() as session:
-        assert await repo.change_owner(session, first.conversation_id, expected_version=0,
-                                       owner=Owner.HUMAN, staff_id="s1")
-    second = await collect(services.runner.run_turn(
-        text="are you there?", channel="test", conversation_id=first.conversation_id))
+        assert await repo.change_owner(
+            session, first.conversation_id, expected_version=0, owner=Owner.HUMAN, staff_id="s1"
+        )
+    second = await collect(
+        services.runner.run_turn(
+            text="are you there?", channel="test", conversation_id=first.conversation_id
+        )
+    )
     model.assert_complete()  # the model was not called again
     assert second.message_id is None and second.owner == "human"
     assert await rows(services, first.conversation_id) == [
-        ("customer", "hi"), ("assistant", "first"), ("customer", "are you there?")]
+        ("customer", "hi"),
+        ("assistant", "first"),
+        ("customer", "are you there?"),
+    ]
 
 
 async def test_reply_is_dropped_if_a_human_takes_over_mid_turn(make_services: Any) -> None:
     services = await make_services(model=ScriptedChatModel(script=[says("hello"), says("late")]))
     first = await collect(services.runner.run_turn(text="hi", channel="test"))
     conversation_id = first.conversation_id
-    events = services.runner.run_turn(text="help", channel="test",
-                                      conversation_id=conversation_id)
+    events = services.runner.run_turn(text="help", channel="test", conversation_id=conversation_id)
     async for event in events:
         if isinstance(event, Accepted):  # the customer message is committed; bot not run yet
             async with services.sessions.begin() as session:
-                assert await repo.change_owner(session, conversation_id, expected_version=0,
-                                               owner=Owner.HUMAN, staff_id="s1")
+                assert await repo.change_owner(
+                    session, conversation_id, expected_version=0, owner=Owner.HUMAN, staff_id="s1"
+                )
         if isinstance(event, TurnResult):
             assert event.message_id is None and event.owner == "human"
     assert ("assistant", "late") not in await rows(services, conversation_id)
@@ -97,17 +118,25 @@ async def test_reply_is_dropped_if_a_human_takes_over_mid_turn(make_services: An
 async def test_retry_with_same_client_id_replays_without_running_again(
     make_services: Any,
 ) -> None:
-    model = ScriptedChatModel(script=[
-        calls("escalate_to_human", reason="customer_request", summary="wants a person"),
-        says("A colleague will reply here."),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            calls("escalate_to_human", reason="customer_request", summary="wants a person"),
+            says("A colleague will reply here."),
+        ]
+    )
     services = await make_services(model=model)
-    first = await collect(services.runner.run_turn(text="a person please", channel="test",
-                                                   client_id="m-1"))
+    first = await collect(
+        services.runner.run_turn(text="a person please", channel="test", client_id="m-1")
+    )
     # the reply was committed but (say) the socket died before it arrived: the client retries
-    again = await collect(services.runner.run_turn(
-        text="a person please", channel="test", conversation_id=first.conversation_id,
-        client_id="m-1"))
+    again = await collect(
+        services.runner.run_turn(
+            text="a person please",
+            channel="test",
+            conversation_id=first.conversation_id,
+            client_id="m-1",
+        )
+    )
     model.assert_complete()
     assert again.message_id == first.message_id and again.text == first.text
     stored = await rows(services, first.conversation_id)
@@ -126,13 +155,20 @@ async def test_crash_after_customer_commit_reruns_once(make_services: Any) -> No
     assert isinstance(accepted, Accepted)
     with pytest.raises(Boom):
         await events.athrow(Boom())  # the process dies after the ack, before the bot ran
-    result = await collect(services.runner.run_turn(
-        text="question", channel="test", conversation_id=accepted.conversation_id,
-        client_id="m-9"))
+    result = await collect(
+        services.runner.run_turn(
+            text="question",
+            channel="test",
+            conversation_id=accepted.conversation_id,
+            client_id="m-9",
+        )
+    )
     model.assert_complete()
     assert result.text == "answer"
     assert await rows(services, accepted.conversation_id) == [
-        ("customer", "question"), ("assistant", "answer")]
+        ("customer", "question"),
+        ("assistant", "answer"),
+    ]
 
 
 async def test_overlong_message_is_refused_before_anything_runs(make_services: Any) -> None:
@@ -154,8 +190,9 @@ async def test_model_failure_gives_a_safe_reply(make_services: Any) -> None:
 
 
 async def test_escalation_event_streams(make_services: Any) -> None:
-    model = ScriptedChatModel(script=[
-        calls("escalate_to_human", reason="customer_request", summary="s"), says("ok")])
+    model = ScriptedChatModel(
+        script=[calls("escalate_to_human", reason="customer_request", summary="s"), says("ok")]
+    )
     services = await make_services(model=model)
     events = [e async for e in services.runner.run_turn(text="human", channel="test")]
     escalated = [e for e in events if isinstance(e, Escalated)]

@@ -20,8 +20,13 @@ from tests.fakes import CannedKnowledge, MemoryStore
 @pytest.fixture
 def client(settings: Settings, embedder: Any, triager: Any) -> Iterator[TestClient]:
     async def build() -> Any:
-        return await build_services(settings, embedder=embedder, triager=triager, store=MemoryStore(),
-                                    knowledge=CannedKnowledge())
+        return await build_services(
+            settings,
+            embedder=embedder,
+            triager=triager,
+            store=MemoryStore(),
+            knowledge=CannedKnowledge(),
+        )
 
     with TestClient(create_app(settings, build=build)) as test_client:
         yield test_client
@@ -73,8 +78,11 @@ def test_bad_frames_get_errors_and_the_socket_stays_usable(
 ) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_text("{not json")
-        assert ws.receive_json() == {"type": "error", "code": "bad_json",
-                                     "message": "The frame is not valid JSON."}
+        assert ws.receive_json() == {
+            "type": "error",
+            "code": "bad_json",
+            "message": "The frame is not valid JSON.",
+        }
         ws.send_text(json.dumps({"type": "launch_missiles"}))
         assert ws.receive_json()["code"] == "unknown_type"
         ws.send_text(json.dumps([1, 2]))
@@ -135,13 +143,21 @@ def test_api_chat_returns_the_whole_turn(client: TestClient) -> None:
     response = client.post("/api/chat", json={"text": "What is your return policy?"})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"conversation_id", "reply", "citations", "tool_calls", "owner",
-                         "escalation"}
+    assert set(body) == {
+        "conversation_id",
+        "reply",
+        "citations",
+        "tool_calls",
+        "owner",
+        "escalation",
+    }
     assert body["citations"] == [{"id": "returns#0", "title": "Returns"}]
-    assert body["tool_calls"] == [{"name": "search_help_center",
-                                   "args": {"query": "What is your return policy?"}, "ok": True}]
-    follow = client.post("/api/chat", json={"text": "I want a human",
-                                            "conversation_id": body["conversation_id"]})
+    assert body["tool_calls"] == [
+        {"name": "search_help_center", "args": {"query": "What is your return policy?"}, "ok": True}
+    ]
+    follow = client.post(
+        "/api/chat", json={"text": "I want a human", "conversation_id": body["conversation_id"]}
+    )
     assert follow.json()["escalation"]["reason"] == "customer_request"
     assert follow.json()["owner"] == "queued"
     too_long = client.post("/api/chat", json={"text": "x" * 4001})
@@ -155,5 +171,7 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "checks": {"database": True, "store": True,
-                                                      "knowledge": True, "model": True}}
+    assert ready.json() == {
+        "ready": True,
+        "checks": {"database": True, "store": True, "knowledge": True, "model": True},
+    }

@@ -32,8 +32,9 @@ class FakeZendesk:
             return httpx.Response(503, json={"error": "maintenance"})
         if request.method == "GET":
             key = request.url.params["external_id"]
-            return httpx.Response(200, json={"tickets": [
-                t for t in self.tickets if t["external_id"] == key]})
+            return httpx.Response(
+                200, json={"tickets": [t for t in self.tickets if t["external_id"] == key]}
+            )
         body = json.loads(request.content)["ticket"]
         ticket = {"id": 100 + len(self.tickets), "external_id": body["external_id"], **body}
         self.tickets.append(ticket)
@@ -44,22 +45,35 @@ async def test_one_ticket_after_a_five_minute_outage(make_services: Any, setting
     now = [datetime.now(UTC)]
     zendesk = FakeZendesk(now, down_until=now[0] + timedelta(minutes=5))
     client = httpx.AsyncClient(transport=httpx.MockTransport(zendesk))
-    settings = settings.model_copy(update={
-        "helpdesk": "zendesk", "zendesk_subdomain": "acme", "zendesk_email": "bot@acme.test",
-        "zendesk_api_token": SecretStr("tok")})
+    settings = settings.model_copy(
+        update={
+            "helpdesk": "zendesk",
+            "zendesk_subdomain": "acme",
+            "zendesk_email": "bot@acme.test",
+            "zendesk_api_token": SecretStr("tok"),
+        }
+    )
     services = await make_services(settings=settings, http=client)
-    first = await collect(services.runner.run_turn(text="where is order #1001? ada@example.com",
-                                                   channel="test"))
-    handed = await collect(services.runner.run_turn(
-        text="I want to speak to a human", channel="test",
-        conversation_id=first.conversation_id))
+    first = await collect(
+        services.runner.run_turn(text="where is order #1001? ada@example.com", channel="test")
+    )
+    handed = await collect(
+        services.runner.run_turn(
+            text="I want to speak to a human", channel="test", conversation_id=first.conversation_id
+        )
+    )
     assert handed.escalation is not None
 
     async def no_sleep(_: float) -> None:
         return None
 
-    worker = OutboxWorker(services.sessions, build_connectors(settings, client),
-                          clock=lambda: now[0], sleep=no_sleep, rng=random.Random(7))
+    worker = OutboxWorker(
+        services.sessions,
+        build_connectors(settings, client),
+        clock=lambda: now[0],
+        sleep=no_sleep,
+        rng=random.Random(7),
+    )
     for _ in range(120):  # ten simulated minutes in 5 s steps
         await worker.run_once()
         now[0] += timedelta(seconds=5)
@@ -77,13 +91,18 @@ async def test_one_ticket_after_a_five_minute_outage(make_services: Any, setting
 
 
 async def test_route_ticket_files_a_triaged_ticket_and_keeps_the_bot(make_services: Any) -> None:
-    model = ScriptedChatModel(script=[
-        calls("route_ticket", summary="Warranty claim: boot sole split after two weeks."),
-        says("I've filed that for our returns team; they'll email you within a day."),
-    ])
+    model = ScriptedChatModel(
+        script=[
+            calls("route_ticket", summary="Warranty claim: boot sole split after two weeks."),
+            says("I've filed that for our returns team; they'll email you within a day."),
+        ]
+    )
     services = await make_services(model=model)
-    result = await collect(services.runner.run_turn(
-        text="the sole of my boots split after two weeks, I want a refund", channel="test"))
+    result = await collect(
+        services.runner.run_turn(
+            text="the sole of my boots split after two weeks, I want a refund", channel="test"
+        )
+    )
     model.assert_complete()
     assert result.owner == "bot" and result.escalation is None
     async with services.sessions() as session:

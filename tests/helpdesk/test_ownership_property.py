@@ -20,18 +20,33 @@ from tests.fakes import NOW
 CACHE: dict[str, Any] = {}
 SEEN: set[str] = set()
 
-ops = st.lists(st.sampled_from([
-    "customer", "customer", "customer_racing_claim", "escalate_request", "claim", "reply",
-    "handback", "resolve",
-]), min_size=1, max_size=12)
+ops = st.lists(
+    st.sampled_from(
+        [
+            "customer",
+            "customer",
+            "customer_racing_claim",
+            "escalate_request",
+            "claim",
+            "reply",
+            "handback",
+            "resolve",
+        ]
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
 async def _owner(services: Any, cid: str) -> tuple[str, int]:
     async with services.sessions() as session:
         conversation = await repo.get_conversation(session, cid)
         assert conversation is not None
-        count = await session.scalar(select(func.count()).select_from(Message).where(
-            Message.conversation_id == cid, Message.role == "assistant"))
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.conversation_id == cid, Message.role == "assistant")
+        )
         return conversation.owner, int(count or 0)
 
 
@@ -43,8 +58,12 @@ async def _try(services: Any, cid: str, action: str, staff: str = "sam") -> None
         pass  # not allowed from this state: nothing changes
 
 
-@settings(max_examples=80, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(steps=ops)
 async def test_bot_never_speaks_over_a_human(make_services: Any, steps: list[str]) -> None:
     if CACHE.get("factory") is not make_services:
@@ -56,8 +75,11 @@ async def test_bot_never_speaks_over_a_human(make_services: Any, steps: list[str
     for step in steps:
         owner_before, said_before = await _owner(services, cid)
         if step in ("customer", "customer_racing_claim", "escalate_request"):
-            text = "I want to talk to a person" if step == "escalate_request" else (
-                "what is your return policy?")
+            text = (
+                "I want to talk to a person"
+                if step == "escalate_request"
+                else ("what is your return policy?")
+            )
             reopened = owner_before == Owner.RESOLVED
             async for event in runner.run_turn(text=text, channel="test", conversation_id=cid):
                 if isinstance(event, Accepted) and step == "customer_racing_claim":
@@ -73,8 +95,11 @@ async def test_bot_never_speaks_over_a_human(make_services: Any, steps: list[str
             if owner_before == Owner.HUMAN:
                 await notify_customer(services, cid, "staff here", role="staff")
         else:
-            await _try(services, cid, {"claim": "claim", "handback": "hand_back",
-                                       "resolve": "resolve"}[step])
+            await _try(
+                services,
+                cid,
+                {"claim": "claim", "handback": "hand_back", "resolve": "resolve"}[step],
+            )
         owner, _ = await _owner(services, cid)
         assert owner in {o.value for o in Owner}
 

@@ -22,15 +22,26 @@ from tools.orders import get_order
 async def _ctx(services: Any) -> SupportContext:
     async with services.sessions.begin() as session:
         conversation = await repo.create_conversation(session, channel="test")
-    return SupportContext(conversation_id=conversation.id, channel="test", deps=services.deps,
-                          owner_version=0)
+    return SupportContext(
+        conversation_id=conversation.id, channel="test", deps=services.deps, owner_version=0
+    )
 
 
 async def call(tool: Any, ctx: SupportContext, **args: Any) -> ToolMessage:
-    runtime = ToolRuntime(state={}, context=ctx, config={}, stream_writer=lambda _: None,
-                          tool_call_id="t1", store=None)
-    call = {"name": tool.name, "args": {**args, "runtime": runtime}, "id": "t1",
-            "type": "tool_call"}
+    runtime = ToolRuntime(
+        state={},
+        context=ctx,
+        config={},
+        stream_writer=lambda _: None,
+        tool_call_id="t1",
+        store=None,
+    )
+    call = {
+        "name": tool.name,
+        "args": {**args, "runtime": runtime},
+        "id": "t1",
+        "type": "tool_call",
+    }
     result = await tool.ainvoke(call)
     assert isinstance(result, ToolMessage)
     # the graph writes READ audits with the turn; flush them here so tests can see them
@@ -76,8 +87,9 @@ async def test_verify_then_get_own_order(make_services: Any) -> None:
 async def test_verify_by_postal_code(make_services: Any) -> None:
     services = await make_services()
     ctx = await _ctx(services)
-    assert (await call(verify_customer, ctx, order_number="#1002", postal_code="97201")).status \
-        == "success"
+    assert (
+        await call(verify_customer, ctx, order_number="#1002", postal_code="97201")
+    ).status == "success"
 
 
 async def test_wrong_email_and_unknown_order_get_the_same_words(make_services: Any) -> None:
@@ -168,8 +180,9 @@ async def test_escalation_refuses_a_stale_owner_version(make_services: Any) -> N
     services = await make_services()
     ctx = await _ctx(services)
     async with services.sessions.begin() as session:  # a human claimed it meanwhile
-        assert await repo.change_owner(session, ctx.conversation_id, expected_version=0,
-                                       owner=Owner.HUMAN, staff_id="s1")
+        assert await repo.change_owner(
+            session, ctx.conversation_id, expected_version=0, owner=Owner.HUMAN, staff_id="s1"
+        )
     result = await call(escalate_to_human, ctx, reason="other", summary="x")
     assert result.status == "error"
     async with services.sessions() as session:
