@@ -189,23 +189,19 @@ class Runner:
                 owner = (await repo.get_conversation(session, conversation.id)) or conversation
                 yield TurnResult(conversation.id, None, "", owner.owner, utcnow(), client_id)
                 return
-            for message in new_messages:
-                if message is not final:
-                    await repo.append_message(
-                        session,
-                        conversation_id=conversation.id,
-                        role="tool",
-                        payload=to_payload(message),
-                    )
-            reply = await repo.append_message(
-                session,
-                conversation_id=conversation.id,
-                role="assistant",
-                text=str(final.content),
-                reply_to=customer_msg.id,
-                citations=[c.__dict__ for c in citations],
-                payload=to_payload(final),
-            )
+            rows_out: list[dict[str, Any]] = [
+                {"role": "tool", "text": "", "payload": to_payload(m)}
+                for m in new_messages
+                if m is not final
+            ]
+            rows_out.append({
+                "role": "assistant",
+                "text": str(final.content),
+                "reply_to": customer_msg.id,
+                "citations": [c.__dict__ for c in citations],
+                "payload": to_payload(final),
+            })
+            reply = (await repo.append_messages(session, conversation.id, rows_out))[-1]
         owner = Owner.QUEUED if ctx.escalation else Owner.BOT
         escalation = Escalated(*ctx.escalation) if ctx.escalation else None
         yield TurnResult(

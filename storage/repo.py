@@ -56,6 +56,26 @@ async def append_message(
     return message
 
 
+async def append_messages(
+    session: AsyncSession, conversation_id: str, rows: list[dict[str, Any]]
+) -> list[Message]:
+    """Several messages at the end of the conversation with one seq lookup and one flush."""
+    seq = await session.scalar(
+        select(func.coalesce(func.max(Message.seq), 0)).where(
+            Message.conversation_id == conversation_id
+        )
+    )
+    now = utcnow()
+    made = [
+        Message(conversation_id=conversation_id, seq=(seq or 0) + i, created_at=now,
+                citations=row.pop("citations", None) or [], **row)
+        for i, row in enumerate(rows, start=1)
+    ]
+    session.add_all(made)
+    await session.flush()
+    return made
+
+
 async def find_by_client_id(
     session: AsyncSession, conversation_id: str, client_id: str
 ) -> Message | None:

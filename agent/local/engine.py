@@ -19,7 +19,8 @@ from agent.local.dialogue import decide
 from agent.local.intents import IntentClassifier
 from agent.local.state import Decision, Persona
 
-_WORDS = re.compile(r"\S+\s*|\s+")
+# a few words per chunk: streamed like an LLM, without a chunk object per word
+_WORDS = re.compile(r"(?:\S+\s*){1,6}|\s+")
 
 
 class LocalChatModel(BaseChatModel):
