@@ -81,13 +81,17 @@ class GateReply:
 
 
 async def answer_pending(
-    deps: ToolDeps, *, conversation_id: str, text: str, message_id: str, customer_id: str | None
+    deps: ToolDeps,
+    *,
+    pending: PendingAction | None,
+    text: str,
+    message_id: str,
+    customer_id: str | None,
 ) -> GateReply | None:
-    """If an action awaits this conversation's confirmation, settle it from the customer's
-    message. Returns the reply for yes/no; None when there is nothing to settle or the customer
-    changed the subject (the action is then declined and the turn runs as usual)."""
-    async with deps.sessions() as session:
-        pending = await actions.awaiting_confirmation(session, conversation_id)
+    """If an action awaits this conversation's confirmation (`pending`, read in the turn's first
+    transaction), settle it from the customer's message. Returns the reply for yes/no; None when
+    there is nothing to settle or the customer changed the subject (the action is then declined
+    and the turn runs as usual)."""
     if pending is None or pending.customer_id != customer_id:
         return None
     answer = classify_answer(text)

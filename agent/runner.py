@@ -34,7 +34,8 @@ from agent.history import to_langchain, to_payload
 from errors import ProtocolError, ToolError
 from helpdesk.ownership import transition
 from storage import repo
-from storage.tables import Conversation, Message, Owner, utcnow
+from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
+from tools import actions
 from tools.base import tool_label
 from tools.context import SupportContext, ToolCallRecord, ToolDeps
 from tools.escalation import escalate
@@ -84,18 +85,30 @@ class Runner:
         async with lock:
             async with self._deps.sessions.begin() as session:
                 conversation = await _load_or_create(session, conversation_id, channel)
+                before = (
+                    await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
+                    if conversation_id
+                    else []
+                )
                 customer_msg, replay = await _record_customer_message(
-                    session, conversation.id, text, client_id
+                    session,
+                    conversation.id,
+                    text,
+                    client_id,
+                    after_seq=before[-1].seq if before else 0,
                 )
                 if replay is None and conversation.owner == Owner.RESOLVED:
                     # a customer writing after a resolve reopens the conversation with the bot
                     await transition(session, conversation.id, "reopen")
                     conversation = await _load_or_create(session, conversation.id, channel)
                 run_bot = replay is None and conversation.owner == Owner.BOT
-                rows = (
-                    await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
-                    if (run_bot)
-                    else []
+                known = any(m.id == customer_msg.id for m in before)  # a retried message
+                rows = ([*before] if known else [*before, customer_msg])[-HISTORY_WINDOW:]
+                rows = rows if run_bot else []
+                pending = (
+                    await actions.awaiting_confirmation(session, conversation.id)
+                    if run_bot and conversation.verified_customer_id
+                    else None
                 )
             yield Accepted(
                 conversation.id,
@@ -109,7 +122,9 @@ class Runner:
             elif not run_bot:
                 yield TurnResult(conversation.id, None, "", conversation.owner, utcnow(), client_id)
             else:
-                async for event in self._run_bot(conversation, customer_msg, rows, client_id):
+                async for event in self._run_bot(
+                    conversation, customer_msg, rows, pending, client_id
+                ):
                     yield event
 
     async def _run_bot(
@@ -117,6 +132,7 @@ class Runner:
         conversation: Conversation,
         customer_msg: Message,
         rows: Sequence[Message],
+        pending: PendingAction | None,
         client_id: str | None,
     ) -> AsyncIterator[TurnEvent]:
         ctx = SupportContext(
@@ -131,7 +147,7 @@ class Runner:
         new_messages: list[BaseMessage] = []
         gate = await answer_pending(
             self._deps,
-            conversation_id=conversation.id,
+            pending=pending,
             text=customer_msg.text,
             message_id=customer_msg.id,
             customer_id=conversation.verified_customer_id,
@@ -194,13 +210,15 @@ class Runner:
                 for m in new_messages
                 if m is not final
             ]
-            rows_out.append({
-                "role": "assistant",
-                "text": str(final.content),
-                "reply_to": customer_msg.id,
-                "citations": [c.__dict__ for c in citations],
-                "payload": to_payload(final),
-            })
+            rows_out.append(
+                {
+                    "role": "assistant",
+                    "text": str(final.content),
+                    "reply_to": customer_msg.id,
+                    "citations": [c.__dict__ for c in citations],
+                    "payload": to_payload(final),
+                }
+            )
             reply = (await repo.append_messages(session, conversation.id, rows_out))[-1]
         owner = Owner.QUEUED if ctx.escalation else Owner.BOT
         escalation = Escalated(*ctx.escalation) if ctx.escalation else None
@@ -260,7 +278,12 @@ async def _load_or_create(
 
 
 async def _record_customer_message(
-    session: AsyncSession, conversation_id: str, text: str, client_id: str | None
+    session: AsyncSession,
+    conversation_id: str,
+    text: str,
+    client_id: str | None,
+    *,
+    after_seq: int,
 ) -> tuple[Message, Message | None]:
     """Returns the customer's message and, when this client_id was already answered, that
     answer (a retry after a lost reply gets the same reply, and nothing runs twice)."""
@@ -269,7 +292,12 @@ async def _record_customer_message(
         if existing is not None:
             return existing, await repo.reply_to(session, existing.id)
     message = await repo.append_message(
-        session, conversation_id=conversation_id, role="customer", text=text, client_id=client_id
+        session,
+        conversation_id=conversation_id,
+        role="customer",
+        text=text,
+        client_id=client_id,
+        after_seq=after_seq,
     )
     return message, None
 

@@ -32,14 +32,18 @@ async def append_message(
     reply_to: str | None = None,
     citations: list[dict[str, Any]] | None = None,
     payload: dict[str, Any] | None = None,
+    after_seq: int | None = None,
 ) -> Message:
     """Adds a message at the end of the conversation (seq is unique per conversation, so two
-    writers racing for the same slot make one of them fail rather than interleave silently)."""
-    seq = await session.scalar(
-        select(func.coalesce(func.max(Message.seq), 0)).where(
-            Message.conversation_id == conversation_id
+    writers racing for the same slot make one of them fail rather than interleave silently).
+    `after_seq`: the last seq the caller just read in this transaction (saves a query)."""
+    seq = after_seq
+    if seq is None:
+        seq = await session.scalar(
+            select(func.coalesce(func.max(Message.seq), 0)).where(
+                Message.conversation_id == conversation_id
+            )
         )
-    )
     message = Message(
         conversation_id=conversation_id,
         seq=(seq or 0) + 1,
@@ -67,8 +71,13 @@ async def append_messages(
     )
     now = utcnow()
     made = [
-        Message(conversation_id=conversation_id, seq=(seq or 0) + i, created_at=now,
-                citations=row.pop("citations", None) or [], **row)
+        Message(
+            conversation_id=conversation_id,
+            seq=(seq or 0) + i,
+            created_at=now,
+            citations=row.pop("citations", None) or [],
+            **row,
+        )
         for i, row in enumerate(rows, start=1)
     ]
     session.add_all(made)

@@ -55,6 +55,7 @@ class SupportContext:
     customer_id: str | None = None
     failed_verifications: int = 0
     customer_text: str = ""  # the message this turn answers (for triage of escalations)
+    orders: dict[str, Any] = field(default_factory=dict)  # read this turn, by number
     escalation: tuple[str, str] | None = None  # (escalation id, reason) raised this turn
     passages: list[Passage] = field(default_factory=list)  # retrieved this turn, answerable
     tool_calls: list[ToolCallRecord] = field(default_factory=list)

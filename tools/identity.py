@@ -76,9 +76,9 @@ async def verify_customer(
     if refusal is not None or order is None:
         raise ToolError(refusal or NOT_VERIFIED)
     ctx.customer_id = order.customer_id
-    customer = await ctx.deps.store.get_customer(order.customer_id)
+    ctx.orders[order.number] = order  # get_order right after needs no second lookup
     return {
         "verified": True,
         "order_number": order.number,
-        "first_name": customer.first_name if customer else None,
+        "first_name": order.shipping_address.name.split(" ")[0] or None,
     }

@@ -162,9 +162,10 @@ async def test_no_write_outside_policy(make_services: Any, steps: list[Any]) -> 
                 msg = await repo.append_message(
                     session, conversation_id=ctx.conversation_id, role="customer", text=arg
                 )
+                pending = await actions.awaiting_confirmation(session, ctx.conversation_id)
             await answer_pending(
                 deps,
-                conversation_id=ctx.conversation_id,
+                pending=pending,
                 text=arg,
                 message_id=msg.id,
                 customer_id=ctx.customer_id,

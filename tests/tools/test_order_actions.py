@@ -19,6 +19,7 @@ from storage import repo
 from storage.tables import PendingAction
 from tests.fakes import NOW, MemoryStore, Resolution, ReturnLine, tiny_store_data
 from tests.tools.test_tools import call
+from tools.actions import awaiting_confirmation
 from tools.context import SupportContext
 from tools.returns import cancel_order, change_shipping_address, start_return
 
@@ -359,12 +360,9 @@ async def test_policy_matrix(case: Case, make_services: Any) -> None:
         yes = await repo.append_message(
             session, conversation_id=ctx.conversation_id, role="customer", text="yes"
         )
+        pending = await awaiting_confirmation(session, ctx.conversation_id)
     reply = await answer_pending(
-        services.deps,
-        conversation_id=ctx.conversation_id,
-        text="yes",
-        message_id=yes.id,
-        customer_id="c1",
+        services.deps, pending=pending, text="yes", message_id=yes.id, customer_id="c1"
     )
     assert reply is not None
     if case.expect == "approval":
