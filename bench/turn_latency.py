@@ -61,15 +61,19 @@ async def run(turns: int, data_dir: Path) -> None:
         i += 1
 
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     for script in scripts:
         conversation_id = None
-        for text in script:
+        for step, text in enumerate(script):
             if len(latencies) >= turns:
                 break
             t0 = time.perf_counter()
             result = await collect(services.runner.run_turn(
                 text=text, channel="bench", conversation_id=conversation_id))
-            latencies.append((time.perf_counter() - t0) * 1000)
+            elapsed = (time.perf_counter() - t0) * 1000
+            latencies.append(elapsed)
+            kind = "+".join(t.name for t in result.tool_calls) or f"reply (step {step + 1})"
+            by_kind.setdefault(kind, []).append(elapsed)
             conversation_id = result.conversation_id
     await services.close()
     latencies.sort()
@@ -78,6 +82,10 @@ async def run(turns: int, data_dir: Path) -> None:
     print(f"turns: {len(latencies)}")
     print(f"latency ms: p50 {p50:.1f}  p95 {p95:.1f}  max {latencies[-1]:.1f}")
     print(f"RSS: {_rss_mb():.0f} MB")
+    for kind, values in sorted(by_kind.items()):
+        values.sort()
+        print(f"  {kind:45s} n={len(values):3d}  p50 {statistics.median(values):6.1f}  "
+              f"max {values[-1]:6.1f}")
 
 
 def main() -> None:
