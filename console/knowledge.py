@@ -1,0 +1,72 @@
+"""Staff management of the help center: list, upload, delete, re-index, stats, search."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from channels.http import ServicesDep
+from console.api import StaffUser
+
+router = APIRouter(prefix="/api/staff/kb")
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+def _report(report: Any) -> dict[str, Any]:
+    data = asdict(report)
+    data["skipped"] = [{"document": doc, "reason": why} for doc, why in report.skipped]
+    return data
+
+
+@router.get("/documents")
+async def documents(services: ServicesDep, _: StaffUser) -> Any:
+    found = await asyncio.to_thread(services.knowledge.documents)
+    return [asdict(d) for d in found]
+
+
+@router.post("/documents")
+async def upload(
+    request: Request,
+    services: ServicesDep,
+    _: StaffUser,
+    name: Annotated[str, Query(min_length=1, max_length=200)],
+) -> Any:
+    """The file is the raw request body; `name` (with its extension) is its document id."""
+    body = await request.body()
+    if len(body) > MAX_UPLOAD:
+        raise HTTPException(413, "files are limited to 20 MB")
+    return _report(await asyncio.to_thread(services.knowledge.ingest_bytes, name, body))
+
+
+@router.delete("/documents/{doc_id:path}")
+async def delete(doc_id: str, services: ServicesDep, _: StaffUser) -> Any:
+    removed = await asyncio.to_thread(services.knowledge.delete, doc_id)
+    if not removed:
+        raise HTTPException(404, "no such document")
+    return {"deleted": doc_id, "chunks": removed}
+
+
+class Reindex(BaseModel):
+    doc_ids: list[str] | None = None
+
+
+@router.post("/reindex")
+async def reindex(body: Reindex, services: ServicesDep, _: StaffUser) -> Any:
+    return _report(await asyncio.to_thread(services.knowledge.reindex, body.doc_ids))
+
+
+@router.get("/stats")
+async def stats(services: ServicesDep, _: StaffUser) -> Any:
+    return asdict(await asyncio.to_thread(services.knowledge.stats))
+
+
+@router.get("/search")
+async def search(services: ServicesDep, _: StaffUser,
+                 q: Annotated[str, Query(min_length=1, max_length=1000)]) -> Any:
+    result = await asyncio.to_thread(services.knowledge.search, q, 5)
+    return {"query": q, "answerable": result.answerable, "confidence": result.confidence,
+            "results": [asdict(p) for p in result.passages]}
