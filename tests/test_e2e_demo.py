@@ -161,3 +161,64 @@ def test_ask_json_contract(tmp_path: Path, live_settings: Settings) -> None:
     too_long = runner.invoke(app, ["ask", "x" * 4001, "--json"])
     assert too_long.exit_code == 1
     assert json.loads(too_long.stdout)["error"]["code"] == "message_too_long"
+
+
+def returnable_order(settings: Settings) -> Order:
+    from datetime import UTC, datetime, timedelta
+
+    async def find() -> Order:
+        store = DemoStore.open(settings.demo_store_path)
+        try:
+            recent = datetime.now(UTC) - timedelta(days=20)
+            for order in await store.list_orders(status=OrderStatus.DELIVERED, limit=300):
+                fresh = order.delivered_at is not None and order.delivered_at > recent
+                items = [
+                    i
+                    for i in order.line_items
+                    if not i.final_sale
+                    and i.returned_quantity == 0
+                    and i.unit_price < 200
+                    and i.category != "gift cards"
+                ]
+                if fresh and items and all(i.unit_price * i.quantity < 200 for i in items):
+                    return order
+            raise AssertionError("the demo store has no fresh returnable order")
+        finally:
+            await store.close()
+
+    return asyncio.run(find())
+
+
+def test_return_over_the_socket_against_the_demo_store(
+    live_server: str, live_settings: Settings
+) -> None:
+    order = returnable_order(live_settings)
+    with connect(ws_url(live_server)) as ws:
+        reply = turn(ws, f"I want to return something from order {order.number}, {order.email}")
+        for _ in range(6):
+            text = reply[-1]["text"]
+            if "Shall I go ahead" in text:
+                break
+            if "Which item" in text:
+                item = next(i for i in order.line_items if i.name in text)
+                reply = turn(ws, f"the {item.name}")
+            elif "reason" in text:
+                reply = turn(ws, "it doesn't fit")
+            elif "store credit" in text:
+                reply = turn(ws, "a refund please")
+            else:
+                raise AssertionError(f"unexpected question: {text}")
+        assert "Shall I go ahead" in reply[-1]["text"], reply[-1]["text"]
+        done = turn(ws, "yes")
+    assert "RMA-" in done[-1]["text"]
+
+    async def returns() -> list[Any]:
+        store = DemoStore.open(live_settings.demo_store_path)
+        try:
+            return await store.list_returns(order_number=order.number)
+        finally:
+            await store.close()
+
+    stored = asyncio.run(returns())
+    assert len(stored) == 1 and stored[0].rma in done[-1]["text"]
+    assert stored[0].reason == "wrong_size"

@@ -56,13 +56,15 @@ def _after_customer(
 ) -> Decision:
     offer, state.offer = state.offer, None
     found = extract(text, expecting=_expecting(state))
-    intent = intents.classify(text).name if found.leftover_words or not found.any else "details"
-    if (
-        state.awaiting
-        and state.flow in ORDER_FLOWS
-        and intent in ("question", "details", "affirm", "deny")
+    classified = intents.classify(text) if found.leftover_words or not found.any else None
+    intent = classified.name if classified else "details"
+    answering = state.awaiting and state.flow in ORDER_FLOWS
+    if answering and (
+        intent in ("question", "details", "affirm", "deny")
+        or (classified is not None and classified.score < 1.0 and intent != "human_request")
     ):
-        intent = "details"  # an answer to the question we just asked
+        # an answer to the question we just asked; only a clear request changes the subject
+        intent = "details"
 
     if intent == "human_request":
         summary = "The customer asked to talk to a person."
