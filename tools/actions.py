@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.models import Address, Resolution, ReturnLine
 from errors import BackendError, ToolError
+from helpdesk.escalations import open_escalation
 from storage import repo
 from storage.tables import LIVE_ACTION_STATUSES, ActionStatus, PendingAction
 from tools.context import ToolDeps
@@ -150,6 +151,21 @@ async def confirm(deps: ToolDeps, action: PendingAction, *, message_id: str) -> 
             decided_by=f"customer:{action.customer_id}",
             decided_at=now,
         )
+        if won and target is ActionStatus.AWAITING_APPROVAL:
+            # staff see it in the queue and the helpdesk; the bot keeps the conversation
+            await open_escalation(
+                session,
+                conversation_id=action.conversation_id,
+                expected_version=0,
+                reason="approval_required",
+                model_summary=f"Approve or reject action {action.id}: {action.summary} "
+                f"(why: {action.approval_reason}).",
+                channel="chat",
+                helpdesk=deps.settings.helpdesk,
+                handoff=False,
+            )
+    if won and target is ActionStatus.AWAITING_APPROVAL and deps.on_escalation is not None:
+        deps.on_escalation()
     if won and target is ActionStatus.EXECUTING:
         return await execute(deps, action.id)
     return await reload(deps, action.id)

@@ -254,6 +254,9 @@ def test_staff_approval_executes_and_tells_the_customer(
             client.get("/api/staff/actions", headers={"Authorization": "Bearer wrong"}).status_code
             == 401
         )
+        queue = client.get("/api/staff/queue", headers=staff).json()
+        assert [q["reason"] for q in queue] == ["approval_required"]
+        assert queue[0]["owner"] == "bot"  # a ticket for staff, not a handoff
         waiting = client.get("/api/staff/actions?status=awaiting_approval", headers=staff).json()
         assert len(waiting) == 1 and "exception" in waiting[0]["approval_reason"]
         approved = client.post(
