@@ -21,7 +21,7 @@ from knowledge.chunking import (
     content_hash,
 )
 from knowledge.loaders import MAX_FILE_BYTES, Document, Skip, SkipDocument, iter_files, load_file
-from knowledge.store import ChunkStore
+from knowledge.store import ChunkStore, DocumentChunks
 from knowledge.types import Embedder, IngestReport
 
 Progress = Callable[[str, int], None]  # (what just happened, chunks embedded by it)
@@ -145,28 +145,35 @@ class Ingester:
         if not pending:
             return
         texts = [chunk.embed_text for p in pending for chunk in p.chunks]
-        vectors = self.embedder.embed(texts)
+        vectors = np.asarray(self.embedder.embed(texts))
+        batch: list[DocumentChunks] = []
         offset = 0
         for p in pending:
             n = len(p.chunks)
             flags = [flag_instructions(chunk.text) for chunk in p.chunks]
-            self.store.replace_document(
-                p.document.doc_id,
-                p.chunks,
-                np.asarray(vectors[offset : offset + n]),
-                content_hash=p.content_hash,
-                kind=p.document.kind,
-                origin=p.document.origin,
-                flags=flags,
+            batch.append(
+                DocumentChunks(
+                    doc_id=p.document.doc_id,
+                    chunks=p.chunks,
+                    embeddings=vectors[offset : offset + n],
+                    content_hash=p.content_hash,
+                    kind=p.document.kind,
+                    origin=p.document.origin,
+                    flags=flags,
+                )
             )
             offset += n
-            report.chunks_added += n
-            report.chunks_flagged += sum(flags)
+        self.store.replace_documents(batch)
+        for p, stored in zip(pending, batch, strict=True):
+            report.chunks_added += len(p.chunks)
+            report.chunks_flagged += sum(stored.flags)
             if p.is_update:
                 report.documents_updated += 1
             else:
                 report.documents_added += 1
-            self._tick(f"{'updated' if p.is_update else 'added'} {p.document.doc_id}", n)
+            self._tick(
+                f"{'updated' if p.is_update else 'added'} {p.document.doc_id}", len(p.chunks)
+            )
 
     def load_paths(self, paths: Sequence[str | Path]) -> Iterator[Document | Skip]:
         """Documents (or skips) for files and folders, lazily."""

@@ -39,6 +39,19 @@ class StoredChunk:
 
 
 @dataclass(frozen=True)
+class DocumentChunks:
+    """One document's chunks, ready to store."""
+
+    doc_id: str
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    content_hash: str
+    kind: str
+    origin: str
+    flags: list[bool]
+
+
+@dataclass(frozen=True)
 class DocumentInfo:
     doc_id: str
     title: str
@@ -134,32 +147,62 @@ class ChunkStore:
         flags: Sequence[bool],
     ) -> None:
         """Store a document's chunks in place of whatever it had before."""
-        if len(chunks) != len(embeddings) or len(chunks) != len(flags):
-            raise KnowledgeError("chunks, embeddings and flags must have the same length")
-        self.delete_document(doc_id)
-        metadatas: list[dict[str, Any]] = [
-            {
-                "doc_id": doc_id,
-                "index": chunk.index,
-                "title": chunk.title,
-                "heading": chunk.heading,
-                "source": chunk.source,
-                "hash": content_hash,
-                "kind": kind,
-                "origin": origin,
-                "flagged": bool(flag),
-            }
-            for chunk, flag in zip(chunks, flags, strict=True)
-        ]
+        self.replace_documents(
+            [
+                DocumentChunks(
+                    doc_id, list(chunks), embeddings, content_hash, kind, origin, list(flags)
+                )
+            ]
+        )
+
+    def replace_documents(self, documents: Sequence[DocumentChunks]) -> None:
+        """Store several documents' chunks in place of what they had, in as few writes as
+        Chroma allows (each write costs tens of milliseconds, whatever its size)."""
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        texts: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        for doc in documents:
+            if not len(doc.chunks) == len(doc.embeddings) == len(doc.flags):
+                raise KnowledgeError("chunks, embeddings and flags must have the same length")
+            for chunk, vector, flag in zip(doc.chunks, doc.embeddings, doc.flags, strict=True):
+                ids.append(chunk.id)
+                vectors.append(np.asarray(vector, dtype=np.float32))
+                texts.append(chunk.text)
+                metadatas.append(
+                    {
+                        "doc_id": doc.doc_id,
+                        "index": chunk.index,
+                        "title": chunk.title,
+                        "heading": chunk.heading,
+                        "source": chunk.source,
+                        "hash": doc.content_hash,
+                        "kind": doc.kind,
+                        "origin": doc.origin,
+                        "flagged": bool(flag),
+                    }
+                )
+        self.delete_documents([doc.doc_id for doc in documents])
         step = self._batch_size()
-        for start in range(0, len(chunks), step):
+        for start in range(0, len(ids), step):
             end = start + step
             self.collection.add(
-                ids=[chunk.id for chunk in chunks[start:end]],
-                embeddings=np.asarray(embeddings[start:end], dtype=np.float32),
-                documents=[chunk.text for chunk in chunks[start:end]],
+                ids=ids[start:end],
+                embeddings=np.stack(vectors[start:end]),
+                documents=texts[start:end],
                 metadatas=metadatas[start:end],  # type: ignore[arg-type]
             )
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> int:
+        """Delete the chunks of several documents; returns how many chunks went."""
+        removed = 0
+        for start in range(0, len(doc_ids), 500):
+            batch = list(doc_ids[start : start + 500])
+            ids = self.collection.get(where={"doc_id": {"$in": batch}}, include=[])["ids"]
+            if ids:
+                self.collection.delete(ids=ids)
+            removed += len(ids)
+        return removed
 
     def delete_document(self, doc_id: str) -> int:
         ids = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]

@@ -1,0 +1,261 @@
+"""Retrieval eval: the labelled question set against the hybrid retriever and the baselines.
+
+    .venv/bin/python -m evals.retrieval.run               # table for all questions
+    .venv/bin/python -m evals.retrieval.run --split test  # held-out half only
+    .venv/bin/python -m evals.retrieval.run --fit         # re-fit the answerability settings
+    .venv/bin/python -m evals.retrieval.run --json out.json
+
+Metrics over answerable questions: recall@1, recall@3 (a labelled section among the top 1 / 3
+passages), MRR (over the top 10). Abstention: precision (abstained questions that were really
+unanswerable) and recall (unanswerable questions abstained on), and the answer rate on answerable
+ones. The baselines' thresholds are tuned on the dev half the same way the hybrid's floor was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+QUESTIONS = Path(__file__).with_name("questions.jsonl")
+TARGET_ANSWER_RATE = 0.95
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answerable: bool
+    relevant: list[str]
+    split: str
+
+
+@dataclass(frozen=True)
+class Scores:
+    system: str
+    questions: int
+    recall_at_1: float
+    recall_at_3: float
+    mrr: float
+    answer_rate: float  # answerable questions answered
+    abstain_precision: float
+    abstain_recall: float
+    threshold: float
+
+
+def load_questions(path: Path = QUESTIONS) -> list[Question]:
+    return [Question(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def first_hit(sections: Sequence[set[str]], relevant: Sequence[str]) -> int | None:
+    wanted = set(relevant)
+    for rank, found in enumerate(sections, start=1):
+        if found & wanted:
+            return rank
+    return None
+
+
+def score(
+    name: str, questions: Sequence[Question], runs: dict[str, Any], threshold: float
+) -> Scores:
+    answerable = [q for q in questions if q.answerable]
+    unanswerable = [q for q in questions if not q.answerable]
+    ranks = [first_hit(runs[q.id].sections, q.relevant) for q in answerable]
+    abstained = {q.id for q in questions if runs[q.id].score < threshold}
+    abstained_unanswerable = sum(1 for q in unanswerable if q.id in abstained)
+    return Scores(
+        system=name,
+        questions=len(questions),
+        recall_at_1=_mean([r == 1 for r in ranks]),
+        recall_at_3=_mean([r is not None and r <= 3 for r in ranks]),
+        mrr=_mean([1.0 / r if r else 0.0 for r in ranks]),
+        answer_rate=_mean([q.id not in abstained for q in answerable]),
+        abstain_precision=abstained_unanswerable / len(abstained) if abstained else 1.0,
+        abstain_recall=abstained_unanswerable / len(unanswerable) if unanswerable else 1.0,
+        threshold=threshold,
+    )
+
+
+def tune_threshold(
+    questions: Sequence[Question], values: dict[str, float], answer_rate: float = TARGET_ANSWER_RATE
+) -> float:
+    """The highest threshold that still answers `answer_rate` of the answerable questions."""
+    scores = sorted(values[q.id] for q in questions if q.answerable)
+    allowed = int(math.floor(len(scores) * (1 - answer_rate)))
+    return scores[allowed] - 1e-6 if scores else 0.0
+
+
+def fit(
+    questions: Sequence[Question], signals: dict[str, dict[str, float]], top1: dict[str, bool]
+) -> dict[str, float]:
+    """Pick the coverage weight and floor on `questions`, then the confidence slope by MLE."""
+    best: tuple[float, float, float] | None = None
+    for weight in [round(0.05 * i, 2) for i in range(0, 13)]:
+        z = {
+            q.id: signals[q.id]["dense_top"] + weight * (signals[q.id]["coverage"] - 0.5)
+            for q in questions
+        }
+        floor = tune_threshold(questions, z, answer_rate=0.96)  # a margin over the 95 % target
+        unanswerable = [q for q in questions if not q.answerable]
+        recall = _mean([z[q.id] < floor for q in unanswerable])
+        if best is None or recall > best[0] + 1e-9:
+            best = (recall, weight, floor)
+    assert best is not None
+    _, weight, floor = best
+    z = {
+        q.id: signals[q.id]["dense_top"] + weight * (signals[q.id]["coverage"] - 0.5)
+        for q in questions
+    }
+    labels = {q.id: q.answerable and top1[q.id] for q in questions}
+    slope = max((s / 2 for s in range(2, 81)), key=lambda s: _log_likelihood(s, floor, z, labels))
+    return {"coverage_weight": weight, "floor": round(floor, 3), "slope": slope}
+
+
+def expected_calibration_error(
+    confidence: dict[str, float], correct: dict[str, bool], bins: int = 10
+) -> float:
+    total = len(confidence)
+    error = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        ids = [i for i, c in confidence.items() if low <= c < high or (b == bins - 1 and c == 1)]
+        if ids:
+            gap = abs(_mean([confidence[i] for i in ids]) - _mean([correct[i] for i in ids]))
+            error += gap * len(ids) / total
+    return error
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", choices=["all", "dev", "test"], default="all")
+    parser.add_argument("--fit", action="store_true", help="fit answerability on the dev half")
+    parser.add_argument("--json", type=Path, help="write scores and per-question results here")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain baseline")
+    args = parser.parse_args(argv)
+
+    from evals.retrieval.systems import DenseSystem, HybridSystem, LangChainSystem
+    from knowledge.embedder import MiniLMEmbedder
+
+    questions = load_questions()
+    dev = [q for q in questions if q.split == "dev"]
+    chosen = questions if args.split == "all" else [q for q in questions if q.split == args.split]
+    embedder = MiniLMEmbedder()
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        started = time.perf_counter()
+        hybrid = HybridSystem(Path(tmp) / "hybrid", embedder)
+        systems: list[Any] = [hybrid, DenseSystem(hybrid, embedder)]
+        if not args.no_baseline:
+            systems.append(LangChainSystem(Path(tmp) / "langchain", embedder))
+        setup_s = time.perf_counter() - started
+        runs = {s.name: {q.id: s.run(q.question, 10) for q in questions} for s in systems}
+
+    table: list[Scores] = []
+    for system in systems:
+        values = {qid: r.score for qid, r in runs[system.name].items()}
+        if system is hybrid:
+            threshold = hybrid.kb.answer_floor
+        else:
+            threshold = tune_threshold(dev, values)
+        table.append(score(system.name, chosen, runs[system.name], threshold))
+
+    hybrid_runs = runs[hybrid.name]
+    top1 = {q.id: first_hit(hybrid_runs[q.id].sections, q.relevant) == 1 for q in questions}
+    retriever = hybrid.kb.retriever
+    confidence = {q.id: retriever.confidence(hybrid_runs[q.id].score) for q in chosen}
+    correct = {q.id: q.answerable and top1[q.id] for q in chosen}
+    ece = expected_calibration_error(confidence, correct)
+
+    emit(
+        f"{len(chosen)} questions ({sum(q.answerable for q in chosen)} answerable, "
+        f"{sum(not q.answerable for q in chosen)} unanswerable), split={args.split}; "
+        f"setup {setup_s:.1f} s"
+    )
+    emit(render(table))
+    emit(
+        f"hybrid confidence: expected calibration error {ece:.3f} "
+        f"(confidence vs. top-1 passage answers the question)"
+    )
+    if args.fit:
+        fitted = fit(dev, {q.id: hybrid_runs[q.id].signals for q in dev}, top1)
+        emit(f"fitted on dev: {fitted}")
+    misses = [
+        q
+        for q in chosen
+        if q.answerable and not first_hit(hybrid_runs[q.id].sections[:3], q.relevant)
+    ]
+    if misses:
+        emit("hybrid misses at 3: " + "; ".join(q.question for q in misses[:12]))
+    if args.json:
+        payload = {
+            "scores": [asdict(s) for s in table],
+            "ece": ece,
+            "per_question": {
+                name: {
+                    qid: {
+                        "score": r.score,
+                        "signals": r.signals,
+                        "sections": [sorted(s) for s in r.sections[:3]],
+                    }
+                    for qid, r in by_question.items()
+                }
+                for name, by_question in runs.items()
+            },
+        }
+        args.json.write_text(json.dumps(payload, indent=1))
+    hybrid_scores, *others = table
+    ok = (
+        hybrid_scores.answer_rate >= TARGET_ANSWER_RATE
+        and hybrid_scores.abstain_recall >= 0.80
+        and all(
+            hybrid_scores.recall_at_3 > o.recall_at_3
+            for o in others
+            if o.system.startswith("LangChain")
+        )
+    )
+    emit("targets met" if ok else "targets NOT met")
+    return 0 if ok else 1
+
+
+def render(table: Sequence[Scores]) -> str:
+    header = (
+        "| system | recall@1 | recall@3 | MRR | answered (answerable) "
+        "| abstain precision | abstain recall | threshold |"
+    )
+    lines = [header, "|" + "---|" * 8]
+    for s in table:
+        lines.append(
+            f"| {s.system} | {s.recall_at_1:.3f} | {s.recall_at_3:.3f} | {s.mrr:.3f} "
+            f"| {s.answer_rate:.3f} | {s.abstain_precision:.3f} | {s.abstain_recall:.3f} "
+            f"| {s.threshold:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _mean(values: Sequence[float | bool]) -> float:
+    return sum(float(v) for v in values) / len(values) if values else 0.0
+
+
+def _log_likelihood(
+    slope: float, floor: float, z: dict[str, float], labels: dict[str, bool]
+) -> float:
+    total = 0.0
+    for qid, value in z.items():
+        p = 1.0 / (1.0 + math.exp(-slope * (value - floor)))
+        p = min(max(p, 1e-9), 1 - 1e-9)
+        total += math.log(p) if labels[qid] else math.log(1 - p)
+    return total
+
+
+if __name__ == "__main__":
+    sys.exit(main())
