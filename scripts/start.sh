@@ -7,5 +7,4 @@ bash scripts/setup.sh run
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 # torch's OpenMP workers spin while idle unless told not to; fewer malloc arenas keep RSS down
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-.venv/bin/support-agent store orders --json --limit 3 >/dev/null  # generates the demo store
 exec .venv/bin/support-agent serve --demo "$@"
