@@ -8,6 +8,7 @@ verify_customer result), never assumed."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -17,6 +18,11 @@ from agent.local.entities import extract
 from agent.local.intents import IntentClassifier
 from agent.local.replies import say
 from agent.local.state import ORDER_FLOWS, Decision, Persona, State, call
+
+_QUESTION_START = re.compile(
+    r"^\s*(how|what|what's|whats|when|where|why|which|do you|does|can i|is there|are there)\b",
+    re.IGNORECASE,
+)
 
 
 def _last_state(messages: list[BaseMessage]) -> State:
@@ -58,12 +64,11 @@ def _after_customer(
     found = extract(text, expecting=_expecting(state))
     classified = intents.classify(text) if found.leftover_words or not found.any else None
     intent = classified.name if classified else "details"
-    answering = state.awaiting and state.flow in ORDER_FLOWS
-    if answering and (
-        intent in ("question", "details", "affirm", "deny")
-        or (classified is not None and classified.score < 1.0 and intent != "human_request")
+    if (
+        state.awaiting
+        and state.flow in ORDER_FLOWS
+        and _answers_our_question(state.awaiting, text, found, classified)
     ):
-        # an answer to the question we just asked; only a clear request changes the subject
         intent = "details"
 
     if intent == "human_request":
@@ -97,6 +102,20 @@ def _after_customer(
     state.flow = None
     state.question = text
     return call(state, tools, "search_help_center", query=text)
+
+
+def _answers_our_question(slot: str, text: str, found: Any, classified: Any) -> bool:
+    """Is this message the answer to the slot we asked for, or a change of subject? A clear
+    question ("what is your return policy?") or a rule-matched request changes the subject; a
+    weak guess from the embeddings does not (a refund please is an answer, not a new topic)."""
+    question = text.strip().endswith("?") or bool(_QUESTION_START.match(text))
+    if slot in ("order_number", "credential"):
+        return found.any or (found.leftover_words <= 3 and not question)
+    if classified is None:
+        return True
+    if classified.name == "human_request" or classified.score >= 1.0:
+        return False
+    return not (question and classified.name == "question")
 
 
 def _after_tool(result: ToolMessage, state: State, tools: set[str], persona: Persona) -> Decision:

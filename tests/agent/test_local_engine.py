@@ -136,3 +136,12 @@ async def test_greeting_thanks_goodbye_and_fallback(chat: Chat) -> None:
     assert "welcome" in (await chat.say("thanks!")).text
     assert "Have a great day" in (await chat.say("bye")).text
     assert "didn't quite get that" in (await chat.say("yes")).text
+
+
+async def test_a_question_mid_flow_changes_the_subject(chat: Chat) -> None:
+    await chat.say("where is my order?")
+    answer = await chat.say("What is your return policy?")
+    assert [t.name for t in answer.tool_calls] == ["search_help_center"]
+    assert "Source: Returns" in answer.text
+    back = await chat.say("ok, where is my order #1001? ada@example.com")
+    assert [t.name for t in back.tool_calls] == ["verify_customer", "get_order"]
