@@ -34,9 +34,29 @@ async def append_message(
     payload: dict[str, Any] | None = None,
     after_seq: int | None = None,
 ) -> Message:
-    """Adds a message at the end of the conversation (seq is unique per conversation, so two
-    writers racing for the same slot make one of them fail rather than interleave silently).
-    `after_seq`: the last seq the caller just read in this transaction (saves a query)."""
+    """Adds one message at the end of the conversation (see append_messages)."""
+    row = {
+        "role": role,
+        "text": text,
+        "client_id": client_id,
+        "reply_to": reply_to,
+        "citations": citations,
+        "payload": payload,
+    }
+    return (await append_messages(session, conversation_id, [row], after_seq=after_seq))[0]
+
+
+async def append_messages(
+    session: AsyncSession,
+    conversation_id: str,
+    rows: list[dict[str, Any]],
+    *,
+    after_seq: int | None = None,
+) -> list[Message]:
+    """Adds messages at the end of the conversation with one seq lookup and one flush. seq is
+    unique per conversation, so two writers racing for the same slot make one of them fail
+    rather than interleave silently. `after_seq`: the last seq the caller just read in this
+    transaction (saves the lookup)."""
     seq = after_seq
     if seq is None:
         seq = await session.scalar(
@@ -44,31 +64,6 @@ async def append_message(
                 Message.conversation_id == conversation_id
             )
         )
-    message = Message(
-        conversation_id=conversation_id,
-        seq=(seq or 0) + 1,
-        role=role,
-        text=text,
-        client_id=client_id,
-        reply_to=reply_to,
-        citations=citations or [],
-        payload=payload,
-        created_at=utcnow(),
-    )
-    session.add(message)
-    await session.flush()
-    return message
-
-
-async def append_messages(
-    session: AsyncSession, conversation_id: str, rows: list[dict[str, Any]]
-) -> list[Message]:
-    """Several messages at the end of the conversation with one seq lookup and one flush."""
-    seq = await session.scalar(
-        select(func.coalesce(func.max(Message.seq), 0)).where(
-            Message.conversation_id == conversation_id
-        )
-    )
     now = utcnow()
     made = [
         Message(

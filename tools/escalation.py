@@ -21,6 +21,21 @@ Reason = Literal[
 ]
 
 
+async def ticket_inputs(
+    ctx: SupportContext,
+) -> tuple[dict[str, Any] | None, dict[str, str | None] | None]:
+    """Triage of the customer's message and the verified requester, for a ticket."""
+    deps = ctx.deps
+    triage = None
+    if deps.triage is not None and ctx.customer_text:
+        triage = await asyncio.to_thread(deps.triage, ctx.customer_text)
+    customer = None
+    if ctx.customer_id:
+        found = await deps.store.get_customer(ctx.customer_id)
+        customer = {"name": found.name, "email": found.email} if found else None
+    return triage, customer
+
+
 async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, Any]:
     """The escalation path shared by the tool and the runner's code triggers."""
     deps, settings = ctx.deps, ctx.deps.settings
@@ -30,13 +45,7 @@ async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, 
         timezone=settings.business_timezone,
         usual_wait_minutes=settings.usual_wait_minutes,
     )
-    triage = None
-    if deps.triage is not None and ctx.customer_text:
-        triage = await asyncio.to_thread(deps.triage, ctx.customer_text)
-    customer = None
-    if ctx.customer_id:
-        found = await deps.store.get_customer(ctx.customer_id)
-        customer = {"name": found.name, "email": found.email} if found else None
+    triage, customer = await ticket_inputs(ctx)
     async with deps.sessions.begin() as session:
         conversation = await repo.get_conversation(session, ctx.conversation_id)
         if conversation is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from langchain.tools import ToolRuntime
@@ -10,6 +9,7 @@ from langchain.tools import ToolRuntime
 from helpdesk.escalations import open_escalation
 from tools.base import ToolKind, support_tool
 from tools.context import SupportContext
+from tools.escalation import ticket_inputs
 
 
 @support_tool(ToolKind.WRITE, label="Filing a ticket for our team...")
@@ -24,9 +24,7 @@ async def route_ticket(summary: str, runtime: ToolRuntime[SupportContext]) -> di
     """
     ctx = runtime.context
     deps = ctx.deps
-    triage = None
-    if deps.triage is not None and ctx.customer_text:
-        triage = await asyncio.to_thread(deps.triage, ctx.customer_text)
+    triage, customer = await ticket_inputs(ctx)
     async with deps.sessions.begin() as session:
         ticket = await open_escalation(
             session,
@@ -37,6 +35,7 @@ async def route_ticket(summary: str, runtime: ToolRuntime[SupportContext]) -> di
             channel=ctx.channel,
             helpdesk=deps.settings.helpdesk,
             triage=triage,
+            customer=customer,
             handoff=False,
         )
     if deps.on_escalation is not None:

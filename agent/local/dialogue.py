@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from agent.local import flows
 from agent.local.entities import extract
 from agent.local.intents import IntentClassifier
-from agent.local.replies import say
+from agent.local.replies import passage_answer, say
 from agent.local.state import ORDER_FLOWS, Decision, Persona, State, call
 
 _QUESTION_START = re.compile(
@@ -133,7 +133,7 @@ def _after_tool(result: ToolMessage, state: State, tools: set[str], persona: Per
             state.offer = "human"
             return Decision(state, text=say("kb_unknown"))
         top = data["passages"][0]
-        answer = say("kb_answer", answer=flows.passage_answer(top["text"]), title=top["title"])
+        answer = say("kb_answer", answer=passage_answer(top["text"]), title=top["title"])
         state.question = None
         return Decision(state, text=answer, citations=[top["id"]])
     if name == "escalate_to_human":

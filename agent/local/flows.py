@@ -7,11 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from agent.local.entities import Entities
-from agent.local.replies import order_reply, passage_answer, refunds_reply, say
+from agent.local.replies import order_reply, refunds_reply, say
 from agent.local.slots import find_items, find_reason, find_resolution, find_variant, parse_address
 from agent.local.state import Decision, State, call
-
-__all__ = ["after_order_tool", "order_flow", "passage_answer"]
 
 
 def order_flow(state: State, found: Entities, text: str, tools: set[str]) -> Decision:
