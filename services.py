@@ -116,7 +116,7 @@ async def build_services(
     if embedder is None:
         from knowledge.embedder import MiniLMEmbedder
 
-        embedder = MiniLMEmbedder()
+        embedder = MiniLMEmbedder(backend=settings.embedder)
     if store is None:
         store = await asyncio.to_thread(_build_store, settings)
     if knowledge is None:

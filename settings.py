@@ -39,9 +39,14 @@ class Settings(BaseSettings):
     openai_timeout_s: float = 30.0
 
     # knowledge base
+    # "onnx": the int8 MiniLM on onnxruntime (default, no torch in the process);
+    # "torch": the fp32 MiniLM through sentence-transformers
+    embedder: Literal["onnx", "torch"] = "onnx"
     chroma_url: str | None = None
     kb_collection: str = "help_center"
-    kb_answer_floor: float = 0.35  # cosine similarity below which the agent says it does not know
+    # below this answerability score (on the cosine scale, see knowledge/retriever.py) the agent
+    # says it does not know; fitted on the eval's dev half (python -m evals.retrieval.run --fit)
+    kb_answer_floor: float = 0.317
     kb_top_k: int = 4
 
     # chat limits

@@ -77,10 +77,11 @@ def _triager(ctx: typer.Context) -> Triager:
     from settings import Settings
 
     try:
-        cache_dir: Path | None = Settings().data_dir / "cache"
+        settings = Settings()
     except (ValueError, ConfigurationError):
-        cache_dir = None  # triage needs no settings; the cache only saves ~2 s per run
-    return Triager(MiniLMEmbedder(), cache_dir=cache_dir)
+        # triage needs no settings; the cache only saves ~2 s per run
+        return Triager(MiniLMEmbedder(), cache_dir=None)
+    return Triager(MiniLMEmbedder(backend=settings.embedder), cache_dir=settings.data_dir / "cache")
 
 
 def _messages(file: Path) -> Iterator[str]:

@@ -224,8 +224,9 @@ class Triager:
         if self._cache_dir is None:
             return self._embedder.embed(texts)
         kind = type(self._embedder)
+        model = getattr(self._embedder, "model_id", f"{kind.__module__}.{kind.__qualname__}")
         digest = hashlib.sha256(
-            "\n".join([f"{kind.__module__}.{kind.__qualname__}", *texts]).encode("utf-8")
+            "\n".join([str(model), *texts]).encode("utf-8")
         ).hexdigest()[:20]
         path = self._cache_dir / f"triage-examples-{digest}.npy"
         if path.exists():

@@ -33,10 +33,21 @@ class Chunk:
     source: str
 
     @property
+    def heading_label(self) -> str:
+        """What the retriever compares a question with to judge answerability."""
+        return heading_label(self.title, self.heading)
+
+    @property
     def embed_text(self) -> str:
         """What gets embedded and keyword-indexed: the text in the context of its headings."""
         context = " > ".join(part for part in (self.title, self.heading) if part)
         return f"{context}\n{self.text}" if context else self.text
+
+
+def heading_label(title: str, heading: str) -> str:
+    """ "Title: heading path" (or the title alone for a lead section)."""
+    title, heading = title.strip(), heading.strip()
+    return f"{title}: {heading}" if heading else title
 
 
 def content_hash(text: str) -> str:

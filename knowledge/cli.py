@@ -33,7 +33,9 @@ def _knowledge_base(store_id: str | None = None, language: str | None = None) ->
 
     settings = Settings()
     settings.ensure_data_dir()
-    return build_knowledge_base(settings, MiniLMEmbedder(), store_id=store_id, language=language)
+    return build_knowledge_base(
+        settings, MiniLMEmbedder(backend=settings.embedder), store_id=store_id, language=language
+    )
 
 
 def report_lines(report: IngestReport) -> list[str]:

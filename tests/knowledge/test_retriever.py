@@ -121,3 +121,54 @@ def test_large_collections_search_through_chroma_with_the_same_results(
         assert got.confidence == pytest.approx(expected.confidence, abs=1e-3)
     filtered = through_chroma.search("refund", k=5, filters={"doc_id": ["refunds.md"]})
     assert {p.source for p in filtered.passages} == {"refunds.md"}
+
+
+def test_heading_signal_enters_answerability(demo_kb: KnowledgeBase) -> None:
+    retriever = demo_kb.retriever
+    ranking = retriever.rank("do gift cards expire", 3)
+    assert -1.0 < ranking.heading_top <= 1.0
+    c = retriever.config
+    expected = (
+        (1 - c.heading_weight) * ranking.dense_top
+        + c.heading_weight * ranking.heading_top
+        + c.coverage_weight * (ranking.passages[0].coverage - c.coverage_centre)
+    )
+    assert retriever.answerability(ranking) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["do you sell cars", "recipe for pancakes", "who won the world cup", "are you hiring"],
+)
+def test_questions_the_help_center_does_not_cover_are_not_answerable(
+    demo_kb: KnowledgeBase, question: str
+) -> None:
+    assert not demo_kb.search(question).answerable
+
+
+def test_heading_vectors_follow_their_chunks_and_are_rebuilt_when_missing(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase], counting_embedder: CountingEmbedder
+) -> None:
+    write(tmp_path / "help" / "gift-cards.md", "# Gift cards\n\n## Expiry\n\nThey never expire.")
+    write(tmp_path / "help" / "hours.md", "# Hours\n\n## Support\n\nMonday to Friday, 9 to 5.")
+    kb = make_kb()
+    kb.ingest([tmp_path / "help"])
+    assert set(kb.store.heading_vectors()) == {"gift-cards.md#0", "hours.md#0"}
+    stored = kb.retriever.rank("do gift cards expire", 2).heading_top
+
+    before = counting_embedder.count
+    kb.retriever.rank("when are you open", 2)
+    assert counting_embedder.count - before == 1  # the question only: headings come from ingest
+
+    assert kb.delete("hours.md") == 1
+    assert set(kb.store.heading_vectors()) == {"gift-cards.md#0"}
+
+    # a store written before heading vectors existed: the retriever embeds the labels itself
+    kb.store.client.delete_collection(kb.store.headings.name)
+    kb.store._headings = None
+    kb.store.touch()
+    kb.retriever.invalidate()
+    before = counting_embedder.count
+    rebuilt = kb.retriever.rank("do gift cards expire", 2).heading_top
+    assert counting_embedder.texts[before:] == ["do gift cards expire", "Gift cards: Expiry"]
+    assert rebuilt == pytest.approx(stored, abs=1e-5)

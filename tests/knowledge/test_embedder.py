@@ -1,0 +1,66 @@
+"""The embedder's two builds of MiniLM: int8 ONNX (default) and fp32 through PyTorch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import knowledge.embedder as embedder_module
+from knowledge.embedder import MiniLMEmbedder
+
+TEXTS = [
+    "where is my order",
+    "Can I return hiking boots I wore once on a trail? They hurt after two miles.",
+    "retrun polcy?",
+    "Orders over $75 ship free within the contiguous US. " * 12,  # longer than one batch row
+    "é ü 日本語 🙂",
+]
+
+
+def test_onnx_vectors_match_the_fp32_model() -> None:
+    onnx = MiniLMEmbedder(backend="onnx", cache_size=0).embed(TEXTS)
+    torch = MiniLMEmbedder(backend="torch", cache_size=0).embed(TEXTS)
+    assert onnx.shape == torch.shape == (len(TEXTS), 384)
+    assert onnx.dtype == np.float32
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+    cosines = (onnx * torch).sum(axis=1)
+    assert cosines.min() >= 0.999, cosines
+    # and they still tell texts apart the same way
+    assert np.argmax(onnx[1:4] @ onnx[0]) == np.argmax(torch[1:4] @ torch[0])
+
+
+def test_batches_equal_single_embeddings() -> None:
+    one_by_one = np.stack([MiniLMEmbedder(cache_size=0).embed([t])[0] for t in TEXTS])
+    batched = MiniLMEmbedder(batch_size=2, cache_size=0).embed(TEXTS)  # padded, reordered rows
+    assert np.allclose(one_by_one, batched, atol=1e-4)
+
+
+def test_the_default_build_never_imports_torch() -> None:
+    code = (
+        "import sys; from knowledge.embedder import MiniLMEmbedder; "
+        "v = MiniLMEmbedder().embed(['where is my order']); "
+        "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "(1, 384) False False"
+
+
+def test_a_damaged_model_file_is_refused(tmp_path: Path) -> None:
+    damaged = tmp_path / "model.onnx"
+    damaged.write_bytes(b"not a model")
+    with pytest.raises(RuntimeError, match="sha256"):
+        embedder_module._check_model_file(damaged, "0" * 64)
+    with pytest.raises(RuntimeError, match="missing"):
+        embedder_module._check_model_file(tmp_path / "absent.onnx", "0" * 64)
+
+
+def test_unknown_backend_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="onnx"):
+        MiniLMEmbedder(backend="tensorflow")  # type: ignore[arg-type]
