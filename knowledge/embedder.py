@@ -146,8 +146,7 @@ class _OnnxMiniLM:
         out = np.empty((len(texts), MiniLMEmbedder.dimension), dtype=np.float32)
         # Similar lengths together: less padding per batch (sentence-transformers does the same).
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        for rows in _batches(order, [len(e.ids) for e in encodings], batch_size):
             width = max(len(encodings[i].ids) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -164,6 +163,29 @@ class _OnnxMiniLM:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.maximum(norms, 1e-12)
         return out
+
+
+# Attention holds rows × heads × width² floats per layer, several at once: 16 rows of 256 tokens
+# peaked ~300 MB above the model, 2 rows ~50 MB, and on this CPU small batches of long texts run
+# no slower (bench/knowledge.py). Short texts still go 64 at a time.
+_ATTENTION_BUDGET = 2 * MAX_TOKENS * MAX_TOKENS  # rows × width²
+
+
+def _batches(order: list[int], lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Consecutive groups of `order` (sorted by length) within the row and attention limits."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        width = lengths[i]  # the longest so far, since `order` is ascending
+        if current and (
+            len(current) >= batch_size or (len(current) + 1) * width * width > _ATTENTION_BUDGET
+        ):
+            groups.append(current)
+            current = []
+        current.append(i)
+    if current:
+        groups.append(current)
+    return groups
 
 
 def _check_model_file(path: Path, sha256: str) -> None:

@@ -64,3 +64,16 @@ def test_a_damaged_model_file_is_refused(tmp_path: Path) -> None:
 def test_unknown_backend_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="onnx"):
         MiniLMEmbedder(backend="tensorflow")  # type: ignore[arg-type]
+
+
+def test_long_texts_are_embedded_in_smaller_batches() -> None:
+    lengths = [8] * 100 + [128] * 20 + [256] * 5
+    order = list(range(len(lengths)))
+    groups = embedder_module._batches(order, lengths, batch_size=64)
+    assert [i for g in groups for i in g] == order  # every text once, order kept
+    for group in groups:
+        width = max(lengths[i] for i in group)
+        assert len(group) <= 64
+        assert len(group) == 1 or len(group) * width * width <= embedder_module._ATTENTION_BUDGET
+    assert [len(g) for g in groups[:2]] == [64, 36]  # short texts: full batches
+    assert max(len(g) for g in groups if lengths[g[0]] == 256) == 2
