@@ -85,6 +85,7 @@ class Ingester:
         With `prune`, stored documents that were neither seen nor skipped in this run are
         deleted, so the store mirrors what was pointed at.
         """
+        self.store.refresh()  # another process may have written: compare with what is stored
         run = _Run(report or IngestReport(), self.store.document_hashes())
         report = run.report
         try:

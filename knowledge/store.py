@@ -4,14 +4,28 @@ Chroma's default embedding function downloads a model, which fails offline, so t
 opened with `embedding_function=None` and every write and query passes vectors explicitly.
 Each chunk's metadata carries its document's id and content hash, which is how an unchanged
 document is recognised without embedding it again.
+
+Several processes on one embedded (persistent) store — the server and `support-agent kb ingest`
+in a shell — need care: Chroma's embedded client is not process-safe. Each process keeps an
+in-memory view of the vector index that does not see another process's writes (reads then fail
+with "Error finding id"), and a stale view that later writes can persist itself over records
+the other process added. So every write here runs under an inter-process lock file, each write
+ends by stamping a new revision token on the collection, and a process that finds a revision it
+did not write drops its cached Chroma system and opens the store again from disk — before it
+reads (the retriever polls the revision) and before it writes. A Chroma server
+(`SUPPORT_CHROMA_URL`) is process-safe and needs none of this.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import re
+import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,18 +111,93 @@ def make_client(settings: Settings) -> ClientAPI:
 
 
 class ChunkStore:
-    """One Chroma collection of chunks; vectors always supplied by the caller."""
+    """One Chroma collection of chunks; vectors always supplied by the caller.
 
-    def __init__(self, client: ClientAPI, collection_name: str) -> None:
+    `reopen` (embedded stores): makes a fresh client for the same folder, used when another
+    process has written; `lock_path`: the lock file every writer of that folder takes.
+    """
+
+    def __init__(
+        self,
+        client: ClientAPI,
+        collection_name: str,
+        *,
+        reopen: Callable[[], ClientAPI] | None = None,
+        lock_path: Path | None = None,
+    ) -> None:
         self.client = client
         self.collection_name = collection_name
         self._collection: Collection | None = None
         self._headings: Collection | None = None
         self._max_batch: int | None = None
+        self._reopen = reopen
+        self._lock_path = lock_path
+        self._known_revision: str | None = None  # the last revision this process's view holds
+        self._write_lock = threading.RLock()
+        self._write_depth = 0
+        self._dirty = False  # written inside the current `writing()` block, not yet stamped
+        self.reopened = 0  # times another process's writes made us reopen (for tests, logs)
 
     @classmethod
     def from_settings(cls, settings: Settings, collection_name: str | None = None) -> ChunkStore:
-        return cls(make_client(settings), collection_name or settings.kb_collection)
+        name = collection_name or settings.kb_collection
+        if settings.chroma_url:
+            return cls(make_client(settings), name)
+        return cls(
+            make_client(settings),
+            name,
+            reopen=lambda: _fresh_persistent_client(settings),
+            lock_path=settings.chroma_path / ".support-agent-write.lock",
+        )
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's write lock (re-entrant); the view is brought up to date first, and
+        the outermost block ends by stamping a new revision for other processes to notice."""
+        with self._write_lock:
+            if self._write_depth:
+                self._write_depth += 1
+                try:
+                    yield
+                finally:
+                    self._write_depth -= 1
+                return
+            with _file_lock(self._lock_path):
+                self.refresh()
+                self._write_depth = 1
+                self._dirty = False
+                try:
+                    yield
+                finally:
+                    self._write_depth = 0
+                    if self._dirty:
+                        self.touch()
+
+    def refresh(self) -> bool:
+        """Reopen the store if another process wrote since this one last looked; True if so."""
+        with self._write_lock:  # never swap the client under a write in another thread
+            return self._refresh()
+
+    def _refresh(self) -> bool:
+        current = self._read_revision()
+        if self._known_revision is None:
+            self._known_revision = current
+            return False
+        if current == self._known_revision or self._reopen is None:
+            self._known_revision = current
+            return False
+        self._reconnect()
+        self._known_revision = self._read_revision()
+        self.reopened += 1
+        return True
+
+    def _reconnect(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+        assert self._reopen is not None
+        self.client = self._reopen()
+        self._collection = None
+        self._headings = None
 
     @property
     def collection(self) -> Collection:
@@ -118,6 +207,8 @@ class ChunkStore:
                 metadata={"hnsw:space": "cosine"},
                 embedding_function=None,  # never instantiate Chroma's downloading default
             )
+            if self._known_revision is None:  # what this freshly opened view holds
+                self._known_revision = str((self._collection.metadata or {}).get(_REVISION_KEY, ""))
         return self._collection
 
     @property
@@ -172,6 +263,11 @@ class ChunkStore:
     def replace_documents(self, documents: Sequence[DocumentChunks]) -> None:
         """Store several documents' chunks in place of what they had, in as few writes as
         Chroma allows (each write costs tens of milliseconds, whatever its size)."""
+        with self.writing():
+            self._replace_documents(documents)
+
+    def _replace_documents(self, documents: Sequence[DocumentChunks]) -> None:
+        self._dirty = True
         ids: list[str] = []
         vectors: list[np.ndarray] = []
         texts: list[str] = []
@@ -204,7 +300,7 @@ class ChunkStore:
                         "flagged": bool(flag),
                     }
                 )
-        self.delete_documents([doc.doc_id for doc in documents])
+        self._delete_documents([doc.doc_id for doc in documents])
         step = self._batch_size()
         for start in range(0, len(ids), step):
             end = start + step
@@ -248,6 +344,11 @@ class ChunkStore:
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
         """Delete the chunks of several documents; returns how many chunks went."""
+        with self.writing():
+            return self._delete_documents(doc_ids)
+
+    def _delete_documents(self, doc_ids: Sequence[str]) -> int:
+        self._dirty = True
         removed = 0
         for start in range(0, len(doc_ids), 500):
             batch = list(doc_ids[start : start + 500])
@@ -259,11 +360,13 @@ class ChunkStore:
         return removed
 
     def delete_document(self, doc_id: str) -> int:
-        ids = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
-        if ids:
-            self.collection.delete(ids=ids)
-        self._delete_headings({"doc_id": doc_id})
-        return len(ids)
+        with self.writing():
+            self._dirty = True
+            ids = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+            if ids:
+                self.collection.delete(ids=ids)
+            self._delete_headings({"doc_id": doc_id})
+            return len(ids)
 
     def _delete_headings(self, where: dict[str, Any]) -> None:
         ids = self.headings.get(where=where, include=[])["ids"]
@@ -319,14 +422,23 @@ class ChunkStore:
         }
 
     def revision(self) -> str:
-        """A token that changes whenever `touch` is called (by any process) after a write."""
+        """A token that changes whenever `touch` is called (by any process) after a write.
+
+        Reading it also brings this process's view of an embedded store up to date."""
+        self.refresh()
+        return self._known_revision or ""
+
+    def _read_revision(self) -> str:
         self.collection  # noqa: B018 - creates the collection on first use
         collection = self.client.get_collection(self.collection_name, embedding_function=None)
         return str((collection.metadata or {}).get(_REVISION_KEY, ""))
 
     def touch(self) -> None:
         """Mark the collection changed, so readers in other processes rebuild their indexes."""
-        self.collection.modify(metadata={_REVISION_KEY: uuid.uuid4().hex})
+        token = uuid.uuid4().hex
+        self.collection.modify(metadata={_REVISION_KEY: token})
+        self._known_revision = token
+        self._dirty = False
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
@@ -389,13 +501,16 @@ class ChunkStore:
 
     def drop(self) -> None:
         """Delete the whole collection (tests, `kb reset`)."""
-        for name in (self.collection_name, self.headings.name):
-            try:
-                self.client.delete_collection(name)
-            except Exception:  # already gone
-                pass
-        self._collection = None
-        self._headings = None
+        with self._write_lock, _file_lock(self._lock_path):
+            self.refresh()
+            for name in (self.collection_name, self.headings.name):
+                try:
+                    self.client.delete_collection(name)
+                except Exception:  # already gone
+                    pass
+            self._collection = None
+            self._headings = None
+            self._known_revision = None
 
     def _iter(
         self,
@@ -432,3 +547,27 @@ class ChunkStore:
             except Exception:
                 self._max_batch = 1000
         return self._max_batch
+
+
+def _fresh_persistent_client(settings: Settings) -> ClientAPI:
+    """A client that reads the folder from disk again instead of reusing this process's cached
+    Chroma system (which keeps the stale in-memory index)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    return make_client(settings)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive lock between processes (flock on a lock file); nothing when `path` is None."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
