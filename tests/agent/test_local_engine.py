@@ -145,3 +145,36 @@ async def test_a_question_mid_flow_changes_the_subject(chat: Chat) -> None:
     assert "Source: Returns" in answer.text
     back = await chat.say("ok, where is my order #1001? ada@example.com")
     assert [t.name for t in back.tool_calls] == ["verify_customer", "get_order"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can i pick up my order in person?",
+        "do you ship my order in plastic-free packaging",
+        "can I change the shipping speed on my order",
+    ],
+)
+async def test_a_general_question_that_mentions_an_order_goes_to_the_help_center(
+    chat: Chat, question: str
+) -> None:
+    result = await chat.say(question)
+    assert tools(result) == [("search_help_center", True)]
+    assert "order number" not in result.text
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "is there any news on my order",
+        "can I see where my package is",
+        "do you know when my order will arrive",
+        "where is my order?",
+    ],
+)
+async def test_status_requests_in_question_form_still_ask_for_the_order(
+    chat: Chat, request_: str
+) -> None:
+    result = await chat.say(request_)
+    assert result.tool_calls == []
+    assert "order number" in result.text
