@@ -173,9 +173,8 @@ class KnowledgeBase:
 
     def delete(self, doc_id: str) -> int:
         """Delete one document; returns how many chunks went with it."""
-        removed = self.store.delete_document(doc_id)
+        removed = self.store.delete_document(doc_id)  # stamps a new revision for other processes
         if removed:
-            self.store.touch()
             self.retriever.invalidate()
         return removed
 

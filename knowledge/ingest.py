@@ -88,13 +88,10 @@ class Ingester:
         self.store.refresh()  # another process may have written: compare with what is stored
         run = _Run(report or IngestReport(), self.store.document_hashes())
         report = run.report
-        try:
-            self._ingest(documents, run, force=force)
-            if prune:
-                self._prune(run)
-        finally:
-            if report.documents_added or report.documents_updated or report.documents_removed:
-                self.store.touch()
+        # each store write stamps a new revision, which is how other processes notice
+        self._ingest(documents, run, force=force)
+        if prune:
+            self._prune(run)
         return report
 
     def _ingest(self, documents: Iterable[Document | Skip], run: _Run, *, force: bool) -> None:
