@@ -14,12 +14,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from knowledge.chroma import collection_name
 from knowledge.crawl import Crawler, is_url
 from knowledge.ingest import Ingester, Progress
 from knowledge.loaders import Document, Skip, SkipDocument, load_bytes, load_file, title_from_stem
 from knowledge.retriever import Filters, HybridRetriever, RetrievalConfig
-from knowledge.store import ChunkStore, DocumentInfo, collection_name
-from knowledge.types import Embedder, IngestReport, SearchResult
+from knowledge.store import ChunkStore
+from knowledge.types import DocumentInfo, Embedder, IngestReport, SearchResult
 
 if TYPE_CHECKING:
     import httpx

@@ -21,8 +21,8 @@ from knowledge.chunking import (
     content_hash,
 )
 from knowledge.loaders import MAX_FILE_BYTES, Document, Skip, SkipDocument, iter_files, load_file
-from knowledge.store import ChunkStore, DocumentChunks
-from knowledge.types import Embedder, IngestReport
+from knowledge.store import ChunkStore
+from knowledge.types import DocumentChunks, Embedder, IngestReport
 
 Progress = Callable[[str, int], None]  # (what just happened, chunks embedded by it)
 

@@ -31,8 +31,8 @@ import numpy as np
 
 from knowledge.chunking import heading_label
 from knowledge.lexical import LexicalIndex, analyse, metadata_matches
-from knowledge.store import ChunkStore, StoredChunk
-from knowledge.types import Embedder, Passage, SearchResult
+from knowledge.store import ChunkStore
+from knowledge.types import Embedder, Passage, SearchResult, StoredChunk
 
 Filters = Mapping[str, Any]  # metadata key -> value, or list of allowed values
 

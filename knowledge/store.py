@@ -5,33 +5,26 @@ opened with `embedding_function=None` and every write and query passes vectors e
 Each chunk's metadata carries its document's id and content hash, which is how an unchanged
 document is recognised without embedding it again.
 
-Several processes on one embedded (persistent) store — the server and `support-agent kb ingest`
-in a shell — need care: Chroma's embedded client is not process-safe. Each process keeps an
-in-memory view of the vector index that does not see another process's writes (reads then fail
-with "Error finding id"), and a stale view that later writes can persist itself over records
-the other process added. So every write here runs under an inter-process lock file, each write
-ends by stamping a new revision token on the collection, and a process that finds a revision it
-did not write drops its cached Chroma system and opens the store again from disk — before it
-reads (the retriever polls the revision) and before it writes. A Chroma server
-(`SUPPORT_CHROMA_URL`) is process-safe and needs none of this.
+Several processes may share one embedded store (the server and `support-agent kb ingest` in a
+shell): writes go through `SharedView` (knowledge/chroma.py), which keeps this process's view of
+Chroma up to date with theirs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import re
-import threading
+import functools
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from errors import KnowledgeError
-from knowledge.chunking import Chunk
+from knowledge.chroma import SharedView, fresh_persistent_client, make_client
+from knowledge.types import DocumentChunks, DocumentInfo, StoredChunk
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -44,78 +37,9 @@ _HEADINGS_SUFFIX = "__headings"  # sibling collection: one heading vector per ch
 _PAGE = 5000  # rows per `get` page when reading the whole collection
 
 
-@dataclass(frozen=True)
-class StoredChunk:
-    id: str
-    text: str
-    metadata: dict[str, Any]
-    score: float = 0.0  # cosine similarity for query results
-    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class DocumentChunks:
-    """One document's chunks, ready to store."""
-
-    doc_id: str
-    chunks: list[Chunk]
-    embeddings: np.ndarray
-    content_hash: str
-    kind: str
-    origin: str
-    flags: list[bool]
-    heading_embeddings: np.ndarray | None = None  # per chunk: its "title: heading" label
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    doc_id: str
-    title: str
-    source: str
-    content_hash: str
-    chunks: int
-    flagged: int  # chunks flagged as trying to instruct the agent
-    kind: str
-    origin: str = ""  # where `reindex` reads it again from
-
-
-def collection_name(base: str, *, store_id: str | None = None, language: str | None = None) -> str:
-    """`base`, or `base__store__language`, reduced to what Chroma accepts in a name."""
-    parts = [base] + [p for p in (store_id, language) if p]
-    name = "__".join(re.sub(r"[^a-zA-Z0-9._-]+", "-", p).strip("-._") for p in parts)
-    if len(name) < 3:
-        name = f"{name}-kb"
-    return name[:512]
-
-
-def make_client(settings: Settings) -> ClientAPI:
-    """`HttpClient` when `chroma_url` is set, else a `PersistentClient` under `data_dir`."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        from urllib.parse import urlsplit
-
-        url = urlsplit(settings.chroma_url)
-        if not url.hostname:
-            raise KnowledgeError(f"SUPPORT_CHROMA_URL is not a URL: {settings.chroma_url!r}")
-        return chromadb.HttpClient(
-            host=url.hostname,
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=chroma_settings,
-        )
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-
-
 class ChunkStore:
-    """One Chroma collection of chunks; vectors always supplied by the caller.
-
-    `reopen` (embedded stores): makes a fresh client for the same folder, used when another
-    process has written; `lock_path`: the lock file every writer of that folder takes.
-    """
+    """One Chroma collection of chunks; vectors always supplied by the caller. `reopen` and
+    `lock_path` (embedded stores): see `SharedView`."""
 
     def __init__(
         self,
@@ -131,65 +55,34 @@ class ChunkStore:
         self._headings: Collection | None = None
         self._max_batch: int | None = None
         self._reopen = reopen
-        self._lock_path = lock_path
-        self._known_revision: str | None = None  # the last revision this process's view holds
-        self._write_lock = threading.RLock()
-        self._write_depth = 0
-        self._dirty = False  # written inside the current `writing()` block, not yet stamped
-        self.reopened = 0  # times another process's writes made us reopen (for tests, logs)
+        self.view = SharedView(
+            self._read_revision,
+            reconnect=self._reconnect if reopen is not None else None,
+            lock_path=lock_path,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, collection_name: str | None = None) -> ChunkStore:
         name = collection_name or settings.kb_collection
-        if settings.chroma_url:
+        if settings.chroma_url:  # a Chroma server serialises writers itself
             return cls(make_client(settings), name)
-        return cls(
-            make_client(settings),
-            name,
-            reopen=lambda: _fresh_persistent_client(settings),
-            lock_path=settings.chroma_path / ".support-agent-write.lock",
-        )
+        lock = settings.chroma_path / ".support-agent-write.lock"
+        reopen = functools.partial(fresh_persistent_client, settings)
+        return cls(make_client(settings), name, reopen=reopen, lock_path=lock)
 
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the store's write lock (re-entrant); the view is brought up to date first, and
-        the outermost block ends by stamping a new revision for other processes to notice."""
-        with self._write_lock:
-            if self._write_depth:
-                self._write_depth += 1
-                try:
-                    yield
-                finally:
-                    self._write_depth -= 1
-                return
-            with _file_lock(self._lock_path):
-                self.refresh()
-                self._write_depth = 1
-                self._dirty = False
-                try:
-                    yield
-                finally:
-                    self._write_depth = 0
-                    if self._dirty:
-                        self.touch()
+    @property
+    def reopened(self) -> int:
+        """Times another process's writes made this store reopen."""
+        return self.view.reopened
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the store's write lock (re-entrant), up to date with other processes' writes;
+        the outermost block stamps a new revision if anything was written."""
+        return self.view.writing(self.touch)
 
     def refresh(self) -> bool:
         """Reopen the store if another process wrote since this one last looked; True if so."""
-        with self._write_lock:  # never swap the client under a write in another thread
-            return self._refresh()
-
-    def _refresh(self) -> bool:
-        current = self._read_revision()
-        if self._known_revision is None:
-            self._known_revision = current
-            return False
-        if current == self._known_revision or self._reopen is None:
-            self._known_revision = current
-            return False
-        self._reconnect()
-        self._known_revision = self._read_revision()
-        self.reopened += 1
-        return True
+        return self.view.refresh()
 
     def _reconnect(self) -> None:
         with contextlib.suppress(Exception):
@@ -207,8 +100,7 @@ class ChunkStore:
                 metadata={"hnsw:space": "cosine"},
                 embedding_function=None,  # never instantiate Chroma's downloading default
             )
-            if self._known_revision is None:  # what this freshly opened view holds
-                self._known_revision = str((self._collection.metadata or {}).get(_REVISION_KEY, ""))
+            self.view.opened(str((self._collection.metadata or {}).get(_REVISION_KEY, "")))
         return self._collection
 
     @property
@@ -240,26 +132,6 @@ class ChunkStore:
             hashes[str(chunk.metadata["doc_id"])] = str(chunk.metadata["hash"])
         return hashes
 
-    def replace_document(
-        self,
-        doc_id: str,
-        chunks: Sequence[Chunk],
-        embeddings: np.ndarray,
-        *,
-        content_hash: str,
-        kind: str,
-        origin: str = "",
-        flags: Sequence[bool],
-    ) -> None:
-        """Store a document's chunks in place of whatever it had before."""
-        self.replace_documents(
-            [
-                DocumentChunks(
-                    doc_id, list(chunks), embeddings, content_hash, kind, origin, list(flags)
-                )
-            ]
-        )
-
     def replace_documents(self, documents: Sequence[DocumentChunks]) -> None:
         """Store several documents' chunks in place of what they had, in as few writes as
         Chroma allows (each write costs tens of milliseconds, whatever its size)."""
@@ -267,7 +139,7 @@ class ChunkStore:
             self._replace_documents(documents)
 
     def _replace_documents(self, documents: Sequence[DocumentChunks]) -> None:
-        self._dirty = True
+        self.view.dirty = True
         ids: list[str] = []
         vectors: list[np.ndarray] = []
         texts: list[str] = []
@@ -323,24 +195,19 @@ class ChunkStore:
 
         Chunks stored before heading vectors existed have none; the retriever embeds theirs.
         """
+        if ids is not None and not ids:
+            return {}
+        pages = (
+            [self.headings.get(ids=list(ids), include=["embeddings"])]
+            if ids is not None
+            else _pages(self.headings, include=["embeddings"])
+        )
         out: dict[str, np.ndarray] = {}
-        if ids is not None:
-            if not ids:
-                return out
-            page = self.headings.get(ids=list(ids), include=["embeddings"])
+        for page in pages:
             vectors: Any = page["embeddings"] if page["embeddings"] is not None else []
             for chunk_id, vector in zip(page["ids"], vectors, strict=True):
                 out[chunk_id] = np.asarray(vector, dtype=np.float32)
-            return out
-        offset = 0
-        while True:
-            page = self.headings.get(include=["embeddings"], limit=_PAGE, offset=offset)
-            vectors = page["embeddings"] if page["embeddings"] is not None else []
-            for chunk_id, vector in zip(page["ids"], vectors, strict=True):
-                out[chunk_id] = np.asarray(vector, dtype=np.float32)
-            if len(page["ids"]) < _PAGE:
-                return out
-            offset += _PAGE
+        return out
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
         """Delete the chunks of several documents; returns how many chunks went."""
@@ -348,30 +215,16 @@ class ChunkStore:
             return self._delete_documents(doc_ids)
 
     def _delete_documents(self, doc_ids: Sequence[str]) -> int:
-        self._dirty = True
+        self.view.dirty = True
         removed = 0
         for start in range(0, len(doc_ids), 500):
-            batch = list(doc_ids[start : start + 500])
-            ids = self.collection.get(where={"doc_id": {"$in": batch}}, include=[])["ids"]
-            if ids:
-                self.collection.delete(ids=ids)
-            self._delete_headings({"doc_id": {"$in": batch}})
-            removed += len(ids)
+            where = {"doc_id": {"$in": list(doc_ids[start : start + 500])}}
+            removed += _delete_where(self.collection, where)
+            _delete_where(self.headings, where)
         return removed
 
     def delete_document(self, doc_id: str) -> int:
-        with self.writing():
-            self._dirty = True
-            ids = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
-            if ids:
-                self.collection.delete(ids=ids)
-            self._delete_headings({"doc_id": doc_id})
-            return len(ids)
-
-    def _delete_headings(self, where: dict[str, Any]) -> None:
-        ids = self.headings.get(where=where, include=[])["ids"]
-        if ids:
-            self.headings.delete(ids=ids)
+        return self.delete_documents([doc_id])
 
     def query(
         self,
@@ -426,7 +279,7 @@ class ChunkStore:
 
         Reading it also brings this process's view of an embedded store up to date."""
         self.refresh()
-        return self._known_revision or ""
+        return self.view.known or ""
 
     def _read_revision(self) -> str:
         self.collection  # noqa: B018 - creates the collection on first use
@@ -437,8 +290,7 @@ class ChunkStore:
         """Mark the collection changed, so readers in other processes rebuild their indexes."""
         token = uuid.uuid4().hex
         self.collection.modify(metadata={_REVISION_KEY: token})
-        self._known_revision = token
-        self._dirty = False
+        self.view.stamped(token)
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
@@ -459,50 +311,36 @@ class ChunkStore:
         return self._iter(where=where, documents=True, embeddings=with_embeddings)
 
     def documents(self) -> list[DocumentInfo]:
-        """One entry per stored document, sorted by id."""
-        info: dict[str, dict[str, Any]] = {}
+        """One entry per stored document, sorted by id (its details from its first chunk)."""
+        chunks: Counter[str] = Counter()
+        flagged: Counter[str] = Counter()
+        first: dict[str, dict[str, Any]] = {}
         for chunk in self._iter():
-            meta = chunk.metadata
-            entry = info.setdefault(
-                str(meta["doc_id"]),
-                {
-                    "title": "",
-                    "source": "",
-                    "hash": "",
-                    "kind": "",
-                    "origin": "",
-                    "chunks": 0,
-                    "flagged": 0,
-                },
-            )
-            entry["chunks"] += 1
-            entry["flagged"] += int(bool(meta.get("flagged")))
-            if meta.get("index") == 0:
-                entry.update(
+            doc_id = str(chunk.metadata["doc_id"])
+            chunks[doc_id] += 1
+            flagged[doc_id] += bool(chunk.metadata.get("flagged"))
+            if chunk.metadata.get("index") == 0:
+                first[doc_id] = chunk.metadata
+        infos = []
+        for doc_id in sorted(chunks):
+            meta = first.get(doc_id, {})
+            infos.append(
+                DocumentInfo(
+                    doc_id=doc_id,
                     title=meta.get("title", ""),
                     source=meta.get("source", ""),
-                    hash=meta.get("hash", ""),
+                    content_hash=meta.get("hash", ""),
+                    chunks=chunks[doc_id],
+                    flagged=flagged[doc_id],
                     kind=meta.get("kind", ""),
                     origin=meta.get("origin", ""),
                 )
-        return [
-            DocumentInfo(
-                doc_id=doc_id,
-                title=e["title"],
-                source=e["source"],
-                content_hash=e["hash"],
-                chunks=e["chunks"],
-                flagged=e["flagged"],
-                kind=e["kind"],
-                origin=e["origin"],
             )
-            for doc_id, e in sorted(info.items())
-        ]
+        return infos
 
     def drop(self) -> None:
         """Delete the whole collection (tests, `kb reset`)."""
-        with self._write_lock, _file_lock(self._lock_path):
-            self.refresh()
+        with self.view.exclusive():
             for name in (self.collection_name, self.headings.name):
                 try:
                     self.client.delete_collection(name)
@@ -510,7 +348,6 @@ class ChunkStore:
                     pass
             self._collection = None
             self._headings = None
-            self._known_revision = None
 
     def _iter(
         self,
@@ -521,13 +358,10 @@ class ChunkStore:
         include: list[Any] = ["metadatas"]
         include += ["documents"] if documents else []
         include += ["embeddings"] if embeddings else []
-        offset = 0
-        while True:
-            page = self.collection.get(where=where, include=include, limit=_PAGE, offset=offset)
-            ids = page["ids"]
+        for page in _pages(self.collection, include=include, where=where):
             texts = page["documents"] if documents else None
             vectors: Any = page["embeddings"] if embeddings else None
-            for row, chunk_id in enumerate(ids):
+            for row, chunk_id in enumerate(page["ids"]):
                 yield StoredChunk(
                     id=chunk_id,
                     text=(texts[row] or "") if texts else "",
@@ -536,9 +370,6 @@ class ChunkStore:
                         np.asarray(vectors[row], dtype=np.float32) if vectors is not None else None
                     ),
                 )
-            if len(ids) < _PAGE:
-                return
-            offset += _PAGE
 
     def _batch_size(self) -> int:
         if self._max_batch is None:
@@ -549,25 +380,21 @@ class ChunkStore:
         return self._max_batch
 
 
-def _fresh_persistent_client(settings: Settings) -> ClientAPI:
-    """A client that reads the folder from disk again instead of reusing this process's cached
-    Chroma system (which keeps the stale in-memory index)."""
-    from chromadb.api.shared_system_client import SharedSystemClient
+def _pages(
+    collection: Collection, *, include: list[Any], where: dict[str, Any] | None = None
+) -> Iterator[Any]:
+    """`collection.get` page by page (Chroma caps how many rows one call returns)."""
+    offset = 0
+    while True:
+        page = collection.get(where=where, include=include, limit=_PAGE, offset=offset)
+        yield page
+        if len(page["ids"]) < _PAGE:
+            return
+        offset += _PAGE
 
-    SharedSystemClient.clear_system_cache()
-    return make_client(settings)
 
-
-@contextlib.contextmanager
-def _file_lock(path: Path | None) -> Iterator[None]:
-    """An exclusive lock between processes (flock on a lock file); nothing when `path` is None."""
-    if path is None:
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _delete_where(collection: Collection, where: dict[str, Any]) -> int:
+    ids = collection.get(where=where, include=[])["ids"]
+    if ids:
+        collection.delete(ids=ids)
+    return len(ids)

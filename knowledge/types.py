@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+from knowledge.chunking import Chunk
 
 
 class Embedder(Protocol):
@@ -49,3 +51,38 @@ class SearchResult:
     passages: list[Passage]
     answerable: bool
     confidence: float  # 0..1, calibrated so that answerable == confidence >= 0.5
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float = 0.0  # cosine similarity for query results
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class DocumentChunks:
+    """One document's chunks, ready to store."""
+
+    doc_id: str
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    content_hash: str
+    kind: str
+    origin: str
+    flags: list[bool]
+    heading_embeddings: np.ndarray | None = None  # per chunk: its "title: heading" label
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    title: str
+    source: str
+    content_hash: str
+    chunks: int
+    flagged: int  # chunks flagged as trying to instruct the agent
+    kind: str
+    origin: str = ""  # where `reindex` reads it again from
