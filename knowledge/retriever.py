@@ -122,16 +122,17 @@ class HybridRetriever:
         )
 
     def answerability(self, ranking: Ranking) -> float:
-        """The calibrated score: the best dense cosine, nudged by the top passage's coverage."""
+        """The calibrated score z of the module docstring (-1 when nothing was found)."""
         c = self.config
         if not ranking.passages:
             return -1.0
-        top = ranking.passages[0]
-        h = c.heading_weight if ranking.heading_top > -1.0 else 0.0
-        return (
-            (1.0 - h) * ranking.dense_top
-            + h * ranking.heading_top
-            + c.coverage_weight * (top.coverage - c.coverage_centre)
+        return answerability_score(
+            ranking.dense_top,
+            ranking.heading_top,
+            ranking.passages[0].coverage,
+            coverage_weight=c.coverage_weight,
+            heading_weight=c.heading_weight,
+            coverage_centre=c.coverage_centre,
         )
 
     def confidence(self, z: float) -> float:
@@ -295,6 +296,21 @@ class HybridRetriever:
             return self._index
 
 
+def answerability_score(
+    dense_top: float,
+    heading_top: float,
+    coverage: float,
+    *,
+    coverage_weight: float,
+    heading_weight: float,
+    coverage_centre: float = 0.5,
+) -> float:
+    """z = (1 − h) × dense + h × heading + w × (coverage − centre); no heading (-1): h = 0.
+    The eval fits w, h and the floor with this same function (evals/retrieval/run.py)."""
+    h = heading_weight if heading_top > -1.0 else 0.0
+    return (1.0 - h) * dense_top + h * heading_top + coverage_weight * (coverage - coverage_centre)
+
+
 def _heading_label(metadata: Mapping[str, Any]) -> str:
     return heading_label(str(metadata.get("title", "")), str(metadata.get("heading", "")))
 
@@ -326,4 +342,11 @@ def _passage(scored: Scored) -> Passage:
     )
 
 
-__all__ = ["Filters", "HybridRetriever", "RetrievalConfig", "Scored", "metadata_matches"]
+__all__ = [
+    "Filters",
+    "HybridRetriever",
+    "RetrievalConfig",
+    "Scored",
+    "answerability_score",
+    "metadata_matches",
+]

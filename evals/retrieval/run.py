@@ -95,12 +95,15 @@ def tune_threshold(
 def answerability(
     signals: dict[str, float], coverage_weight: float, heading_weight: float
 ) -> float:
-    """The retriever's z (knowledge/retriever.py) from one question's raw signals."""
-    h = heading_weight if signals["heading_top"] > -1.0 else 0.0
-    return (
-        (1 - h) * signals["dense_top"]
-        + h * signals["heading_top"]
-        + coverage_weight * (signals["coverage"] - 0.5)
+    """The retriever's z from one question's raw signals, with the weights being tried."""
+    from knowledge.retriever import answerability_score
+
+    return answerability_score(
+        signals["dense_top"],
+        signals["heading_top"],
+        signals["coverage"],
+        coverage_weight=coverage_weight,
+        heading_weight=heading_weight,
     )
 
 
