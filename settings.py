@@ -87,6 +87,34 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # where customers reach this server ("https://support.example.com"); links, origins, emails
+    public_url: str | None = None
+    redis_url: str | None = None  # redis://127.0.0.1:6379/0: throttles and the bus across workers
+
+    # security (docs/security.md)
+    api_docs: bool = False  # /docs, /redoc, /openapi.json
+    # browser origins allowed on /ws/chat and POST /api/chat, besides the server's own; "*" = any
+    allowed_origins: list[str] = Field(default_factory=list)
+    # peers whose X-Forwarded-For is believed (IPs or CIDRs of the reverse proxy)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # hosts a reply may link to, besides the store's own and the carriers' (subdomains included)
+    allowed_link_domains: list[str] = Field(default_factory=list)
+    max_request_bytes: int = 21 * 1024 * 1024  # every request body; routes set lower limits
+    max_chat_body_bytes: int = 16 * 1024  # POST /api/chat
+    max_webhook_body_bytes: int = 256 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024  # help-center documents
+    # failed verifications per order number, per email and per client IP inside the window
+    verify_failure_limit: int = 5
+    verify_failure_window_s: int = 3600
+    # failed verifications across the whole store per window that raise a staff alert
+    verify_alert_threshold: int = 50
+    ws_connections_per_ip_per_min: int = 30
+    ws_open_per_ip: int = 20
+    messages_per_ip_per_min: int = 60
+    escalations_per_client_per_hour: int = 5
+    # conversations, emails, attachments and audit personal data older than this are deleted or
+    # anonymised by the daily retention job; 0 keeps everything
+    retention_days: int = 365
 
     @field_validator("data_dir")
     @classmethod

@@ -43,6 +43,9 @@ class Conversation(Base):
     verified_customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     verified_at: Mapped[datetime | None]
     failed_verifications: Mapped[int] = mapped_column(Integer, default=0)
+    # the offline engine's dialogue state (flow, slots, verified), kept here rather than in the
+    # message window so that long conversations do not forget it
+    engine_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -72,7 +75,10 @@ class Escalation(Base):
     __tablename__ = "escalations"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    conversation_id: Mapped[str] = mapped_column(
+    # "conversation": a customer waits for a person; "alert": a warning for staff (e.g. a wave of
+    # failed verifications), with no conversation behind it
+    kind: Mapped[str] = mapped_column(String(20), default="conversation", server_default="conversation")
+    conversation_id: Mapped[str | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
     reason: Mapped[str] = mapped_column(String(50))

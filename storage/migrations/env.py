@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 import storage.tables_helpdesk  # noqa: F401  (registers its tables on Base)
+import storage.tables_security  # noqa: F401
 from storage.tables import Base
 
 connection = context.config.attributes.get("connection")

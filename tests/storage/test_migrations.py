@@ -46,3 +46,39 @@ async def test_postgres_from_empty_to_head(postgres_url: str) -> None:
     assert await current_revision(engine) == head_revision()
     assert TABLES <= await _tables(url)
     await engine.dispose()
+
+
+def test_exactly_one_alembic_head() -> None:
+    """Several issues add migrations; two heads would make `upgrade head` fail at start."""
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import _config
+
+    heads = ScriptDirectory.from_config(_config()).get_heads()
+    assert len(heads) == 1, f"more than one migration head: {heads}"
+
+
+def test_model_matches_migrations(tmp_path: Path) -> None:
+    """The tables the code declares are the tables the migrations build (no autogenerate diff)."""
+    import asyncio
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import storage.tables_helpdesk  # noqa: F401
+    import storage.tables_security  # noqa: F401
+    from storage.tables import Base
+
+    url = Settings(data_dir=tmp_path).sqlalchemy_url
+
+    async def diff() -> list[object]:
+        engine = make_engine(url)
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            found = await conn.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+            )
+        await engine.dispose()
+        return list(found)
+
+    assert asyncio.run(diff()) == []
