@@ -143,6 +143,7 @@ class Runner:
             customer_id=conversation.verified_customer_id,
             failed_verifications=conversation.failed_verifications,
             customer_text=customer_msg.text,
+            engine_state=conversation.engine_state,
         )
         new_messages: list[BaseMessage] = []
         gate = await answer_pending(
@@ -220,6 +221,12 @@ class Runner:
                 }
             )
             reply = (await repo.append_messages(session, conversation.id, rows_out))[-1]
+            if "engine" in (final.response_metadata or {}):
+                # kept on the conversation, not only in the message window: a long conversation
+                # must not forget that the customer was verified or which flow was open
+                await repo.set_engine_state(
+                    session, conversation.id, final.response_metadata["engine"] or None
+                )
         owner = Owner.QUEUED if ctx.escalation else Owner.BOT
         escalation = Escalated(*ctx.escalation) if ctx.escalation else None
         yield TurnResult(

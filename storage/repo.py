@@ -22,6 +22,14 @@ async def get_conversation(session: AsyncSession, conversation_id: str) -> Conve
     return await session.get(Conversation, conversation_id, populate_existing=True)
 
 
+async def set_engine_state(
+    session: AsyncSession, conversation_id: str, state: dict[str, Any] | None
+) -> None:
+    await session.execute(
+        update(Conversation).where(Conversation.id == conversation_id).values(engine_state=state)
+    )
+
+
 async def append_message(
     session: AsyncSession,
     *,

@@ -55,6 +55,8 @@ class SupportContext:
     customer_id: str | None = None
     failed_verifications: int = 0
     customer_text: str = ""  # the message this turn answers (for triage of escalations)
+    # the offline engine's dialogue state as the last turn left it (conversations.engine_state)
+    engine_state: dict[str, Any] | None = None
     orders: dict[str, Any] = field(default_factory=dict)  # read this turn, by number
     escalation: tuple[str, str] | None = None  # (escalation id, reason) raised this turn
     passages: list[Passage] = field(default_factory=list)  # retrieved this turn, answerable

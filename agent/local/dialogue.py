@@ -17,7 +17,7 @@ from agent.local import flows
 from agent.local.entities import extract
 from agent.local.intents import IntentClassifier
 from agent.local.replies import passage_answer, say
-from agent.local.state import ORDER_FLOWS, Decision, Persona, State, call
+from agent.local.state import ORDER_FLOWS, Decision, Known, Persona, State, call
 
 _QUESTION_START = re.compile(
     r"^\s*(how|what|what's|whats|when|where|why|which|do you|does|can i|is there|are there)\b",
@@ -37,23 +37,44 @@ _GENERAL_QUESTION = re.compile(
 _ORDER_INTENT_FLOOR_FOR_QUESTIONS = 0.7
 
 
-def _last_state(messages: list[BaseMessage]) -> State:
-    state = State()
+def _last_state(messages: list[BaseMessage], known: Known | None = None) -> State:
+    """The engine's state: what this turn's earlier steps left, else what the conversation row
+    keeps (`known`, loaded by the runner), else what the message window shows. Verification is
+    the server's fact (the conversation's verified customer), never a guess from the window."""
+    state: State | None = None
     for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            break  # earlier steps of this turn only
         if isinstance(message, AIMessage) and "engine" in (message.response_metadata or {}):
             state = State(**message.response_metadata["engine"])
             break
-    state.verified = any(
-        isinstance(m, ToolMessage) and m.name == "verify_customer" and m.status != "error"
-        for m in messages
-    )
+    if state is None and known is not None:
+        state = State(**(known.engine_state or {}))
+    if state is None:
+        state = State()
+        for message in reversed(messages):
+            if isinstance(message, AIMessage) and "engine" in (message.response_metadata or {}):
+                state = State(**message.response_metadata["engine"])
+                break
+    if known is not None:
+        state.verified = known.verified
+    else:
+        state.verified = any(
+            isinstance(m, ToolMessage) and m.name == "verify_customer" and m.status != "error"
+            for m in messages
+        )
     return state
 
 
 def decide(
-    messages: list[BaseMessage], *, tools: set[str], intents: IntentClassifier, persona: Persona
+    messages: list[BaseMessage],
+    *,
+    tools: set[str],
+    intents: IntentClassifier,
+    persona: Persona,
+    known: Known | None = None,
 ) -> Decision:
-    state = _last_state(messages)
+    state = _last_state(messages, known)
     last = messages[-1] if messages else None
     if isinstance(last, ToolMessage):
         return _after_tool(last, state, tools, persona)

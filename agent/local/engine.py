@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field
 
 from agent.local.dialogue import decide
 from agent.local.intents import IntentClassifier
-from agent.local.state import Decision, Persona
+from agent.local.state import Decision, Known, Persona
 
 # a few words per chunk: streamed like an LLM, without a chunk object per word
 _WORDS = re.compile(r"(?:\S+\s*){1,6}|\s+")
@@ -46,7 +46,11 @@ class LocalChatModel(BaseChatModel):
 
     def _decide(self, messages: list[BaseMessage]) -> Decision:
         return decide(
-            messages, tools=set(self.tool_names), intents=self.intents, persona=self.persona
+            messages,
+            tools=set(self.tool_names),
+            intents=self.intents,
+            persona=self.persona,
+            known=_known(),
         )
 
     def _message(self, decision: Decision) -> AIMessage:
@@ -92,6 +96,20 @@ class LocalChatModel(BaseChatModel):
             if run_manager and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
+
+
+def _known() -> Known | None:
+    """The conversation's server-side state, from the graph's runtime context (the runner's
+    SupportContext); None when the model is called outside a graph run."""
+    from langgraph.runtime import get_runtime
+
+    try:
+        ctx = get_runtime().context
+    except (RuntimeError, KeyError, AttributeError):
+        return None
+    if ctx is None or not hasattr(ctx, "customer_id"):
+        return None
+    return Known(engine_state=ctx.engine_state, verified=ctx.customer_id is not None)
 
 
 def _call_id() -> str:

@@ -62,6 +62,15 @@ class Decision:
         }
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the server knows about the conversation, handed to the engine each step: its
+    stored dialogue state and whether a customer is verified (conversations row)."""
+
+    engine_state: dict[str, Any] | None
+    verified: bool
+
+
 @dataclass
 class Persona:
     store: str
