@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agent.graph import build_graph
 from agent.llm import make_chat_model
 from agent.runner import Runner
-from bus import Bus, LocalBus
+from bus import Bus, make_bus
 from commerce.backend import StoreBackend
 from commerce.policy import load_policy
 from helpdesk.connectors import build_connectors
@@ -61,6 +61,7 @@ class Services:
         if self._stop is not None and self._tasks:
             self._stop.set()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.bus.close()
         if self.http is not None:
             await self.http.aclose()
         await self.store.close()
@@ -166,7 +167,7 @@ async def build_services(
         tools=tools,
         runner=runner,
         deps=deps,
-        bus=LocalBus(),
+        bus=make_bus(settings.redis_url),
         outbox=outbox,
         http=http,
     )
