@@ -25,10 +25,20 @@ from helpdesk.outbox import (  # defined before outbox.py imports this module
     _transition,
     claim,
 )
+from masking import mask_args
 from storage.tables import utcnow
 from storage.tables_helpdesk import HelpdeskTicket, OutboxEntry, OutboxStatus, as_utc
 
 log = logging.getLogger(__name__)
+
+
+def delivered_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a delivered row keeps: the helpdesk holds the ticket now, so the transcript goes and
+    the rest (ids, category, tags) stays with personal fields masked."""
+    kept = {k: v for k, v in payload.items() if k != "transcript"}
+    if "transcript" in payload:
+        kept["transcript_lines"] = len(payload.get("transcript") or [])
+    return mask_args(kept)
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,7 @@ class OutboxWorker:
             "external_id": ref.external_id,
             "delivered_at": now,
             "last_error": None,
+            "payload": delivered_payload(item.payload),
         }
         async with self._sessions.begin() as session:
             expect = (OutboxStatus.DELIVERING, item.attempt)

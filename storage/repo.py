@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from masking import mask_args, mask_result
 from storage.tables import AuditEntry, Conversation, Escalation, Message, Owner, utcnow
 
 
@@ -189,6 +190,10 @@ async def add_escalation(
 
 
 async def add_audit(session: AsyncSession, **fields: Any) -> None:
+    """Every audit row passes here, so every writer's args and result are masked (idempotent
+    for rows the tool layer already masked)."""
+    fields["args"] = mask_args(fields.get("args") or {})
+    fields["result"] = mask_result(str(fields.get("result") or ""))
     session.add(AuditEntry(created_at=utcnow(), **fields))
     await session.flush()
 

@@ -15,9 +15,9 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException, tool
 from pydantic_core import to_jsonable_python
 
 from errors import ToolError
+from masking import mask_args, mask_result
 from storage import repo
 from tools.context import SupportContext, ToolCallRecord
-from tools.masking import mask_args
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,8 @@ async def _audit(
         "args": mask_args(args),
         "ok": ok,
         "decision": decision,
-        "result": mask_args({"result": content[:2000]})["result"],
+        # JSON stays JSON (staff views parse it); personal fields and free text masked
+        "result": mask_result(content),
     }
     if kind is ToolKind.READ:
         ctx.pending_audit.append(entry)
