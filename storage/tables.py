@@ -46,6 +46,10 @@ class Conversation(Base):
     # the offline engine's dialogue state (flow, slots, verified), kept here rather than in the
     # message window so that long conversations do not forget it
     engine_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the worker running a bot turn for this conversation, until when: turns of one
+    # conversation run one at a time across workers (the database decides, not a process lock)
+    turn_holder: Mapped[str | None] = mapped_column(String(64))
+    turn_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

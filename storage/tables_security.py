@@ -35,3 +35,14 @@ class RetentionRun(Base):
     finished_at: Mapped[datetime | None]
     cutoff: Mapped[datetime]
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Lease(Base):
+    """Who runs a singleton job (the outbox poller, IMAP, notifications) among N workers: the
+    holder renews before `expires_at`; a dead holder's lease lapses and another worker takes it."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime]
