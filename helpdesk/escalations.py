@@ -12,6 +12,7 @@ from helpdesk.connectors.base import TicketPayload, TranscriptLine
 from helpdesk.outbox import enqueue_ticket
 from helpdesk.ownership import transition
 from helpdesk.routing import team_for
+from masking import mask_text
 from storage import repo
 from storage.tables import AuditEntry, Escalation, PendingAction
 
@@ -54,7 +55,7 @@ async def build_details(session: AsyncSession, conversation_id: str) -> dict[str
             .order_by(PendingAction.created_at)
         )
     ).all()
-    refusals = [f"{e.tool}: {e.result[:200]}" for e in audit if not e.ok]
+    refusals = [f"{e.tool}: {mask_text(e.result[:200])}" for e in audit if not e.ok]
     return {
         "verified_customer": conversation.verified_customer_id if conversation else None,
         "orders_discussed": orders,
@@ -64,9 +65,10 @@ async def build_details(session: AsyncSession, conversation_id: str) -> dict[str
             {
                 "kind": a.kind,
                 "order": a.order_number,
-                "summary": a.summary,
+                # masked: the action's own row (staff API /actions) keeps the details
+                "summary": mask_text(a.summary),
                 "status": a.status,
-                "why": a.approval_reason or a.error,
+                "why": mask_text(a.approval_reason or a.error or "") or None,
             }
             for a in actions
         ],
@@ -78,7 +80,8 @@ def summary_text(
 ) -> str:
     lines = [f"Reason: {reason.replace('_', ' ')}."]
     if model_summary:
-        lines.append(model_summary.strip())
+        # the model's words can quote anything the customer typed, third parties included
+        lines.append(mask_text(model_summary.strip()))
     customer = details.get("verified_customer")
     lines.append(f"Customer: {'verified (' + customer + ')' if customer else 'not verified'}.")
     if details["orders_discussed"]:
@@ -148,7 +151,7 @@ async def open_escalation(
         ticket=TicketPayload(
             escalation_id=escalation.id,
             conversation_id=conversation_id,
-            subject=f"[{category}] {first[:120]}",
+            subject=f"[{category}] {mask_text(first[:120])}",
             summary=escalation.summary,
             requester_name=(customer or {}).get("name"),
             requester_email=(customer or {}).get("email"),

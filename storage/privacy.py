@@ -1,0 +1,227 @@
+"""What we hold about one customer, and forgetting it: the export and erasure behind
+`support-agent privacy export|erase EMAIL`, and the deletions and audit anonymisation the
+retention job shares.
+
+A customer is found by their store customer ids (the CLI resolves the email through the store)
+and the conversations verified for those ids; an unverified visitor's conversation names no one
+and is left to retention. Audit rows are anonymised rather than deleted: the counts, tools,
+decisions and times stay for the record, nothing in them points to a person."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.tables import AuditEntry, Conversation, Escalation, Message, PendingAction
+from storage.tables_helpdesk import HelpdeskTicket, OutboxEntry
+
+ANONYMISED = '{"anonymised": true'  # how an anonymised audit result starts
+# what survives anonymisation: outcome flags and enum-like values, never free text or ids
+_KEEP = frozenset(
+    {"answerable", "verified", "already", "needs_approval", "status", "reason", "priority",
+     "resolution", "kind", "decision", "category"}
+)  # fmt: skip
+_ENUM = re.compile(r"^[a-z][a-z_]{0,39}$")
+
+
+def _kept(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {}
+    return {
+        k: v
+        for k, v in data.items()
+        if k in _KEEP
+        and (isinstance(v, bool | int | float) or (isinstance(v, str) and _ENUM.match(v)))
+    }
+
+
+def anonymise_audit(entry: AuditEntry) -> None:
+    """In place: the actor loses its customer id, args and result keep only outcome flags."""
+    if entry.actor.startswith("customer:"):
+        entry.actor = "customer"
+    entry.args = _kept(entry.args)
+    try:
+        result = json.loads(entry.result) if entry.result else None
+    except ValueError:
+        result = None
+    entry.result = json.dumps({"anonymised": True, **_kept(result)})
+
+
+def is_anonymised(entry: AuditEntry) -> bool:
+    return entry.result.startswith(ANONYMISED)
+
+
+async def _count(session: AsyncSession, query: Select[Any]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+async def delete_conversations(session: AsyncSession, ids: Sequence[str]) -> dict[str, int]:
+    """Deletes conversations with their messages, pending actions, escalations and the outbox
+    rows that carry them to a helpdesk. Children go explicitly (not by cascade) so the counts
+    are exact on every database. Audit rows are the caller's (anonymise_audit)."""
+    ids = list(ids)
+    counts = {"conversations": 0, "messages": 0, "pending_actions": 0, "escalations": 0}
+    counts["outbox"] = 0
+    if not ids:
+        return counts
+    escalation_ids = list(
+        await session.scalars(select(Escalation.id).where(Escalation.conversation_id.in_(ids)))
+    )
+    outbox_ids = await _outbox_rows(session, set(ids), set(escalation_ids))
+    children = (
+        ("messages", Message, Message.conversation_id),
+        ("pending_actions", PendingAction, PendingAction.conversation_id),
+        ("escalations", Escalation, Escalation.conversation_id),
+    )
+    for name, table, column in children:
+        counts[name] = await _count(session, select(table).where(column.in_(ids)))
+    counts["conversations"] = await _count(
+        session, select(Conversation).where(Conversation.id.in_(ids))
+    )
+    counts["outbox"] = len(outbox_ids)
+    for _name, table, column in children:
+        await session.execute(delete(table).where(column.in_(ids)))
+    if outbox_ids:
+        await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_(outbox_ids)))
+    await session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
+    return counts
+
+
+async def _outbox_rows(
+    session: AsyncSession, conversation_ids: set[str], escalation_ids: set[str]
+) -> list[int]:
+    """Outbox rows (tickets and comments) of these conversations: the ids sit in the payload."""
+    payload = OutboxEntry.payload
+    found = await session.scalars(
+        select(OutboxEntry.id).where(
+            or_(
+                payload["conversation_id"].as_string().in_(list(conversation_ids)),
+                payload["escalation_id"].as_string().in_(list(escalation_ids)),
+            )
+        )
+    )
+    return list(found)
+
+
+def _audit_query(conversation_ids: Sequence[str], customer_ids: Sequence[str]) -> Select[Any]:
+    actors = [f"customer:{c}" for c in customer_ids]
+    return select(AuditEntry).where(
+        or_(AuditEntry.conversation_id.in_(list(conversation_ids)), AuditEntry.actor.in_(actors))
+    )
+
+
+async def customer_conversations(session: AsyncSession, customer_ids: Sequence[str]) -> list[str]:
+    if not customer_ids:
+        return []
+    found = await session.scalars(
+        select(Conversation.id)
+        .where(Conversation.verified_customer_id.in_(list(customer_ids)))
+        .order_by(Conversation.created_at)
+    )
+    return list(found)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _row(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in obj.__table__.columns:
+        if column.key in skip:
+            continue
+        value = getattr(obj, column.key)
+        out[column.key] = _iso(value) if isinstance(value, datetime) else value
+    return out
+
+
+async def export_customer(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, Any]:
+    """Everything stored about these customers: their verified conversations with messages,
+    pending actions and escalations, and every audit row of theirs."""
+    conversation_ids = await customer_conversations(session, customer_ids)
+    conversations: list[dict[str, Any]] = []
+    for cid in conversation_ids:
+        conversation = await session.get(Conversation, cid)
+        assert conversation is not None
+        item = _row(conversation, skip=("turn_holder", "turn_until"))
+        item["messages"] = [
+            _row(m, skip=("conversation_id",))
+            for m in await session.scalars(
+                select(Message).where(Message.conversation_id == cid).order_by(Message.seq)
+            )
+        ]
+        item["pending_actions"] = [
+            _row(a, skip=("conversation_id", "live_key"))
+            for a in await session.scalars(
+                select(PendingAction)
+                .where(PendingAction.conversation_id == cid)
+                .order_by(PendingAction.created_at)
+            )
+        ]
+        item["escalations"] = [
+            _row(e, skip=("conversation_id",))
+            for e in await session.scalars(
+                select(Escalation)
+                .where(Escalation.conversation_id == cid)
+                .order_by(Escalation.created_at)
+            )
+        ]
+        conversations.append(item)
+    audit = await session.scalars(
+        _audit_query(conversation_ids, customer_ids).order_by(AuditEntry.id)
+    )
+    tickets = await session.scalars(
+        select(HelpdeskTicket).where(HelpdeskTicket.conversation_id.in_(conversation_ids))
+    )
+    return {
+        "customer_ids": list(customer_ids),
+        "conversations": conversations,
+        "audit": [_row(a) for a in audit],
+        "helpdesk_tickets": [_row(t) for t in tickets],
+    }
+
+
+async def erase_customer(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, Any]:
+    """Inside the caller's transaction (roll it back for a preview): deletes the customers'
+    conversations and everything attached, anonymises their audit rows. Returns the counts, and
+    the helpdesk tickets that live outside this database (staff erase those in the helpdesk)."""
+    conversation_ids = await customer_conversations(session, customer_ids)
+    audit = [
+        a
+        for a in await session.scalars(_audit_query(conversation_ids, customer_ids))
+        if not is_anonymised(a)
+    ]
+    tickets = list(
+        await session.scalars(
+            select(HelpdeskTicket).where(HelpdeskTicket.conversation_id.in_(conversation_ids))
+        )
+    )
+    counts: dict[str, Any] = await delete_conversations(session, conversation_ids)
+    # an action or escalation kept under the customer's id outside those conversations
+    for name, table, column, conversation in (
+        (
+            "pending_actions",
+            PendingAction,
+            PendingAction.customer_id,
+            PendingAction.conversation_id,
+        ),
+        ("escalations", Escalation, Escalation.customer_id, Escalation.conversation_id),
+    ):
+        where = (
+            column.in_(list(customer_ids)),
+            or_(conversation.is_(None), conversation.not_in(conversation_ids)),
+        )
+        counts[name] += await _count(session, select(table).where(*where))
+        await session.execute(delete(table).where(*where))
+    counts["audit_anonymised"] = len(audit)
+    for entry in audit:
+        anonymise_audit(entry)
+    await session.flush()
+    counts["helpdesk_tickets"] = [f"{t.connector}:{t.external_id}" for t in tickets]
+    return counts
