@@ -25,7 +25,7 @@ from helpdesk.outbox import (  # defined before outbox.py imports this module
     _transition,
     claim,
 )
-from masking import mask_args
+from masking import mask_args, mask_text
 from storage.tables import utcnow
 from storage.tables_helpdesk import HelpdeskTicket, OutboxEntry, OutboxStatus, as_utc
 
@@ -233,7 +233,10 @@ class OutboxWorker:
         self, item: _Claim, error: str, *, retryable: bool, retry_after: float | None = None
     ) -> None:
         now = self._clock()
-        values: dict[str, Any] = {"last_error": f"attempt {item.attempt}: {error}"[:2000]}
+        # a helpdesk's error text may quote the ticket (requester, transcript): masked
+        values: dict[str, Any] = {
+            "last_error": mask_text(f"attempt {item.attempt}: {error}")[:2000]
+        }
         if retryable and item.attempt < self.policy.max_attempts:
             delay = self.policy.delay(item.attempt, self._rng, retry_after)
             values["status"] = OutboxStatus.PENDING
