@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -18,6 +19,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Tool
 from langchain_core.tools import BaseTool
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import metrics
 from agent import triggers
 from agent.confirmation import answer_pending, say
 from agent.events import (
@@ -81,6 +83,7 @@ class Runner:
         client_id: str | None = None,
     ) -> AsyncIterator[TurnEvent]:
         self.validate(text)
+        started = time.perf_counter()  # the turn's latency includes waiting for the lease
         lock = self._lock(conversation_id) if conversation_id else contextlib.nullcontext()
         async with lock:
             async with self._deps.sessions.begin() as session:
@@ -123,7 +126,7 @@ class Runner:
                 yield TurnResult(conversation.id, None, "", conversation.owner, utcnow(), client_id)
             else:
                 async for event in self._run_bot(
-                    conversation, customer_msg, rows, pending, client_id
+                    conversation, customer_msg, rows, pending, client_id, started=started
                 ):
                     yield event
 
@@ -134,7 +137,9 @@ class Runner:
         rows: Sequence[Message],
         pending: PendingAction | None,
         client_id: str | None,
+        started: float | None = None,
     ) -> AsyncIterator[TurnEvent]:
+        started = time.perf_counter() if started is None else started
         ctx = SupportContext(
             conversation_id=conversation.id,
             channel=conversation.channel,
@@ -227,6 +232,12 @@ class Runner:
                 await repo.set_engine_state(
                     session, conversation.id, final.response_metadata["engine"] or None
                 )
+        metrics.observe_turn(
+            engine=self._deps.settings.llm_provider,
+            tools=[c.name for c in ctx.tool_calls],
+            seconds=time.perf_counter() - started,
+            messages=new_messages,
+        )
         owner = Owner.QUEUED if ctx.escalation else Owner.BOT
         escalation = Escalated(*ctx.escalation) if ctx.escalation else None
         yield TurnResult(

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+import metrics
 from agent.events import Accepted, Escalated, Token, ToolStatus, TurnResult
 from bus import conversation_topic
 from channels.protocol import (
@@ -75,7 +76,8 @@ class ChatSession:
     async def serve(self) -> None:
         await self.ws.accept()
         try:
-            await self._loop()
+            with metrics.socket_open():
+                await self._loop()
         finally:
             if self._follower is not None:
                 self._follower.cancel()

@@ -14,6 +14,7 @@ from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool, ToolException, tool
 from pydantic_core import to_jsonable_python
 
+import metrics
 from errors import ToolError
 from masking import mask_args, mask_result
 from storage import repo
@@ -57,6 +58,7 @@ def support_tool(kind: ToolKind, *, label: str) -> Callable[[ToolFn], BaseTool]:
                 ok, decision, result = False, "error", None
                 content = "This tool failed unexpectedly. Apologise and offer a human colleague."
             ctx.tool_calls.append(ToolCallRecord(name=made.name, args=shown, ok=ok))
+            metrics.tool_called(made.name, decision)
             await _audit(ctx, made.name, kind, shown, ok=ok, decision=decision, content=content)
             if not ok:
                 raise ToolException(content)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from langchain.tools import ToolRuntime
 
+import metrics
 from errors import ToolError
 from helpdesk.escalations import open_escalation
 from helpdesk.hours import handoff_notice
@@ -75,6 +76,7 @@ async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, 
             raise ToolError("The conversation changed hands while this was being done.") from exc
     ctx.owner_version += 1
     ctx.escalation = (escalation.id, reason)
+    metrics.escalation_opened(reason)
     if deps.on_escalation is not None:
         deps.on_escalation()
     return {
