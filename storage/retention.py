@@ -224,7 +224,9 @@ async def last_run(sessions: async_sessionmaker[AsyncSession]) -> datetime | Non
 
 class RetentionJob:
     """The daily run, for `Services.start_background` (under a lease with several workers).
-    Due a day after the last recorded run, so restarts do not run it more often."""
+    Due a day after the last recorded run, so restarts do not run it more often; the first
+    check waits `first_delay`, so start-up work and the first requests go first. `clock` is the
+    services' clock: rows stamped by it (throttle hits, actions) are judged by it."""
 
     def __init__(
         self,
@@ -234,23 +236,33 @@ class RetentionJob:
         clock: Callable[[], datetime] = utcnow,
         every: timedelta = DAY,
         retry_after: timedelta = timedelta(hours=1),
+        first_delay: timedelta = timedelta(minutes=1),
     ) -> None:
         self._sessions = sessions
         self._days = retention_days
         self._clock = clock
         self._every = every
         self._retry_after = retry_after
+        self._first_delay = first_delay
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        wait = self._first_delay.total_seconds()
+        while not await _stopped(stop, wait):
             try:
                 last = await last_run(self._sessions)
                 wait = (last + self._every - self._clock()).total_seconds() if last else 0.0
                 if wait <= 0:
-                    await run_retention(self._sessions, retention_days=self._days)
+                    now = self._clock()
+                    await run_retention(self._sessions, retention_days=self._days, now=now)
                     wait = self._every.total_seconds()
             except Exception:  # the database blinked: try again later, keep the worker alive
                 log.exception("retention run failed")
                 wait = self._retry_after.total_seconds()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), max(wait, 1.0))
+
+
+async def _stopped(stop: asyncio.Event, wait_s: float) -> bool:
+    """Waits up to `wait_s` (at least a second between checks once running); True on stop."""
+    if wait_s > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(wait_s, 1.0))
+    return stop.is_set()

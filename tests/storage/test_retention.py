@@ -243,12 +243,15 @@ async def _runs_after(sessions: Sessions, job: RetentionJob, expected: int) -> i
 
 async def test_the_daily_job_runs_when_due(sessions: Sessions) -> None:
     await _seed(sessions)
-    job = RetentionJob(sessions, retention_days=365)
+    job = RetentionJob(sessions, retention_days=365, first_delay=timedelta(0))
     assert await _runs_after(sessions, job, 1) == 1  # no run yet: due at once
     assert await _count(sessions, Conversation) == 2
     # a restart an hour later does not run it again
     later = RetentionJob(
-        sessions, retention_days=365, clock=lambda: datetime.now(UTC) + timedelta(hours=1)
+        sessions,
+        retention_days=365,
+        clock=lambda: datetime.now(UTC) + timedelta(hours=1),
+        first_delay=timedelta(0),
     )
     stop = asyncio.Event()
     task = asyncio.create_task(later.run_forever(stop))
@@ -258,6 +261,9 @@ async def test_the_daily_job_runs_when_due(sessions: Sessions) -> None:
     assert await _count(sessions, RetentionRun) == 1
     # a day and more after the last run it is due again
     tomorrow = RetentionJob(
-        sessions, retention_days=365, clock=lambda: datetime.now(UTC) + timedelta(days=1, hours=1)
+        sessions,
+        retention_days=365,
+        clock=lambda: datetime.now(UTC) + timedelta(days=1, hours=1),
+        first_delay=timedelta(0),
     )
     assert await _runs_after(sessions, tomorrow, 2) == 2
