@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,6 +20,7 @@ from agent.graph import build_graph
 from agent.llm import make_chat_model
 from agent.runner import Runner
 from bus import Bus, make_bus
+from channels.rates import ChatRates
 from commerce.backend import StoreBackend
 from commerce.policy import load_policy
 from helpdesk.connectors import build_connectors
@@ -27,6 +29,7 @@ from helpdesk.triage import Triager
 from settings import Settings
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
+from storage.throttle import Throttle, build_throttle
 from tools import default_tools
 from tools.context import KnowledgeSearch, ToolDeps
 
@@ -49,6 +52,8 @@ class Services:
 
     outbox: Any = None  # helpdesk.outbox.OutboxWorker
     http: Any = None  # the shared outbound httpx.AsyncClient
+    throttle: Throttle | None = None  # rates and lock-outs (storage/throttle.py)
+    rates: ChatRates | None = None  # per-IP limits of the customer channel
     _stop: asyncio.Event | None = None
     _tasks: list[asyncio.Task[None]] | None = None
 
@@ -62,6 +67,8 @@ class Services:
             self._stop.set()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.bus.close()
+        if self.throttle is not None:
+            await self.throttle.close()
         if self.http is not None:
             await self.http.aclose()
         await self.store.close()
@@ -142,12 +149,19 @@ async def build_services(
         poll_interval_s=settings.outbox_poll_s,
     )
     tools = default_tools()
+    throttle = build_throttle(
+        sessions=sessions,
+        secret=settings.secret_key.get_secret_value().encode(),
+        redis_url=settings.redis_url,
+        clock=(lambda: clock().timestamp()) if clock is not None else time.time,
+    )
     deps = ToolDeps(
         settings=settings,
         store=store,
         knowledge=knowledge,
         sessions=sessions,
         policy=load_policy(settings.policy_path),
+        throttle=throttle,
         triage=lambda text: triager.triage(text).as_dict(),
         on_escalation=outbox.notify,
     )
@@ -170,4 +184,6 @@ async def build_services(
         bus=make_bus(settings.redis_url),
         outbox=outbox,
         http=http,
+        throttle=throttle,
+        rates=ChatRates(settings, throttle),
     )

@@ -81,6 +81,7 @@ class Runner:
         channel: str,
         conversation_id: str | None = None,
         client_id: str | None = None,
+        client_ip: str | None = None,  # from the connection, for per-IP limits in tools
     ) -> AsyncIterator[TurnEvent]:
         self.validate(text)
         started = time.perf_counter()  # the turn's latency includes waiting for the lease
@@ -126,7 +127,7 @@ class Runner:
                 yield TurnResult(conversation.id, None, "", conversation.owner, utcnow(), client_id)
             else:
                 async for event in self._run_bot(
-                    conversation, customer_msg, rows, pending, client_id, started=started
+                    conversation, customer_msg, rows, pending, client_id, client_ip, started=started
                 ):
                     yield event
 
@@ -137,6 +138,7 @@ class Runner:
         rows: Sequence[Message],
         pending: PendingAction | None,
         client_id: str | None,
+        client_ip: str | None = None,
         started: float | None = None,
     ) -> AsyncIterator[TurnEvent]:
         started = time.perf_counter() if started is None else started
@@ -149,6 +151,7 @@ class Runner:
             failed_verifications=conversation.failed_verifications,
             customer_text=customer_msg.text,
             engine_state=conversation.engine_state,
+            client_ip=client_ip,
         )
         new_messages: list[BaseMessage] = []
         gate = await answer_pending(

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from channels.rates import rate_limited_response, too_fast
 from channels.summary import collect, turn_json
 from channels.websocket import ChatSession
 from errors import ProtocolError
@@ -33,7 +34,11 @@ class ChatRequest(BaseModel):
 
 
 @router.post("/api/chat")
-async def chat(body: ChatRequest, services: ServicesDep) -> JSONResponse:
+async def chat(body: ChatRequest, request: Request, services: ServicesDep) -> JSONResponse:
+    ip = services.rates.client_ip(request)
+    verdict = await services.rates.message(ip)
+    if not verdict.allowed:  # refused before anything is stored
+        return rate_limited_response(verdict, too_fast(verdict))
     try:
         result = await collect(
             services.runner.run_turn(
@@ -41,6 +46,7 @@ async def chat(body: ChatRequest, services: ServicesDep) -> JSONResponse:
                 channel="api",
                 conversation_id=body.conversation_id,
                 client_id=body.client_id,
+                client_ip=ip,
             )
         )
     except ProtocolError as exc:

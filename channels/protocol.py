@@ -105,6 +105,9 @@ class ServerError(_Frame):
     type: Literal["error"] = "error"
     code: str
     message: str
+    # with code "rate_limited": whole seconds before the next message will be taken (left out
+    # of the other errors)
+    retry_after: int | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ServerPong(_Frame):

@@ -31,6 +31,7 @@ from channels.protocol import (
     ServerToolStatus,
     client_frame_adapter,
 )
+from channels.rates import refuse_socket, too_fast
 from errors import ProtocolError
 from storage import repo
 
@@ -43,6 +44,7 @@ class ChatSession:
         self.ws = websocket
         self.services = services
         self.conversation_id: str | None = None
+        self.client_ip = services.rates.client_ip(websocket)
         self._send_lock = asyncio.Lock()
         self._follower: asyncio.Task[None] | None = None
 
@@ -74,11 +76,17 @@ class ChatSession:
         await self.send(ServerError(code=code, message=message))
 
     async def serve(self) -> None:
-        await self.ws.accept()
+        rates = self.services.rates
+        admitted = await rates.admit_socket(self.client_ip)
+        if not admitted.allowed:  # too many sockets from this IP: refused at the handshake
+            await refuse_socket(self.ws, admitted)
+            return
         try:
+            await self.ws.accept()
             with metrics.socket_open():
                 await self._loop()
         finally:
+            rates.release_socket(self.client_ip)
             if self._follower is not None:
                 self._follower.cancel()
 
@@ -154,12 +162,21 @@ class ChatSession:
         )
 
     async def message(self, frame: ClientMessage) -> None:
+        verdict = await self.services.rates.message(self.client_ip)
+        if not verdict.allowed:  # refused before anything is stored or acknowledged
+            await self.send(
+                ServerError(
+                    code="rate_limited", message=too_fast(verdict), retry_after=verdict.retry_after
+                )
+            )
+            return
         runner = self.services.runner
         events = runner.run_turn(
             text=frame.text,
             channel="web",
             conversation_id=self.conversation_id,
             client_id=frame.client_id,
+            client_ip=self.client_ip,
         )
         async for event in events:
             if isinstance(event, Accepted):

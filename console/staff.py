@@ -35,6 +35,8 @@ class StaffReplyBody(StaffAction):
 def escalation_json(e: Escalation, c: Conversation | None) -> dict[str, Any]:
     return {
         "id": e.id,
+        # "alert": a warning for staff with no customer behind it (helpdesk/alerts.py)
+        "kind": e.kind,
         "conversation_id": e.conversation_id,
         "reason": e.reason,
         "status": e.status,
@@ -58,7 +60,7 @@ async def queue(
 ) -> Any:
     query = (
         select(Escalation, Conversation)
-        .join(Conversation, Conversation.id == Escalation.conversation_id)
+        .outerjoin(Conversation, Conversation.id == Escalation.conversation_id)
         .order_by(Escalation.created_at)
     )
     if not include_closed:
@@ -153,6 +155,18 @@ async def resolve(
     conversation_id: str, body: StaffAction, services: ServicesDep, _: StaffUser
 ) -> Any:
     return await _move(services, conversation_id, "resolve", body)
+
+
+@router.post("/alerts/{alert_id}/close")
+async def close_alert(alert_id: str, services: ServicesDep, _: StaffUser) -> Any:
+    """Takes a staff alert off the queue (it has no conversation to resolve); the same alert
+    code may be raised again afterwards."""
+    async with services.sessions.begin() as session:
+        alert = await session.get(Escalation, alert_id)
+        if alert is None or alert.kind != "alert":
+            raise HTTPException(404, "no such alert")
+        alert.status = "closed"
+    return {"id": alert_id, "status": "closed"}
 
 
 @router.get("/outbox")

@@ -14,6 +14,7 @@ from commerce.backend import StoreBackend
 from commerce.policy import StorePolicy
 from knowledge.types import Passage, SearchResult
 from settings import Settings
+from storage.throttle import Throttle
 
 
 @runtime_checkable
@@ -30,6 +31,8 @@ class ToolDeps:
     knowledge: KnowledgeSearch
     sessions: async_sessionmaker[AsyncSession]
     policy: StorePolicy
+    # failure lock-outs and caps that outlive a conversation (storage/throttle.py)
+    throttle: Throttle
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # text -> {"category", "urgency", "sentiment", "language", "confidence"}; None: no triage
     triage: Callable[[str], dict[str, Any]] | None = None
@@ -55,6 +58,9 @@ class SupportContext:
     customer_id: str | None = None
     failed_verifications: int = 0
     customer_text: str = ""  # the message this turn answers (for triage of escalations)
+    # set by the channel from the connection (web/clientip.py), never by the model; None when
+    # the channel has no network peer (email, CLI)
+    client_ip: str | None = None
     # the offline engine's dialogue state as the last turn left it (conversations.engine_state)
     engine_state: dict[str, Any] | None = None
     orders: dict[str, Any] = field(default_factory=dict)  # read this turn, by number

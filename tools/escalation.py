@@ -16,6 +16,7 @@ from storage import repo
 from storage.tables import Owner
 from tools.base import ToolKind, support_tool
 from tools.context import SupportContext
+from web.clientip import ip_bucket
 
 Reason = Literal[
     "customer_request", "unanswered", "policy_exception", "complaint", "legal_or_safety", "other"
@@ -37,6 +38,23 @@ async def ticket_inputs(
     return triage, customer
 
 
+ESCALATION_CAP_WINDOW_S = 3600
+
+
+async def over_escalation_cap(ctx: SupportContext) -> bool:
+    """The one cap on queue entries a client opens: `escalations_per_client_per_hour` per
+    conversation and per client IP. Counts this entry when it is allowed. Beyond the cap the
+    customer hears that a colleague already has the request, and staff see no new entry."""
+    throttle, limit = ctx.deps.throttle, ctx.deps.settings.escalations_per_client_per_hour
+    keys = [throttle.key("escalate:conversation", ctx.conversation_id)]
+    if ctx.client_ip:
+        keys.append(throttle.key("escalate:ip", ip_bucket(ctx.client_ip)))
+    for key in keys:
+        if not (await throttle.hit(key, limit=limit, window_s=ESCALATION_CAP_WINDOW_S)).allowed:
+            return True
+    return False
+
+
 async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, Any]:
     """The escalation path shared by the tool and the runner's code triggers."""
     deps, settings = ctx.deps, ctx.deps.settings
@@ -46,6 +64,8 @@ async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, 
         timezone=settings.business_timezone,
         usual_wait_minutes=settings.usual_wait_minutes,
     )
+    if await over_escalation_cap(ctx):
+        return {"escalation_id": None, "status": "capped", "already": True, "notice": notice}
     triage, customer = await ticket_inputs(ctx)
     async with deps.sessions.begin() as session:
         conversation = await repo.get_conversation(session, ctx.conversation_id)

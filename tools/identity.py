@@ -1,30 +1,90 @@
-"""Customer verification: the only way a conversation learns who the customer is."""
+"""Customer verification: the only way a conversation learns who the customer is.
+
+Guessing is throttled beyond the conversation: failures count per order number, per email and
+per client IP (`verify_failure_limit` in `verify_failure_window_s`), so opening new
+conversations buys an attacker nothing. A locked key is refused with exactly the words and the
+work of wrong details (the store lookup and the comparisons still run), and a right answer for a
+locked key is refused too: otherwise the lock-out would tell a guesser when they hit. A wave of
+failures across the store raises one staff alert."""
 
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from langchain.tools import ToolRuntime
 
 from commerce.models import normalize_email, normalize_order_number, normalize_postal_code
 from errors import ToolError
+from helpdesk.alerts import raise_alert
 from storage import repo
+from storage.throttle import UNLIMITED
 from tools.base import ToolKind, support_tool
 from tools.context import SupportContext
+from web.clientip import ip_bucket
 
+log = logging.getLogger(__name__)
+
+# The one answer to every refused attempt: wrong details, unknown order, or a locked key. The
+# offer of a colleague is the way on for a customer locked out by someone else's guessing.
 NOT_VERIFIED = (
     "I couldn't verify those details. The order number and the email address or postal code "
-    "must match the ones used at checkout."
+    "must match the ones used at checkout. If they still don't match, I can connect you with a "
+    "colleague who can verify you another way."
 )
-LOCKED = (
-    "Too many verification attempts in this conversation. For your security, please contact our "
-    "team, who can verify you another way."
-)
+ALERT_CODE = "verification_failures"
+GLOBAL_KEY = "verify:all"
 
 
 def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _keys(ctx: SupportContext, number: str, order_number: str, email: str | None) -> list[str]:
+    """The throttle keys this attempt counts against."""
+    throttle = ctx.deps.throttle
+    keys = [throttle.key("verify:order", number or order_number.strip().lower()[:100])]
+    if email is not None:
+        keys.append(throttle.key("verify:email", normalize_email(email)))
+    if ctx.client_ip:
+        keys.append(throttle.key("verify:ip", ip_bucket(ctx.client_ip)))
+    return keys
+
+
+async def _record_failure(ctx: SupportContext, keys: list[str]) -> None:
+    """Counts a refused attempt everywhere it counts; each write in its own transaction (the
+    throttle's own, then the conversation's), none nested in another."""
+    deps, settings = ctx.deps, ctx.deps.settings
+    async with deps.sessions.begin() as session:
+        ctx.failed_verifications = await repo.count_failed_verification(
+            session, ctx.conversation_id
+        )
+    window = settings.verify_failure_window_s
+    for key in keys:
+        await deps.throttle.hit(key, limit=settings.verify_failure_limit, window_s=window)
+    total = await deps.throttle.hit(GLOBAL_KEY, limit=UNLIMITED, window_s=window)
+    if total.count <= settings.verify_alert_threshold:
+        return
+    minutes = max(1, window // 60)
+    text = (
+        f"{total.count} failed customer verifications in the last {minutes} minutes (alert "
+        f"threshold {settings.verify_alert_threshold}). Someone may be guessing order numbers, "
+        "emails or postal codes; chat verification is locked per order, email and client IP "
+        "after repeated failures. Customers locked out may ask for help to verify another way."
+    )
+    details = {
+        "failures": total.count,
+        "window_s": window,
+        "threshold": settings.verify_alert_threshold,
+        "last_client_ip": ctx.client_ip,
+        "last_conversation_id": ctx.conversation_id,
+    }
+    try:
+        async with deps.sessions.begin() as session:
+            await raise_alert(session, ALERT_CODE, text, details, window_s=window)
+    except Exception:  # an alert that cannot be written must not break the customer's turn
+        log.exception("could not raise the %s alert", ALERT_CODE)
 
 
 @support_tool(ToolKind.READ, label="Verifying your details...")
@@ -38,7 +98,8 @@ async def verify_customer(
 
     Call this before sharing any order information. Use exactly what the customer typed; never
     guess or reuse details from elsewhere. A failed check reveals nothing about whether the order
-    exists: tell the customer the details did not match and ask them to check.
+    exists: tell the customer the details did not match and ask them to check, or offer a
+    colleague who can verify them another way.
 
     Args:
         order_number: The order number the customer gave, e.g. "#1043".
@@ -46,35 +107,37 @@ async def verify_customer(
         postal_code: The postal or ZIP code of the order's shipping address.
     """
     ctx = runtime.context
-    limit = ctx.deps.settings.max_verify_attempts
-    if ctx.failed_verifications >= limit:
-        raise ToolError(LOCKED)
+    deps, settings = ctx.deps, ctx.deps.settings
     number = normalize_order_number(order_number)
     if not (email or postal_code):
         raise ToolError("Ask the customer for the email address or postal code on the order.")
-    order = await ctx.deps.store.find_order(number) if number else None
-    matched = order is not None and (
-        (email is not None and _same(normalize_email(email), normalize_email(order.email)))
-        or (
-            postal_code is not None
-            and _same(normalize_postal_code(postal_code), normalize_postal_code(order.postal_code))
-        )
+    # the same lookup and comparisons whether or not a key is locked: timing tells nothing
+    order = await deps.store.find_order(number) if number else None
+    email_ok = email is not None and _same(
+        normalize_email(email), normalize_email(order.email if order else "")
     )
-    # decide inside the transaction, raise after it: a refusal must still commit its count
-    refusal: str | None = None
-    async with ctx.deps.sessions.begin() as session:
-        if not matched or order is None:
-            ctx.failed_verifications = await repo.count_failed_verification(
-                session, ctx.conversation_id
-            )
-            refusal = LOCKED if ctx.failed_verifications >= limit else NOT_VERIFIED
-        elif not await repo.bind_customer(session, ctx.conversation_id, order.customer_id):
-            refusal = (
-                "This conversation is already verified for another customer. To ask about a "
-                "different account, please start a new conversation."
-            )
-    if refusal is not None or order is None:
-        raise ToolError(refusal or NOT_VERIFIED)
+    postal_ok = postal_code is not None and _same(
+        normalize_postal_code(postal_code),
+        normalize_postal_code(order.postal_code if order else ""),
+    )
+    matched = order is not None and (email_ok or postal_ok)
+    keys = _keys(ctx, number, order_number, email)
+    window = settings.verify_failure_window_s
+    counts = [await deps.throttle.count(key, window_s=window) for key in keys]
+    locked = (
+        any(count >= settings.verify_failure_limit for count in counts)
+        or ctx.failed_verifications >= settings.max_verify_attempts
+    )
+    if locked or not matched or order is None:
+        await _record_failure(ctx, keys)
+        raise ToolError(NOT_VERIFIED)
+    async with deps.sessions.begin() as session:
+        bound = await repo.bind_customer(session, ctx.conversation_id, order.customer_id)
+    if not bound:
+        raise ToolError(
+            "This conversation is already verified for another customer. To ask about a "
+            "different account, please start a new conversation."
+        )
     ctx.customer_id = order.customer_id
     ctx.orders[order.number] = order  # get_order right after needs no second lookup
     return {

@@ -9,7 +9,7 @@ from langchain.tools import ToolRuntime
 from helpdesk.escalations import open_escalation
 from tools.base import ToolKind, support_tool
 from tools.context import SupportContext
-from tools.escalation import ticket_inputs
+from tools.escalation import over_escalation_cap, ticket_inputs
 
 
 @support_tool(ToolKind.WRITE, label="Filing a ticket for our team...")
@@ -24,6 +24,8 @@ async def route_ticket(summary: str, runtime: ToolRuntime[SupportContext]) -> di
     """
     ctx = runtime.context
     deps = ctx.deps
+    if await over_escalation_cap(ctx):
+        return {"ticket_id": None, "already": True, "note": "Our team already has this request."}
     triage, customer = await ticket_inputs(ctx)
     async with deps.sessions.begin() as session:
         ticket = await open_escalation(

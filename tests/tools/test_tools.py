@@ -14,7 +14,7 @@ from storage import repo
 from storage.tables import AuditEntry, Conversation, Escalation, Owner
 from tools.context import SupportContext
 from tools.escalation import escalate_to_human
-from tools.identity import verify_customer
+from tools.identity import NOT_VERIFIED, verify_customer
 from tools.knowledge import search_help_center
 from tools.orders import get_order
 
@@ -133,7 +133,8 @@ async def test_verification_locks_after_too_many_failures(make_services: Any) ->
     for _ in range(services.settings.max_verify_attempts):
         await call(verify_customer, ctx, order_number="#1001", email="eve@example.com")
     locked = await call(verify_customer, ctx, order_number="#1001", email="ada@example.com")
-    assert locked.status == "error" and "Too many" in locked.content
+    # the right details are refused in the very words of wrong ones: a lock tells nothing
+    assert locked.status == "error" and locked.content == NOT_VERIFIED
     assert ctx.customer_id is None
 
 
