@@ -1,0 +1,83 @@
+"""Running the server: one process, or N worker processes behind one port.
+
+N workers share the database (PostgreSQL for real load), Redis (the bus that carries staff
+replies and approval outcomes to whichever worker holds the customer's socket, and the
+throttles) and, for the help center, a Chroma server or the embedded store under its
+inter-process lock. Singleton pollers run under database leases (storage/leases.py). One-time
+work (migrations, the demo store) is done here, before the workers start, so they do not race."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from settings import Settings
+
+WS_MAX_SIZE = 1 << 20
+GRACEFUL_SHUTDOWN_S = 30  # turns in flight finish; sockets get 1012 (service restart)
+
+
+class ServeError(Exception):
+    """The configuration cannot serve as asked (the message says what to set)."""
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    if workers < 1:
+        raise ServeError("--workers must be at least 1")
+    if workers > 1 and not settings.redis_url:
+        raise ServeError(
+            "--workers above 1 needs SUPPORT_REDIS_URL: staff replies and approval outcomes "
+            "must reach whichever worker holds the customer's socket"
+        )
+
+
+async def _prepare(settings: Settings) -> None:
+    from storage.engine import make_engine
+    from storage.migrate import upgrade
+
+    settings.ensure_data_dir()
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    if settings.demo and settings.store_backend == "demo":
+        from commerce.demo.store import ensure_demo_store
+
+        await asyncio.to_thread(ensure_demo_store, settings)
+
+
+def run(settings: Settings, *, host: str, port: int, workers: int, env: dict[str, str]) -> None:
+    """Serve until stopped. `env`: SUPPORT_* values the command line set, for the workers
+    (each worker builds its Settings from the environment)."""
+    import uvicorn
+
+    check_workers(settings, workers)
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "ws_max_size": WS_MAX_SIZE,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+        "log_config": None,  # our JSON, masked handler (logs.py)
+    }
+    if workers == 1:
+        from server import create_app
+
+        uvicorn.run(create_app(settings), **common)
+        return
+    asyncio.run(_prepare(settings))
+    os.environ.update(env)
+    prepare_metrics = _metrics_hook()
+    if prepare_metrics is not None:
+        prepare_metrics(settings)
+    uvicorn.run("server:create_app", factory=True, workers=workers, **common)
+
+
+def _metrics_hook() -> Any:
+    """The multiprocess metrics directory is set up before the workers fork, if metrics exist."""
+    try:
+        from metrics import prepare_multiprocess  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return prepare_multiprocess
