@@ -247,8 +247,13 @@ def test_a_wave_of_failures_raises_one_staff_alert(alert_client: Any, demo: Demo
     assert alert.status == "open" and alert.priority == "urgent"
     assert alert.details["failures"] == 7 and alert.details["threshold"] == 6
     token = settings.staff_token.get_secret_value()
-    queue = client.get("/api/staff/queue", headers={"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}"}
+    queue = client.get("/api/staff/queue", headers=headers)
     assert queue.status_code == 200
     items = [i for i in queue.json() if i["kind"] == "alert"]
     assert len(items) == 1 and items[0]["id"] == alert.id and items[0]["conversation_id"] is None
     assert "failed customer verifications" in items[0]["summary"]
+    closed = client.post(f"/api/staff/alerts/{alert.id}/close", headers=headers)
+    assert closed.status_code == 200
+    after = client.get("/api/staff/queue", headers=headers).json()
+    assert not [i for i in after if i["kind"] == "alert"]
