@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from agent.confirmation import outcome_text, say
 from channels.http import ServicesDep
+from console.auth import StaffUser
 from console.notify import notify_customer
 from errors import BackendError, ToolError
 from storage.tables import PendingAction
 from tools import actions
 
 router = APIRouter(prefix="/api/staff")
-
-
-def staff_user(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> str:
-    expected = services.settings.staff_token.get_secret_value()
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise HTTPException(401, "a valid staff bearer token is required")
-    return "staff"
-
-
-StaffUser = Annotated[str, Depends(staff_user)]
 
 
 class Decision(BaseModel):

@@ -10,10 +10,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from channels.http import ServicesDep
-from console.api import StaffUser
+from console.auth import StaffUser
 
 router = APIRouter(prefix="/api/staff/kb")
-MAX_UPLOAD = 20 * 1024 * 1024
 
 
 def _report(report: Any) -> dict[str, Any]:
@@ -35,10 +34,12 @@ async def upload(
     _: StaffUser,
     name: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> Any:
-    """The file is the raw request body; `name` (with its extension) is its document id."""
+    """The file is the raw request body; `name` (with its extension) is its document id.
+    web/limits.py has already refused a body over max_upload_bytes before it was read."""
     body = await request.body()
-    if len(body) > MAX_UPLOAD:
-        raise HTTPException(413, "files are limited to 20 MB")
+    limit = services.settings.max_upload_bytes
+    if len(body) > limit:  # a second, free check in case the app is mounted without the guard
+        raise HTTPException(413, f"files are limited to {limit:,} bytes")
     return _report(await asyncio.to_thread(services.knowledge.ingest_bytes, name, body))
 
 

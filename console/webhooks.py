@@ -28,9 +28,9 @@ from helpdesk.webhooks import (
 )
 from storage import repo
 from storage.tables import Escalation, Owner
+from web.invalid import BAD_TEXT, raw_json_has_lone_surrogate
 
 router = APIRouter(prefix="/webhooks")
-MAX_BODY = 256 * 1024
 
 
 def _secret(value: Any) -> str:
@@ -96,9 +96,12 @@ async def _conversation_for(session: AsyncSession, source: str, reply: StaffRepl
 async def inbound(source: str, request: Request, services: ServicesDep) -> Any:
     if source not in ("zendesk", "freshdesk", "generic"):
         raise HTTPException(404, "unknown webhook source")
+    # whole body needed for the signature; web/limits.py stops it at max_webhook_body_bytes
     body = await request.body()
-    if len(body) > MAX_BODY:
+    if len(body) > services.settings.max_webhook_body_bytes:  # free second check
         raise HTTPException(413, "webhook body too large")
+    if raw_json_has_lone_surrogate(body):  # refused before it can half-apply a reply
+        raise HTTPException(400, BAD_TEXT)
     try:
         async with services.sessions.begin() as session:
             reply = await _verify_and_parse(source, request, body, session, services.settings)
