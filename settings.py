@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret"}
+# words that mark a copied example rather than a generated secret
+_PLACEHOLDER_WORDS = ("change", "placeholder", "example", "your-", "your_", "secret", "token")
+MIN_STAFF_TOKEN_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -87,6 +91,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # `serve` logs JSON lines at this level (logs.py); the other commands log warnings only
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # where customers reach this server ("https://support.example.com"); links, origins, emails
     public_url: str | None = None
     redis_url: str | None = None  # redis://127.0.0.1:6379/0: throttles and the bus across workers
@@ -94,11 +100,11 @@ class Settings(BaseSettings):
     # security (docs/security.md)
     api_docs: bool = False  # /docs, /redoc, /openapi.json
     # browser origins allowed on /ws/chat and POST /api/chat, besides the server's own; "*" = any
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # peers whose X-Forwarded-For is believed (IPs or CIDRs of the reverse proxy)
-    trusted_proxies: list[str] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # hosts a reply may link to, besides the store's own and the carriers' (subdomains included)
-    allowed_link_domains: list[str] = Field(default_factory=list)
+    allowed_link_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_request_bytes: int = 21 * 1024 * 1024  # every request body; routes set lower limits
     max_chat_body_bytes: int = 16 * 1024  # POST /api/chat
     max_webhook_body_bytes: int = 256 * 1024
@@ -121,6 +127,16 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    @field_validator("allowed_origins", "trusted_proxies", "allowed_link_domains", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        """A JSON list, or the plain `a.example, b.example` an operator writes in an env file."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [item.strip() for item in value.split(",") if item.strip()]
+
     @field_validator("openai_base_url")
     @classmethod
     def _normalise_url(cls, value: str | None) -> str | None:
@@ -133,6 +149,7 @@ class Settings(BaseSettings):
                 value = getattr(self, name).get_secret_value()
                 if value in _PLACEHOLDER_SECRETS or value.startswith("dev-"):
                     raise ValueError(f"SUPPORT_{name.upper()} must be a real secret in prod")
+            _check_staff_token(self.staff_token.get_secret_value())
         if self.llm_provider == "openai" and not self.openai_base_url and not self.openai_api_key:
             raise ValueError(
                 "SUPPORT_LLM_PROVIDER=openai needs SUPPORT_OPENAI_API_KEY or "
@@ -170,3 +187,17 @@ class Settings(BaseSettings):
 
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _check_staff_token(token: str) -> None:
+    """Prod only: the staff token guards every staff route, so it must be long and generated
+    (`python -c "import secrets; print(secrets.token_urlsafe(32))"`), not a copied example."""
+    lowered = token.lower()
+    if len(token) < MIN_STAFF_TOKEN_CHARS:
+        raise ValueError(
+            f"SUPPORT_STAFF_TOKEN must be at least {MIN_STAFF_TOKEN_CHARS} characters in prod"
+        )
+    if any(word in lowered for word in _PLACEHOLDER_WORDS) or len(set(token)) < 10:
+        raise ValueError("SUPPORT_STAFF_TOKEN looks like a placeholder: generate a random one")
+    if token != token.strip() or any(ch.isspace() for ch in token):
+        raise ValueError("SUPPORT_STAFF_TOKEN may not contain whitespace")
