@@ -26,8 +26,13 @@ _EMAIL = re.compile(
     r"(\.[A-Za-z]{2,24})\b"
 )
 
+# Every digit pattern starts by consuming its first character (a digit, "+" or "(") and checks
+# what stands before it with a lookbehind placed after it: a pattern that starts with a plain
+# character class lets the regex engine skip to candidates at C speed (3-5x faster on prose).
+_B = r"[\w#$€£.,/-]"  # before a number: part of a word, an order number, a price, a decimal
+
 # 13–19 digits, optionally grouped by single spaces or dashes; masked only when Luhn-valid
-_CARD = re.compile(r"(?<![\w#$€£.,/-])\d(?:[ -]?\d){12,18}(?!\w|[.,/-]\d)")
+_CARD = re.compile(r"\d(?<!" + _B + r"\d)(?:[ -]?\d){12,18}(?!\w|[.,/-]\d)")
 
 # street suffixes; the ones that are also ordinary words count only when capitalised
 _SUFFIXES = (
@@ -50,7 +55,9 @@ _NAME_WORD = (
 _UNIT = r"(?:,?\s*(?:apt|apartment|suite|ste|unit|flat|#)\.?\s*[A-Za-z0-9-]{1,6})?"
 # number (+ a letter or "1/2"), one to three name words, a street suffix, perhaps a unit
 _STREET = re.compile(
-    r"(?<![\w#$€£.,/-])\d{1,6}[A-Za-z]?(?:\s+1/2)?(?:\s+"
+    r"\d(?<!"
+    + _B
+    + r"\d)\d{0,5}[A-Za-z]?(?:\s+1/2)?(?:\s+"
     + _NAME_WORD
     + r"){1,3}\s+"
     + _SUFFIXES
@@ -61,14 +68,15 @@ _STREET = re.compile(
 
 # +CC then 6–13 more digits in groups (a bracketed area code allowed)
 _PHONE_INTL = re.compile(
-    r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,4}){2,5}(?![\w-]|\.\d)"
+    r"\+(?<![\w+]\+)\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,4}){2,5}(?![\w-]|\.\d)"
 )
-# US/NANP: (503) 555-0199, 503-555-0199, 503.555.0199, 503 555 0199, 1-800-555-0199,
-# 5035550199 (area code and exchange start with 2-9, which keeps most other 10-digit runs out)
-_PHONE_US = re.compile(
-    r"(?<![\w#$€£.,/+-])(?:1[ .-]?)?"
-    r"(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}(?![\w-]|\.\d)"
-    r"|(?<![\w#$€£.,/+-])[2-9]\d{2}[2-9]\d{6}(?![\w-]|\.\d)"
+# US/NANP, area code and exchange starting with 2-9 (which keeps most other digit runs out):
+# (503) 555-0199; 503-555-0199, 503.555.0199, 503 555 0199, 1-800-555-0199; 5035550199
+_US_END = r"[2-9]\d{2}[ .-]\d{4}(?![\w-]|\.\d)"
+_PHONE_US = (
+    re.compile(r"\((?<!" + _B + r"\()[2-9]\d{2}\)[ .-]?" + _US_END),
+    re.compile(r"\d(?<![\w#$€£.,/+-]\d)(?:(?<=1)[ .-]?[2-9]\d{2}|(?<=[2-9])\d{2})[ .-]" + _US_END),
+    re.compile(r"[2-9](?<![\w#$€£.,/+-][2-9])\d{2}[2-9]\d{6}(?![\w-]|\.\d)"),
 )
 
 # UK: "SW1A 1AA", "sw1a 1aa", "M1 1AE", "EC1A1BB" (no space only in capitals)
@@ -79,14 +87,17 @@ _UK = re.compile(
 _CANADA = re.compile(
     r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ -]?\d[ABCEGHJ-NPRSTV-Z]\d\b", re.IGNORECASE
 )
+_LETTER_DIGIT = re.compile(r"\d(?<=[A-Za-z]\d)")  # both postcodes need one; prose rarely has
 # ZIP+4 anywhere; a bare five-digit ZIP unless it is an order number, a price, a quantity or
 # part of a longer number, decimal or date
-_ZIP4 = re.compile(r"(?<![\w#$€£.,/-])\d{5}-\d{4}(?![\w-]|[.,]\d)")
+_ZIP4 = re.compile(r"\d(?<!" + _B + r"\d)\d{4}-\d{4}(?![\w-]|[.,]\d)")
 _ZIP = re.compile(
-    r"(?<![\w#$€£.,/:-])(?<!order )(?<!order: )(?<!no\. )(?<!number )(?<!rma )"
-    r"\d{5}(?![\w-]|[.,:/]\d|\s*(?:x\b|units?\b|pcs\b|pieces\b|items?\b|pairs?\b|%))",
+    r"\d{5}(?<![\w#$€£.,/:-]\d{5})(?<!order \d{5})(?<!order: \d{5})(?<!no\. \d{5})"
+    r"(?<!number \d{5})(?<!rma \d{5})"
+    r"(?![\w-]|[.,:/]\d|\s*(?:x\b|units?\b|pcs\b|pieces\b|items?\b|pairs?\b|%))",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")
 
 # field names whose value is personal whatever it looks like
 PERSONAL_KEYS = frozenset(
@@ -108,6 +119,7 @@ KEEP_KEYS = frozenset(
 )  # fmt: skip
 
 MAX_STRING = 300  # a string in a masked result is cut here (passages, instructions)
+_MARGIN = 256
 MAX_ITEMS = 10  # and a list after this many items
 
 
@@ -140,16 +152,20 @@ def _intl_phone(match: re.Match[str]) -> str:
 def mask_text(text: str) -> str:
     """Free text with emails, card numbers, phone numbers, street addresses and postal codes
     (US ZIP and ZIP+4, UK, Canadian) replaced by placeholders. Idempotent."""
-    if not text:
+    if "@" in text:
+        text = mask_email(text)
+    if not _DIGIT.search(text):  # everything below needs a digit
         return text
-    text = mask_email(text)
     text = _CARD.sub(_card, text)
-    text = _PHONE_INTL.sub(_intl_phone, text)
-    text = _PHONE_US.sub(PHONE, text)
+    if "+" in text:
+        text = _PHONE_INTL.sub(_intl_phone, text)
+    for pattern in _PHONE_US:
+        text = pattern.sub(PHONE, text)
     text = _STREET.sub(ADDRESS, text)
     text = _ZIP4.sub(POSTAL, text)
-    text = _CANADA.sub(POSTAL, text)
-    text = _UK.sub(POSTAL, text)
+    if _LETTER_DIGIT.search(text):
+        text = _CANADA.sub(POSTAL, text)
+        text = _UK.sub(POSTAL, text)
     return _ZIP.sub(POSTAL, text)
 
 
@@ -197,10 +213,12 @@ def mask_result(content: str, *, limit: int = 2000) -> str:
     try:
         data = json.loads(content)
     except (TypeError, ValueError):
-        return mask_text(content)[:limit]
+        return mask_text(content[: limit + _MARGIN])[:limit]
     if not isinstance(data, dict | list):
-        return mask_text(content)[:limit]
-    masked = mask_value("result", data)
+        return mask_text(content[: limit + _MARGIN])[:limit]
+    # cut before masking (it is the costly part), with a margin no email or phone number
+    # outgrows, so a value cut at the margin lies beyond the final cut anyway
+    masked = mask_value("result", _shorten(data, MAX_STRING + _MARGIN))
     for cap in (MAX_STRING, 120, 40):
         out = json.dumps(_shorten(masked, cap), ensure_ascii=False, default=str)
         if len(out) <= limit:

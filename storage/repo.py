@@ -189,11 +189,12 @@ async def add_escalation(
     return escalation
 
 
-async def add_audit(session: AsyncSession, **fields: Any) -> None:
-    """Every audit row passes here, so every writer's args and result are masked (idempotent
-    for rows the tool layer already masked)."""
-    fields["args"] = mask_args(fields.get("args") or {})
-    fields["result"] = mask_result(str(fields.get("result") or ""))
+async def add_audit(session: AsyncSession, *, masked: bool = False, **fields: Any) -> None:
+    """Every audit row passes here, so every writer's args and result are masked. `masked`:
+    the caller (the tool layer) already did it, outside the transaction."""
+    if not masked:
+        fields["args"] = mask_args(fields.get("args") or {})
+        fields["result"] = mask_result(str(fields.get("result") or ""))
     session.add(AuditEntry(created_at=utcnow(), **fields))
     await session.flush()
 

@@ -92,8 +92,10 @@ async def _audit(
         "args": mask_args(args),
         "ok": ok,
         "decision": decision,
-        # JSON stays JSON (staff views parse it); personal fields and free text masked
+        # JSON stays JSON (staff views parse it); personal fields and free text masked here,
+        # outside the transaction that writes it
         "result": mask_result(content),
+        "masked": True,
     }
     if kind is ToolKind.READ:
         ctx.pending_audit.append(entry)
