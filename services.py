@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -95,6 +96,15 @@ def _build_knowledge(settings: Settings, embedder: Any) -> Any:
     return kb
 
 
+def build_triager(embedder: Any, cache_dir: Path | None, *, intents: Any = None) -> Triager:
+    """Triage with the offline engine's intent reader (a new one when none is given)."""
+    if intents is None:
+        from agent.local.intents import IntentClassifier
+
+        intents = IntentClassifier(embedder, cache_dir=cache_dir)
+    return Triager(embedder, intents=intents, cache_dir=cache_dir)
+
+
 def _release_free_memory() -> None:
     """Start-up embeds hundreds of examples and help-center chunks in batches; glibc keeps the
     freed activation buffers. Handing them back keeps a small store's server lean."""
@@ -135,7 +145,9 @@ async def build_services(
     if warm is not None:
         await asyncio.to_thread(warm)
     if triager is None:
-        triager = Triager(embedder, cache_dir=settings.data_dir / "cache")
+        # the engine's intent reader sets the category, so a ticket agrees with the engine
+        intents = getattr(model, "intents", None)
+        triager = build_triager(embedder, settings.data_dir / "cache", intents=intents)
         await asyncio.to_thread(triager.warm)
     http = http or httpx.AsyncClient(timeout=settings.helpdesk_timeout_s)
     outbox = OutboxWorker(

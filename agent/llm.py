@@ -18,7 +18,10 @@ def make_chat_model(settings: Settings, *, embedder: Any = None) -> BaseChatMode
         if embedder is None:
             raise ConfigurationError("the offline engine needs the embedder")
         return LocalChatModel.create(
-            embedder=embedder, store_name=settings.store_name, support_email=settings.support_email
+            embedder=embedder,
+            store_name=settings.store_name,
+            support_email=settings.support_email,
+            cache_dir=settings.data_dir / "cache",
         )
     if settings.llm_provider == "openai":
         from langchain_openai import ChatOpenAI

@@ -72,16 +72,16 @@ def _triager(ctx: typer.Context) -> Triager:
     if given is not None:
         return given  # type: ignore[no-any-return]
     from errors import ConfigurationError
-    from helpdesk.triage import Triager
     from knowledge.embedder import MiniLMEmbedder
+    from services import build_triager  # the composition root wires in the intent reader
     from settings import Settings
 
     try:
         settings = Settings()
     except (ValueError, ConfigurationError):
-        # triage needs no settings; the cache only saves ~2 s per run
-        return Triager(MiniLMEmbedder(), cache_dir=None)
-    return Triager(MiniLMEmbedder(backend=settings.embedder), cache_dir=settings.data_dir / "cache")
+        # triage needs no settings; the cache only saves a few seconds per run
+        return build_triager(MiniLMEmbedder(), None)
+    return build_triager(MiniLMEmbedder(backend=settings.embedder), settings.data_dir / "cache")
 
 
 def _messages(file: Path) -> Iterator[str]:

@@ -1,14 +1,18 @@
 """Triage of one customer message: category, urgency, sentiment, language and a confidence.
 
-Offline and deterministic. Two logistic regressions over sentence embeddings (category and
-sentiment), trained at first use on the packaged, project-written examples
-(`triage_examples.yaml`, built from the train split of `evals/triage/labelled.jsonl`); rules in
-`triage_rules` for the cases that must not depend on a classifier (a request for a person,
-safety, legal and chargeback threats, fraud); urgency from those rules, the category, the
-sentiment and the conversation's context. Non-English messages get an English keyword gloss
-before embedding (`triage_language`). See docs/triage.md for definitions and measured accuracy.
+Offline and deterministic. The category comes from the engine's intent reading when that is
+confident (`intents`, through the table in `triage_intents.yaml`, so a ticket and the engine
+never disagree), else from a scikit-learn logistic regression over the sentence embedding; a
+second one gives the sentiment (`triage_model`). Both train at first use on the packaged,
+project-written examples (`triage_examples.yaml`, the train split of
+`evals/triage/labelled.jsonl`). Rules in `triage_rules` decide the cases that must not depend on
+a classifier (a request for a person, safety, legal and chargeback threats, fraud); urgency comes
+from those rules, the category, the sentiment and the conversation's context. Non-English
+messages get an English keyword gloss before embedding (`triage_language`). With an intent
+reader the message is embedded once, by the reader, and triage reuses that vector.
+See docs/triage.md for definitions and measured accuracy.
 
-    triager = Triager(MiniLMEmbedder())
+    triager = Triager(MiniLMEmbedder(), intents=IntentClassifier(embedder))
     triager.triage("Where is my order #1042?").category  # "order_status"
 """
 
@@ -27,8 +31,9 @@ import numpy as np
 import yaml
 
 from helpdesk import triage_rules as rules
+from helpdesk.triage_intents import IntentReader, IntentReading, intent_categories
 from helpdesk.triage_language import detect_language, polarity, with_gloss
-from helpdesk.triage_model import SoftmaxClassifier
+from helpdesk.triage_model import Models, train
 from knowledge.types import Embedder
 
 Category = Literal[
@@ -49,6 +54,8 @@ _LOW_CATEGORIES = frozenset(
 )
 _REMEDY_CATEGORIES = frozenset({"return_refund", "exchange", "human_request"})
 RULE_CONFIDENCE = 0.95
+# an intent reading at least this sure sets the category (5-fold CV in train, docs/triage.md)
+INTENT_CONFIDENCE = 0.5
 DEFAULT_HIGH_VALUE = Decimal("500")
 
 
@@ -107,17 +114,13 @@ def load_examples(text: str | None = None) -> list[Example]:
     return examples
 
 
-@dataclass(frozen=True)
-class _Models:
-    category: SoftmaxClassifier
-    sentiment: SoftmaxClassifier
-
-
 class Triager:
     """Classifies customer messages. Build one per process: it trains on first use (~2 s).
 
     Args:
         embedder: any `knowledge.types.Embedder` (normally `knowledge.embedder.MiniLMEmbedder`).
+        intents: the engine's intent reader (`agent.local.intents.IntentClassifier`); without
+            one the category is the triage classifier's alone.
         examples: training examples; default the packaged `triage_examples.yaml`.
         cache_dir: if given, the example embeddings are saved there as a .npy named by a hash of
             the examples and the embedder class, and reused by later processes.
@@ -129,17 +132,19 @@ class Triager:
         self,
         embedder: Embedder,
         *,
+        intents: IntentReader | None = None,
         examples: Sequence[Example] | None = None,
         cache_dir: Path | None = None,
         default_language: str = "en",
         high_value: Decimal = DEFAULT_HIGH_VALUE,
     ) -> None:
         self._embedder = embedder
+        self._intents = intents
         self._examples = list(examples) if examples is not None else None
         self._cache_dir = cache_dir
         self.default_language = default_language
         self.high_value = high_value
-        self._models: _Models | None = None
+        self._models: Models | None = None
         self._lock = threading.Lock()
 
     def warm(self) -> None:
@@ -160,9 +165,14 @@ class Triager:
             return []
         models = self._trained()
         languages = [detect_language(t, default=self.default_language) for t in texts]
-        vectors = self._embedder.embed(
-            [with_gloss(t, lang) for t, lang in zip(texts, languages, strict=True)]
-        )
+        readings: list[IntentReading | None] = [None] * len(texts)
+        if self._intents is not None:
+            readings = list(self._intents.read(texts, languages))
+            vectors = np.stack([r.vector for r in readings if r is not None])
+        else:
+            vectors = self._embedder.embed(
+                [with_gloss(t, lang) for t, lang in zip(texts, languages, strict=True)]
+            )
         category_p = models.category.predict_proba(vectors)
         sentiment_p = models.sentiment.predict_proba(vectors)
         return [
@@ -172,6 +182,7 @@ class Triager:
                 dict(zip(models.category.labels, map(float, category_p[i]), strict=True)),
                 dict(zip(models.sentiment.labels, map(float, sentiment_p[i]), strict=True)),
                 (contexts[i] if contexts is not None else None) or TriageContext(),
+                readings[i],
             )
             for i, (text, language) in enumerate(zip(texts, languages, strict=True))
         ]
@@ -183,8 +194,9 @@ class Triager:
         category_p: dict[str, float],
         sentiment_p: dict[str, float],
         context: TriageContext,
+        reading: IntentReading | None = None,
     ) -> Triage:
-        category, confidence, rule = _category(text, language, category_p)
+        category, confidence, rule = _category(text, language, category_p, reading)
         sentiment = _sentiment(text, sentiment_p)
         flags = content_flags(text, language, sentiment)
         if _NEGATIVE_FLAGS.intersection(flags):
@@ -201,24 +213,25 @@ class Triager:
 
     # --- training ------------------------------------------------------------------------------
 
-    def _trained(self) -> _Models:
+    def _trained(self) -> Models:
         if self._models is None:
             with self._lock:
                 if self._models is None:
                     self._models = self._train()
         return self._models
 
-    def _train(self) -> _Models:
+    def _train(self) -> Models:
         examples = self._examples if self._examples is not None else load_examples()
-        texts = [
-            with_gloss(e.text, detect_language(e.text, default=self.default_language))
-            for e in examples
-        ]
-        vectors = self._example_vectors(texts)
-        return _Models(
-            category=SoftmaxClassifier(c=30.0).fit(vectors, [e.category for e in examples]),
-            sentiment=SoftmaxClassifier(c=10.0).fit(vectors, [e.sentiment for e in examples]),
-        )
+        languages = [detect_language(e.text, default=self.default_language) for e in examples]
+        if self._intents is not None:
+            # the same features the reader gives a message: typos fixed, entities out, gloss
+            vectors = self._intents.featurize(
+                [e.text for e in examples], languages, cache_dir=self._cache_dir
+            )
+        else:
+            texts = [with_gloss(e.text, lang) for e, lang in zip(examples, languages, strict=True)]
+            vectors = self._example_vectors(texts)
+        return train(vectors, [e.category for e in examples], [e.sentiment for e in examples])
 
     def _example_vectors(self, texts: list[str]) -> np.ndarray:
         if self._cache_dir is None:
@@ -247,19 +260,29 @@ _NEGATIVE_FLAGS = frozenset({"safety", "legal", "chargeback", "fraud"})
 
 
 def _category(
-    text: str, language: str, category_p: dict[str, float]
+    text: str,
+    language: str,
+    category_p: dict[str, float],
+    reading: IntentReading | None = None,
 ) -> tuple[Category, float, tuple[str, ...]]:
-    """The classifier's category unless a rule knows better; the rule's name if one fired."""
+    """The confident intent's category, else the classifier's, unless a rule knows better; the
+    rule's name if one fired."""
     best = cast(Category, max(category_p, key=category_p.__getitem__))
+    confidence = category_p[best]
+    if reading is not None and reading.confidence >= INTENT_CONFIDENCE:
+        mapped = intent_categories().get(reading.intent)
+        if mapped in CATEGORIES:
+            best = cast(Category, mapped)
+            confidence = max(reading.confidence, category_p.get(best, 0.0))
     if rules.asks_for_human(text, language):
-        return "human_request", max(RULE_CONFIDENCE, category_p[best]), ("human_request",)
+        return "human_request", max(RULE_CONFIDENCE, confidence), ("human_request",)
     if rules.only_greeting(text) or rules.gibberish(text):
         return "other", max(RULE_CONFIDENCE, category_p["other"]), ()
     if best not in _REMEDY_CATEGORIES and rules.safety_issue(text, language):
         # A product that hurt someone is a complaint whatever else the text resembles, unless
         # the customer already asks for the remedy (a refund, a replacement).
         return "complaint", max(RULE_CONFIDENCE, category_p["complaint"]), ()
-    return best, category_p[best], ()
+    return best, confidence, ()
 
 
 def _sentiment(text: str, sentiment_p: dict[str, float]) -> Sentiment:

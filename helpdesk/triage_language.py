@@ -1,8 +1,8 @@
 """Offline language detection and keyword glosses for short customer messages.
 
-Detection counts stopwords and telltale characters per language (en, es, fr, de, it, pt, nl) from
-`triage_language.yaml`. It is deliberately simple: good on a sentence, a guess on two words, and
-it falls back to the caller's default when there is no evidence at all ("ok", "#4410").
+Detection (en, es, fr, de, it, pt, nl) asks py3langid's model first (`triage_langid`); when it is
+unsure (below 0.5) the stopwords and telltale characters of `triage_language.yaml` decide, and the
+caller's default wins when there is no evidence at all ("ok", "#4410").
 
 The gloss appends English words for the support vocabulary it recognises ("pedido" -> "order"),
 so that the English embedding model behind triage sees what a non-English message is about.
@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 
 import yaml
+
+from helpdesk.triage_langid import classify
 
 LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl")
 
@@ -103,17 +105,31 @@ def language_scores(text: str) -> dict[str, float]:
     return scores
 
 
+_NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|#?\d\S*")
+CONFIDENT = 0.5  # py3langid's probability above which its answer stands on its own
+
+
 def detect_language(text: str, *, default: str = "en") -> str:
     """The ISO 639-1 code of the language `text` is most likely written in.
 
-    Returns `default` when nothing in the text points anywhere, and prefers `default` on a tie.
+    Returns `default` when nothing in the text points anywhere; when the model is unsure, the
+    stopword evidence decides and prefers `default` on a tie.
     """
-    scores = language_scores(text)
+    plain = _NOT_WORDS.sub(" ", text)  # "ada@example.com" holds the Portuguese word "com"
+    words = " ".join(tokens(plain))
+    if not words:
+        return default
+    found, probability = classify(words, LANGUAGES)
+    if probability >= CONFIDENT:
+        return found
+    scores = language_scores(plain)
     best = max(scores.values())
     if best <= 0:
         return default
     winners = [lang for lang in LANGUAGES if scores[lang] == best]
-    return default if default in winners else winners[0]
+    if default in winners:
+        return default
+    return found if found in winners else winners[0]
 
 
 def gloss(text: str, language: str) -> str:

@@ -1,59 +1,53 @@
-"""A small multinomial logistic regression in numpy, for classifying sentence embeddings.
+"""The trained half of triage: scikit-learn logistic regressions over sentence embeddings, one
+for the category and one for the sentiment.
 
-A few hundred examples of 384 dimensions train in a fraction of a second. Training is full-batch
-gradient descent from zeros, so the same examples always give the same model.
-"""
+A few hundred examples of 384 dimensions train in well under a second; lbfgs from zeros is
+deterministic, so the same examples always give the same model. C for each was chosen by 5-fold
+cross-validation inside the train split (`evals/triage/run.py --cv 5`, see docs/triage.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+CATEGORY_C = 3.0
+SENTIMENT_C = 10.0
 
 
-class SoftmaxClassifier:
-    """Multinomial logistic regression with an L2 penalty (`c` as in scikit-learn's C)."""
+class Classifier:
+    """A multinomial logistic regression with its labels in a stable (sorted) order."""
 
-    def __init__(self, *, c: float = 10.0, iterations: int = 250, learning_rate: float = 2.0):
+    def __init__(self, *, c: float) -> None:
         self.c = c
-        self.iterations = iterations
-        self.learning_rate = learning_rate
         self.labels: list[str] = []
-        self._weights = np.zeros((0, 0), dtype=np.float32)
-        self._bias = np.zeros(0, dtype=np.float32)
+        self._model: LogisticRegression | None = None
 
-    def fit(self, features: np.ndarray, labels: Sequence[str]) -> SoftmaxClassifier:
-        self.labels = sorted(set(labels))
-        index = {label: i for i, label in enumerate(self.labels)}
-        x = np.asarray(features, dtype=np.float32)
-        n, d = x.shape
-        k = len(self.labels)
-        target = np.zeros((n, k), dtype=np.float32)
-        target[np.arange(n), [index[label] for label in labels]] = 1.0
-        weights = np.zeros((d, k), dtype=np.float32)
-        bias = np.zeros(k, dtype=np.float32)
-        velocity_w, velocity_b = np.zeros_like(weights), np.zeros_like(bias)
-        penalty = 1.0 / (self.c * n)  # scikit-learn's C * sum(loss) + |w|^2 / 2, divided by C * n
-        for _ in range(self.iterations):
-            # Nesterov momentum: the gradient at the look-ahead point.
-            ahead_w = weights + 0.9 * velocity_w
-            ahead_b = bias + 0.9 * velocity_b
-            error = _softmax(x @ ahead_w + ahead_b) - target
-            grad_w = x.T @ error / n + penalty * ahead_w
-            grad_b = error.mean(axis=0)
-            velocity_w = 0.9 * velocity_w - self.learning_rate * grad_w
-            velocity_b = 0.9 * velocity_b - self.learning_rate * grad_b
-            weights += velocity_w
-            bias += velocity_b
-        self._weights, self._bias = weights, bias
+    def fit(self, features: np.ndarray, labels: Sequence[str]) -> Classifier:
+        self._model = LogisticRegression(C=self.c, max_iter=2000)
+        self._model.fit(np.asarray(features, dtype=np.float32), list(labels))
+        self.labels = [str(c) for c in self._model.classes_]
         return self
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """One row per input, one column per label (in `self.labels` order), rows sum to 1."""
-        return _softmax(np.asarray(features, dtype=np.float32) @ self._weights + self._bias)
+        """Rows of probabilities, columns in the order of `labels`."""
+        if self._model is None:
+            raise RuntimeError("fit the classifier first")
+        return np.asarray(self._model.predict_proba(np.asarray(features, dtype=np.float32)))
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+@dataclass(frozen=True)
+class Models:
+    category: Classifier
+    sentiment: Classifier
+
+
+def train(
+    vectors: np.ndarray, categories: Sequence[str], sentiments: Sequence[str]
+) -> Models:
+    return Models(
+        category=Classifier(c=CATEGORY_C).fit(vectors, categories),
+        sentiment=Classifier(c=SENTIMENT_C).fit(vectors, sentiments),
+    )

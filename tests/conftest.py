@@ -30,9 +30,9 @@ def embedder() -> Any:
 
 @pytest.fixture(scope="session")
 def triager(embedder: Any) -> Any:
-    from helpdesk.triage import Triager
+    from services import build_triager
 
-    built = Triager(embedder)
+    built = build_triager(embedder, None)  # with the engine's intent reader, as served
     built.warm()
     return built
 

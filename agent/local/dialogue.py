@@ -13,11 +13,16 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.local import flows
+from agent.local import flows, requests
 from agent.local.entities import extract
+from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import IntentClassifier
+from agent.local.phrases import language_name, languages, phrase, yes_or_no
 from agent.local.replies import passage_answer, say
+from agent.local.requests import FLOW_OF, HELP_CENTER
+from agent.local.rules import wants_person
 from agent.local.state import ORDER_FLOWS, Decision, Known, Persona, State, call
+from agent.local.understand import choose, language_of, read
 
 _QUESTION_START = re.compile(
     r"^\s*(how|what|what's|whats|when|where|why|which|do you|does|can i|is there|are there)\b",
@@ -77,9 +82,12 @@ def decide(
     state = _last_state(messages, known)
     last = messages[-1] if messages else None
     if isinstance(last, ToolMessage):
-        return _after_tool(last, state, tools, persona)
-    text = str(last.content) if isinstance(last, HumanMessage) else ""
-    return _after_customer(text, state, tools, intents, persona)
+        decision = _after_tool(last, state, tools, persona)
+    else:
+        text = str(last.content) if isinstance(last, HumanMessage) else ""
+        state.said, state.cited, state.closing = [], [], None  # a new turn
+        decision = _after_customer(text, state, tools, intents, persona)
+    return requests.follow_on(decision, tools, persona)
 
 
 def _expecting(state: State) -> str | None:
@@ -94,8 +102,27 @@ def _after_customer(
     text: str, state: State, tools: set[str], intents: IntentClassifier, persona: Persona
 ) -> Decision:
     offer, state.offer = state.offer, None
+    options, state.options = state.options, []
     found = extract(text, expecting=_expecting(state))
-    classified = intents.classify(text) if found.leftover_words or not found.any else None
+    says_more = bool(found.leftover_words or not found.any)
+    if offer == "human" and state.language:
+        answer = yes_or_no(text, state.language)
+        if answer == "yes":
+            return _handoff(state, tools)
+        if answer == "no":
+            return Decision(state, text=phrase("declined", state.language))
+    language = language_of(text) if says_more else "en"
+    if language != "en" and language in languages():
+        return _other_language(text, language, state, tools, persona)
+    state.language = None
+    if offer == "clarify" and options:
+        chosen = choose(text, options, intents)
+        if chosen is not None:
+            asked, state.asked_about = state.asked_about or text, None
+            return requests.start(chosen, asked, state, extract(asked), tools, persona)
+
+    reading = read(text, intents) if says_more else None
+    classified = reading.requests[0] if reading else None
     intent = classified.name if classified else "details"
     if (
         state.awaiting
@@ -105,45 +132,73 @@ def _after_customer(
         intent = "details"
     elif _general_question_about_orders(text, state, found, classified):
         intent = "question"
+    elif intent == OUT_OF_SCOPE and found.order_number:
+        intent = "details"  # a message that names an order is about the order
 
-    if intent == "human_request":
+    if intent == "human":
         summary = "The customer asked to talk to a person."
         return call(state, tools, "escalate_to_human", reason="customer_request", summary=summary)
     if offer == "human" and intent == "affirm":
-        summary = (
-            f"The help center had no answer to: {state.question!r}."
-            if state.question
-            else ("The customer accepted the offer of a human colleague.")
-        )
-        return call(state, tools, "escalate_to_human", reason="unanswered", summary=summary)
+        return _handoff(state, tools)
     if offer == "human" and intent == "deny":
         return Decision(state, text=say("declined_human"))
-    if intent in ORDER_FLOWS and intent != state.flow:
-        state.flow = intent
-        state.reset_action()
-    mentions_order = found.order_number is not None and intent == "question"
-    if intent in ORDER_FLOWS or intent == "details" or mentions_order:
+    if intent == "details" or reading is None:
         if state.flow not in ORDER_FLOWS:
-            state.flow = "order_status"
+            state.flow, state.intent = "order_status", "order_status"
         return flows.order_flow(state, found, text, tools)
-    if intent == "greeting":
-        return Decision(state, text=say("greeting", store=persona.store))
-    if intent == "thanks":
-        return Decision(state, text=say("thanks"))
-    if intent == "goodbye":
-        return Decision(state, text=say("goodbye", store=persona.store))
-    if intent in ("affirm", "deny") or not text.strip():
-        return Decision(state, text=say("fallback"), flags={"misunderstood": True})
-    state.flow = None
-    state.question = text
-    return call(state, tools, "search_help_center", query=text)
+    # a new request: whatever an earlier message left queued gives way to it
+    first, *later = reading.requests
+    requests.queue(state, later)
+    if first.ambiguous and not first.rule and not later and intent == first.name:
+        assert first.runner_up is not None
+        state.offer, state.options = "clarify", [first.name, first.runner_up]
+        state.asked_about = first.text
+        described = intents.descriptions
+        return Decision(
+            state,
+            text=phrase("clarify", first=described[first.name], second=described[first.runner_up]),
+        )
+    return requests.start(intent, first.text or text, state, found, tools, persona)
+
+
+def _other_language(
+    text: str, language: str, state: State, tools: set[str], persona: Persona
+) -> Decision:
+    """A message in another language: what the assistant can do and a person, in that language."""
+    state.language, state.question, state.intent = language, text, None
+    if wants_person(text, language):
+        summary = f"The customer asked for a person, in {language_name(language)}: {text!r}."
+        return call(state, tools, "escalate_to_human", reason="customer_request", summary=summary)
+    state.offer = "human"
+    return Decision(state, text=phrase("scope_offer", language, store=persona.store))
+
+
+def _handoff(state: State, tools: set[str]) -> Decision:
+    """The customer said yes to our offer of a person: why we offered says what to tell staff."""
+    question, why = state.question, state.intent
+    reason = "other"
+    if state.language:
+        summary = f"The customer wrote in {language_name(state.language)}: {question!r}."
+    elif why == "complaint":
+        reason, summary = "complaint", f"The customer has a complaint: {question!r}."
+    elif why == "delivery_problem":
+        order = f" with order {state.order_number}" if state.order_number else ""
+        summary = f"The customer reported a delivery problem{order}: {question!r}."
+    elif why == "order_change":
+        summary = f"The customer wants to change an order: {question!r}."
+    elif question:
+        reason, summary = "unanswered", f"The help center had no answer to: {question!r}."
+    else:
+        reason, summary = "unanswered", "The customer accepted the offer of a human colleague."
+    return call(state, tools, "escalate_to_human", reason=reason, summary=summary)
 
 
 def _general_question_about_orders(text: str, state: State, found: Any, classified: Any) -> bool:
     """A weak order-flow guess for a general question, outside any flow, naming no order."""
     return (
         classified is not None
-        and classified.name in ORDER_FLOWS
+        and classified.name in FLOW_OF
+        and not classified.rule
         and classified.score < _ORDER_INTENT_FLOOR_FOR_QUESTIONS
         and state.flow not in ORDER_FLOWS
         and found.order_number is None
@@ -160,9 +215,9 @@ def _answers_our_question(slot: str, text: str, found: Any, classified: Any) -> 
         return found.any or (found.leftover_words <= 3 and not question)
     if classified is None:
         return True
-    if classified.name == "human_request" or classified.score >= 1.0:
+    if classified.name == "human" or classified.rule:
         return False
-    return not (question and classified.name == "question")
+    return not (question and classified.name in HELP_CENTER)
 
 
 def _after_tool(result: ToolMessage, state: State, tools: set[str], persona: Persona) -> Decision:
@@ -189,5 +244,7 @@ def _after_tool(result: ToolMessage, state: State, tools: set[str], persona: Per
                 state, text=say("escalation_failed", support_email=persona.support_email)
             )
         key = "escalated_already" if data.get("already") else "escalated"
+        if state.language:
+            return Decision(state, text=phrase(key, state.language, notice=data.get("notice", "")))
         return Decision(state, text=say(key, notice=data.get("notice", "")).strip())
     return flows.after_order_tool(name, failed, content, data, state, tools)

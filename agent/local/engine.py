@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -32,9 +33,16 @@ class LocalChatModel(BaseChatModel):
 
     @classmethod
     def create(
-        cls, *, embedder: Any, store_name: str, support_email: str = "support@example.com"
+        cls,
+        *,
+        embedder: Any,
+        store_name: str,
+        support_email: str = "support@example.com",
+        cache_dir: Path | None = None,
     ) -> LocalChatModel:
-        return cls(intents=IntentClassifier(embedder), persona=Persona(store_name, support_email))
+        """`cache_dir` keeps the intent examples' embeddings between processes."""
+        intents = IntentClassifier(embedder, cache_dir=cache_dir)
+        return cls(intents=intents, persona=Persona(store_name, support_email))
 
     @property
     def _llm_type(self) -> str:

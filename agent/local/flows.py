@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.local.entities import Entities
+from agent.local.phrases import phrase
 from agent.local.replies import order_reply, refunds_reply, say
 from agent.local.slots import find_items, find_reason, find_resolution, find_variant, parse_address
 from agent.local.state import Decision, State, call
@@ -134,6 +135,10 @@ def after_order_tool(
         return Decision(state, text=say("order_error", error=content))
     if name == "get_order":
         state.flow = None
+        if state.intent == "delivery_problem":
+            # the order's facts first, then a person to put it right
+            state.offer = "human"
+            return Decision(state, text=f"{order_reply(data)}\n\n{phrase('delivery_problem')}")
         return Decision(state, text=order_reply(data))
     if name == "list_returns":
         state.flow = None
@@ -153,5 +158,5 @@ def after_order_tool(
         summary = data.get("summary", "")
         state.flow = None
         state.reset_action()
-        return Decision(state, text=say("confirm_action", summary=summary))
+        return Decision(state, text=say("confirm_action", summary=summary), flags={"confirm": True})
     return Decision(state, text=say("fallback"))

@@ -1,116 +1,239 @@
-"""Intent classification: a few high-precision rules, then nearest examples by embedding."""
+"""Intent reading for the offline engine and for triage: what the customer wants, in the taxonomy
+of docs/intents.md.
+
+In order: typos fixed against the store's vocabulary (`normalize.TypoFixer`); rules for dialogue
+acts, a request for a person and plain order-action requests (`rules`); then a scikit-learn
+logistic regression over the sentence embedding (`intent_model`). The classifier has an
+out_of_scope class trained on general-assistant requests, and a floor on its top probability
+catches the off-topic requests unlike any of them; when the two best task intents are close the
+reading is marked `ambiguous`, so the engine asks which one was meant. The floor and the margin
+are fitted by cross-validation (evals/intents/crossval.py) and stored in intent_calibration.yaml.
+
+    intents = IntentClassifier(MiniLMEmbedder())
+    intents.classify("wher is my ordr").name  # "order_status"
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-_HUMAN = re.compile(
-    r"\b(human|person|real (person|people|agent)|representative|rep|operator|manager|supervisor|"
-    r"someone (real|from your team)|live agent|agent|staff|customer service)\b",
-    re.IGNORECASE,
+from agent.local import rules
+from agent.local.intent_model import (
+    OUT_OF_SCOPE,
+    Calibration,
+    cached_vectors,
+    packaged_calibration,
+    packaged_examples,
+    packaged_intents,
+    shared_model,
 )
-_HUMAN_VERB = re.compile(
-    r"\b(talk|speak|chat|connect|transfer|get|want|need|put|escalate|reach)\b", re.IGNORECASE
-)
-_AFFIRM = re.compile(
-    r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|please do|go ahead|do it|y|that would be great)"
-    r"\b[\s!.,]*(please|thanks|thank you)?[\s!.]*$",
-    re.IGNORECASE,
-)
-_DENY = re.compile(r"^\s*(no|nope|nah|no thanks|no thank you|not now|n)\b[\s!.,]*$", re.I)
-_GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening))\b[\s!.,]*$", re.I)
-_THANKS = re.compile(r"^\s*(thanks|thank you|thx|ty|cheers)\b.{0,20}$", re.IGNORECASE)
-_GOODBYE = re.compile(r"^\s*(bye|goodbye|see you|that's all)\b.{0,20}$", re.IGNORECASE)
+from agent.local.normalize import TypoFixer
+from helpdesk.triage_intents import IntentReading
+from helpdesk.triage_language import with_gloss
 
-_ACTION_RULES = [
-    (
-        "refund_status",
-        re.compile(
-            r"\b(where|status|when|haven'?t (got|received)|still no|didn'?t get)\b.{0,40}\brefund",
-            re.I,
-        ),
-    ),
-    ("cancel_request", re.compile(r"\bcancel\b(?!.{0,30}\b(policy|polic(y|ies)|how)\b)", re.I)),
-    (
-        "address_change",
-        re.compile(
-            r"\b(change|update|wrong|different|new|correct)\b.{0,30}\b(shipping |delivery )?"
-            r"address\b",
-            re.I,
-        ),
-    ),
-    (
+FLOW_INTENTS = frozenset(
+    {
+        "order_status",
+        "delivery_problem",
         "return_request",
-        re.compile(
-            r"\b((want|like|need|wish|going) to (return|send back|exchange)|return (the|my|"
-            r"this|these|both|it|them|an? )|start a return|send (it|them) back|"
-            r"exchange (the|my|it|them))",
-            re.I,
-        ),
-    ),
-]
-_QUESTION = re.compile(r"^\s*(how|what|what's|whats|do you|does|is there|are there|why)\b", re.I)
-_ENTITIES = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|#\s*\d+|\b\d{3,}\b")
+        "refund_status",
+        "exchange",
+        "cancel_order",
+        "order_change",
+    }
+)
+SMALL_TALK = frozenset({"greeting", "thanks", "goodbye"})
+DIALOGUE_ACTS = frozenset({"affirm", "deny"})
+# intents a clarifying question can offer as one of two choices
+_NOT_CLARIFIED = SMALL_TALK | {"human", OUT_OF_SCOPE}
 
-MIN_SIMILARITY = 0.55
-_MATRICES: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+_ENTITIES = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|#\s*\d+|\b\d{3,}\b")
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 @dataclass(frozen=True)
 class Intent:
+    """One reading of one request. `score` is the classifier's probability (1.0 for a rule)."""
+
     name: str
     score: float
+    rule: bool = False
+    runner_up: str | None = None
+    runner_up_score: float = 0.0
+    ambiguous: bool = False  # the two best task intents are too close to choose
+    text: str = ""  # the request as read, typos fixed
 
 
 class IntentClassifier:
-    def __init__(self, embedder: Any, examples: dict[str, list[str]] | None = None) -> None:
+    """Reads intents. Build one per process; the model trains on first use.
+
+    Args:
+        embedder: any object with `embed(texts) -> np.ndarray` (rows L2-normalised).
+        examples: {intent: [texts]}, out_of_scope included; default the packaged examples.
+        cache_dir: where the examples' embeddings are kept between processes.
+        calibration: C, out-of-scope floor and clarifying margin; default the packaged fit.
+    """
+
+    def __init__(
+        self,
+        embedder: Any,
+        examples: dict[str, list[str]] | None = None,
+        *,
+        cache_dir: Path | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
         self._embedder = embedder
-        self._examples = examples or _packaged_examples()
+        self._examples = examples or packaged_examples()
+        self._cache_dir = cache_dir
+        self.calibration = calibration or packaged_calibration()
+
+    # --- the parts, built once ---------------------------------------------------------------
 
     @cached_property
-    def _matrix(self) -> tuple[np.ndarray, list[str]]:
-        labels = [name for name, texts in self._examples.items() for _ in texts]
-        texts = [text for texts in self._examples.values() for text in texts]
-        key = (id(self._embedder), tuple(texts))
-        if key not in _MATRICES:  # one embedding pass per process and embedder
-            _MATRICES[key] = self._embedder.embed(texts)
-        return _MATRICES[key], labels
+    def fixer(self) -> TypoFixer:
+        words = [w for texts in self._examples.values() for t in texts for w in _WORD.findall(t)]
+        return TypoFixer(words)
+
+    @cached_property
+    def _training(self) -> tuple[list[str], list[str]]:
+        texts, labels = [], []
+        for name, examples in self._examples.items():
+            for text in examples:
+                texts.append(self.features(self.fixer.fix(text)))
+                labels.append(name)
+        return texts, labels
+
+    @cached_property
+    def _model(self) -> Any:
+        texts, labels = self._training
+        return shared_model(
+            self._embedder, texts, labels, c=self.calibration.c, cache_dir=self._cache_dir
+        )
+
+    @cached_property
+    def descriptions(self) -> dict[str, str]:
+        """intent -> what the customer may want ("know where your refund is")."""
+        return {name: str(v.get("does", name)) for name, v in packaged_intents().items()}
 
     def warm(self) -> None:
-        _ = self._matrix
+        """Train now rather than on the first message."""
+        _ = self._model
 
-    def classify(self, text: str) -> Intent:
-        if _HUMAN.search(text) and _HUMAN_VERB.search(text):
-            return Intent("human_request", 1.0)
-        for name, pattern in (
-            ("affirm", _AFFIRM),
-            ("deny", _DENY),
-            ("greeting", _GREETING),
-            ("thanks", _THANKS),
-            ("goodbye", _GOODBYE),
-        ):
-            if pattern.match(text):
-                return Intent(name, 1.0)
-        if not _QUESTION.match(text):
-            for name, pattern in _ACTION_RULES:
-                if pattern.search(text):
-                    return Intent(name, 1.0)
-        matrix, labels = self._matrix
-        scores = matrix @ self._embedder.embed([_ENTITIES.sub(" ", text)])[0]
-        best = int(np.argmax(scores))
-        score = float(scores[best])
-        if score < MIN_SIMILARITY:
-            return Intent("question", score)
-        return Intent(labels[best], score)
+    # --- reading ---------------------------------------------------------------------------
+
+    @staticmethod
+    def features(text: str, language: str = "en") -> str:
+        """The text the embedding model sees: no order numbers or emails, one space between
+        words, and an English gloss of the shop words of a message in another language."""
+        stripped = " ".join(_ENTITIES.sub(" ", text).split()) or " ".join(text.split())
+        return stripped if language == "en" else with_gloss(stripped, language)
+
+    def clean(self, text: str, language: str = "en") -> str:
+        """The message with typos fixed (English only), whitespace collapsed."""
+        return " ".join((self.fixer.fix(text) if language == "en" else text).split())
+
+    def vectors(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> np.ndarray:
+        languages = languages or ["en"] * len(texts)
+        return np.asarray(
+            self._embedder.embed(
+                [self.features(t, lang) for t, lang in zip(texts, languages, strict=True)]
+            ),
+            dtype=np.float32,
+        )
+
+    def classify(self, text: str, *, language: str = "en") -> Intent:
+        """The intent of one request (`text` as the customer wrote it)."""
+        return self.classify_many([text], language=language)[0]
+
+    def classify_many(self, texts: Sequence[str], *, language: str = "en") -> list[Intent]:
+        """Rules first; every text the rules leave goes to the model in one embedding batch."""
+        cleaned = [self.clean(t, language) for t in texts]
+        found: list[Intent | None] = [self._rule(t, language) for t in cleaned]
+        todo = [i for i, hit in enumerate(found) if hit is None]
+        if todo:
+            vectors = self.vectors([cleaned[i] for i in todo], [language] * len(todo))
+            for i, intent in zip(todo, self.predict(vectors), strict=True):
+                found[i] = intent
+        return [
+            _with_text(intent, text) for intent, text in zip(found, cleaned, strict=True) if intent
+        ]
+
+    @staticmethod
+    def _rule(text: str, language: str) -> Intent | None:
+        if rules.wants_person(text, language):
+            return Intent("human", 1.0, rule=True)
+        act = rules.dialogue_act(text)
+        if act is not None:
+            return Intent(act, 1.0, rule=True)
+        if language == "en":
+            action = rules.order_action(text)
+            if action is not None:
+                return Intent(action, 1.0, rule=True)
+        return None
+
+    def probabilities(self, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        model = self._model
+        return model.predict_proba(vectors), [str(c) for c in model.classes_]
+
+    def predict(self, vectors: np.ndarray) -> list[Intent]:
+        """The model's reading of each embedding, with the out-of-scope floor and the margin."""
+        if len(vectors) == 0:
+            return []
+        probabilities, labels = self.probabilities(vectors)
+        return [decide(row, labels, self.calibration) for row in probabilities]
+
+    # --- for triage (helpdesk.triage_intents.IntentReader) ------------------------------------
+
+    def read(self, texts: Sequence[str], languages: Sequence[str]) -> list[IntentReading]:
+        cleaned = [self.clean(t, lang) for t, lang in zip(texts, languages, strict=True)]
+        vectors = self.vectors(cleaned, languages)
+        predicted = self.predict(vectors)
+        readings = []
+        for i, (text, language) in enumerate(zip(cleaned, languages, strict=True)):
+            intent = self._rule(text, language) or predicted[i]
+            readings.append(IntentReading(intent.name, intent.score, vectors[i]))
+        return readings
+
+    def featurize(
+        self, texts: Sequence[str], languages: Sequence[str], *, cache_dir: Path | None = None
+    ) -> np.ndarray:
+        """Embeddings of many texts as `read` embeds them (cached on disk when asked)."""
+        features = [
+            self.features(self.clean(t, lang), lang)
+            for t, lang in zip(texts, languages, strict=True)
+        ]
+        return cached_vectors(self._embedder, features, cache_dir, prefix="triage-examples")
 
 
-def _packaged_examples() -> dict[str, list[str]]:
-    text = resources.files("agent.local").joinpath("intents.yaml").read_text("utf-8")
-    return {str(k): [str(v) for v in values] for k, values in yaml.safe_load(text).items()}
+def decide(row: np.ndarray, labels: list[str], calibration: Calibration) -> Intent:
+    """One message's intent from the model's probabilities."""
+    order = np.argsort(row)[::-1]
+    best, second = labels[order[0]], labels[order[1]]
+    p_best, p_second = float(row[order[0]]), float(row[order[1]])
+    if best == OUT_OF_SCOPE or p_best < calibration.oos_floor:
+        return Intent(OUT_OF_SCOPE, float(row[labels.index(OUT_OF_SCOPE)]), runner_up=best)
+    ambiguous = (
+        best not in _NOT_CLARIFIED
+        and second not in _NOT_CLARIFIED
+        and p_best - p_second < calibration.clarify_margin
+    )
+    return Intent(best, p_best, False, second, p_second, ambiguous)
+
+
+def _with_text(intent: Intent, text: str) -> Intent:
+    return Intent(
+        intent.name,
+        intent.score,
+        intent.rule,
+        intent.runner_up,
+        intent.runner_up_score,
+        intent.ambiguous,
+        text,
+    )

@@ -23,7 +23,7 @@ class State:
     email: str | None = None
     postal_code: str | None = None
     verified: bool = False
-    offer: str | None = None  # "human" when we just offered a colleague
+    offer: str | None = None  # "human": we offered a colleague; "clarify": we asked which intent
     question: str | None = None  # the last question the help center could not answer
     tried: list[str] = field(default_factory=list)  # verification attempts already made
     # order actions
@@ -34,6 +34,15 @@ class State:
     variant: str | None = None
     address: dict[str, Any] | None = None
     awaiting: str | None = None  # the slot we just asked for
+    intent: str | None = None  # the request the flow serves (delivery_problem rides order_status)
+    # understanding (agent/local/requests.py)
+    language: str | None = None  # the customer's language when it is not English
+    options: list[str] = field(default_factory=list)  # the two intents of a clarifying question
+    asked_about: str | None = None  # the request a clarifying question is about
+    queue: list[dict[str, str]] = field(default_factory=list)  # [{"intent", "text"}] still to do
+    said: list[str] = field(default_factory=list)  # replies already composed in this turn
+    cited: list[str] = field(default_factory=list)  # and the passages they cite
+    closing: str | None = None  # said last in this turn ("Shall I go ahead?")
 
     @property
     def credential(self) -> str | None:

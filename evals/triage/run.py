@@ -4,8 +4,11 @@
     .venv/bin/python evals/triage/run.py --json        # the same, as JSON
     .venv/bin/python evals/triage/run.py --cv 5        # 5-fold cross-validation inside train
     .venv/bin/python evals/triage/run.py --cv 5 --errors   # ... listing what it got wrong
+    .venv/bin/python evals/triage/run.py --no-intents      # triage's own classifier alone
 
-The classifier is trained on the packaged examples (the train split). `--cv` retrains on
+Triage runs as the server runs it: with the offline engine's intent reader, whose confident
+intents set the category. The classifier is trained on the packaged examples (the train split).
+`--cv` retrains on
 folds of the train split and scores the left-out fold: use it to develop, so the held-out
 split stays unseen until the figures are reported.
 """
@@ -32,6 +35,7 @@ from helpdesk.triage import (
     TriageContext,
     Triager,
 )
+from helpdesk.triage_intents import IntentReader
 from knowledge.types import Embedder
 
 LABELLED = Path(__file__).resolve().parent / "labelled.jsonl"
@@ -94,9 +98,18 @@ def score(rows: Sequence[dict[str, Any]], verdicts: Sequence[Triage]) -> dict[st
     }
 
 
-def evaluate(embedder: Embedder, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Score the packaged triager on `rows`."""
-    return score(rows, predict(Triager(embedder), rows))
+def intent_reader(embedder: Embedder) -> IntentReader:
+    from agent.local.intents import IntentClassifier
+
+    return IntentClassifier(embedder)
+
+
+def evaluate(
+    embedder: Embedder, rows: Sequence[dict[str, Any]], *, intents: bool = True
+) -> dict[str, Any]:
+    """Score the packaged triager on `rows` (with the engine's intent reader unless told not)."""
+    reader = intent_reader(embedder) if intents else None
+    return score(rows, predict(Triager(embedder, intents=reader), rows))
 
 
 class _MemoEmbedder:
@@ -117,12 +130,13 @@ class _MemoEmbedder:
 
 
 def cross_validate(
-    embedder: Embedder, rows: Sequence[dict[str, Any]], folds: int
+    embedder: Embedder, rows: Sequence[dict[str, Any]], folds: int, *, intents: bool = True
 ) -> tuple[list[dict[str, Any]], list[Triage]]:
     """Train on all but one fold of `rows`, predict that fold; every row is predicted once."""
     scored_rows: list[dict[str, Any]] = []
     verdicts: list[Triage] = []
     memo = _MemoEmbedder(embedder)
+    reader = intent_reader(memo) if intents else None
     for k in range(folds):
         test = [r for i, r in enumerate(rows) if i % folds == k]
         train = [
@@ -131,7 +145,7 @@ def cross_validate(
             if i % folds != k
         ]
         scored_rows.extend(test)
-        verdicts.extend(predict(Triager(memo, examples=train), test))
+        verdicts.extend(predict(Triager(memo, intents=reader, examples=train), test))
     return scored_rows, verdicts
 
 
@@ -172,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation in train")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--errors", action="store_true", help="list misclassified messages")
+    parser.add_argument(
+        "--no-intents", action="store_true", help="triage's own category classifier alone"
+    )
     args = parser.parse_args(argv)
 
     from knowledge.embedder import MiniLMEmbedder
@@ -180,11 +197,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = load_rows()
     if args.cv:
         train = [r for r in rows if r["split"] == "train"]
-        scored_rows, verdicts = cross_validate(embedder, train, args.cv)
+        scored_rows, verdicts = cross_validate(
+            embedder, train, args.cv, intents=not args.no_intents
+        )
         title = f"{args.cv}-fold cross-validation on the train split"
     else:
         scored_rows = [r for r in rows if args.split == "all" or r["split"] == args.split]
-        verdicts = predict(Triager(embedder), scored_rows)
+        reader = None if args.no_intents else intent_reader(embedder)
+        verdicts = predict(Triager(embedder, intents=reader), scored_rows)
         title = f"split {args.split}"
     report = score(scored_rows, verdicts)
     out = json.dumps(report, indent=2) if args.json else format_report(report, title)

@@ -27,11 +27,12 @@ from helpdesk.triage import (
     Triager,
     load_examples,
 )
+from services import build_triager
 
 
 @pytest.fixture(scope="module")
 def triager(embedder: Any) -> Triager:
-    triager = Triager(embedder)
+    triager = build_triager(embedder, None)  # as the server builds it: with the intent reader
     triager.warm()
     return triager
 

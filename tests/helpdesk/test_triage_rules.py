@@ -10,7 +10,7 @@ import pytest
 from helpdesk import triage_rules as rules
 from helpdesk.triage import TriageContext, context_flags, urgency_of
 from helpdesk.triage_language import detect_language, gloss, polarity, tokens
-from helpdesk.triage_model import SoftmaxClassifier
+from helpdesk.triage_model import Classifier
 
 
 @pytest.mark.parametrize(
@@ -119,6 +119,8 @@ def test_language_detection(text: str, language: str) -> None:
 
 def test_language_falls_back_to_the_default_without_evidence() -> None:
     assert detect_language("#10432") == "en"
+    assert detect_language("#10432 ada@example.com", default="de") == "de"
+    # the model is unsure of two shop words; no stopword points anywhere: the default wins
     assert detect_language("Order #10432", default="de") == "de"
 
 
@@ -163,13 +165,13 @@ def test_context_raises_urgency() -> None:
     assert context_flags(cheap, high_value=Decimal("100")) == ["high_value"]
 
 
-def test_softmax_classifier_is_deterministic_and_learns() -> None:
+def test_classifier_is_deterministic_and_learns() -> None:
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 8))
     x = np.concatenate([c + 0.1 * rng.normal(size=(20, 8)) for c in centres])
     y = [label for label in ("a", "b", "c") for _ in range(20)]
-    first = SoftmaxClassifier().fit(x, y).predict_proba(x)
-    second = SoftmaxClassifier().fit(x, y).predict_proba(x)
+    first = Classifier(c=10.0).fit(x, y).predict_proba(x)
+    second = Classifier(c=10.0).fit(x, y).predict_proba(x)
     assert np.array_equal(first, second)
     assert np.allclose(first.sum(axis=1), 1.0)
     assert [("a", "b", "c")[i] for i in first.argmax(axis=1)] == y

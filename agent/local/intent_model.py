@@ -1,0 +1,108 @@
+"""The trained part of intent reading: a scikit-learn logistic regression over sentence embeddings
+of the project-written examples, with the examples' embeddings cached on disk.
+
+Training takes ~1 s once the examples are embedded; embedding ~1,100 examples takes a few seconds,
+so the vectors are saved under `cache_dir` by the embedding model's id and a hash of the texts,
+and a fitted model is shared by every classifier of the process built on the same examples."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from sklearn.linear_model import LogisticRegression
+
+OUT_OF_SCOPE = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fitted by cross-validation on the examples (evals/intents/crossval.py --write)."""
+
+    c: float = 10.0  # the logistic regression's inverse regularisation
+    oos_floor: float = 0.3  # below this top probability a message is out of scope
+    clarify_margin: float = 0.1  # top two task intents closer than this: ask which one
+
+
+def _read_yaml(name: str) -> Any:
+    return yaml.safe_load(resources.files("agent.local").joinpath(name).read_text("utf-8"))
+
+
+def packaged_intents() -> dict[str, dict[str, Any]]:
+    """{intent: {"does": ..., "examples": [...]}} from intents.yaml."""
+    return {str(k): dict(v) for k, v in _read_yaml("intents.yaml").items()}
+
+
+def packaged_out_of_scope() -> dict[str, list[str]]:
+    """{topic: [examples]} from out_of_scope.yaml."""
+    return {str(k): [str(t) for t in v] for k, v in _read_yaml("out_of_scope.yaml").items()}
+
+
+def packaged_examples() -> dict[str, list[str]]:
+    """Every intent's examples, out_of_scope included (all topics together)."""
+    examples = {name: [str(t) for t in v["examples"]] for name, v in packaged_intents().items()}
+    examples[OUT_OF_SCOPE] = [t for texts in packaged_out_of_scope().values() for t in texts]
+    return examples
+
+
+def packaged_calibration() -> Calibration:
+    raw = _read_yaml("intent_calibration.yaml") or {}
+    return Calibration(**{k: float(v) for k, v in raw.items() if k in Calibration.__annotations__})
+
+
+def embedder_id(embedder: Any) -> str:
+    kind = type(embedder)
+    return str(getattr(embedder, "model_id", f"{kind.__module__}.{kind.__qualname__}"))
+
+
+def cached_vectors(
+    embedder: Any, texts: Sequence[str], cache_dir: Path | None, *, prefix: str
+) -> np.ndarray:
+    """The embeddings of `texts`, from `cache_dir` when an earlier process saved them."""
+    if cache_dir is None:
+        return np.asarray(embedder.embed(list(texts)), dtype=np.float32)
+    digest = hashlib.sha256("\n".join([embedder_id(embedder), *texts]).encode()).hexdigest()[:20]
+    path = cache_dir / f"{prefix}-{digest}.npy"
+    if path.exists():
+        cached = np.load(path)
+        if cached.shape[0] == len(texts):
+            return cached
+    vectors = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{threading.get_ident()}.tmp.npy")
+    np.save(tmp, vectors)
+    tmp.replace(path)
+    return vectors
+
+
+def fit(vectors: np.ndarray, labels: Sequence[str], *, c: float) -> LogisticRegression:
+    """A multinomial logistic regression; classes weighted so no intent dominates by count."""
+    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+    model.fit(vectors, list(labels))
+    return model
+
+
+_FITTED: dict[tuple[str, str, float], LogisticRegression] = {}
+_LOCK = threading.Lock()
+
+
+def shared_model(
+    embedder: Any, texts: Sequence[str], labels: Sequence[str], *, c: float, cache_dir: Path | None
+) -> LogisticRegression:
+    """One fitted model per process for the same embedder, examples and C."""
+    digest = hashlib.sha256(
+        "\n".join(f"{t}\t{y}" for t, y in zip(texts, labels, strict=True)).encode()
+    ).hexdigest()
+    key = (f"{embedder_id(embedder)}#{id(embedder)}", digest, c)
+    with _LOCK:
+        if key not in _FITTED:
+            vectors = cached_vectors(embedder, texts, cache_dir, prefix="intent-examples")
+            _FITTED[key] = fit(vectors, labels, c=c)
+        return _FITTED[key]

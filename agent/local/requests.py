@@ -1,0 +1,130 @@
+"""What the engine does for each intent (the table in docs/intents.md), and requests handled in
+turn when one message holds several.
+
+A message with two requests is answered in order: the first runs (an order flow, a help-center
+search), and when it ends without waiting on the customer the next queued request runs in the same
+turn, its reply joined to the first. A flow that waits for the customer (an order number, a
+clarifying choice, an offer of a person) keeps the queue in the state until it is done; a flow
+that ends on a proposed action ("Shall I go ahead?") answers the queued questions first and puts
+that question last, because the customer's yes goes to the confirmation gate, not the engine."""
+
+from __future__ import annotations
+
+import re
+
+from agent.local import flows
+from agent.local.entities import Entities, extract
+from agent.local.intents import FLOW_INTENTS, Intent
+from agent.local.phrases import phrase
+from agent.local.replies import say
+from agent.local.state import Decision, Persona, State, call
+
+# intent -> the order flow that serves it (agent/local/flows.py)
+FLOW_OF = {
+    "order_status": "order_status",
+    "delivery_problem": "order_status",
+    "return_request": "return_request",
+    "exchange": "return_request",
+    "refund_status": "refund_status",
+    "cancel_order": "cancel_request",
+    "order_change": "address_change",
+}
+assert set(FLOW_OF) == FLOW_INTENTS
+# the help-center intents: answered from the help center, with citations
+HELP_CENTER = frozenset(
+    {
+        "return_policy",
+        "payment_billing",
+        "promo_code",
+        "product_question",
+        "shipping_info",
+        "international",
+        "account_login",
+        "privacy",
+        "marketing",
+    }
+)
+_ADDRESS = re.compile(r"\b(address|street|postcode|post code|zip|ship it to|send it to|deliver "
+                      r"(it )?to|redirect|moved)\b", re.IGNORECASE)  # fmt: skip
+
+
+def start(intent: str, text: str, state: State, found: Entities, tools: set[str],
+          persona: Persona) -> Decision:  # fmt: skip
+    """Begin serving one request (`text` is the request as read, typos fixed)."""
+    if intent == "order_change" and not _ADDRESS.search(text):
+        # the store's tools change addresses only; items and sizes are changed by staff
+        state.offer, state.intent, state.question = "human", "order_change", text
+        return Decision(state, text=phrase("order_change_items"))
+    if intent in FLOW_OF:
+        flow = FLOW_OF[intent]
+        if flow != state.flow:
+            state.flow = flow
+            state.reset_action()
+        state.intent = intent
+        if intent == "exchange" and not state.resolution:
+            state.resolution = "exchange"
+        if intent == "delivery_problem":
+            state.question = text  # for the handoff summary
+        return flows.order_flow(state, found, text, tools)
+    state.intent = None
+    if intent == "greeting":
+        return Decision(state, text=say("greeting", store=persona.store))
+    if intent == "thanks":
+        return Decision(state, text=say("thanks"))
+    if intent == "goodbye":
+        return Decision(state, text=say("goodbye", store=persona.store))
+    if intent == "out_of_scope":
+        return Decision(state, text=phrase("out_of_scope"))
+    if intent == "feedback":
+        return Decision(state, text=phrase("feedback"))
+    if intent == "complaint":
+        state.offer, state.intent, state.question = "human", "complaint", text
+        return Decision(state, text=phrase("complaint"))
+    if intent in ("affirm", "deny") or not text.strip():
+        return Decision(state, text=say("fallback"), flags={"misunderstood": True})
+    state.flow = None
+    state.question = text
+    return call(state, tools, "search_help_center", query=text)
+
+
+def queue(state: State, later: list[Intent]) -> None:
+    state.queue = [{"intent": i.name, "text": i.text} for i in later]
+
+
+def follow_on(decision: Decision, tools: set[str], persona: Persona) -> Decision:
+    """After a reply, the next queued request while nothing waits on the customer; then the
+    replies of the turn joined in order."""
+    state = decision.state
+    while decision.tool is None and state.queue and _free(decision):
+        if decision.flags.get("confirm"):
+            state.closing = _split_confirmation(decision, state)
+        elif decision.text:
+            state.said.append(decision.text)
+        state.cited.extend(decision.citations)
+        nxt = state.queue.pop(0)
+        decision = start(nxt["intent"], nxt["text"], state, extract(nxt["text"]), tools, persona)
+    if decision.tool is not None:
+        return decision
+    if state.said or state.closing:
+        text = "\n\n".join([*state.said, decision.text or "", state.closing or ""]).strip()
+        decision = Decision(
+            state, text=text, citations=[*state.cited, *decision.citations], flags=decision.flags
+        )
+        state.said, state.cited, state.closing = [], [], None
+    return decision
+
+
+def _free(decision: Decision) -> bool:
+    """Nothing waits on the customer but, perhaps, a yes to a proposed action."""
+    state = decision.state
+    if decision.flags.get("confirm"):
+        return True
+    return not (state.awaiting or state.offer or state.flow)
+
+
+def _split_confirmation(decision: Decision, state: State) -> str:
+    """Keep the proposal now, and its 'Shall I go ahead?' for the end of the turn."""
+    ask = say("confirm_action", summary="").strip()
+    text = decision.text or ""
+    state.said.append(text[: -len(ask)].strip() if text.endswith(ask) else text)
+    return ask

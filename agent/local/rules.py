@@ -1,0 +1,128 @@
+"""The rule layer of intent reading: a few high-precision patterns that decide before the
+classifier does.
+
+Dialogue acts (yes, no) and bare greetings, thanks and goodbyes are matched on the whole message.
+Requests for an order action are matched on word stems (`normalize.stems`), so "cancelling",
+"canceled" and "cancellation" all meet the pattern for "cancel", while a past tense that reports
+what happened ("you cancelled my order", "I returned it weeks ago") is told apart on the words as
+written. A request for a person is triage's own rule, so the engine and triage agree on it."""
+
+from __future__ import annotations
+
+import re
+
+from agent.local.normalize import stems
+from helpdesk.triage_rules import asks_for_human
+
+_I = re.IGNORECASE
+
+AFFIRM = re.compile(
+    r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please|please do|go ahead|do it|y|that would be great|"
+    r"yes please|sounds good)\b[\s!.,]*(please|thanks|thank you)?[\s!.]*$",
+    _I,
+)
+DENY = re.compile(r"^\s*(no|nope|nah|no thanks|no thank you|not now|n)\b[\s!.,]*$", _I)
+_GREETING = re.compile(
+    r"^\s*(hi+|hello+|helo|hey+|heya|hiya|howdy|yo|greetings|good (morning|afternoon|evening|day)|"
+    r"morning|evening)( there| team| all)?[\s!.,?]*$",
+    _I,
+)
+_THANKS = re.compile(
+    r"^\s*(ok(ay)?,? |great,? |perfect,? |brilliant,? )?(thanks|thank you|thank u|thx|ty|tysm|"
+    r"cheers|many thanks|much appreciated)\b( (so|very) much| a lot| again)?[\s!.]*$",
+    _I,
+)
+_GOODBYE = re.compile(
+    r"^\s*((ok|okay|thanks|thank you),? )?(bye|goodbye|bye bye|see (you|ya)|cya|that's all|"
+    r"that is all)\b[\s!.,]*(bye|for now|thanks)?[\s!.]*$",
+    _I,
+)
+SMALL_TALK = (("greeting", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE))
+
+# a question about how things work, not a request to do them
+_QUESTION = re.compile(r"^\s*(how|what|what's|whats|do you|does|is there|are there|why)\b", _I)
+
+# --- order actions, on stems -----------------------------------------------------------------
+
+_REFUND_STATUS = re.compile(
+    r"\b(where|status|when|haven't (got|receiv)|have not (got|receiv)|still (no|not|wait)|"
+    r"didn't get|did not get|not (yet )?receiv)\b.{0,40}\brefund"
+    r"|\brefund\b.{0,30}\b(still|yet|status|arriv|come through|gone through)\b",
+    _I,
+)
+_CANCEL = re.compile(
+    r"^(pleas |pls |kind |can you |could you |ok |so )?cancel\b"
+    r"|\b(want|like|need|wish|tri|go|have|got|get|gonna|wanna|to|pleas|pls|kind|you|i'm|im|am)"
+    r"( to)? cancel\b"
+    r"|\bcancel (my|the|this|that|it|order|both|everyth|all|one)\b",
+    _I,
+)
+_CANCEL_NOT = re.compile(r"\b(polici|polic|newslett|email|mail list|text|subscript to)\b", _I)
+# "you cancelled my order", "it was canceled": a report, not a request
+_CANCEL_PAST = re.compile(
+    r"\b(you|they|was|were|been|has|had|got|is|are|it's|which|but)\s+(\w+\s+)?cancell?ed\b", _I
+)
+_CANCEL_WANTED = re.compile(r"\b(want|need|like|get|have)\s+(\S+\s+){0,2}cancell?ed\b", _I)
+_RETURN = re.compile(
+    r"\b(want|like|need|wish|go|tri|gonna|wanna|i'm|im)( to)? (return|send (it|them|\w+) back)\b"
+    r"|\breturn (the|my|this|these|those|both|it|them|an?|half|everyth)\b"
+    r"|\bstart (a|the|my) return|\bsend (it|them|these|this) back\b|\breturn for order\b"
+    r"|\breturn request\b",
+    _I,
+)
+# "I returned it weeks ago": the customer reports a return, maybe asks about the refund
+_RETURN_PAST = re.compile(
+    r"\b(i|we|i've|i have|already|was|were|been|had|has)\s+(already\s+)?"
+    r"(returned|sent (it|them|\w+) back)\b",
+    _I,
+)
+_EXCHANGE = re.compile(
+    r"\b(want|like|need|wish|can i|could i|to)( to)? (exchang|swap)\b"
+    r"|\b(exchang|swap) (the|my|it|them|these|this|for)\b",
+    _I,
+)
+_ADDRESS = re.compile(
+    r"\b(chang|updat|wrong|differ|new|correct|edit|fix)\b.{0,30}\b(ship |deliveri )?address\b",
+    _I,
+)
+_ADDRESS_NOT = re.compile(r"\b(email|e-mail|account|profil|default|save)\b", _I)
+
+
+def dialogue_act(text: str) -> str | None:
+    """'affirm', 'deny', 'greeting', 'thanks' or 'goodbye' for a message that is only that."""
+    if _THANKS.match(text):  # "ok thanks" closes politely; it accepts nothing
+        return "thanks"
+    if AFFIRM.match(text):
+        return "affirm"
+    if DENY.match(text):
+        return "deny"
+    for name, pattern in SMALL_TALK:
+        if pattern.match(text):
+            return name
+    return None
+
+
+def wants_person(text: str, language: str = "en") -> bool:
+    return asks_for_human(text, language)
+
+
+def order_action(text: str) -> str | None:
+    """The order action a plain request asks for, or None (questions go to the classifier)."""
+    if _QUESTION.match(text):
+        return None
+    stem = stems(text)
+    if _REFUND_STATUS.search(stem):
+        return "refund_status"
+    if (
+        (_CANCEL.search(stem) or _CANCEL_WANTED.search(text))
+        and not _CANCEL_NOT.search(stem)
+        and (not _CANCEL_PAST.search(text) or _CANCEL_WANTED.search(text))
+    ):
+        return "cancel_order"
+    if _ADDRESS.search(stem) and not _ADDRESS_NOT.search(stem):
+        return "order_change"
+    if _EXCHANGE.search(stem):
+        return "exchange"
+    if _RETURN.search(stem) and not _RETURN_PAST.search(text):
+        return "return_request"
+    return None

@@ -1,0 +1,49 @@
+"""Two requests in one message: "Where is my order #1001? Also, what's your return policy?"
+
+The message is cut at sentence ends and at a conjunction that starts a new request ("... and
+how long do refunds take"); each part is read on its own. A part that is only details (an
+order number, an email) or only a greeting stays with its neighbour; `requests` then keeps the
+split only when the parts ask for different things."""
+
+from __future__ import annotations
+
+import re
+
+_SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
+# a new request after a conjunction: a question word, or the customer saying what they want
+_REQUEST_START = (
+    r"(?:what|what's|whats|how|when|where|where's|why|which|who|do|does|did|can|could|is|are|"
+    r"will|would|should|i'd|i'm|i\s+would|i\s+want|i\s+need|i\s+also|i\s+have|please|tell|"
+    r"also)\b"
+)
+_CONJUNCTION = re.compile(
+    r"\s*[,;]?\s+(?:and\s+also|and\s+then|and|also|plus|oh\s+and|btw|by\s+the\s+way|"
+    r"another\s+thing)[,:]?\s+(?=" + _REQUEST_START + ")",
+    re.IGNORECASE,
+)
+_ONLY_DETAILS = re.compile(
+    r"^[\s,.;:!?-]*(?:(?:order|number|no\.?|email|e-mail|my|is|it's|and|zip|postal|code)\s*|"
+    r"#?\s*\d{3,8}\s*|[\w.+-]+@[\w-]+\.[\w.]+\s*|[,.;:!?-]\s*)*$",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|dear [\w ]+)\b[\s\w]{0,20}[,.!]*$",
+    re.IGNORECASE,
+)
+_MIN_WORDS = 2
+
+
+def parts(text: str) -> list[str]:
+    """The message cut into candidate requests, in order (one part when nothing to cut)."""
+    pieces: list[str] = []
+    for sentence in _SENTENCE.split(text.strip()):
+        pieces.extend(p.strip() for p in _CONJUNCTION.split(sentence) if p.strip())
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and (_ONLY_DETAILS.match(piece) or len(piece.split()) < _MIN_WORDS):
+            merged[-1] = f"{merged[-1]} {piece}"
+        elif merged and _GREETING.match(merged[-1]):
+            merged[-1] = f"{merged[-1]} {piece}" if _ONLY_DETAILS.match(piece) else piece
+        else:
+            merged.append(piece)
+    return merged or [text]

@@ -1,0 +1,76 @@
+"""Reading a customer message: its language, the requests in it, and the answer to a clarifying
+question. The engine's dialogue (`dialogue.py`) decides what to do with the reading."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.local import rules
+from agent.local.intent_model import OUT_OF_SCOPE
+from agent.local.intents import DIALOGUE_ACTS, SMALL_TALK, Intent, IntentClassifier
+from agent.local.split import parts
+from helpdesk.triage_language import detect_language
+
+# a part of a message counts as its own request only when read this surely
+SPLIT_CONFIDENCE = 0.5
+_FIRST = re.compile(r"\b(first|former|1st|option 1|the 1st|1)\b", re.IGNORECASE)
+_SECOND = re.compile(r"\b(second|latter|2nd|option 2|the other|2)\b", re.IGNORECASE)
+_FILLER = frozenset("a an the to your my of it is i do how".split())
+
+
+@dataclass(frozen=True)
+class Reading:
+    language: str  # ISO 639-1
+    requests: list[Intent]  # in the order the customer wrote them; at least one
+
+
+def language_of(text: str) -> str:
+    """The message's language; English whenever an English rule reads it ("cancel order #2003"
+    is two words a statistical detector can take for anything)."""
+    language = detect_language(text, default="en")
+    if language != "en" and (rules.order_action(text) or rules.dialogue_act(text)):
+        return "en"
+    return language
+
+
+def read(text: str, intents: IntentClassifier) -> Reading:
+    """The requests of an English message: one, or several when its parts ask for different
+    things ("where is my order #1001 and what's your return policy?")."""
+    pieces = parts(text)
+    if len(pieces) == 1:
+        return Reading("en", [intents.classify(text)])
+    whole, *each = intents.classify_many([text, *pieces])
+    asks = [i for i in each if i.name not in SMALL_TALK | DIALOGUE_ACTS | {OUT_OF_SCOPE}]
+    distinct: list[Intent] = []
+    for intent in asks:
+        if distinct and distinct[-1].name == intent.name:
+            continue  # two sentences about the same thing are one request
+        distinct.append(intent)
+    sure = all(i.rule or (i.score >= SPLIT_CONFIDENCE and not i.ambiguous) for i in distinct)
+    if len(distinct) >= 2 and sure:
+        return Reading("en", distinct)
+    return Reading("en", [whole])
+
+
+def choose(text: str, options: list[str], intents: IntentClassifier) -> str | None:
+    """Which of the two `options` of a clarifying question the reply picks, or None when it
+    picks neither (a new request)."""
+    first, second = bool(_FIRST.search(text)), bool(_SECOND.search(text))
+    if first != second:
+        return options[0] if first else options[1]
+    reading = intents.classify(text)
+    if reading.name in options:
+        return reading.name
+    if reading.rule:
+        return None
+    probabilities, labels = intents.probabilities(intents.vectors([reading.text or text]))
+    words = set(re.findall(r"[a-z]+", text.lower())) - _FILLER
+    scores = []
+    for name in options:
+        described = set(re.findall(r"[a-z]+", intents.descriptions.get(name, "").lower()))
+        overlap = len(words & (described - _FILLER))
+        scores.append(float(probabilities[0][labels.index(name)]) + 0.2 * overlap)
+    if max(scores) < 0.1 or abs(scores[0] - scores[1]) < 0.05:
+        return None
+    return options[0] if scores[0] > scores[1] else options[1]
