@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from channels.http import router as chat_router
 from console.api import router as staff_router
 from console.knowledge import router as knowledge_router
+from console.metrics import router as metrics_router
 from console.staff import router as conversations_router
 from console.webhooks import router as webhooks_router
 from services import Services, build_services
@@ -51,4 +52,5 @@ def create_app(
     app.include_router(conversations_router)
     app.include_router(webhooks_router)
     app.include_router(knowledge_router)
+    app.include_router(metrics_router)
     return app
