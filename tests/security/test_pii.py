@@ -1,10 +1,11 @@
 """Personal data typed in chat ends up only in the conversation itself.
 
 Known emails, phone numbers, postal codes (US, UK, Canadian) and a street address are typed
-through the real runner (offline engine, the tiny store): a verification with the right email,
-help-center questions that carry postal codes, an email and a phone number, an address change
-confirmed and carried out, and a request for a person. The helpdesk ticket is delivered. Then
-every table and every log line is searched for the typed values.
+through the real runner over the tiny store: a verification with the right email, help-center
+questions that carry postal codes and a third party's email, an address change confirmed and
+carried out, and a request for a person that gives two phone numbers. Once with the offline
+engine, once with a scripted model that takes every tool path. The helpdesk ticket is
+delivered. Then every table and every DEBUG log line is searched for the typed values.
 
 Where they may stay, by decision (docs/security.md, "Personal data"):
   - `messages` and the conversation's dialogue state (`conversations.engine_state`): the
