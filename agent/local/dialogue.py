@@ -18,7 +18,7 @@ from agent.local.entities import extract
 from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import IntentClassifier
 from agent.local.phrases import language_name, languages, phrase, yes_or_no
-from agent.local.replies import passage_answer, say
+from agent.local.replies import kb_reply, say
 from agent.local.requests import FLOW_OF, HELP_CENTER
 from agent.local.rules import wants_person
 from agent.local.state import ORDER_FLOWS, Decision, Known, Persona, State, call
@@ -82,7 +82,7 @@ def decide(
     state = _last_state(messages, known)
     last = messages[-1] if messages else None
     if isinstance(last, ToolMessage):
-        decision = _after_tool(last, state, tools, persona)
+        decision = _after_tool(last, state, tools, persona, intents)
     else:
         text = str(last.content) if isinstance(last, HumanMessage) else ""
         state.said, state.cited, state.closing = [], [], None  # a new turn
@@ -220,7 +220,13 @@ def _answers_our_question(slot: str, text: str, found: Any, classified: Any) -> 
     return not (question and classified.name in HELP_CENTER)
 
 
-def _after_tool(result: ToolMessage, state: State, tools: set[str], persona: Persona) -> Decision:
+def _after_tool(
+    result: ToolMessage,
+    state: State,
+    tools: set[str],
+    persona: Persona,
+    intents: IntentClassifier | None = None,
+) -> Decision:
     failed = result.status == "error"
     content = str(result.content)
     data: dict[str, Any] = {}
@@ -234,10 +240,11 @@ def _after_tool(result: ToolMessage, state: State, tools: set[str], persona: Per
         if failed or not data.get("answerable") or not data.get("passages"):
             state.offer = "human"
             return Decision(state, text=say("kb_unknown"))
-        top = data["passages"][0]
-        answer = say("kb_answer", answer=passage_answer(top["text"]), title=top["title"])
+        # quote what answers the question, scored with the embedder the intents use
+        embed = intents.embedder.embed if intents is not None else None
+        answer, cited = kb_reply(state.question or "", data["passages"], embed=embed)
         state.question = None
-        return Decision(state, text=answer, citations=[top["id"]])
+        return Decision(state, text=answer, citations=[cited])
     if name == "escalate_to_human":
         if failed:
             return Decision(

@@ -122,6 +122,11 @@ class IntentClassifier:
         """intent -> what the customer may want ("know where your refund is")."""
         return {name: str(v.get("does", name)) for name, v in packaged_intents().items()}
 
+    @property
+    def embedder(self) -> Any:
+        """The sentence embedder it reads with; help-center answers score sentences with it."""
+        return self._embedder
+
     def warm(self) -> None:
         """Train now rather than on the first message."""
         _ = self._model

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import yaml
+
+from agent.local.passages import Answer, Embed, answer
 
 
 @cache
@@ -82,16 +85,20 @@ def order_reply(view: dict[str, Any]) -> str:
     return " ".join(lines[:1]) + "\n" + "\n".join(lines[1:])
 
 
-def passage_answer(text: str, *, max_chars: int = 600) -> str:
-    """The first sentences of a passage, without markdown heading lines."""
-    body = " ".join(
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
-    if len(body) <= max_chars:
-        return body
-    cut = body[:max_chars]
-    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
-    return cut[: end + 1] if end > 200 else cut.rstrip() + "…"
+def passage_answer(
+    question: str, passages: Sequence[Mapping[str, Any]], *, embed: Embed | None = None
+) -> Answer:
+    """The sentences, list items or table rows of the best passage that answer `question`."""
+    return answer(question, passages, embed=embed)
+
+
+def kb_reply(
+    question: str, passages: Sequence[Mapping[str, Any]], *, embed: Embed | None = None
+) -> tuple[str, str]:
+    """The help-center reply (safe Markdown) and the id of the passage it quotes."""
+    found = passage_answer(question, passages, embed=embed)
+    source = f"{found.title} — {found.heading}" if found.heading else found.title
+    return say("kb_answer", answer=found.text, title=source), found.passage_id
 
 
 def refunds_reply(data: dict[str, Any]) -> str:

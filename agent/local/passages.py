@@ -1,0 +1,267 @@
+"""Help-center answers that quote what answers the question, not the article's intro.
+
+The retrieved passages are cut into units (sentences, list items, table rows); each unit is
+scored against the question with the embedding and with keyword overlap; the passage with the
+best unit wins, and the answer keeps that unit and those of the same passage that score almost as
+well, in the order they are written. Lists and tables stay lists and tables (the reply format is
+the safe Markdown subset of `markdown_safe`), so "do you take PayPal?" comes back as the list of
+payment methods and "how long to Canada?" as the Canada row of the delivery table."""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from knowledge.lexical import analyse
+from markdown_safe import ListBlock, Paragraph, Table, parse
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+PASSAGES = 3  # how many retrieved passages compete
+MARGIN = 0.07  # units within this of the best one are kept too
+# Keyword overlap breaks ties and lifts exact terms ("Canada", "PO box"); the embedding decides
+# the rest: at 0.35 "a warranty on jackets?" quoted the repairs paragraph that names both words.
+KEYWORD_WEIGHT = 0.15
+PASSAGE_WEIGHT = 0.3  # the retriever's own cosine for the whole passage
+# how well the section's "title: heading" fits the question: "how do I return an item?" is
+# answered by "How to start a return", though "Returning a gift" has the closer sentence
+HEADING_WEIGHT = 0.3
+# the retriever's order (it fuses dense and keyword scores over the whole passage): the first
+# passage gets this much more than the last
+RANK_BONUS = 0.1
+META_PENALTY = 0.2
+MAX_SENTENCES = 3
+# A section whose prose is this short is quoted whole when it holds the best sentence: "how do
+# reward points work?" needs "1 point per $1" as much as "100 points make a $5 reward".
+SHORT_SECTION = 320
+WHOLE_LIST = 8  # a list this short is kept whole once any item is chosen
+MAX_ROWS = 4
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[*_])")
+# Sentences about the article rather than the answer ("This article explains ...").
+_META = re.compile(
+    r"^(this (article|page|guide) (explains|lists|covers|describes)|see (our|the) )", re.I
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    block: int
+    kind: str  # "sentence" | "item" | "row"
+    index: int
+    text: str  # Markdown as written
+    plain: str  # what is scored
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # safe Markdown
+    passage_id: str
+    title: str
+    heading: str
+
+
+def sentences(paragraph: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
+
+
+def units_of(text: str) -> tuple[list[Any], list[Unit]]:
+    blocks = parse(text)
+    units: list[Unit] = []
+    for b, block in enumerate(blocks):
+        if isinstance(block, Paragraph) and not block.heading:
+            for n, sentence in enumerate(sentences(" ".join(block.lines))):
+                units.append(Unit(b, "sentence", n, sentence, sentence))
+        elif isinstance(block, ListBlock):
+            for n, item in enumerate(block.items):
+                units.append(Unit(b, "item", n, item, item))
+        elif isinstance(block, Table):
+            for n, row in enumerate(block.rows):
+                plain = ", ".join(f"{h}: {c}" for h, c in zip(block.header, row, strict=True))
+                units.append(Unit(b, "row", n, "", plain))
+    return blocks, units
+
+
+# Question words that say nothing about the topic, on top of the retriever's stopwords.
+_QUESTION_WORDS = {"what", "how", "when", "where", "why", "which", "who", "have", "is", "are"}
+
+
+def question_terms(question: str) -> set[str]:
+    return {w for w in analyse(question) if w not in _QUESTION_WORDS}
+
+
+def _label(passage: Mapping[str, Any]) -> str:
+    heading = str(passage.get("heading") or "")
+    return f"{passage.get('title', '')}: {heading}" if heading else str(passage.get("title", ""))
+
+
+def _overlap(question: set[str], text: str) -> float:
+    if not question:
+        return 0.0
+    return len(question & set(analyse(text))) / len(question)
+
+
+_CACHE_SIZE = 4096
+_cache: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def embed_cached(embed: Embed, texts: list[str]) -> np.ndarray:
+    """`embed(texts)`, remembering each text's vector per embedder: help-center passages come
+    back again and again, and embedding their sentences is most of an answer's cost."""
+    owner = getattr(embed, "__self__", None)
+    try:
+        with _cache_lock:
+            cache = _cache.setdefault(owner, OrderedDict()) if owner is not None else None
+    except TypeError:  # an owner that cannot be weakly referenced: no cache
+        cache = None
+    if cache is None:
+        return np.asarray(embed(texts), dtype=np.float32)
+    with _cache_lock:
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+    if missing:
+        vectors = np.asarray(embed(missing), dtype=np.float32)
+        with _cache_lock:
+            for text, vector in zip(missing, vectors, strict=True):
+                cache[text] = vector
+            while len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
+    with _cache_lock:
+        for text in texts:
+            cache.move_to_end(text)
+        return np.stack([cache[t] for t in texts])
+
+
+def answer(
+    question: str, passages: Sequence[Mapping[str, Any]], *, embed: Embed | None = None
+) -> Answer:
+    """The answer to `question` from the best of the first passages (best first, as retrieved)."""
+    candidates = [p for p in passages[:PASSAGES] if str(p.get("text", "")).strip()]
+    if not candidates:
+        raise ValueError("no passage to answer from")
+    parsed = [units_of(str(p["text"])) for p in candidates]
+    scores, fit = score_units(question, candidates, [units for _, units in parsed], embed)
+    ranked = [
+        (float(own.max()) if own.size else -1.0)
+        + PASSAGE_WEIGHT * float(passage.get("score", 0.0))
+        + HEADING_WEIGHT * fit[n]
+        + RANK_BONUS * (len(candidates) - 1 - n) / max(1, len(candidates) - 1)
+        for n, (own, passage) in enumerate(zip(scores, candidates, strict=True))
+    ]
+    chosen = int(np.argmax(ranked))
+    passage, (blocks, units) = candidates[chosen], parsed[chosen]
+    text = compose(blocks, units, scores[chosen]) if units else str(passage["text"]).strip()
+    return Answer(
+        text, str(passage["id"]), str(passage["title"]), str(passage.get("heading") or "")
+    )
+
+
+def score_units(
+    question: str,
+    candidates: list[Mapping[str, Any]],
+    units: list[list[Unit]],
+    embed: Embed | None,
+) -> tuple[list[np.ndarray], list[float]]:
+    """Per passage, each unit's fit to the question; and each passage heading's fit."""
+    words = question_terms(question)
+    dense = embed is not None and bool(question.strip())
+    weight = KEYWORD_WEIGHT if dense else 1.0  # without an embedder the keywords decide
+    scores = [
+        np.array(
+            [
+                weight * _overlap(words, f"{p.get('heading', '')} {u.plain}")
+                - (META_PENALTY if _META.match(u.plain) else 0.0)
+                for u in own
+            ],
+            dtype=np.float32,
+        )
+        for p, own in zip(candidates, units, strict=True)
+    ]
+    if embed is None or not dense:
+        return scores, [0.0] * len(candidates)
+    q = np.asarray(embed([question]), dtype=np.float32)[0]
+    # each unit is read under its section heading: "Method: Standard, Cost: $6.95" alone does not
+    # say it is a shipping price, "Shipping methods and prices: ..." does
+    texts = [
+        f"{p['heading']}: {u.plain}" if p.get("heading") else u.plain
+        for p, own in zip(candidates, units, strict=True)
+        for u in own
+    ]
+    dense = embed_cached(embed, texts) @ q if texts else np.zeros(0, dtype=np.float32)
+    offset = 0
+    for n, own in enumerate(units):
+        scores[n] = scores[n] + dense[offset : offset + len(own)]
+        offset += len(own)
+    fit = embed_cached(embed, [_label(p) for p in candidates]) @ q
+    return scores, [float(f) for f in fit]
+
+
+def compose(blocks: list[Any], units: list[Unit], scores: np.ndarray) -> str:
+    """The chosen units as Markdown, in document order, lists and tables kept as such."""
+    best = int(np.argmax(scores))
+    keep = {n for n, s in enumerate(scores) if s >= scores[best] - MARGIN}
+    sentence_ids = sorted(
+        (n for n in keep if units[n].kind == "sentence"), key=lambda n: -scores[n]
+    )[:MAX_SENTENCES]
+    keep = {n for n in keep if units[n].kind != "sentence"} | set(sentence_ids) | {best}
+    prose = [n for n, u in enumerate(units) if u.kind == "sentence" and not _META.match(u.plain)]
+    if units[best].kind == "sentence" and sum(len(units[n].text) for n in prose) <= SHORT_SECTION:
+        keep |= set(prose)  # a short section is written to be read whole
+    lists = {units[n].block for n in keep if units[n].kind == "item"}
+    tables = {units[n].block for n in keep if units[n].kind == "row"}
+    for n in list(keep):  # "We accept:" brings its list, a list brings its lead-in
+        unit = units[n]
+        if (
+            unit.kind == "sentence"
+            and unit.text.endswith(":")
+            and isinstance(
+                blocks[unit.block + 1] if unit.block + 1 < len(blocks) else None, ListBlock
+            )
+        ):
+            lists.add(unit.block + 1)
+    for b in lists:
+        lead = [n for n, u in enumerate(units) if u.block == b - 1 and u.kind == "sentence"]
+        if lead and units[lead[-1]].text.endswith(":"):
+            keep.add(lead[-1])
+    parts: list[str] = []
+    for b, block in enumerate(blocks):
+        if isinstance(block, ListBlock) and b in lists:
+            chosen = [n for n, u in enumerate(units) if u.block == b and n in keep]
+            items = (
+                range(len(block.items))
+                if len(block.items) <= WHOLE_LIST
+                else [units[n].index for n in chosen]
+            )
+            marks = [f"{block.start + i}." if block.ordered else "-" for i in items]
+            parts.append(
+                "\n".join(f"{m} {block.items[i]}" for m, i in zip(marks, items, strict=True))
+            )
+        elif isinstance(block, Table) and b in tables:
+            rows = [
+                units[n].index
+                for n in sorted(keep, key=lambda n: -scores[n])
+                if units[n].block == b
+            ]
+            rows = sorted(rows[:MAX_ROWS])
+            parts.append(_table(block, rows))
+        elif isinstance(block, Paragraph):
+            chosen = [units[n].text for n, u in enumerate(units) if u.block == b and n in keep]
+            if chosen:
+                parts.append(" ".join(chosen))
+    return "\n\n".join(parts)
+
+
+def _table(table: Table, rows: list[int]) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    out = [line(table.header), "| " + " | ".join("---" for _ in table.header) + " |"]
+    out += [line(table.rows[r]) for r in rows]
+    return "\n".join(out)

@@ -1,0 +1,115 @@
+"""Help-center answers quote what answers the question: the right sentence, list or table row of
+the best passage, not the article's intro; lists and tables stay lists and tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agent.local.passages import answer, embed_cached, units_of
+from agent.local.replies import kb_reply
+from markdown_safe import ListBlock, Table, parse
+
+INTRO = {
+    "id": "delivery-times.md#0",
+    "title": "Delivery Times",
+    "heading": "",
+    "score": 0.55,
+    "text": (
+        "How long delivery takes depends on the shipping method you chose and where the parcel "
+        "is going.\nAll times are in business days. This article explains the details."
+    ),
+}
+TABLE = {
+    "id": "delivery-times.md#3",
+    "title": "Delivery Times",
+    "heading": "International delivery times",
+    "score": 0.62,
+    "text": (
+        "| Destination | Delivery after shipping |\n| --- | --- |\n"
+        "| Canada | 5–10 business days |\n"
+        "| United Kingdom and the European Union | 7–14 business days |\n"
+        "| Australia, New Zealand and Japan | 8–16 business days |\n\n"
+        "Customs checks can add a few days that the carrier does not count in its estimate."
+    ),
+}
+LIST = {
+    "id": "payment-methods.md#0",
+    "title": "Payment Methods",
+    "heading": "Accepted payment methods",
+    "score": 0.55,
+    "text": (
+        "We accept:\n\n- Visa, Mastercard, American Express and Discover cards\n- PayPal\n"
+        "- Apple Pay and Google Pay\n\nWe do not accept cash on delivery or checks."
+    ),
+}
+GIFT = {
+    "id": "gift-cards.md#1",
+    "title": "Gift Cards",
+    "heading": "Using a gift card",
+    "score": 0.48,
+    "text": (
+        "Enter the 16-digit gift card number and PIN at checkout. If the order costs more than "
+        "the balance, pay the rest with a card, PayPal, Apple Pay or Google Pay."
+    ),
+}
+
+
+def test_units_are_sentences_items_and_rows() -> None:
+    _, units = units_of(LIST["text"] + "\n\n" + TABLE["text"])
+    kinds = [u.kind for u in units]
+    assert kinds.count("item") == 3 and kinds.count("row") == 3
+    assert "Canada" in next(u.plain for u in units if u.kind == "row")
+    assert "Destination: Canada" in next(u.plain for u in units if u.kind == "row")
+
+
+def test_the_table_row_that_answers_wins_over_the_intro(embedder: Any) -> None:
+    found = answer("how long does shipping to canada take?", [INTRO, TABLE], embed=embedder.embed)
+    assert found.passage_id == TABLE["id"]
+    blocks = parse(found.text)
+    assert len(blocks) == 1 and isinstance(blocks[0], Table)
+    assert blocks[0].rows == [["Canada", "5–10 business days"]]
+    assert blocks[0].header == ["Destination", "Delivery after shipping"]
+
+
+def test_a_list_comes_back_as_a_list_with_its_lead_in(embedder: Any) -> None:
+    found = answer("do you take paypal?", [GIFT, LIST], embed=embedder.embed)
+    assert found.passage_id == LIST["id"]
+    blocks = parse(found.text)
+    assert "We accept:" in found.text
+    lists = [b for b in blocks if isinstance(b, ListBlock)]
+    assert lists and "PayPal" in lists[0].items
+
+
+def test_sentences_about_the_article_are_not_quoted() -> None:
+    found = answer("how long does delivery take?", [INTRO])
+    assert "This article" not in found.text
+    assert "depends on the shipping method" in found.text
+
+
+def test_without_an_embedder_keywords_decide() -> None:
+    found = answer("Canada delivery after shipping", [INTRO, TABLE])
+    assert found.passage_id == TABLE["id"] and "Canada" in found.text
+
+
+def test_kb_reply_cites_the_passage_it_quotes(embedder: Any) -> None:
+    text, cited = kb_reply("how long to ship to Canada?", [INTRO, TABLE], embed=embedder.embed)
+    assert cited == TABLE["id"]
+    assert text.endswith("Source: Delivery Times — International delivery times")
+
+
+def test_vectors_are_cached_per_embedder() -> None:
+    class Counting:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            self.seen += texts
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    first, second = Counting(), Counting()
+    embed_cached(first.embed, ["a", "b"])
+    embed_cached(first.embed, ["b", "c", "a"])
+    embed_cached(second.embed, ["a"])
+    assert first.seen == ["a", "b", "c"] and second.seen == ["a"]
