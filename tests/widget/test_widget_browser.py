@@ -131,6 +131,86 @@ def test_screenshot_of_open_panel(page: Page, live_server: str, tmp_path: Path) 
     assert sum(min(p) > 225 for p in body_px) > 0.6 * len(body_px)
 
 
+# ---- replies in the safe Markdown subset ------------------------------------------------------
+
+STAFF_TOKEN = "dev-staff-token"  # the test settings' default
+INJECTED = '<img src=x onerror="window.pwned = 1">'
+STAFF_REPLY = (
+    "Here are your options:\n\n- **Exchange** for another size\n- Refund to your card\n\n"
+    "| Size | Chest |\n| --- | --- |\n| M | 38–40 in |\n| L | 41–44 in |\n\n"
+    f"{INJECTED} and [a link](javascript:window.pwned=2) and <script>window.pwned=3</script>"
+)
+PARITY_SAMPLES = [
+    STAFF_REPLY,
+    "We accept:\n\n- Visa\n- PayPal\n\n3. third\n4. fourth\n   continued",
+    "# Heading\nline one\nline two with order_number and _em_ and *em* and **strong**",
+    "See [the policy](https://shop.example/r?a=1&b=2) or https://shop.example/faq. \\*literal\\*",
+    "| a \\| b | c |\n|---|:--:|\n| 1 | 2 | 3 |\n| only |",
+    '[x](https://a.example/"onmouseover="alert(1)) [y](mailto:help@shop.example) [z](//evil)',
+    "<b>bold?</b> &amp; &lt;i&gt; • bullet-looking\n• real bullet",
+]
+
+
+def test_widget_renders_markdown_like_the_server(page: Page, live_server: str) -> None:
+    """widget.js and markdown_safe.py implement one grammar: same DOM for the same text."""
+    from markdown_safe import to_html
+
+    page.goto(f"{live_server}/")
+    expect(page.locator("support-chat .launcher")).to_be_visible()
+    for sample in PARITY_SAMPLES:
+        widget_html = page.evaluate(
+            """text => { const d = document.createElement("div");
+                d.append(customElements.get("support-chat").renderMarkdown(text));
+                return d.innerHTML; }""",
+            sample,
+        )
+        # the server's HTML, read back by the same browser so both are serialised alike
+        server_html = page.evaluate(
+            "html => { const t = document.createElement('template'); t.innerHTML = html; "
+            "const d = document.createElement('div'); d.append(t.content); return d.innerHTML; }",
+            to_html(sample),
+        )
+        assert widget_html == server_html, sample
+    assert page.evaluate("window.pwned") is None
+
+
+def test_staff_reply_with_a_list_and_a_table(page: Page, live_server: str) -> None:
+    open_chat(page, live_server)
+    ask(page, QUESTION)
+    conversation_id = page.evaluate(f"localStorage.getItem('{STORAGE_KEY}')")
+    response = page.request.post(
+        f"{live_server}/api/staff/conversations/{conversation_id}/reply",
+        headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
+        data={"staff_id": "sam", "text": STAFF_REPLY},
+    )
+    assert response.status == 200, response.text()
+
+    body = page.locator("support-chat .msg.staff .body")
+    expect(body.locator("li")).to_have_count(2)
+    expect(body.locator("li").first).to_have_text("Exchange for another size")
+    expect(body.locator("li strong")).to_have_text("Exchange")
+    expect(body.locator("table")).to_have_count(1)
+    expect(body.locator("table th")).to_have_text(["Size", "Chest"])
+    expect(body.locator("table td")).to_have_text(["M", "38–40 in", "L", "41–44 in"])
+    # the injected markup is shown as text and never becomes an element or runs
+    expect(body).to_contain_text(INJECTED)
+    assert page.locator("support-chat img").count() == 0
+    assert page.locator("support-chat script").count() == 0
+    assert body.locator("a").count() == 0  # the javascript: link keeps only its words
+    assert page.evaluate("window.pwned") is None
+
+
+def test_assistant_reply_with_a_list(page: Page, live_server: str) -> None:
+    """A help-center answer that is a list arrives streamed, then is drawn as a list."""
+    open_chat(page, live_server)
+    reply = ask(page, "What payment methods do you accept?")
+    items = reply.locator(".body li")
+    expect(items.first).to_be_visible()
+    assert items.count() >= 3
+    expect(reply.locator(".body")).to_contain_text("PayPal")
+    expect(reply.locator(".sources .chip").first).to_be_visible()
+
+
 # ---- a small PNG reader (8-bit RGB/RGBA, not interlaced: what Chromium writes) -----------------
 
 
