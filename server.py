@@ -16,6 +16,7 @@ from console.staff import router as conversations_router
 from console.webhooks import router as webhooks_router
 from services import Services, build_services
 from settings import Settings
+from web.hardening import app_options, harden
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def create_app(
         elif build is not None:
             app.state.services = await build()
         else:
-            app.state.services = await build_services(settings or Settings())
+            app.state.services = await build_services(config)
         if owned:
             app.state.services.start_background()
         try:
@@ -46,7 +47,15 @@ def create_app(
             if owned:
                 await app.state.services.close()
 
-    app = FastAPI(title="support-agent", version="0.1.0", lifespan=lifespan)
+    # the guards need the settings now; the services may only be built at startup
+    config = settings or (services.settings if services is not None else Settings())
+    if settings is None and services is None and build is None:
+        # a worker process started by `serve --workers N` (uvicorn's factory): its own logging
+        from logs import configure_logging
+
+        configure_logging(config.log_level)
+    app = FastAPI(title="support-agent", version="0.1.0", lifespan=lifespan, **app_options(config))
+    harden(app, config)
     app.include_router(chat_router)
     app.include_router(staff_router)
     app.include_router(conversations_router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -34,9 +35,33 @@ from channels.protocol import (
 from channels.rates import refuse_socket, too_fast
 from errors import ProtocolError
 from storage import repo
+from web.invalid import has_lone_surrogate
 
 log = logging.getLogger(__name__)
 VISIBLE_ROLES = ("customer", "assistant", "staff", "system")
+TOKEN_FRAME_S = 0.05
+
+
+class _TokenBuffer:
+    """Streamed text gathered into at most one `token` frame per TOKEN_FRAME_S."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._sent_at = 0.0
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._parts)
+
+    def add(self, text: str) -> bool:
+        """True when the gathered text should go out now."""
+        self._parts.append(text)
+        return time.monotonic() - self._sent_at >= TOKEN_FRAME_S
+
+    def take(self) -> str:
+        self._sent_at = time.monotonic()
+        text, self._parts = "".join(self._parts), []
+        return text
 
 
 class ChatSession:
@@ -47,13 +72,21 @@ class ChatSession:
         self.client_ip = services.rates.client_ip(websocket)
         self._send_lock = asyncio.Lock()
         self._follower: asyncio.Task[None] | None = None
+        # set once a send fails (the client left, or the server is shutting down): the turn in
+        # flight still runs to its commit, so its reply is there when the customer reconnects
+        self.gone = False
 
     async def send(self, frame: Any) -> None:
         await self.send_text(frame.model_dump_json())
 
     async def send_text(self, text: str) -> None:
+        if self.gone:
+            return
         async with self._send_lock:
-            await self.ws.send_text(text)
+            try:
+                await self.ws.send_text(text)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self.gone = True
 
     def follow(self, conversation_id: str) -> None:
         """Messages that arrive outside a turn (approval outcomes, staff replies) are pushed
@@ -120,6 +153,8 @@ class ChatSession:
             data = json.loads(raw)
         except ValueError as exc:
             raise ProtocolError("bad_json", "The frame is not valid JSON.") from exc
+        if has_lone_surrogate(data):  # "\ud800" parses, but no database can store it
+            raise ProtocolError("bad_json", "The frame contains text that is not valid Unicode.")
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise ProtocolError("invalid_frame", 'A frame is a JSON object with a "type".')
         if data["type"] not in CLIENT_FRAME_TYPES:
@@ -178,7 +213,15 @@ class ChatSession:
             client_id=frame.client_id,
             client_ip=self.client_ip,
         )
+        tokens = _TokenBuffer()
         async for event in events:
+            if isinstance(event, Token):
+                # one frame per TOKEN_FRAME_S at most: fewer frames, same text
+                if tokens.add(event.text):
+                    await self.send(ServerToken(text=tokens.take()))
+                continue
+            if tokens.pending:
+                await self.send(ServerToken(text=tokens.take()))
             if isinstance(event, Accepted):
                 self.follow(event.conversation_id)
                 if event.created:
@@ -192,8 +235,6 @@ class ChatSession:
                         client_id=event.client_id,
                     )
                 )
-            elif isinstance(event, Token):
-                await self.send(ServerToken(text=event.text))
             elif isinstance(event, ToolStatus):
                 await self.send(
                     ServerToolStatus(tool=event.tool, status=event.status, label=event.label)  # type: ignore[arg-type]
