@@ -111,6 +111,32 @@ async def _ask(messages: list[str], conversation: str | None, as_json: bool) -> 
         raise typer.Exit(1)
 
 
+@app.command("eval")
+def eval_command(
+    suite: Annotated[Path | None, typer.Option(help="Folder of scenario files")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Runs per scenario (pass^k)")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    name_filter: Annotated[
+        str | None, typer.Option("--filter", help="Scenario name glob, substring or tag")
+    ] = None,
+    fail_under: Annotated[
+        float, typer.Option(help="Exit 1 when the pass rate is below this (0-1)")
+    ] = 0.0,
+) -> None:
+    """Run the scenario evals (evals/scenarios/*.yaml) against the product, in process."""
+    from evals.scenarios.loader import ScenarioError
+    from evals.scenarios.main import evaluate, render
+
+    try:
+        result = asyncio.run(evaluate(suite=suite, k=k, name_filter=name_filter))
+    except ScenarioError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(render(result, as_json_output=as_json))
+    if result.pass_rate < fail_under:
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""

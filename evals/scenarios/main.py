@@ -1,0 +1,37 @@
+"""`support-agent eval`: load the suite, build the product in a temporary data dir, run, print."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from evals.scenarios.env import EvalEnv, eval_settings
+from evals.scenarios.loader import load_suite
+from evals.scenarios.report import as_json, table
+from evals.scenarios.runner import SuiteResult, run_suite
+
+
+async def evaluate(
+    *, suite: Path | None = None, k: int = 1, name_filter: str | None = None, **parts: Any
+) -> SuiteResult:
+    """Runs the (filtered) suite in a fresh temporary data dir. `parts` go to build_services."""
+    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1")):
+        os.environ.setdefault(name, value)  # a stray model id fails at once, never downloads
+    scenarios = load_suite(suite, name_filter=name_filter)
+    if not scenarios:
+        raise ValueError(f"no scenario matches {name_filter!r}")
+    with tempfile.TemporaryDirectory(prefix="support-eval-") as tmp:
+        env = await EvalEnv.open(eval_settings(Path(tmp)), **parts)
+        try:
+            return await run_suite(env, scenarios, k=k)
+        finally:
+            await env.close()
+
+
+def render(result: SuiteResult, *, as_json_output: bool) -> str:
+    if as_json_output:
+        return json.dumps(as_json(result), ensure_ascii=False, indent=2, default=str)
+    return table(result)
