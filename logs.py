@@ -85,6 +85,8 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
+    # a library that sets its own logger to DEBUG (bm25s does) still stops at our level
+    handler.setLevel(root.level)
     for name in _FOREIGN:
         foreign = logging.getLogger(name)
         foreign.handlers.clear()
