@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from logs import configure_logging
+
 app = typer.Typer(help="Self-hosted AI customer support for online stores.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.")
 app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def _logging() -> None:
+    """Every command logs JSON lines with personal data masked (serve raises the level)."""
+    configure_logging("WARNING")
 
 
 def _mount() -> None:
@@ -22,6 +29,9 @@ def _mount() -> None:
 
     app.add_typer(store_app, name="store", help="The demo store: seed, import, list orders.")
     app.add_typer(kb_app, name="kb", help="The help-center knowledge base.")
+    from privacy_cli import app as privacy_app
+
+    app.add_typer(privacy_app, name="privacy", help="Personal data: export, erase, retention.")
     from helpdesk.cli import triage_command
 
     app.command(
@@ -34,25 +44,33 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
     demo: Annotated[bool | None, typer.Option("--demo/--no-demo", help="Demo store page")] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (above 1 needs SUPPORT_REDIS_URL)")
+    ] = 1,
 ) -> None:
     """Run the server: widget, chat socket and API."""
-    import uvicorn
-
-    from server import create_app
     from settings import Settings
 
     overrides: dict[str, Any] = {}
     if demo is not None:
         overrides["demo"] = demo
     settings = Settings(**overrides)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
+    from serving import ServeError, run
+
     typer.echo(f"support-agent on http://{host or settings.host}:{port or settings.port}/")
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        ws_max_size=1 << 20,
-    )
+    env = {"SUPPORT_DEMO": str(settings.demo).lower()}
+    try:
+        run(
+            settings,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            env=env,
+        )
+    except ServeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()

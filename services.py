@@ -30,6 +30,7 @@ from helpdesk.triage import Triager
 from settings import Settings
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
+from storage.retention import RetentionJob
 from storage.throttle import Throttle, build_throttle
 from tools import default_tools
 from tools.context import KnowledgeSearch, ToolDeps
@@ -59,9 +60,30 @@ class Services:
     _tasks: list[asyncio.Task[None]] | None = None
 
     def start_background(self) -> None:
-        """The outbox worker, for a serving process (the CLI leaves rows for the server)."""
+        """Pollers for a serving process (the CLI leaves rows for the server). With N workers
+        each poller runs in one of them at a time, under a database lease."""
+        from storage.leases import run_as_singleton, worker_id
+
         self._stop = asyncio.Event()
-        self._tasks = [asyncio.create_task(self.outbox.run_forever(self._stop))]
+        holder = worker_id()
+        self._tasks = [
+            asyncio.create_task(
+                run_as_singleton(
+                    self.sessions, "outbox", self.outbox.run_forever, self._stop, holder=holder
+                )
+            )
+        ]
+        # the daily retention run (storage/retention.py), in one worker at a time too
+        retention = RetentionJob(
+            self.sessions, retention_days=self.settings.retention_days, clock=self.deps.clock
+        )
+        self._tasks.append(
+            asyncio.create_task(
+                run_as_singleton(
+                    self.sessions, "retention", retention.run_forever, self._stop, holder=holder
+                )
+            )
+        )
 
     async def close(self) -> None:
         if self._stop is not None and self._tasks:

@@ -6,11 +6,19 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from logs import configure_logging
+from tests.conftest import free_port
 
 
 @pytest.fixture
@@ -77,3 +85,46 @@ def test_configuring_twice_keeps_one_handler(lines: io.StringIO) -> None:
         assert logging.getLogger("uvicorn.access").handlers == []
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+def test_serve_writes_json_lines_uvicorn_included(tmp_path: Path) -> None:
+    """A real `support-agent serve`: every line it writes to stderr is a JSON object, uvicorn's
+    start-up and access lines included."""
+    port = free_port()
+    command = shutil.which("support-agent", path=str(Path(sys.executable).parent))
+    assert command, "the support-agent script is not installed in this venv (pip install -e .)"
+    env = {
+        **os.environ,
+        "SUPPORT_ENV": "test",
+        "SUPPORT_DATA_DIR": str(tmp_path / "data"),
+        "SUPPORT_DEMO_CUSTOMERS": "10",
+        "SUPPORT_DEMO_ORDERS": "25",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    errors = tmp_path / "stderr.log"
+    with errors.open("wb") as err:
+        process = subprocess.Popen(
+            [command, "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 240
+        while "Application startup complete" not in errors.read_text():
+            assert process.poll() is None, errors.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        response = httpx.get(f"http://127.0.0.1:{port}/healthz?email=ada@example.com")
+        assert response.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    records = [json.loads(line) for line in errors.read_text().splitlines() if line.strip()]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    by_logger = {r["logger"] for r in records}
+    assert {"uvicorn.error", "uvicorn.access"} <= by_logger
+    access = [r for r in records if r["logger"] == "uvicorn.access"]
+    assert "/healthz" in access[0]["message"]
+    assert "ada@example.com" not in errors.read_text()

@@ -267,3 +267,18 @@ async def test_the_daily_job_runs_when_due(sessions: Sessions) -> None:
         first_delay=timedelta(0),
     )
     assert await _runs_after(sessions, tomorrow, 2) == 2
+
+
+async def test_the_server_starts_the_job_under_its_own_lease(make_services: Any) -> None:
+    from storage.tables_security import Lease
+
+    services = await make_services()
+    services.start_background()
+    names: set[str] = set()
+    for _ in range(200):
+        async with services.sessions() as session:
+            names = set(await session.scalars(select(Lease.name)))
+        if "retention" in names:
+            break
+        await asyncio.sleep(0.05)
+    assert {"retention", "outbox"} <= names
