@@ -16,6 +16,11 @@ from settings import Settings
 
 WS_MAX_SIZE = 1 << 20
 GRACEFUL_SHUTDOWN_S = 30  # turns in flight finish; sockets get 1012 (service restart)
+# uvicorn's supervisor pings each worker and kills one that does not answer in time. Its default
+# (5 s) killed every starting worker of a crowded 2-core machine over and over: the answering
+# thread waits for the GIL while start-up imports and trains models (bench/chaos.py saw 35 kills
+# in a row). A worker that is really hung is still replaced, after this long.
+WORKER_HEALTHCHECK_S = 30
 
 
 class ServeError(Exception):
@@ -59,6 +64,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int, env: dict[str
         "port": port,
         "ws_max_size": WS_MAX_SIZE,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S,
         "log_config": None,  # our JSON, masked handler (logs.py)
     }
     if workers == 1:

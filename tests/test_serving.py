@@ -30,3 +30,26 @@ def test_serve_command_refuses_workers_without_redis(
     assert result.exit_code == 2
     assert "SUPPORT_REDIS_URL" in result.output
     assert not (tmp_path / "support.db").exists()  # refused before touching anything
+
+
+def test_a_slow_starting_worker_is_not_killed_by_the_supervisor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's default health check (5 s) killed every starting worker of a crowded machine
+    in a loop (bench/chaos.py): the workers get longer to answer."""
+    import uvicorn
+
+    import serving
+
+    seen: dict[str, object] = {}
+
+    async def prepared(_settings: Settings) -> None:
+        return None
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(app=app, **options))
+    monkeypatch.setattr(serving, "_prepare", prepared)
+    monkeypatch.setattr(serving, "_metrics_hook", lambda: None)
+    settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0")
+    serving.run(settings, host="127.0.0.1", port=1, workers=2, env={})
+    assert seen["app"] == "server:create_app" and seen["workers"] == 2
+    assert seen["timeout_worker_healthcheck"] == serving.WORKER_HEALTHCHECK_S >= 30
