@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     kb_collection: str = "help_center"
     # below this answerability score (on the cosine scale, see knowledge/retriever.py) the agent
     # says it does not know; fitted on the eval's dev half (python -m evals.retrieval.run --fit)
-    kb_answer_floor: float = 0.317
+    kb_answer_floor: float = 0.351
     kb_top_k: int = 4
 
     # chat limits

@@ -54,16 +54,17 @@ class KnowledgeBase:
         self,
         store: ChunkStore,
         embedder: Embedder,
-        answer_floor: float,
+        answer_floor: float | None = None,
         *,
         config: RetrievalConfig | None = None,
         http_client: httpx.Client | None = None,
         max_pages: int = 200,
     ) -> None:
+        """`answer_floor` None: the floor fitted for the embedder's model."""
         self.store = store
         self.embedder = embedder
-        self.answer_floor = answer_floor
         self.retriever = HybridRetriever(store, embedder, answer_floor=answer_floor, config=config)
+        self.answer_floor = self.retriever.answer_floor
         self.http_client = http_client
         self.max_pages = max_pages
 
@@ -215,6 +216,9 @@ def build_knowledge_base(
     return KnowledgeBase(
         ChunkStore.from_settings(settings, name),
         embedder,
-        answer_floor=settings.kb_answer_floor,
+        # an explicit SUPPORT_KB_ANSWER_FLOOR wins; otherwise the embedder's own fitted floor
+        answer_floor=(
+            settings.kb_answer_floor if "kb_answer_floor" in settings.model_fields_set else None
+        ),
         http_client=http_client,
     )

@@ -16,16 +16,20 @@ import contextlib
 import fcntl
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from errors import KnowledgeError
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
 
+    from knowledge.rows import Rows
     from settings import Settings
+
+_PAGE = 5000  # rows per `get` page when reading a whole collection
 
 
 def collection_name(base: str, *, store_id: str | None = None, language: str | None = None) -> str:
@@ -161,3 +165,42 @@ def file_lock(path: Path | None) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def pages(
+    collection: Collection, *, include: list[Any], where: dict[str, Any] | None = None
+) -> Iterator[Any]:
+    """`collection.get` page by page (Chroma caps how many rows one call returns)."""
+    offset = 0
+    while True:
+        page = collection.get(where=where, include=include, limit=_PAGE, offset=offset)
+        yield page
+        if len(page["ids"]) < _PAGE:
+            return
+        offset += _PAGE
+
+
+def delete_where(collection: Collection, where: dict[str, Any]) -> int:
+    ids = collection.get(where=where, include=[])["ids"]
+    if ids:
+        collection.delete(ids=ids)
+    return len(ids)
+
+
+def swap_collections(client: ClientAPI, contents: Iterable[tuple[str, Rows]], step: int) -> None:
+    """Replace each named collection by a new one holding `rows`: all are written in full
+    under temporary names first, then swapped in (deleted and renamed)."""
+    written: list[tuple[str, Collection]] = []
+    for name, rows in contents:
+        temporary = f"{name[:490]}__swap"
+        with contextlib.suppress(Exception):  # left over from an interrupted swap
+            client.delete_collection(temporary)
+        collection = client.create_collection(
+            temporary, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
+        rows.add_to(collection, step)
+        written.append((name, collection))
+    for name, collection in written:
+        with contextlib.suppress(Exception):
+            client.delete_collection(name)
+        collection.modify(name=name)

@@ -36,6 +36,9 @@ class MiniLMEmbedder:
     """all-MiniLM-L6-v2 from the packaged model files: float32 rows, L2-normalised."""
 
     dimension = 384
+    # Both builds write one vector space (the store records it: knowledge/embedding_space.py).
+    space = "all-MiniLM-L6-v2"
+    answer_floor = 0.351  # fitted on the eval sets' dev splits (evals/retrieval --fit)
 
     def __init__(
         self,
@@ -227,3 +230,9 @@ class _TorchMiniLM:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def make_embedder(name: str | None = None) -> MiniLMEmbedder:
+    """The embedder called `name` (SUPPORT_EMBEDDER: "onnx", the default, or "torch")."""
+    name = name or os.environ.get("SUPPORT_EMBEDDER", "onnx")
+    return MiniLMEmbedder(backend=name)  # type: ignore[arg-type]

@@ -10,6 +10,8 @@ import csv
 import io
 import json
 import logging
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from knowledge.untrusted import strip_invisible
@@ -21,6 +23,17 @@ class SkipDocument(Exception):
 
 QUESTION_KEYS = ("question", "q", "title", "prompt", "query")
 ANSWER_KEYS = ("answer", "a", "body", "response", "content", "text")
+# Other phrasings of the same question: a JSON list, or in CSV one cell split on "|" or newlines.
+PHRASING_KEYS = ("questions", "phrasings", "variants", "alternate_questions", "also_asked")
+
+
+@dataclass(frozen=True)
+class QAEntry:
+    """One answer and every way its question was phrased; `question` is the one cited."""
+
+    question: str
+    answer: str
+    also: tuple[str, ...] = ()  # other phrasings, without the main one
 
 
 def decode_text(raw: bytes) -> str:
@@ -82,14 +95,23 @@ def markdown_from_pdf(raw: bytes) -> str:
     return "\n".join(" " + line if line.startswith("#") else line for line in text.splitlines())
 
 
-def qa_markdown(pairs: list[tuple[str, str]]) -> str:
-    """Question/answer pairs as one section per question."""
-    if not pairs:
+def qa_markdown(entries: list[QAEntry] | list[tuple[str, str]]) -> str:
+    """Question/answer pairs as one section per question (the main phrasing as its heading)."""
+    if not entries:
         raise SkipDocument("no question/answer pairs found")
+    pairs = [(e.question, e.answer) if isinstance(e, QAEntry) else e for e in entries]
     return "\n\n".join(f"## {q}\n\n{a}" for q, a in pairs)
 
 
 def markdown_from_csv(raw: bytes) -> str:
+    return qa_markdown(qa_from_csv(raw))
+
+
+def markdown_from_json(raw: bytes) -> str:
+    return qa_markdown(qa_from_json(raw))
+
+
+def qa_from_csv(raw: bytes) -> list[QAEntry]:
     text = decode_text(raw)
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
@@ -99,10 +121,10 @@ def markdown_from_csv(raw: bytes) -> str:
         rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
     except csv.Error as exc:
         raise SkipDocument(f"malformed CSV ({exc})") from None
-    return qa_markdown(_pairs(rows))
+    return qa_entries(rows)
 
 
-def markdown_from_json(raw: bytes) -> str:
+def qa_from_json(raw: bytes) -> list[QAEntry]:
     try:
         data = json.loads(decode_text(raw))
     except json.JSONDecodeError as exc:
@@ -112,18 +134,39 @@ def markdown_from_json(raw: bytes) -> str:
         data = lists[0] if len(lists) == 1 else [data]
     if not isinstance(data, list):
         raise SkipDocument("JSON is not a list of question/answer objects")
-    return qa_markdown(_pairs([item for item in data if isinstance(item, dict)]))
+    return qa_entries([item for item in data if isinstance(item, dict)])
 
 
-def _pairs(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
+def qa_entries(rows: list[dict[str, Any]]) -> list[QAEntry]:
+    """Entries with a question and an answer; `questions: [...]` alone also names the question
+    (its first item), and any further phrasings are kept beside the main one."""
+    entries: list[QAEntry] = []
     for row in rows:
         lowered = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
         question = next((lowered[k] for k in QUESTION_KEYS if lowered.get(k)), None)
         answer = next((lowered[k] for k in ANSWER_KEYS if lowered.get(k)), None)
-        if isinstance(question, str) and isinstance(answer, str):
-            q = " ".join(question.split())
-            a = answer.strip()
-            if q and a:
-                pairs.append((q.lstrip("#").strip(), a))
-    return pairs
+        phrasings = [
+            _clean_question(p)
+            for key in PHRASING_KEYS
+            for p in _phrasing_list(lowered.get(key))
+        ]
+        phrasings = [p for p in phrasings if p]
+        main = _clean_question(question) if isinstance(question, str) else ""
+        main = main or (phrasings[0] if phrasings else "")
+        if not main or not isinstance(answer, str) or not answer.strip():
+            continue
+        also = tuple(dict.fromkeys(p for p in phrasings if p.lower() != main.lower()))
+        entries.append(QAEntry(main, answer.strip(), also))
+    return entries
+
+
+def _clean_question(text: str) -> str:
+    return " ".join(text.split()).lstrip("#").strip()
+
+
+def _phrasing_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return re.split(r"\s*(?:\||\n)\s*", value)
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []

@@ -25,6 +25,9 @@ class Document:
     markdown: str
     kind: str  # markdown, text, html, pdf, qa
     origin: str = ""  # absolute path or URL to read it again from ("" for uploads)
+    # Q&A only: (question, its other phrasings) for each entry that gives several; the question
+    # is the section heading, and each phrasing is embedded too so it finds the same answer.
+    phrasings: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Skip:
 
 
 Loader = Callable[[bytes], str]  # raw bytes -> Markdown
+QALoader = Callable[[bytes], list[formats.QAEntry]]
 
 LOADERS: dict[str, tuple[str, Loader]] = {
     ".md": ("markdown", formats.markdown_from_markdown),
@@ -51,6 +55,8 @@ LOADERS: dict[str, tuple[str, Loader]] = {
     ".csv": ("qa", formats.markdown_from_csv),
     ".json": ("qa", formats.markdown_from_json),
 }
+# Q&A formats are read as entries, which keep every phrasing of a question.
+QA_LOADERS: dict[str, QALoader] = {".csv": formats.qa_from_csv, ".json": formats.qa_from_json}
 
 
 def load_bytes(
@@ -62,11 +68,23 @@ def load_bytes(
     if not raw.strip():
         raise SkipDocument("empty")
     kind, loader = LOADERS[suffix]
-    markdown = loader(raw)
+    phrasings: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if suffix in QA_LOADERS:
+        entries = QA_LOADERS[suffix](raw)
+        markdown = formats.qa_markdown(entries)
+        phrasings = tuple((e.question, e.also) for e in entries if e.also)
+    else:
+        markdown = loader(raw)
     if not markdown.strip():
         raise SkipDocument("no text content")
     return Document(
-        doc_id=doc_id, source=source, title=title, markdown=markdown, kind=kind, origin=origin
+        doc_id=doc_id,
+        source=source,
+        title=title,
+        markdown=markdown,
+        kind=kind,
+        origin=origin,
+        phrasings=phrasings,
     )
 
 

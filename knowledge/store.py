@@ -22,8 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from errors import KnowledgeError
-from knowledge.chroma import SharedView, fresh_persistent_client, make_client
+from knowledge.chroma import (
+    SharedView,
+    delete_where,
+    fresh_persistent_client,
+    make_client,
+    pages,
+    swap_collections,
+)
+from knowledge.rows import PHRASING_OF, Rows, document_rows
 from knowledge.types import DocumentChunks, DocumentInfo, StoredChunk
 
 if TYPE_CHECKING:
@@ -33,8 +40,8 @@ if TYPE_CHECKING:
     from settings import Settings
 
 _REVISION_KEY = "kb_revision"
+_EMBEDDER_KEY = "kb_embedder"  # which model's vectors the collection holds
 _HEADINGS_SUFFIX = "__headings"  # sibling collection: one heading vector per chunk id
-_PAGE = 5000  # rows per `get` page when reading the whole collection
 
 
 class ChunkStore:
@@ -140,55 +147,29 @@ class ChunkStore:
 
     def _replace_documents(self, documents: Sequence[DocumentChunks]) -> None:
         self.view.dirty = True
-        ids: list[str] = []
-        vectors: list[np.ndarray] = []
-        texts: list[str] = []
-        metadatas: list[dict[str, Any]] = []
-        heading_rows: list[tuple[str, np.ndarray, str]] = []
-        for doc in documents:
-            if not len(doc.chunks) == len(doc.embeddings) == len(doc.flags):
-                raise KnowledgeError("chunks, embeddings and flags must have the same length")
-            if doc.heading_embeddings is not None:
-                if len(doc.heading_embeddings) != len(doc.chunks):
-                    raise KnowledgeError("one heading embedding per chunk")
-                heading_rows += [
-                    (chunk.id, np.asarray(v, dtype=np.float32), doc.doc_id)
-                    for chunk, v in zip(doc.chunks, doc.heading_embeddings, strict=True)
-                ]
-            for chunk, vector, flag in zip(doc.chunks, doc.embeddings, doc.flags, strict=True):
-                ids.append(chunk.id)
-                vectors.append(np.asarray(vector, dtype=np.float32))
-                texts.append(chunk.text)
-                metadatas.append(
-                    {
-                        "doc_id": doc.doc_id,
-                        "index": chunk.index,
-                        "title": chunk.title,
-                        "heading": chunk.heading,
-                        "source": chunk.source,
-                        "hash": doc.content_hash,
-                        "kind": doc.kind,
-                        "origin": doc.origin,
-                        "flagged": bool(flag),
-                    }
-                )
+        chunks, headings = document_rows(documents)
         self._delete_documents([doc.doc_id for doc in documents])
-        step = self._batch_size()
-        for start in range(0, len(ids), step):
-            end = start + step
-            self.collection.add(
-                ids=ids[start:end],
-                embeddings=np.stack(vectors[start:end]),
-                documents=texts[start:end],
-                metadatas=metadatas[start:end],  # type: ignore[arg-type]
-            )
-        for start in range(0, len(heading_rows), step):
-            rows = heading_rows[start : start + step]
-            self.headings.add(
-                ids=[r[0] for r in rows],
-                embeddings=np.stack([r[1] for r in rows]),
-                metadatas=[{"doc_id": r[2]} for r in rows],
-            )
+        chunks.add_to(self.collection, self._batch_size())
+        headings.add_to(self.headings, self._batch_size())
+
+    def replace_all(self, chunks: Rows, headings: Rows) -> None:
+        """Replace every chunk and heading row (new vectors, perhaps of another width).
+
+        Both collections are written under temporary names and swapped in only when complete,
+        so a failure midway leaves the store as it was."""
+        with self.writing():
+            self.view.dirty = True
+            kept = {
+                k: v
+                for k, v in (self.collection.metadata or {}).items()
+                if not k.startswith("hnsw:")
+            }
+            pairs = ((self.collection_name, chunks), (self.headings.name, headings))
+            swap_collections(self.client, pairs, self._batch_size())
+            self._collection = None
+            self._headings = None
+            if kept:
+                self.collection.modify(metadata=kept)
 
     def heading_vectors(self, ids: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Heading-label vectors by chunk id: those of `ids`, or all of them (page by page).
@@ -197,16 +178,52 @@ class ChunkStore:
         """
         if ids is not None and not ids:
             return {}
-        pages = (
-            [self.headings.get(ids=list(ids), include=["embeddings"])]
+        include: list[Any] = ["embeddings", "metadatas"]
+        found = (
+            [self.headings.get(ids=list(ids), include=include)]
             if ids is not None
-            else _pages(self.headings, include=["embeddings"])
+            else pages(self.headings, include=include)
         )
         out: dict[str, np.ndarray] = {}
-        for page in pages:
+        for page in found:
             vectors: Any = page["embeddings"] if page["embeddings"] is not None else []
-            for chunk_id, vector in zip(page["ids"], vectors, strict=True):
-                out[chunk_id] = np.asarray(vector, dtype=np.float32)
+            metadatas = page["metadatas"] or [None] * len(page["ids"])
+            for chunk_id, vector, meta in zip(page["ids"], vectors, metadatas, strict=True):
+                if not (meta or {}).get(PHRASING_OF):
+                    out[chunk_id] = np.asarray(vector, dtype=np.float32)
+        return out
+
+    def phrasings_of(self, chunk_ids: Sequence[str]) -> dict[str, list[np.ndarray]]:
+        """Vectors of the further phrasings of these chunks' Q&A questions, by chunk id."""
+        if not chunk_ids:
+            return {}
+        page = self.headings.get(
+            where={PHRASING_OF: {"$in": list(chunk_ids)}}, include=["embeddings", "metadatas"]
+        )
+        out: dict[str, list[np.ndarray]] = {}
+        vectors: Any = page["embeddings"] if page["embeddings"] is not None else []
+        for meta, vector in zip(page["metadatas"] or [], vectors, strict=True):
+            out.setdefault(str((meta or {})[PHRASING_OF]), []).append(
+                np.asarray(vector, dtype=np.float32)
+            )
+        return out
+
+    def phrasings(
+        self, *, with_embeddings: bool = True
+    ) -> list[tuple[str, str, np.ndarray | None]]:
+        """(chunk id, phrasing, vector) for every further phrasing of a Q&A question."""
+        include: list[Any] = ["metadatas", "documents"]
+        include += ["embeddings"] if with_embeddings else []
+        out: list[tuple[str, str, np.ndarray | None]] = []
+        # (Chroma's "$ne" also matches rows without the key, so heading rows are skipped here.)
+        for page in pages(self.headings, include=include):
+            vectors: Any = page["embeddings"] if with_embeddings else [None] * len(page["ids"])
+            texts = page["documents"] or [None] * len(page["ids"])
+            for meta, text, vector in zip(page["metadatas"] or [], texts, vectors, strict=True):
+                chunk_id = str((meta or {}).get(PHRASING_OF) or "")
+                if chunk_id:
+                    vec = None if vector is None else np.asarray(vector, dtype=np.float32)
+                    out.append((chunk_id, text or "", vec))
         return out
 
     def delete_documents(self, doc_ids: Sequence[str]) -> int:
@@ -219,8 +236,8 @@ class ChunkStore:
         removed = 0
         for start in range(0, len(doc_ids), 500):
             where = {"doc_id": {"$in": list(doc_ids[start : start + 500])}}
-            removed += _delete_where(self.collection, where)
-            _delete_where(self.headings, where)
+            removed += delete_where(self.collection, where)
+            delete_where(self.headings, where)
         return removed
 
     def delete_document(self, doc_id: str) -> int:
@@ -289,8 +306,26 @@ class ChunkStore:
     def touch(self) -> None:
         """Mark the collection changed, so readers in other processes rebuild their indexes."""
         token = uuid.uuid4().hex
-        self.collection.modify(metadata={_REVISION_KEY: token})
+        self._set_metadata(_REVISION_KEY, token)
         self.view.stamped(token)
+
+    def embedder_id(self) -> str:
+        """The id of the model whose vectors the collection holds ("" if never recorded)."""
+        self.collection  # noqa: B018 - creates the collection on first use
+        collection = self.client.get_collection(self.collection_name, embedding_function=None)
+        return str((collection.metadata or {}).get(_EMBEDDER_KEY, ""))
+
+    def set_embedder_id(self, model_id: str) -> None:
+        """Record which model embedded the collection (call under `writing()`)."""
+        self.view.dirty = True
+        self._set_metadata(_EMBEDDER_KEY, model_id)
+
+    def _set_metadata(self, key: str, value: str) -> None:
+        # Chroma's `modify(metadata=...)` replaces the whole dict: keep the other keys.
+        current = self.client.get_collection(self.collection_name, embedding_function=None)
+        metadata = {k: v for k, v in (current.metadata or {}).items() if not k.startswith("hnsw:")}
+        metadata[key] = value
+        self.collection.modify(metadata=metadata)
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
@@ -358,7 +393,7 @@ class ChunkStore:
         include: list[Any] = ["metadatas"]
         include += ["documents"] if documents else []
         include += ["embeddings"] if embeddings else []
-        for page in _pages(self.collection, include=include, where=where):
+        for page in pages(self.collection, include=include, where=where):
             texts = page["documents"] if documents else None
             vectors: Any = page["embeddings"] if embeddings else None
             for row, chunk_id in enumerate(page["ids"]):
@@ -378,23 +413,3 @@ class ChunkStore:
             except Exception:
                 self._max_batch = 1000
         return self._max_batch
-
-
-def _pages(
-    collection: Collection, *, include: list[Any], where: dict[str, Any] | None = None
-) -> Iterator[Any]:
-    """`collection.get` page by page (Chroma caps how many rows one call returns)."""
-    offset = 0
-    while True:
-        page = collection.get(where=where, include=include, limit=_PAGE, offset=offset)
-        yield page
-        if len(page["ids"]) < _PAGE:
-            return
-        offset += _PAGE
-
-
-def _delete_where(collection: Collection, where: dict[str, Any]) -> int:
-    ids = collection.get(where=where, include=[])["ids"]
-    if ids:
-        collection.delete(ids=ids)
-    return len(ids)

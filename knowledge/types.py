@@ -74,6 +74,8 @@ class DocumentChunks:
     origin: str
     flags: list[bool]
     heading_embeddings: np.ndarray | None = None  # per chunk: its "title: heading" label
+    # Q&A: chunk id -> (phrasing, vector) for the other phrasings of that chunk's question
+    phrasings: dict[str, list[tuple[str, np.ndarray]]] | None = None
 
 
 @dataclass(frozen=True)

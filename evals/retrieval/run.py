@@ -1,14 +1,22 @@
-"""Retrieval eval: the labelled question set against the hybrid retriever and the baselines.
+"""Retrieval eval: labelled question sets against our retriever, its stages and the baselines.
 
-    .venv/bin/python -m evals.retrieval.run               # table for all questions
-    .venv/bin/python -m evals.retrieval.run --split test  # held-out half only
-    .venv/bin/python -m evals.retrieval.run --fit         # re-fit the answerability settings
+    .venv/bin/python -m evals.retrieval.run                       # the project set, all questions
+    .venv/bin/python -m evals.retrieval.run --set all --split test  # three sets, held-out halves
+    .venv/bin/python -m evals.retrieval.run --set faq2-blind --split dev
+    .venv/bin/python -m evals.retrieval.run --corpus faq.json --questions q.jsonl --split all
+    .venv/bin/python -m evals.retrieval.run --set all --fit        # re-fit answerability on dev
     .venv/bin/python -m evals.retrieval.run --json out.json
+
+Sets: `project` (questions written next to the demo help center's articles), `demo-blind` (the
+demo help center, questions written from its topic list only) and `faq2-blind` (an independent
+80-entry Q&A file, questions written from its topic list only). A question's `relevant` labels are
+section keys ("doc|heading") or, for a Q&A file whose entries have ids, entry ids ("f017").
 
 Metrics over answerable questions: recall@1, recall@3 (a labelled section among the top 1 / 3
 passages), MRR (over the top 10). Abstention: precision (abstained questions that were really
 unanswerable) and recall (unanswerable questions abstained on), and the answer rate on answerable
-ones. The baselines' thresholds are tuned on the dev half the same way the hybrid's floor was.
+ones. Every row but ours abstains below a threshold tuned on the set's dev split to answer 95 %;
+ours uses the product's floor. Tune only on dev splits; the test splits are the held-out figures.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -174,106 +182,220 @@ def expected_calibration_error(
     return error
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--split", choices=["all", "dev", "test"], default="all")
-    parser.add_argument("--fit", action="store_true", help="fit answerability on the dev half")
-    parser.add_argument("--json", type=Path, help="write scores and per-question results here")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain baseline")
-    args = parser.parse_args(argv)
+@dataclass(frozen=True)
+class EvalSet:
+    name: str
+    corpus: Path | None  # None: the packaged demo help center
+    questions: Path
+    # the corpus's store: its own support address, so its own links are not flagged
+    settings: tuple[tuple[str, str], ...] = ()
 
-    from evals.retrieval.systems import DenseSystem, HybridSystem, LangChainSystem
-    from knowledge.embedder import MiniLMEmbedder
 
-    questions = load_questions()
+def named_sets() -> dict[str, EvalSet]:
+    here = Path(__file__).parent
+    faq2 = here.parent / "faq2"
+    return {
+        "project": EvalSet("project", None, QUESTIONS),
+        "demo-blind": EvalSet("demo-blind", None, here / "blind_questions.jsonl"),
+        "faq2-blind": EvalSet(
+            "faq2-blind",
+            faq2 / "faq.json",
+            faq2 / "blind_questions.jsonl",
+            (("support_email", "help@brightwire.example"),),
+        ),
+    }
+
+
+@dataclass
+class SetResult:
+    """Every system's runs over one set's questions, and the table for the chosen split."""
+
+    eval_set: EvalSet
+    questions: list[Question]
+    runs: dict[str, dict[str, Any]]
+    table: list[Scores]
+    hybrid_name: str
+    retriever: Any
+    setup_s: float
+    flagged: int  # chunks of the corpus flagged as untrusted (never searched)
+
+
+def run_set(
+    eval_set: EvalSet,
+    split: str,
+    embedder: Any,
+    *,
+    baseline: bool = True,
+    stages: bool = True,
+    config: Any = None,
+) -> SetResult:
+    """Ingest the set's corpus once, run every system on every question, score `split`."""
+    from evals.retrieval.systems import (
+        STAGES,
+        HybridSystem,
+        LangChainSystem,
+        StageSystem,
+        entry_keys,
+    )
+
+    questions = load_questions(eval_set.questions)
+    if eval_set.corpus is not None:  # labels may name Q&A entries by id ("f017")
+        keys = entry_keys(eval_set.corpus)
+        questions = [
+            Question(**{**asdict(q), "relevant": [keys.get(r, r) for r in q.relevant]})
+            for q in questions
+        ]
     dev = [q for q in questions if q.split == "dev"]
-    chosen = questions if args.split == "all" else [q for q in questions if q.split == args.split]
-    embedder = MiniLMEmbedder()
+    chosen = questions if split == "all" else [q for q in questions if q.split == split]
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         started = time.perf_counter()
-        hybrid = HybridSystem(Path(tmp) / "hybrid", embedder)
-        systems: list[Any] = [hybrid, DenseSystem(hybrid, embedder)]
-        if not args.no_baseline:
-            systems.append(LangChainSystem(Path(tmp) / "langchain", embedder))
+        hybrid = HybridSystem(
+            Path(tmp) / "hybrid", embedder, eval_set.corpus, config, dict(eval_set.settings)
+        )
+        flagged = hybrid.kb.stats().flagged_chunks
+        systems: list[Any] = [hybrid]
+        if stages:
+            systems += [StageSystem(hybrid, name, changes) for name, changes in STAGES]
+        if baseline:
+            systems.append(LangChainSystem(Path(tmp) / "langchain", embedder, eval_set.corpus))
         setup_s = time.perf_counter() - started
         runs = {s.name: {q.id: s.run(q.question, 10) for q in questions} for s in systems}
-
     table: list[Scores] = []
     for system in systems:
         values = {qid: r.score for qid, r in runs[system.name].items()}
-        if system is hybrid:
-            threshold = hybrid.kb.answer_floor
-        else:
-            threshold = tune_threshold(dev, values)
+        threshold = hybrid.kb.answer_floor if system is hybrid else tune_threshold(dev, values)
         table.append(score(system.name, chosen, runs[system.name], threshold))
+    return SetResult(
+        eval_set, questions, runs, table, hybrid.name, hybrid.kb.retriever, setup_s, flagged
+    )
 
-    hybrid_runs = runs[hybrid.name]
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", choices=["all", "dev", "test"], default="all")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        choices=[*named_sets(), "all"],
+        help="a named set (repeatable; default: project, or --corpus/--questions)",
+    )
+    parser.add_argument("--corpus", type=Path, help="a folder or file to ingest")
+    parser.add_argument("--questions", type=Path, help="labelled questions (JSON lines)")
+    parser.add_argument("--fit", action="store_true", help="fit answerability on the dev halves")
+    parser.add_argument("--json", type=Path, help="write scores and per-question results here")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the LangChain baseline")
+    parser.add_argument("--no-stages", action="store_true", help="skip the one-stage rows")
+    args = parser.parse_args(argv)
+
+    from knowledge.embedder import make_embedder
+
+    sets = _chosen_sets(args)
+    embedder = make_embedder()
+    results = [
+        run_set(
+            eval_set,
+            args.split,
+            embedder,
+            baseline=not args.no_baseline,
+            stages=not args.no_stages,
+        )
+        for eval_set in sets
+    ]
+    ok = True
+    for result in results:
+        ok = report(result, args.split) and ok
+    if args.fit:  # question ids repeat across sets ("b001"): key them by set
+        dev_all, signals, top1 = [], {}, {}
+        for r in results:
+            for q in r.questions:
+                key = f"{r.eval_set.name}:{q.id}"
+                ranked = r.runs[r.hybrid_name][q.id]
+                signals[key] = ranked.signals
+                top1[key] = first_hit(ranked.sections, q.relevant) == 1
+                if q.split == "dev":
+                    dev_all.append(replace(q, id=key))
+        emit(f"fitted on dev ({len(dev_all)} questions): {fit(dev_all, signals, top1)}")
+    if args.json:
+        args.json.write_text(json.dumps([_payload(r) for r in results], indent=1))
+    emit("targets met" if ok else "targets NOT met")
+    return 0 if ok else 1
+
+
+def _chosen_sets(args: argparse.Namespace) -> list[EvalSet]:
+    named = named_sets()
+    if args.corpus or args.questions:
+        return [EvalSet("custom", args.corpus, args.questions or QUESTIONS)]
+    wanted = args.sets or ["project"]
+    if "all" in wanted:
+        wanted = list(named)
+    return [named[name] for name in dict.fromkeys(wanted)]
+
+
+def report(result: SetResult, split: str) -> bool:
+    """Print one set's table and checks; True when its targets are met."""
+    questions, runs = result.questions, result.runs
+    chosen = questions if split == "all" else [q for q in questions if q.split == split]
+    hybrid_runs = runs[result.hybrid_name]
     top1 = {q.id: first_hit(hybrid_runs[q.id].sections, q.relevant) == 1 for q in questions}
-    retriever = hybrid.kb.retriever
-    confidence = {q.id: retriever.confidence(hybrid_runs[q.id].score) for q in chosen}
+    confidence = {q.id: result.retriever.confidence(hybrid_runs[q.id].score) for q in chosen}
     correct = {q.id: q.answerable and top1[q.id] for q in chosen}
-    ece = expected_calibration_error(confidence, correct)
-
     emit(
-        f"{len(chosen)} questions ({sum(q.answerable for q in chosen)} answerable, "
-        f"{sum(not q.answerable for q in chosen)} unanswerable), split={args.split}; "
-        f"setup {setup_s:.1f} s"
+        f"\n## {result.eval_set.name}: {len(chosen)} questions "
+        f"({sum(q.answerable for q in chosen)} answerable, "
+        f"{sum(not q.answerable for q in chosen)} unanswerable), split={split}; "
+        f"{result.flagged} corpus chunks flagged as untrusted; setup {result.setup_s:.1f} s"
     )
-    emit(render(table))
-    emit(
-        f"hybrid confidence: expected calibration error {ece:.3f} "
-        f"(confidence vs. top-1 passage answers the question)"
-    )
+    emit(render(result.table))
+    emit(f"ours: expected calibration error {expected_calibration_error(confidence, correct):.3f}")
     signals = {q.id: hybrid_runs[q.id].signals for q in questions}
     cv_answered, cv_abstained = cross_validate(questions, signals)
     emit(
-        f"hybrid abstention, 2-fold cross-validated over all {len(questions)} questions: "
-        f"answered {cv_answered:.3f} of answerable, abstained on {cv_abstained:.3f} of unanswerable"
+        f"ours, abstention fitted on one half and scored on the other (both ways, all "
+        f"{len(questions)}): answered {cv_answered:.3f} of answerable, abstained on "
+        f"{cv_abstained:.3f} of unanswerable"
     )
-    if args.fit:
-        emit(f"fitted on dev: {fit(dev, signals, top1)}")
     misses = [
         q
         for q in chosen
         if q.answerable and not first_hit(hybrid_runs[q.id].sections[:3], q.relevant)
     ]
     if misses:
-        emit("hybrid misses at 3: " + "; ".join(q.question for q in misses[:12]))
-    if args.json:
-        payload = {
-            "scores": [asdict(s) for s in table],
-            "ece": ece,
-            "per_question": {
-                name: {
-                    qid: {
-                        "score": r.score,
-                        "signals": r.signals,
-                        "sections": [sorted(s) for s in r.sections[:3]],
-                    }
-                    for qid, r in by_question.items()
-                }
-                for name, by_question in runs.items()
-            },
-        }
-        args.json.write_text(json.dumps(payload, indent=1))
-    # Abstention is judged out of sample: every question scored with settings fitted on the
-    # other half (the table's hybrid row uses the product's settings, fitted on the dev half).
-    hybrid_scores, *others = table
-    ok = (
-        cv_answered >= TARGET_ANSWER_RATE
-        and cv_abstained >= 0.80
-        and all(
-            hybrid_scores.recall_at_3 > o.recall_at_3
-            for o in others
-            if o.system.startswith("LangChain")
+        emit("ours, misses at 3: " + "; ".join(q.question for q in misses[:12]))
+    ours, *others = result.table
+    baselines = [o for o in others if o.system.startswith(("LangChain", "dense only"))]
+    never_below = all(
+        ours.recall_at_1 >= o.recall_at_1 and ours.recall_at_3 >= o.recall_at_3 for o in baselines
+    )
+    if result.eval_set.name == "project":
+        ok = never_below and cv_answered >= TARGET_ANSWER_RATE and cv_abstained >= 0.80
+        target = (
+            "recall not below the dense baselines; cross-validated answered ≥ 0.95, "
+            "abstained ≥ 0.80"
         )
-    )
-    emit(
-        ("targets met" if ok else "targets NOT met")
-        + " (recall@3 above the LangChain baseline;"
-        + " cross-validated answered ≥ 0.95 and abstained ≥ 0.80)"
-    )
-    return 0 if ok else 1
+    else:
+        ok = never_below and ours.recall_at_1 >= 0.75 and ours.recall_at_3 >= 0.92
+        target = "recall@1 ≥ 0.75, recall@3 ≥ 0.92, not below the dense baselines"
+    emit(("targets met" if ok else "targets NOT met") + f" ({target})")
+    return ok
+
+
+def _payload(result: SetResult) -> dict[str, Any]:
+    return {
+        "set": result.eval_set.name,
+        "scores": [asdict(s) for s in result.table],
+        "per_question": {
+            name: {
+                qid: {
+                    "score": r.score,
+                    "signals": r.signals,
+                    "sections": [sorted(s) for s in r.sections[:3]],
+                }
+                for qid, r in by_question.items()
+            }
+            for name, by_question in result.runs.items()
+        },
+    }
 
 
 def render(table: Sequence[Scores]) -> str:

@@ -1,27 +1,35 @@
-"""The retrieval systems the eval compares, each over the demo help center.
+"""The retrieval systems the eval compares, each over one corpus (a folder or a file).
 
-- `hybrid`: the product (`KnowledgeBase.search`: dense + BM25, RRF, de-duplication, calibrated
-  answerability).
-- `dense`: the same chunks and store, dense top-k only, abstaining below a cosine threshold.
-- `langchain`: what a user would build otherwise: LangChain's text splitter and Chroma vector
-  store, the same MiniLM model, dense top-k, abstaining below a relevance-score threshold.
+- `ours`: the product (`KnowledgeBase.search`: dense + question phrasings + BM25, RRF,
+  de-duplication, calibrated answerability with the product's floor).
+- stage rows: the same store searched with one stage of the product switched on at a time
+  (dense only; + BM25 fusion; + spelling correction; + de-duplication; + Q&A question
+  matching), each abstaining below its own top cosine tuned on the dev split, so a loss can
+  be pinned on one stage.
+- `LangChain Chroma (baseline)`: what a user would build otherwise: LangChain's text splitter
+  (a Q&A file: one document per entry, its question embedded with its answer) and Chroma vector
+  store, the same embedder, dense top-k, abstaining below a relevance threshold tuned on dev.
 
 Each returns, per question, the ranked passages as sets of section keys ("doc|heading") and the
-number the system abstains on, so one scorer serves all three.
+number the system abstains on, so one scorer serves all of them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from knowledge.base import KnowledgeBase, build_knowledge_base, demo_help_center
 from knowledge.chunking import chunk_markdown
-from knowledge.embedder import MiniLMEmbedder
+from knowledge.loaders import SkipDocument, iter_files, load_file
+from knowledge.retriever import HybridRetriever, RetrievalConfig
+from knowledge.types import Embedder
 from settings import Settings
 
 
@@ -32,16 +40,48 @@ class Ranked:
     signals: dict[str, float]  # raw signals, for fitting and inspection
 
 
-def section_texts(folder: Path | None = None) -> dict[str, str]:
-    """Section key ("doc|heading") -> section body, from the demo help center."""
-    folder = folder or demo_help_center()
+# One stage of the product at a time, over the same chunks (name, config changes).
+_BARE = {
+    "lexical_weight": 0.0,
+    "spelling": False,
+    "deduplicate": False,
+    "question_weight": 0.0,
+    "label_weight": 0.0,
+}
+STAGES: list[tuple[str, dict[str, Any]]] = [
+    ("dense only (same chunks)", {}),
+    ("+ BM25 fusion only", {"lexical_weight": RetrievalConfig.lexical_weight}),
+    ("+ BM25 fusion only, as before (RRF 1:1)", {"fusion": "rrf", "lexical_weight": 1.0}),
+    ("+ spelling only", {"spelling": True}),
+    ("+ de-duplication only", {"deduplicate": True}),
+    ("+ question matching only", {"question_weight": RetrievalConfig.question_weight}),
+    ("+ heading-label cosine only", {"label_weight": RetrievalConfig.label_weight}),
+    (
+        "previous settings (RRF 1:1, no question/label cosines)",
+        {"fusion": "rrf", "lexical_weight": 1.0, "spelling": True, "deduplicate": True},
+    ),
+]
+
+
+def corpus_documents(corpus: Path) -> list[tuple[str, Path]]:
+    """(doc id, path) of every file the product would ingest from `corpus`."""
+    return [(doc_id, path) for path, doc_id in iter_files(corpus)]
+
+
+def section_texts(corpus: Path | None = None) -> dict[str, str]:
+    """Section key ("doc|heading") -> section body, for every document of the corpus."""
+    corpus = corpus or demo_help_center()
     out: dict[str, str] = {}
-    for path in sorted(folder.glob("*.md")):
+    for doc_id, path in corpus_documents(corpus):
+        try:
+            document = load_file(path, doc_id)
+        except SkipDocument:
+            continue
         for chunk in chunk_markdown(
-            path.read_text(encoding="utf-8"),
-            doc_id=path.name,
-            source=path.name,
-            fallback_title=path.stem,
+            document.markdown,
+            doc_id=doc_id,
+            source=doc_id,
+            fallback_title=document.title,
             max_chars=100_000,
             overlap=0,
         ):
@@ -49,63 +89,127 @@ def section_texts(folder: Path | None = None) -> dict[str, str]:
     return out
 
 
+def entry_keys(corpus: Path) -> dict[str, str]:
+    """Q&A entry id ("f017") -> its section key, for JSON Q&A files whose entries have ids."""
+    keys: dict[str, str] = {}
+    for doc_id, path in corpus_documents(corpus):
+        if path.suffix.lower() != ".json":
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            continue
+        if isinstance(data, dict):
+            lists = [v for v in data.values() if isinstance(v, list)]
+            data = lists[0] if len(lists) == 1 else []
+        for item in data if isinstance(data, list) else []:
+            if isinstance(item, dict) and item.get("id"):
+                question = item.get("question") or (item.get("questions") or [""])[0]
+                question = " ".join(str(question).split()).lstrip("#").strip()
+                keys[str(item["id"])] = f"{doc_id}|{question}"
+    return keys
+
+
+def _key(metadata: dict[str, Any]) -> str:
+    return f"{metadata['doc_id']}|{metadata['heading']}"
+
+
 class HybridSystem:
-    name = "hybrid (ours)"
+    """The product over `corpus`, ingested into a fresh store under `data_dir`."""
 
-    def __init__(self, data_dir: Path, embedder: MiniLMEmbedder) -> None:
-        self.kb: KnowledgeBase = build_knowledge_base(Settings(data_dir=data_dir), embedder)
-        self.kb.ensure_demo()
+    name = "ours (hybrid, product floor)"
 
-    def run(self, question: str, k: int) -> Ranked:
-        retriever = self.kb.retriever
-        ranking = retriever.rank(question, k)
-        sections = [
-            {f"{s.chunk.metadata['doc_id']}|{s.chunk.metadata['heading']}"}
-            for s in ranking.passages
-        ]
-        top = ranking.passages[0] if ranking.passages else None
-        signals = {
-            "cosine": top.cosine if top else -1.0,
-            "coverage": top.coverage if top else 0.0,
-            "dense_top": ranking.dense_top,
-            "heading_top": ranking.heading_top,
-            "unseen": ranking.unseen,
-        }
-        return Ranked(sections, retriever.answerability(ranking), signals)
-
-
-class DenseSystem:
-    name = "dense only (same chunks)"
-
-    def __init__(self, hybrid: HybridSystem, embedder: MiniLMEmbedder) -> None:
-        self.store = hybrid.kb.store
-        self.embedder = embedder
+    def __init__(
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        corpus: Path | None = None,
+        config: RetrievalConfig | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """`settings`: overrides for the corpus's store (its support address, link domains)."""
+        self.kb: KnowledgeBase = build_knowledge_base(
+            Settings(data_dir=data_dir, **(settings or {})), embedder
+        )
+        if config is not None:
+            self.kb.retriever = replace_config(self.kb.retriever, config)
+        report = self.kb.ingest([corpus or demo_help_center()])
+        if report.skipped:
+            raise RuntimeError(f"corpus not fully ingested: {report.skipped}")
 
     def run(self, question: str, k: int) -> Ranked:
-        hits = self.store.query(self.embedder.embed([question])[0], k, where={"flagged": False})
-        sections = [{f"{h.metadata['doc_id']}|{h.metadata['heading']}"} for h in hits]
-        top = hits[0].score if hits else -1.0
+        return rank(self.kb.retriever, question, k)
+
+
+def rank(retriever: HybridRetriever, question: str, k: int) -> Ranked:
+    ranking = retriever.rank(question, k)
+    sections = [{_key(s.chunk.metadata)} for s in ranking.passages]
+    top = ranking.passages[0] if ranking.passages else None
+    signals = {
+        "cosine": top.cosine if top else -1.0,
+        "coverage": top.coverage if top else 0.0,
+        "dense_top": ranking.dense_top,
+        "heading_top": ranking.heading_top,
+        "unseen": ranking.unseen,
+    }
+    return Ranked(sections, retriever.answerability(ranking), signals)
+
+
+def replace_config(retriever: HybridRetriever, config: RetrievalConfig) -> HybridRetriever:
+    """A retriever like `retriever` (store, embedder, floor, trusted links) with `config`."""
+    extra = {"trusted": retriever.trusted} if hasattr(retriever, "trusted") else {}
+    return HybridRetriever(
+        retriever.store,
+        retriever.embedder,
+        answer_floor=retriever.answer_floor,
+        config=config,
+        **extra,
+    )
+
+
+class StageSystem:
+    """The product's store and retriever with one stage switched on (see STAGES)."""
+
+    def __init__(self, hybrid: HybridSystem, name: str, changes: dict[str, Any]) -> None:
+        self.name = name
+        config = replace(hybrid.kb.retriever.config, **{**_BARE, **changes})
+        self.retriever = replace_config(hybrid.kb.retriever, config)
+
+    def run(self, question: str, k: int) -> Ranked:
+        ranking = self.retriever.rank(question, k)
+        sections = [{_key(s.chunk.metadata)} for s in ranking.passages]
+        top = ranking.passages[0].cosine if ranking.passages else -1.0
         return Ranked(sections, top, {"cosine": top})
 
 
 class LangChainSystem:
-    """LangChain's Chroma vector store with RecursiveCharacterTextSplitter (1000/200)."""
+    """LangChain's Chroma vector store: RecursiveCharacterTextSplitter (1000/200) over text
+    files, one document per entry (question + answer) for Q&A files."""
 
     name = "LangChain Chroma (baseline)"
 
-    def __init__(self, data_dir: Path, embedder: MiniLMEmbedder) -> None:
+    def __init__(self, data_dir: Path, embedder: Embedder, corpus: Path | None = None) -> None:
         import chromadb
         from langchain_chroma import Chroma
         from langchain_core.documents import Document
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        self.sections = section_texts()
-        docs = [
-            Document(page_content=path.read_text(encoding="utf-8"), metadata={"source": path.name})
-            for path in sorted(demo_help_center().glob("*.md"))
-        ]
+        corpus = corpus or demo_help_center()
+        self.sections = section_texts(corpus)
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-        self.chunks = splitter.split_documents(docs)
+        self.chunks: list[Any] = []
+        for doc_id, path in corpus_documents(corpus):
+            document = load_file(path, doc_id)
+            if document.kind == "qa":  # the question embedded with its answer
+                for key, body in self.sections.items():
+                    source, _, question = key.partition("|")
+                    if source == doc_id:
+                        content = f"{question}\n{body}"
+                        self.chunks.append(Document(page_content=content, metadata={"key": key}))
+            else:
+                text = path.read_text(encoding="utf-8")
+                doc = Document(page_content=text, metadata={"source": doc_id})
+                self.chunks.extend(splitter.split_documents([doc]))
         self.store = Chroma(
             collection_name="langchain_baseline",
             embedding_function=LangChainEmbeddings(embedder),
@@ -120,7 +224,12 @@ class LangChainSystem:
         with warnings.catch_warnings():  # cosine relevance can be slightly negative
             warnings.simplefilter("ignore", UserWarning)
             hits = self.store.similarity_search_with_relevance_scores(question, k=k)
-        sections = [self._sections_in(doc.metadata["source"], doc.page_content) for doc, _ in hits]
+        sections = [
+            {doc.metadata["key"]}
+            if "key" in doc.metadata
+            else self._sections_in(doc.metadata["source"], doc.page_content)
+            for doc, _ in hits
+        ]
         top = hits[0][1] if hits else -1.0
         return Ranked(sections, top, {"relevance": top})
 
@@ -138,9 +247,9 @@ class LangChainSystem:
 
 
 class LangChainEmbeddings(Embeddings):
-    """LangChain's `Embeddings` interface over the same MiniLM embedder."""
+    """LangChain's `Embeddings` interface over one of our embedders."""
 
-    def __init__(self, embedder: MiniLMEmbedder) -> None:
+    def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

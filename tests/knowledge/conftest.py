@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from knowledge.base import KnowledgeBase, build_knowledge_base
+from knowledge.embedding_space import embedder_id
 from knowledge.types import Embedder
 from settings import Settings
 
@@ -23,6 +24,7 @@ class CountingEmbedder:
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.dimension = inner.dimension
+        self.space = embedder_id(inner)  # the same vector space as the model it wraps
         self.texts: list[str] = []
 
     @property

@@ -124,7 +124,15 @@ def test_large_collections_search_through_chroma_with_the_same_results(
 
 
 def test_heading_signal_enters_answerability(demo_kb: KnowledgeBase) -> None:
-    retriever = demo_kb.retriever
+    from dataclasses import replace
+
+    from knowledge.retriever import HybridRetriever
+
+    # fitted to 0 since the label cosine is part of every dense score: not computed at all
+    default = demo_kb.retriever.rank("do gift cards expire", 3)
+    assert demo_kb.retriever.config.heading_weight == 0 and default.heading_top == -1.0
+    config = replace(demo_kb.retriever.config, heading_weight=0.3)
+    retriever = HybridRetriever(demo_kb.store, demo_kb.embedder, config=config)
     ranking = retriever.rank("do gift cards expire", 3)
     assert -1.0 < ranking.heading_top <= 1.0
     c = retriever.config
@@ -154,7 +162,7 @@ def test_heading_vectors_follow_their_chunks_and_are_rebuilt_when_missing(
     kb = make_kb()
     kb.ingest([tmp_path / "help"])
     assert set(kb.store.heading_vectors()) == {"gift-cards.md#0", "hours.md#0"}
-    stored = kb.retriever.rank("do gift cards expire", 2).heading_top
+    stored = kb.retriever.rank("do gift cards expire", 2).passages[0].cosine
 
     before = counting_embedder.count
     kb.retriever.rank("when are you open", 2)
@@ -169,6 +177,6 @@ def test_heading_vectors_follow_their_chunks_and_are_rebuilt_when_missing(
     kb.store.touch()
     kb.retriever.invalidate()
     before = counting_embedder.count
-    rebuilt = kb.retriever.rank("do gift cards expire", 2).heading_top
-    assert counting_embedder.texts[before:] == ["do gift cards expire", "Gift cards: Expiry"]
+    rebuilt = kb.retriever.rank("do gift cards expire", 2).passages[0].cosine
+    assert counting_embedder.texts[before:] == ["Gift cards: Expiry", "do gift cards expire"]
     assert rebuilt == pytest.approx(stored, abs=1e-5)
