@@ -196,7 +196,10 @@ class Triager:
         context: TriageContext,
         reading: IntentReading | None = None,
     ) -> Triage:
-        category, confidence, rule = _category(text, language, category_p, reading)
+        # the intents are read by a classifier trained on English; a glossed message in another
+        # language reads as off-topic too easily, so triage's own classifier decides those
+        english = reading if language == "en" else None
+        category, confidence, rule = _category(text, language, category_p, english)
         sentiment = _sentiment(text, sentiment_p)
         flags = content_flags(text, language, sentiment)
         if _NEGATIVE_FLAGS.intersection(flags):

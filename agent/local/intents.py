@@ -56,6 +56,7 @@ _NOT_CLARIFIED = SMALL_TALK | {"human", OUT_OF_SCOPE}
 
 _ENTITIES = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|#\s*\d+|\b\d{3,}\b")
 _WORD = re.compile(r"[A-Za-z]+")
+_SPACE_BEFORE = re.compile(r"\s+([?!.,;:])")  # "my order #1042?" -> "my order?"
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,8 @@ class IntentClassifier:
     def features(text: str, language: str = "en") -> str:
         """The text the embedding model sees: no order numbers or emails, one space between
         words, and an English gloss of the shop words of a message in another language."""
-        stripped = " ".join(_ENTITIES.sub(" ", text).split()) or " ".join(text.split())
+        stripped = _SPACE_BEFORE.sub(r"\1", " ".join(_ENTITIES.sub(" ", text).split()))
+        stripped = stripped or " ".join(text.split())
         return stripped if language == "en" else with_gloss(stripped, language)
 
     def clean(self, text: str, language: str = "en") -> str:

@@ -43,7 +43,7 @@ def yes_or_no(text: str, language: str) -> str | None:
     if not said:
         return None
     table = _phrases().get(language, {})
-    for answer in ("yes", "no"):
-        if said in {str(w) for w in table.get(answer, [])}:
+    for key, answer in (("affirm", "yes"), ("deny", "no")):
+        if said in {str(w) for w in table.get(key, [])}:
             return answer
     return None

@@ -67,6 +67,9 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
             state.question = text  # for the handoff summary
         return flows.order_flow(state, found, text, tools)
     state.intent = None
+    if intent == "human":
+        summary = "The customer asked to talk to a person."
+        return call(state, tools, "escalate_to_human", reason="customer_request", summary=summary)
     if intent == "greeting":
         return Decision(state, text=say("greeting", store=persona.store))
     if intent == "thanks":

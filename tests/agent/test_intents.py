@@ -1,0 +1,192 @@
+"""Intent reading: the blind held-out floor, the rule layer, typos, splitting, languages, and the
+data files it reads."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agent.local import rules
+from agent.local.intent_model import (
+    OUT_OF_SCOPE,
+    Calibration,
+    packaged_calibration,
+    packaged_intents,
+    packaged_out_of_scope,
+)
+from agent.local.intents import FLOW_INTENTS, IntentClassifier, decide
+from agent.local.normalize import stems
+from agent.local.phrases import _phrases, languages, phrase, yes_or_no
+from agent.local.split import parts
+from evals.intents.run import HELDOUT, evaluate, load_rows
+from helpdesk.triage_language import detect_language
+from helpdesk.triage_rules import asks_for_human
+
+TAXONOMY = {
+    "order_status", "delivery_problem", "return_request", "refund_status", "return_policy",
+    "exchange", "cancel_order", "order_change", "payment_billing", "promo_code",
+    "product_question", "shipping_info", "international", "account_login", "privacy",
+    "marketing", "complaint", "feedback", "human", "greeting", "thanks", "goodbye",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def intents(embedder: Any) -> IntentClassifier:
+    built = IntentClassifier(embedder)
+    built.warm()
+    return built
+
+
+def test_heldout_accuracy_stays_above_the_floor(intents: IntentClassifier) -> None:
+    """The blind set another helper wrote; never used to tune (docs/intents.md). Measured:
+    92.5% on English messages, 90.0% with the 40 in other languages (those get the reply in
+    their language whatever the intent), OOS recall 89.7%, in-scope called OOS 4.0%."""
+    report = evaluate(intents, load_rows(HELDOUT))
+    assert report["n"] >= 500
+    assert report["intent_accuracy_english"] >= 0.92, report
+    assert report["intent_accuracy"] >= 0.88, report  # the goal is 0.92: not met yet
+    assert report["oos_recall"] >= 0.85, report
+    assert report["in_scope_called_oos"] <= 0.05, report
+
+
+def test_the_examples_cover_the_taxonomy() -> None:
+    examples = packaged_intents()
+    assert set(examples) == TAXONOMY
+    for name, entry in examples.items():
+        texts = [str(t) for t in entry["examples"]]
+        assert len(set(texts)) == len(texts) >= 40, name
+        assert entry["does"], name
+    general = [t for topic in packaged_out_of_scope().values() for t in topic]
+    assert len(set(general)) == len(general) >= 150
+    assert FLOW_INTENTS < TAXONOMY
+
+
+def test_the_calibration_is_a_fit_not_a_default() -> None:
+    fitted = packaged_calibration()
+    assert 0.0 < fitted.oos_floor < 0.6 and 0.0 <= fitted.clarify_margin < 0.4
+    assert fitted.c > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I'm cancelling my order", "cancel_order"),
+        ("cancelling order #2002 please", "cancel_order"),
+        ("I need this order canceled", "cancel_order"),
+        ("can I get my order cancelled", "cancel_order"),
+        ("returning the hoodie, too small", "return_request"),
+        ("swap for a large please", "exchange"),
+        ("I need to change the shipping address on #2002", "order_change"),
+        ("I returned it weeks ago and no refund yet", "refund_status"),
+        ("you cancelled my order but I haven't got my money back", None),
+        ("my order was canceled, why?", None),
+        ("what is your cancellation policy", None),
+        ("how do I change the email address on my account", None),
+    ],
+)
+def test_order_action_rules_read_inflections_and_skip_reports(
+    text: str, intent: str | None
+) -> None:
+    assert rules.order_action(text) == intent
+
+
+def test_stems_and_dialogue_acts() -> None:
+    assert stems("Cancelling, canceled, cancellation") == "cancel cancel cancel"
+    said = ("yes please", "no thanks", "hi", "ok thanks", "bye")
+    assert [rules.dialogue_act(t) for t in said] == [
+        "affirm", "deny", "greeting", "thanks", "goodbye",
+    ]  # fmt: skip
+    assert rules.wants_person("I want to talk to a person") and asks_for_human("agent")
+
+
+def test_typos_are_fixed_against_the_store_vocabulary(intents: IntentClassifier) -> None:
+    fix = intents.fixer.fix
+    assert fix("wher is my ordr") == "where is my order"
+    assert fix("waht is ur retrun polcy?") == "what is ur return policy?"
+    assert fix("cancle my ordr pls") == "cancel my order pls"
+    # English words and names the store has not seen stay as written
+    for kept in ("the manager was unhelpful", "take me off your mailing list", "my wifi", "ikea"):
+        assert fix(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("wher is my ordr", "order_status"),
+        ("retrun polcy?", "return_policy"),
+        ("cancle my ordr pls", "cancel_order"),
+        ("what's the weather like in Paris tomorrow", OUT_OF_SCOPE),
+        ("give me a recipe for banana bread", OUT_OF_SCOPE),
+        ("how long do refunds take?", "return_policy"),
+        ("I sent the boots back two weeks ago, where's my money?", "refund_status"),
+    ],
+)
+def test_reading(intents: IntentClassifier, text: str, intent: str) -> None:
+    assert intents.classify(text).name == intent
+
+
+def test_out_of_scope_floor_and_clarifying_margin() -> None:
+    labels = ["out_of_scope", "refund_status", "return_policy", "thanks"]
+    fit = Calibration(c=1.0, oos_floor=0.3, clarify_margin=0.1)
+    unsure = decide(np.array([0.2, 0.28, 0.27, 0.25]), labels, fit)
+    assert unsure.name == OUT_OF_SCOPE and unsure.runner_up == "refund_status"
+    close = decide(np.array([0.05, 0.48, 0.45, 0.02]), labels, fit)
+    assert close.name == "refund_status" and close.ambiguous
+    assert close.runner_up == "return_policy"
+    clear = decide(np.array([0.05, 0.8, 0.1, 0.05]), labels, fit)
+    assert not clear.ambiguous
+    # small talk is never offered as one side of a clarifying question
+    assert not decide(np.array([0.0, 0.5, 0.0, 0.45]), labels, fit).ambiguous
+
+
+def test_triage_reads_with_the_same_vector(intents: IntentClassifier) -> None:
+    [reading] = intents.read(["wher is my ordr #1001"], ["en"])
+    expected = intents.vectors(["where is my order"])[0]
+    assert reading.intent == "order_status"
+    assert np.allclose(reading.vector, expected, atol=1e-5)
+
+
+def test_splitting_into_requests() -> None:
+    assert parts("where is my order #1001 and what is your return policy?") == [
+        "where is my order #1001",
+        "what is your return policy?",
+    ]
+    assert parts("Hi! I want to return my boots. How long do refunds take?") == [
+        "I want to return my boots.",
+        "How long do refunds take?",
+    ]
+    one = "I want to return the trail runner, it doesn't fit, refund please"
+    assert parts(one) == [one]
+    assert parts("order #1002, email ada@example.com") == ["order #1002, email ada@example.com"]
+
+
+def test_language_detection_on_short_messages() -> None:
+    """evals/language/short_messages.txt: 170 messages of 1–8 words written for this project."""
+    path = HELDOUT.parents[1] / "language" / "short_messages.txt"
+    rows = [
+        line.split("\t", 1)
+        for line in path.read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    hits = sum(detect_language(text) == code for code, text in rows)
+    english = [text for code, text in rows if code == "en"]
+    assert len(rows) >= 150 and hits / len(rows) >= 0.95
+    assert all(detect_language(text) == "en" for text in english)
+
+
+def test_every_language_says_the_same_things() -> None:
+    assert set(languages()) >= {"es", "fr", "de", "it", "pt"}
+    for code in languages():
+        table = _phrases()[code]
+        for key, holes in (("scope_offer", {"store"}), ("escalated", {"notice"})):
+            assert set(re.findall(r"{(\w+)}", table[key])) == holes, (code, key)
+        assert table["affirm"] and table["deny"] and table["declined"] and table["name"]
+        assert "Northwind" in phrase("scope_offer", code, store="Northwind")
+    assert yes_or_no("Sí, por favor.", "es") == "yes" and yes_or_no("non merci", "fr") == "no"
+    assert yes_or_no("quiero otra cosa", "es") is None
+    assert set(re.findall(r"{(\w+)}", phrase("clarify", first="{first}", second="{second}"))) == {
+        "first", "second",
+    }  # fmt: skip

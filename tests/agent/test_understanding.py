@@ -1,0 +1,181 @@
+"""Customers as they really write, through the whole runner: inflections, typos, two requests in
+one message, off-topic requests, policy versus status, clarifying questions, complaints, delivery
+problems and other languages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from agent.local.engine import LocalChatModel
+from agent.local.intent_model import packaged_calibration
+from agent.local.intents import IntentClassifier
+from agent.local.state import Persona
+from commerce.models import OrderStatus
+from storage.tables import Escalation
+from tests.agent.test_local_engine import Chat, tools
+from tests.fakes import NOW, MemoryStore
+from tests.tools.test_order_actions import make_order
+
+
+@pytest.fixture
+async def shop(make_services: Any) -> tuple[Chat, MemoryStore]:
+    store = MemoryStore(extra_orders=[make_order("#2002", OrderStatus.PAID, delivered_days=None)])
+    return Chat(await make_services(store=store, clock=lambda: NOW)), store
+
+
+async def reasons(chat: Chat) -> list[str]:
+    async with chat.services.sessions() as session:
+        return [e.reason for e in await session.scalars(select(Escalation))]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm cancelling my order #2002, ada@example.com",
+        "can I get order #2002 canceled? ada@example.com",
+        "cancelling order 2002 please, ada@example.com",
+    ],
+)
+async def test_inflected_cancellations_start_the_cancel_flow(
+    shop: tuple[Chat, MemoryStore], text: str
+) -> None:
+    chat, store = shop
+    reply = await chat.say(text)
+    assert tools(reply) == [("verify_customer", True), ("cancel_order", True)]
+    assert "Cancel order #2002" in reply.text and "Shall I go ahead?" in reply.text
+    await chat.say("yes")
+    assert store.orders["#2002"].status == OrderStatus.CANCELLED
+
+
+async def test_a_misspelt_status_request_asks_for_the_order(chat: Chat) -> None:
+    reply = await chat.say("wher is my ordr")
+    assert reply.tool_calls == [] and "order number" in reply.text
+
+
+async def test_two_requests_are_answered_in_turn(chat: Chat) -> None:
+    reply = await chat.say(
+        "where is my order #1001? ada@example.com. And what is your return policy?"
+    )
+    assert [name for name, _ in tools(reply)] == [
+        "verify_customer",
+        "get_order",
+        "search_help_center",
+    ]
+    status, policy = reply.text.index("Order #1001"), reply.text.index("30 days")
+    assert status < policy  # in the order they were asked
+    assert [c.id for c in reply.citations] == ["returns#0"]
+
+
+async def test_an_action_first_then_the_queued_question_then_the_confirmation(
+    shop: tuple[Chat, MemoryStore],
+) -> None:
+    chat, store = shop
+    reply = await chat.say(
+        "please cancel order #2002, ada@example.com. Also, what is your return policy?"
+    )
+    assert [name for name, _ in tools(reply)] == [
+        "verify_customer",
+        "cancel_order",
+        "search_help_center",
+    ]
+    text = reply.text
+    assert text.index("Cancel order #2002") < text.index("30 days")
+    assert text.rstrip().endswith("Shall I go ahead? Please reply yes or no.")
+    await chat.say("yes")
+    assert store.orders["#2002"].status == OrderStatus.CANCELLED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the weather like in Paris tomorrow?",
+        "give me a recipe for banana bread",
+        "how do I transfer money to my savings account",
+    ],
+)
+async def test_off_topic_gets_a_short_scope_reply_without_a_search(chat: Chat, text: str) -> None:
+    reply = await chat.say(text)
+    assert reply.tool_calls == [] and reply.citations == []
+    assert "I can help with orders" in reply.text and len(reply.text) < 300
+    assert chat.services.knowledge.queries == []
+
+
+async def test_refund_policy_goes_to_the_help_center_refund_status_to_the_order(
+    chat: Chat,
+) -> None:
+    policy = await chat.say("how long do refunds take?")
+    assert tools(policy) == [("search_help_center", True)]
+    other = Chat(chat.services)
+    status = await other.say("I sent the boots back two weeks ago, where's my refund?")
+    assert status.tool_calls == [] and "order number" in status.text
+
+
+async def test_a_close_call_asks_which_was_meant(make_services: Any, embedder: Any) -> None:
+    fit = packaged_calibration()
+    always_unsure = IntentClassifier(
+        embedder, calibration=type(fit)(c=fit.c, oos_floor=fit.oos_floor, clarify_margin=1.0)
+    )
+    model = LocalChatModel(intents=always_unsure, persona=Persona("Northwind", "s@example.com"))
+    chat = Chat(await make_services(model=model))
+    ask = await chat.say("how long do refunds take?")
+    assert ask.tool_calls == [] and ask.text.startswith("Just to be sure: do you want to")
+    assert " or to " in ask.text
+    chosen = await chat.say("how refunds work")
+    assert tools(chosen) == [("search_help_center", True)]
+    assert chat.services.knowledge.queries == ["how long do refunds take?"]
+
+
+async def test_a_complaint_offers_a_person_and_yes_hands_over(chat: Chat) -> None:
+    reply = await chat.say("your customer service is terrible, nobody ever answers my emails")
+    assert reply.tool_calls == [] and "look into it" in reply.text
+    handed = await chat.say("yes please")
+    assert tools(handed) == [("escalate_to_human", True)]
+    assert await reasons(chat) == ["complaint"]
+
+
+async def test_a_delivery_problem_looks_up_the_order_then_offers_a_person(chat: Chat) -> None:
+    reply = await chat.say("my parcel #1002 arrived damaged, ada@example.com")
+    assert tools(reply) == [("verify_customer", True), ("get_order", True)]
+    assert "Order #1002" in reply.text and "put it right" in reply.text
+    handed = await chat.say("yes")
+    assert tools(handed) == [("escalate_to_human", True)] and handed.owner == "queued"
+
+
+@pytest.mark.parametrize(
+    ("text", "offer", "yes", "done"),
+    [
+        (
+            "¿Dónde está mi pedido? Lo compré hace una semana",
+            "ponga en contacto",
+            "sí",
+            "He pasado",
+        ),
+        ("Bonjour, où est ma commande ?", "mette en relation", "oui merci", "J'ai transmis"),
+        ("Wo ist meine Bestellung? Ich warte seit Tagen", "verbinden", "ja bitte", "übergeben"),
+        ("Ciao, dov'è il mio ordine?", "contatto", "sì", "Ho passato"),
+        ("Olá, onde está a minha encomenda?", "contacto", "sim", "Passei"),
+    ],
+)
+async def test_another_language_gets_its_own_reply_and_the_offer_works(
+    chat: Chat, text: str, offer: str, yes: str, done: str
+) -> None:
+    reply = await chat.say(text)
+    assert reply.tool_calls == [] and offer in reply.text
+    assert "couldn't find" not in reply.text
+    handed = await chat.say(yes)
+    assert tools(handed) == [("escalate_to_human", True)] and handed.owner == "queued"
+    assert done in handed.text
+
+
+async def test_declining_in_french_keeps_the_bot(chat: Chat) -> None:
+    await chat.say("Bonjour, je voudrais retourner mes chaussures")
+    reply = await chat.say("non merci")
+    assert reply.tool_calls == [] and reply.owner == "bot" and "D'accord" in reply.text
+
+
+@pytest.fixture
+async def chat(make_services: Any) -> Chat:
+    return Chat(await make_services())
