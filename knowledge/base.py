@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from knowledge.chroma import collection_name
 from knowledge.crawl import Crawler, is_url
 from knowledge.ingest import Ingester, Progress
+from knowledge.links import TrustedLinks
 from knowledge.loaders import Document, Skip, SkipDocument, load_bytes, load_file, title_from_stem
 from knowledge.retriever import Filters, HybridRetriever, RetrievalConfig
 from knowledge.store import ChunkStore
@@ -54,17 +55,21 @@ class KnowledgeBase:
         self,
         store: ChunkStore,
         embedder: Embedder,
-        answer_floor: float | None = None,
+        answer_floor: float,
         *,
         config: RetrievalConfig | None = None,
         http_client: httpx.Client | None = None,
         max_pages: int = 200,
+        trusted: TrustedLinks | None = None,
     ) -> None:
-        """`answer_floor` None: the floor fitted for the embedder's model."""
         self.store = store
         self.embedder = embedder
-        self.retriever = HybridRetriever(store, embedder, answer_floor=answer_floor, config=config)
-        self.answer_floor = self.retriever.answer_floor
+        self.answer_floor = answer_floor
+        # where help text may send customers: links and addresses elsewhere are flagged
+        self.trusted = trusted
+        self.retriever = HybridRetriever(
+            store, embedder, answer_floor=answer_floor, config=config, trusted=trusted
+        )
         self.http_client = http_client
         self.max_pages = max_pages
 
@@ -88,7 +93,7 @@ class KnowledgeBase:
         Unchanged documents are not embedded again; with `prune`, stored documents that none of
         the targets produced any more are deleted.
         """
-        ingester = Ingester(self.store, self.embedder, progress=progress)
+        ingester = Ingester(self.store, self.embedder, progress=progress, trusted=self.trusted)
         paths = [t for t in targets if not (isinstance(t, str) and is_url(t))]
         urls = [t for t in targets if isinstance(t, str) and is_url(t)]
 
@@ -103,7 +108,7 @@ class KnowledgeBase:
 
     def ingest_bytes(self, name: str, data: bytes) -> IngestReport:
         """Ingest one uploaded file (staff upload); its name is its document id."""
-        ingester = Ingester(self.store, self.embedder)
+        ingester = Ingester(self.store, self.embedder, trusted=self.trusted)
         name = Path(name).name or "upload"
         suffix = Path(name).suffix.lower()
         item: Document | Skip
@@ -149,7 +154,8 @@ class KnowledgeBase:
                     for info in urls:
                         yield crawler.fetch_page(info.origin)
 
-        report = Ingester(self.store, self.embedder).ingest_documents(reload(), force=True)
+        ingester = Ingester(self.store, self.embedder, trusted=self.trusted)
+        report = ingester.ingest_documents(reload(), force=True)
         self.retriever.invalidate()
         return report
 
@@ -216,9 +222,7 @@ def build_knowledge_base(
     return KnowledgeBase(
         ChunkStore.from_settings(settings, name),
         embedder,
-        # an explicit SUPPORT_KB_ANSWER_FLOOR wins; otherwise the embedder's own fitted floor
-        answer_floor=(
-            settings.kb_answer_floor if "kb_answer_floor" in settings.model_fields_set else None
-        ),
+        answer_floor=settings.kb_answer_floor,
         http_client=http_client,
+        trusted=TrustedLinks.from_settings(settings),
     )
