@@ -55,21 +55,22 @@ class KnowledgeBase:
         self,
         store: ChunkStore,
         embedder: Embedder,
-        answer_floor: float,
+        answer_floor: float | None = None,
         *,
         config: RetrievalConfig | None = None,
         http_client: httpx.Client | None = None,
         max_pages: int = 200,
         trusted: TrustedLinks | None = None,
     ) -> None:
+        """`answer_floor` None: the floor fitted for the embedder's model."""
         self.store = store
         self.embedder = embedder
-        self.answer_floor = answer_floor
         # where help text may send customers: links and addresses elsewhere are flagged
         self.trusted = trusted
         self.retriever = HybridRetriever(
             store, embedder, answer_floor=answer_floor, config=config, trusted=trusted
         )
+        self.answer_floor = self.retriever.answer_floor
         self.http_client = http_client
         self.max_pages = max_pages
 
@@ -222,7 +223,10 @@ def build_knowledge_base(
     return KnowledgeBase(
         ChunkStore.from_settings(settings, name),
         embedder,
-        answer_floor=settings.kb_answer_floor,
+        # an explicit SUPPORT_KB_ANSWER_FLOOR wins; otherwise the embedder's own fitted floor
+        answer_floor=(
+            settings.kb_answer_floor if "kb_answer_floor" in settings.model_fields_set else None
+        ),
         http_client=http_client,
         trusted=TrustedLinks.from_settings(settings),
     )

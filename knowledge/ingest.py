@@ -19,7 +19,9 @@ from knowledge.chunking import (
     Chunk,
     chunk_markdown,
     content_hash,
+    heading_label,
 )
+from knowledge.embedding_space import ensure_embedder
 from knowledge.links import TrustedLinks
 from knowledge.loaders import MAX_FILE_BYTES, Document, Skip, SkipDocument, iter_files, load_file
 from knowledge.store import ChunkStore
@@ -89,6 +91,7 @@ class Ingester:
         deleted, so the store mirrors what was pointed at.
         """
         self.store.refresh()  # another process may have written: compare with what is stored
+        ensure_embedder(self.store, self.embedder)  # never add vectors beside another model's
         run = _Run(report or IngestReport(), self.store.document_hashes())
         report = run.report
         # each store write stamps a new revision, which is how other processes notice
@@ -111,7 +114,7 @@ class Ingester:
                 continue
             seen.add(document.doc_id)
             report.documents_seen += 1
-            digest = content_hash(document.markdown)
+            digest = content_hash(_hashed_text(document))
             previous = run.stored.get(document.doc_id)
             if previous == digest and not force:
                 report.documents_unchanged += 1
@@ -145,30 +148,48 @@ class Ingester:
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         if not pending:
             return
-        texts = [chunk.embed_text for p in pending for chunk in p.chunks]
+        inputs = [
+            embedding_inputs(p.document.kind, chunk.title, chunk.heading, chunk.text)
+            for p in pending
+            for chunk in p.chunks
+        ]
+        texts = [text for text, _ in inputs]
         # Heading labels are short and shared by many chunks: each distinct one embedded once,
-        # in the same batch as the chunks.
-        labels = list(dict.fromkeys(chunk.heading_label for p in pending for chunk in p.chunks))
-        embedded = np.asarray(self.embedder.embed(texts + labels))
-        vectors = embedded[: len(texts)]
-        label_vectors = dict(zip(labels, embedded[len(texts) :], strict=True))
+        # in the same batch as the chunks; so are the other phrasings of Q&A questions.
+        labels = list(dict.fromkeys(label for _, label in inputs))
+        alternates = {p.document.doc_id: _phrasings_by_chunk(p) for p in pending}
+        extra = list(
+            dict.fromkeys(
+                t for by_chunk in alternates.values() for ts in by_chunk.values() for t in ts
+            )
+        )
+        vectors = embed_passages(self.embedder, texts)
+        embedded = np.asarray(self.embedder.embed(labels + extra))  # question-like texts
+        m = len(labels)
+        label_vectors = dict(zip(labels, embedded[:m], strict=True))
+        extra_vectors = dict(zip(extra, embedded[m:], strict=True))
         batch: list[DocumentChunks] = []
         offset = 0
         for p in pending:
             n = len(p.chunks)
             flags = [flag_instructions(chunk.text, self.trusted) for chunk in p.chunks]
+            by_chunk = alternates[p.document.doc_id]
             batch.append(
                 DocumentChunks(
                     doc_id=p.document.doc_id,
                     chunks=p.chunks,
                     embeddings=vectors[offset : offset + n],
                     heading_embeddings=np.stack(
-                        [label_vectors[chunk.heading_label] for chunk in p.chunks]
+                        [label_vectors[label] for _, label in inputs[offset : offset + n]]
                     ),
                     content_hash=p.content_hash,
                     kind=p.document.kind,
                     origin=p.document.origin,
                     flags=flags,
+                    phrasings={
+                        chunk_id: [(t, extra_vectors[t]) for t in ts]
+                        for chunk_id, ts in by_chunk.items()
+                    },
                 )
             )
             offset += n
@@ -200,6 +221,45 @@ class Ingester:
     def _tick(self, message: str, chunks: int) -> None:
         if self.progress is not None:
             self.progress(message, chunks)
+
+
+def embed_passages(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Chunk vectors: models trained with separate query and passage forms (E5) embed passages
+    with `embed_passages`; symmetric ones (MiniLM) embed everything alike."""
+    method = getattr(embedder, "embed_passages", None)
+    return np.asarray(method(texts) if method is not None else embedder.embed(texts))
+
+
+def embedding_inputs(kind: str, title: str, heading: str, text: str) -> tuple[str, str]:
+    """(what gets embedded for a chunk, its heading label) for a chunk of a `kind` document.
+
+    A Q&A section is embedded as "question\nanswer", as a FAQ search would, without the file's
+    name ("Store faq"), which says nothing about any one answer; its label is the question."""
+    if kind == "qa" and heading:
+        return f"{heading}\n{text}", heading
+    label = heading_label(title, heading)
+    context = " > ".join(part for part in (title, heading) if part)
+    return (f"{context}\n{text}" if context else text), label
+
+
+def _phrasings_by_chunk(pending: _Pending) -> dict[str, list[str]]:
+    """Chunk id -> other phrasings of its question (on the first chunk of each Q&A section)."""
+    phrasings = dict(pending.document.phrasings)
+    out: dict[str, list[str]] = {}
+    for chunk in pending.chunks:
+        also = phrasings.pop(chunk.heading, None)
+        if also:
+            out[chunk.id] = list(also)
+    return out
+
+
+def _hashed_text(document: Document) -> str:
+    """What the content hash covers: the Markdown, and the extra phrasings when there are any
+    (so a document without them keeps the hash it always had)."""
+    if not document.phrasings:
+        return document.markdown
+    lines = [f"{q} | {' | '.join(also)}" for q, also in document.phrasings]
+    return document.markdown + "\n\n<!-- phrasings -->\n" + "\n".join(lines)
 
 
 def flag_instructions(text: str, trusted: TrustedLinks | None = None) -> bool:

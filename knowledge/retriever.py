@@ -1,20 +1,27 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 (bm25s), fused by reciprocal rank.
+"""Hybrid retrieval: dense (in memory or Chroma) + BM25 (bm25s), fused by score.
 
-    query ─ fix typos ─┬─ embed ── Chroma top-n (cosine) ─┐
-                       └─ analyse ─ BM25 top-n ───────────┴─ RRF ─ drop near-duplicates ─ top-k
+    query ─ fix typos ─┬─ embed ── dense score per chunk ─┐
+                       └─ analyse ─ BM25 top-n ───────────┴─ fuse ─ drop near-duplicates ─ top-k
 
-    answerable  ⇔  z = (1 − h) × best dense cosine + h × best heading cosine
+    dense score  = (1 − q) × s + q × max(s, best cosine with the chunk's Q&A question phrasings)
+        where s  = (1 − l) × cosine(query, chunk) + l × cosine(query, "title: heading" label)
+    fused score  = dense score + λ × BM25 / the query's best BM25
+
+    answerable  ⇔  z = (1 − h) × best dense score + h × best heading cosine
                        + w × (keyword coverage of the top passage − ½)  ≥ floor
 
-Chunks flagged as instructions are never candidates. Passage scores are cosine similarities so
-they mean the same thing as before fusion; the order is the fused order. `z` is on the cosine
-scale, so the floor keeps its meaning, and confidence = sigmoid(slope × (z − floor)) is 0.5 exactly
-at the floor. The heading cosine compares the query with "title: heading" of the top passages: a
-question the help center really covers usually names the topic a section is written under, while
-an uncovered one ("a warranty on my car") lands in a section about something else that merely
-shares words. h, w, the floor and the slope are fitted on the dev half of the labelled eval set
-(`python -m evals.retrieval.run --fit`) and checked on the other half and by 2-fold
-cross-validation.
+Chunks flagged as instructions are never candidates. Passage scores are dense scores (cosine
+scale), so they mean the same thing as before fusion; the order is the fused order. The keyword
+side only breaks near-ties (λ = 0.15): reciprocal-rank fusion gave it as much say as meaning and
+lost to plain dense retrieval on independently paraphrased questions (docs/knowledge.md). A Q&A
+answer is also found by its question alone and by each other phrasing an entry gives, so a
+question phrased like one of them finds it even when the answer's wording differs.
+
+`z` is on the cosine scale, so the floor keeps its meaning, and confidence = sigmoid(slope ×
+(z − floor)) is 0.5 exactly at the floor. The floor is the embedder's own (`answer_floor`,
+fitted for its model) unless SUPPORT_KB_ANSWER_FLOOR is set. q, l, λ, h, w, the floor and the
+slope are fitted on the dev splits of the eval sets (`python -m evals.retrieval.run --set all
+--split dev --fit`); the test splits are held out.
 """
 
 from __future__ import annotations
@@ -24,13 +31,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 
 from knowledge import untrusted
 from knowledge.chunking import heading_label
+from knowledge.embedding_space import default_answer_floor, ensure_embedder
 from knowledge.lexical import LexicalIndex, analyse, metadata_matches
 from knowledge.links import TrustedLinks
 from knowledge.store import ChunkStore
@@ -44,14 +52,27 @@ class RetrievalConfig:
     candidates: int = 20  # per retriever, before fusion
     rrf_k: float = 60.0
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    # Fusion: "score" ranks by dense score + lexical_weight × BM25 / the query's best BM25;
+    # "rrf" (reciprocal rank, k = rrf_k) gave keywords as much say as meaning, which lost to
+    # plain dense retrieval on paraphrased questions (docs/knowledge.md has the figures).
+    fusion: Literal["rrf", "score"] = "score"
+    lexical_weight: float = 0.15  # 0: dense only, no keyword fusion
+    spelling: bool = True  # fix typos against the help center's words before searching
+    deduplicate: bool = True
+    # A Q&A answer is also found by its question alone and by each other phrasing of it:
+    # dense score = (1 − q) × "question + answer" cosine + q × the best of all those cosines.
+    question_weight: float = 0.5
+    # Share of the cosine with the chunk's "title: heading" label in every chunk's dense score.
+    label_weight: float = 0.1
     duplicate_cosine: float = 0.97  # at or above: a near-duplicate of a better passage
-    coverage_weight: float = 0.2  # how much keyword coverage moves the answerability score
+    coverage_weight: float = 0.05  # how much keyword coverage moves the answerability score
     coverage_centre: float = 0.5
-    heading_weight: float = 0.3  # share of the heading cosine in the answerability score
+    # share of the heading cosine in the answerability score: fitted to 0 once the label's
+    # cosine became part of every dense score (label_weight)
+    heading_weight: float = 0.0
     heading_passages: int = 3  # headings of this many top passages are compared with the query
     heading_cache: int = 8192  # heading vectors kept (1.5 KB each)
-    confidence_slope: float = 5.0  # fitted: see evals/retrieval
+    confidence_slope: float = 7.0  # fitted: see evals/retrieval
     revision_ttl_s: float = 1.0  # how often to check whether another process changed the store
     # Up to this many chunks the vectors are also kept in memory (1.5 MB per 1,000) and dense
     # search is an exact matrix product (~1 ms at 10,000); above it, Chroma's HNSW index answers.
@@ -87,16 +108,18 @@ class HybridRetriever:
         store: ChunkStore,
         embedder: Embedder,
         *,
-        answer_floor: float,
+        answer_floor: float | None = None,
         config: RetrievalConfig | None = None,
         trusted: TrustedLinks | None = None,
     ) -> None:
-        """`trusted`: where a passage may send customers (knowledge/untrusted.py; None: links
-        not checked)."""
+        """`answer_floor` None: the floor fitted for the embedder's model. `trusted`: where
+        a passage may send customers (knowledge/untrusted.py; None: links not checked)."""
         self.store = store
         self.trusted = trusted
         self.embedder = embedder
-        self.answer_floor = answer_floor
+        self.answer_floor = (
+            default_answer_floor(embedder) if answer_floor is None else answer_floor
+        )
         self.config = config or RetrievalConfig()
         self._lock = threading.Lock()
         self._index: LexicalIndex | None = None
@@ -105,6 +128,9 @@ class HybridRetriever:
         self._headings: OrderedDict[str, np.ndarray] = OrderedDict()  # by label, embedded here
         self._headings_lock = threading.Lock()
         self._stored_headings: dict[str, np.ndarray] | None = None  # by chunk id, from ingest
+        # Q&A question vectors (each phrasing) and the index position of the answer they find
+        self._keys: tuple[np.ndarray, np.ndarray] | None = None
+        self._labels: np.ndarray | None = None  # heading-label vector per index position
 
     def invalidate(self) -> None:
         with self._lock:
@@ -148,23 +174,28 @@ class HybridRetriever:
         """Fused, de-duplicated candidates, best first, at most `k`."""
         c = self.config
         index = self._lexical_index()
-        searched = index.spelling.fix(query)
+        searched = index.spelling.fix(query) if c.spelling else query
         vector = np.asarray(self.embedder.embed([searched])[0], dtype=np.float32)
         terms = analyse(searched)
         n = max(c.candidates, k)
 
         mask = index.matches(filters)
         dense = self._dense(index, vector, n, filters, mask)
-        lexical = index.search(terms, n, mask=mask)
+        lexical = index.search(terms, n, mask=mask) if c.lexical_weight else []
 
         fused: dict[str, float] = {}
         chunks: dict[str, StoredChunk] = {}
         for rank, hit in enumerate(dense):
-            fused[hit.id] = fused.get(hit.id, 0.0) + c.dense_weight / (c.rrf_k + rank + 1)
+            fused[hit.id] = c.dense_weight / (c.rrf_k + rank + 1) if c.fusion == "rrf" else 0.0
             chunks[hit.id] = hit
-        for rank, (position, _) in enumerate(lexical):
+        best = max((score for _, score in lexical), default=0.0) or 1.0
+        for rank, (position, score) in enumerate(lexical):
             chunk_id = index.ids[position]
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + c.lexical_weight / (c.rrf_k + rank + 1)
+            if c.fusion == "rrf":
+                share = c.lexical_weight / (c.rrf_k + rank + 1)
+            else:
+                share = c.lexical_weight * score / best
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + share
         missing = [i for i in fused if i not in chunks]
         stored = self.store.embeddings(missing) if missing and index.vectors is None else {}
         for chunk_id in missing:
@@ -180,9 +211,12 @@ class HybridRetriever:
                 id=chunk_id,
                 text=index.texts[position],
                 metadata=index.metadatas[position],
-                score=float(embedding @ vector),
+                score=self._blend(float(embedding @ vector), position, vector),
                 embedding=embedding,
             )
+        if c.fusion == "score":
+            for chunk_id in fused:
+                fused[chunk_id] += c.dense_weight * chunks[chunk_id].score
 
         order = sorted(fused, key=lambda i: (-fused[i], -chunks[i].score))
         selected: list[Scored] = []
@@ -192,9 +226,13 @@ class HybridRetriever:
             chunk = chunks[chunk_id]
             text_key = " ".join(chunk.text.lower().split())
             vec = chunk.embedding
-            if text_key in kept_texts:
+            if c.deduplicate and text_key in kept_texts:
                 continue
-            if vec is not None and any(float(vec @ v) >= c.duplicate_cosine for v in kept_vectors):
+            if (
+                c.deduplicate
+                and vec is not None
+                and any(float(vec @ v) >= c.duplicate_cosine for v in kept_vectors)
+            ):
                 continue
             # flagged at ingest are never candidates; this catches chunks stored before the
             # flagger learnt a rule (unchanged documents are not re-read on ingest)
@@ -211,6 +249,31 @@ class HybridRetriever:
         dense_top = max((hit.score for hit in dense), default=-1.0)
         heading_top = self._heading_top(selected[: c.heading_passages], vector)
         return Ranking(searched, selected, dense_top, index.unseen(terms), heading_top)
+
+    def _all_heading_vectors(self, index: LexicalIndex) -> dict[str, np.ndarray]:
+        """Every chunk's heading-label vector; those a store written before heading vectors
+        existed lacks are embedded here, once per index build, each distinct label once."""
+        stored = self.store.heading_vectors()
+        missing = _missing_labels(index, stored)
+        if missing:
+            labels = list(dict.fromkeys(missing.values()))
+            vectors = dict(zip(labels, np.asarray(self.embedder.embed(labels)), strict=True))
+            stored.update({i: vectors[label] for i, label in missing.items()})
+        return stored
+
+    def _blend(self, cosine: float, position: int, vector: np.ndarray) -> float:
+        """A chunk's dense score from its cosine and its Q&A question phrasings' (if any)."""
+        if self._labels is not None and self.config.label_weight:
+            eta = self.config.label_weight
+            cosine = (1 - eta) * cosine + eta * float(self._labels[position] @ vector)
+        q = self.config.question_weight
+        if self._keys is None or not q:
+            return cosine
+        keys, owners = self._keys
+        mine = keys[owners == position]
+        if not len(mine):
+            return cosine
+        return (1 - q) * cosine + q * max(cosine, float((mine @ vector).max()))
 
     def _heading_top(self, passages: list[Scored], vector: np.ndarray) -> float:
         """Best cosine between the query and the "title: heading" of `passages`.
@@ -246,6 +309,30 @@ class HybridRetriever:
                     self._headings.popitem(last=False)
         return max(float(v @ vector) for v in [*found, *(known[t] for t in labels)])
 
+    def _blend_hits(self, hits: list[StoredChunk], vector: np.ndarray) -> list[StoredChunk]:
+        """Chroma's nearest chunks with the dense score the in-memory path gives them (label and
+        Q&A phrasing cosines fetched from the store for these candidates only)."""
+        c = self.config
+        if not hits or not (c.label_weight or c.question_weight):
+            return hits
+        ids = [h.id for h in hits]
+        labels = self.store.heading_vectors(ids)
+        phrasings = self.store.phrasings_of(ids) if c.question_weight else {}
+        out = []
+        for hit in hits:
+            score = hit.score
+            label = labels.get(hit.id)
+            if label is not None and c.label_weight:
+                score = (1 - c.label_weight) * score + c.label_weight * float(label @ vector)
+            keys = list(phrasings.get(hit.id, []))
+            if label is not None and hit.metadata.get("kind") == "qa":
+                keys.append(label)
+            if keys and c.question_weight:
+                best = max(score, max(float(k @ vector) for k in keys))
+                score = (1 - c.question_weight) * score + c.question_weight * best
+            out.append(replace(hit, score=score))
+        return sorted(out, key=lambda h: -h.score)
+
     def _dense(
         self,
         index: LexicalIndex,
@@ -256,10 +343,20 @@ class HybridRetriever:
     ) -> list[StoredChunk]:
         """Nearest chunks by cosine: exact, in memory, when the index holds the vectors."""
         if index.vectors is None:
-            return self.store.query(vector, n, where=_where(filters), with_embeddings=True)
+            hits = self.store.query(vector, n, where=_where(filters), with_embeddings=True)
+            return self._blend_hits(hits, vector)
         if not len(index):
             return []
         scores = index.vectors @ vector
+        if self._labels is not None and self.config.label_weight:
+            eta = self.config.label_weight
+            scores = (1 - eta) * scores + eta * (self._labels @ vector)
+        q = self.config.question_weight
+        if self._keys is not None and q:
+            keys, owners = self._keys
+            best = scores.copy()
+            np.maximum.at(best, owners, keys @ vector)
+            scores = (1 - q) * scores + q * best
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         n = min(n, int(np.count_nonzero(np.isfinite(scores))))
@@ -286,13 +383,19 @@ class HybridRetriever:
             revision = self.store.revision()
             self._checked_at = now
             if self._index is None or revision != self._revision:
+                if ensure_embedder(self.store, self.embedder):  # built by another model
+                    revision = self.store.revision()
                 in_memory = self.store.count() <= self.config.in_memory_max_chunks
                 rows = list(
                     self.store.iter_chunks(where={"flagged": False}, with_embeddings=in_memory)
                 )
+                phrasings: dict[str, list[tuple[str, np.ndarray | None]]] = {}
+                if any(r.metadata.get("kind") == "qa" for r in rows):
+                    for chunk_id, text, vec in self.store.phrasings(with_embeddings=in_memory):
+                        phrasings.setdefault(chunk_id, []).append((text, vec))
                 self._index = LexicalIndex(
                     [r.id for r in rows],
-                    [_index_text(r) for r in rows],
+                    [_index_text(r, [t for t, _ in phrasings.get(r.id, [])]) for r in rows],
                     [r.metadata for r in rows],
                     texts=[r.text for r in rows],
                     vectors=(
@@ -301,9 +404,22 @@ class HybridRetriever:
                         else (np.zeros((0, 0), np.float32) if in_memory else None)
                     ),
                 )
-                self._stored_headings = self.store.heading_vectors() if in_memory else None
+                self._stored_headings = (
+                    self._all_heading_vectors(self._index) if in_memory else None
+                )
+                self._keys = _question_keys(self._index, self._stored_headings, phrasings)
+                self._labels = _labels(self._index, self._stored_headings)
                 self._revision = revision
             return self._index
+
+
+def _missing_labels(index: LexicalIndex, stored: dict[str, np.ndarray]) -> dict[str, str]:
+    """chunk id -> heading label, for chunks stored without a heading vector."""
+    return {
+        chunk_id: _heading_label(index.metadatas[i])
+        for i, chunk_id in enumerate(index.ids)
+        if chunk_id not in stored
+    }
 
 
 def answerability_score(
@@ -322,12 +438,49 @@ def answerability_score(
 
 
 def _heading_label(metadata: Mapping[str, Any]) -> str:
+    if metadata.get("kind") == "qa" and metadata.get("heading"):
+        return str(metadata["heading"])  # as ingest labels it (knowledge.ingest)
     return heading_label(str(metadata.get("title", "")), str(metadata.get("heading", "")))
 
 
-def _index_text(chunk: StoredChunk) -> str:
+def _index_text(chunk: StoredChunk, phrasings: list[str] | None = None) -> str:
     meta = chunk.metadata
+    if meta.get("kind") == "qa" and meta.get("heading"):
+        # the file name of a FAQ ("store_faq.json") is in every entry: no keyword value
+        return "\n".join([str(meta["heading"]), *(phrasings or []), chunk.text])
     return f"{meta.get('title', '')} {meta.get('heading', '')}\n{chunk.text}"
+
+
+def _labels(index: LexicalIndex, headings: dict[str, np.ndarray] | None) -> np.ndarray | None:
+    """Each chunk's heading-label vector, in index order (its own vector if it has none)."""
+    if headings is None or index.vectors is None or not len(index):
+        return None
+    rows = [headings.get(chunk_id, index.vectors[i]) for i, chunk_id in enumerate(index.ids)]
+    return np.stack(rows).astype(np.float32)
+
+
+def _question_keys(
+    index: LexicalIndex,
+    headings: dict[str, np.ndarray] | None,
+    phrasings: dict[str, list[tuple[str, np.ndarray | None]]],
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vectors, owner positions) of every Q&A question phrasing held in memory."""
+    if headings is None or index.vectors is None:
+        return None
+    vectors: list[np.ndarray] = []
+    owners: list[int] = []
+    for position, meta in enumerate(index.metadatas):
+        if meta.get("kind") != "qa":
+            continue
+        chunk_id = index.ids[position]
+        found = [headings.get(chunk_id)] + [v for _, v in phrasings.get(chunk_id, [])]
+        for vec in found:
+            if vec is not None:
+                vectors.append(vec)
+                owners.append(position)
+    if not vectors:
+        return None
+    return np.stack(vectors).astype(np.float32), np.asarray(owners, dtype=np.int64)
 
 
 def _where(filters: Filters | None) -> dict[str, Any]:
@@ -340,11 +493,19 @@ def _where(filters: Filters | None) -> dict[str, Any]:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def passage_title(metadata: Mapping[str, Any]) -> str:
+    """What a result and its citation are called: a Q&A answer by its question, anything
+    else by its document's title."""
+    if metadata.get("kind") == "qa" and metadata.get("heading"):
+        return str(metadata["heading"])
+    return str(metadata.get("title", ""))
+
+
 def _passage(scored: Scored) -> Passage:
     meta = scored.chunk.metadata
     return Passage(
         id=scored.chunk.id,
-        title=str(meta.get("title", "")),
+        title=passage_title(meta),
         text=scored.chunk.text,
         score=scored.cosine,
         source=str(meta.get("source", "")),
@@ -359,4 +520,5 @@ __all__ = [
     "Scored",
     "answerability_score",
     "metadata_matches",
+    "passage_title",
 ]
