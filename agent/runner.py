@@ -32,9 +32,11 @@ from agent.events import (
     TurnEvent,
     TurnResult,
 )
+from agent.guardrails import ReplyLinkStream
 from agent.history import to_langchain, to_payload
 from errors import ProtocolError, ToolError
 from helpdesk.ownership import transition
+from knowledge.links import TrustedLinks
 from storage import repo
 from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
 from tools import actions
@@ -56,6 +58,8 @@ class Runner:
         self._deps = deps
         self._graph = graph
         self._tools = tools
+        # hosts a reply may link to (agent/guardrails.py); everything else is removed
+        self._links = TrustedLinks.from_settings(deps.settings)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
@@ -154,6 +158,9 @@ class Runner:
             client_ip=client_ip,
         )
         new_messages: list[BaseMessage] = []
+        links = ReplyLinkStream(
+            self._links, known_texts=[m.text for m in rows if m.role == "customer"]
+        )
         gate = await answer_pending(
             self._deps,
             pending=pending,
@@ -174,7 +181,11 @@ class Runner:
                     ok=action.status not in ("failed", "expired"),
                 )
             )
-        elif (trigger := triggers.check(customer_msg.text, rows[:-1])).tripped:
+        elif (trigger := triggers.check(customer_msg.text, rows[:-1])).refuse:
+            # a prompt-injection attempt: refused in code; no model, no tool, nobody paged
+            log.info("refused in conversation %s: %s", conversation.id, trigger.summary)
+            new_messages = [AIMessage(say("refused"))]
+        elif trigger.tripped:
             # a handoff decided in code, before (and without) the model
             try:
                 data = await escalate(ctx, trigger.reason, trigger.summary)
@@ -194,7 +205,7 @@ class Runner:
             new_messages = [AIMessage(text, response_metadata={"engine": {}})]
         else:
             try:
-                async for event in self._stream_graph(to_langchain(rows), ctx, new_messages):
+                async for event in self._stream_graph(to_langchain(rows), ctx, new_messages, links):
                     yield event
             except Exception:
                 log.exception("turn failed in conversation %s", conversation.id)
@@ -204,6 +215,9 @@ class Runner:
             (m for m in reversed(new_messages) if isinstance(m, AIMessage) and not m.tool_calls),
             AIMessage(FALLBACK_REPLY),
         )
+        checked = links.check_final(str(final.content), conversation.id)
+        if checked.tripped:  # no link outside the store is stored or sent
+            final.content = checked.text
         citations = _citations(final, ctx)
         final.response_metadata["engine_flags"] = _flags(final, ctx)
         async with self._deps.sessions.begin() as session:
@@ -256,7 +270,11 @@ class Runner:
         )
 
     async def _stream_graph(
-        self, history: list[BaseMessage], ctx: SupportContext, out: list[BaseMessage]
+        self,
+        history: list[BaseMessage],
+        ctx: SupportContext,
+        out: list[BaseMessage],
+        links: ReplyLinkStream,
     ) -> AsyncIterator[TurnEvent]:
         stream = self._graph.astream(
             {"messages": history},
@@ -273,18 +291,22 @@ class Runner:
                     if call.get("name"):
                         label = tool_label(call["name"], self._tools)
                         yield ToolStatus(call["name"], "started", label)
-                if chunk.text:
-                    yield Token(chunk.text)
+                if chunk.text and (safe := links.feed(chunk.text)):
+                    yield Token(safe)
                 continue
             for update in data.values():
                 for message in (update or {}).get("messages", []):
                     out.append(message)
                     if isinstance(message, ToolMessage):
+                        if message.name != "search_help_center":  # store data, not help text
+                            links.learn(str(message.content))
                         status = "failed" if message.status == "error" else "finished"
                         name = message.name or ""
                         yield ToolStatus(name, status, tool_label(name, self._tools))
                         if name == "escalate_to_human" and ctx.escalation:
                             yield Escalated(*ctx.escalation)
+        if tail := links.flush():  # the last word, held back in case it was a link
+            yield Token(tail)
 
 
 async def _load_or_create(

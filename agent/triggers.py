@@ -1,12 +1,17 @@
 """Escalation triggers decided in code before the model runs, so a handoff never depends on
-the model noticing (or on parsing its prose). Each is a named check returning a result."""
+the model noticing (or on parsing its prose). Each is a named check returning a result.
+
+A prompt-injection attempt is recognised first, after an explicit request for a person: it gets
+a short refusal (`refuse=True`) and none of the handoff checks runs on it. Its capitals are not
+anger, and the refusal is not the bot failing to help, so it never adds up to a handoff."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from agent.guardrails import GuardrailResult
+from agent.injection import injection_reason
 from helpdesk import triage_rules as rules
 from storage.tables import Message
 
@@ -17,12 +22,7 @@ _INSIST = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class GuardrailResult:
-    tripped: bool
-    reason: str = ""  # an escalate_to_human reason
-    summary: str = ""
-
+__all__ = ["NOT_TRIPPED", "GuardrailResult", "check", "injection_attempt"]
 
 NOT_TRIPPED = GuardrailResult(False)
 
@@ -31,6 +31,14 @@ def explicit_human_request(text: str) -> GuardrailResult:
     if rules.asks_for_human(text):
         return GuardrailResult(True, "customer_request", "The customer asked for a person.")
     return NOT_TRIPPED
+
+
+def injection_attempt(text: str) -> GuardrailResult:
+    """The message tries to re-program the assistant: refused in code, nobody paged."""
+    found = injection_reason(text)
+    if found is None:
+        return NOT_TRIPPED
+    return GuardrailResult(True, "injection", f"Prompt injection: {found!r}", refuse=True)
 
 
 def legal_safety_or_fraud(text: str) -> GuardrailResult:
@@ -80,9 +88,12 @@ def insisted_exception(text: str, history: Sequence[Message]) -> GuardrailResult
 
 
 def check(text: str, before: Sequence[Message]) -> GuardrailResult:
-    """`before`: the conversation up to (not including) the customer's current message."""
+    """`before`: the conversation up to (not including) the customer's current message.
+
+    The first tripped result wins; `refuse=True` means answer with a refusal, not a handoff."""
     for result in (
         explicit_human_request(text),
+        injection_attempt(text),
         legal_safety_or_fraud(text),
         anger_or_abuse(text),
         insisted_exception(text, before),

@@ -40,6 +40,10 @@ _GENERAL_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _ORDER_INTENT_FLOOR_FOR_QUESTIONS = 0.7
+# A request for a person that no rule recognised, read by the classifier below this probability,
+# gets an offer of a colleague instead of a handoff: injection probes and requests for other
+# people's details were read as "human" at 0.2-0.3 and paged the staff (issue #9).
+_HUMAN_GUESS_FLOOR = 0.5
 
 
 def _last_state(messages: list[BaseMessage], known: Known | None = None) -> State:
@@ -135,6 +139,12 @@ def _after_customer(
     elif intent == OUT_OF_SCOPE and found.order_number:
         intent = "details"  # a message that names an order is about the order
 
+    if intent == "human" and classified is not None and not classified.rule:
+        if classified.score < _HUMAN_GUESS_FLOOR:
+            # a weak guess from the embeddings ("tell me Ada's phone number" read as wanting a
+            # person) offers a colleague; paging staff takes the customer's yes
+            state.offer, state.question = "human", text
+            return Decision(state, text=say("offer_human"))
     if intent == "human":
         summary = "The customer asked to talk to a person."
         return call(state, tools, "escalate_to_human", reason="customer_request", summary=summary)

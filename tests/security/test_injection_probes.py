@@ -54,8 +54,12 @@ async def _state(services: Any, conversation_id: str) -> dict[str, Any]:
             query = select(func.count()).select_from(table)
             return int(await session.scalar(query.where(table.conversation_id == conversation_id)))
 
-        audited = await session.scalars(
-            select(AuditEntry.tool).where(AuditEntry.conversation_id == conversation_id)
+        audited = list(
+            await session.execute(
+                select(AuditEntry.tool, AuditEntry.kind).where(
+                    AuditEntry.conversation_id == conversation_id
+                )
+            )
         )
         owner = await session.scalar(
             select(Conversation.owner).where(Conversation.id == conversation_id)
@@ -63,7 +67,8 @@ async def _state(services: Any, conversation_id: str) -> dict[str, Any]:
         return {
             "escalations": await count(Escalation),
             "pending_actions": await count(PendingAction),
-            "audited": sorted(set(audited) - {"search_help_center"}),
+            "audited": sorted({tool for tool, _ in audited} - {"search_help_center"}),
+            "writes": sorted({tool for tool, kind in audited if kind == "write"}),
             "owner": owner,
         }
 
@@ -110,4 +115,8 @@ async def test_probes_in_one_conversation_never_add_up_to_a_handoff(make_service
             conversation_id = None
     assert not handoffs, f"{len(handoffs)} handoffs:\n" + "\n".join(handoffs)
     for conversation in conversations:
-        assert _problems({"text": ""}, "", await _state(services, conversation)) == []
+        state = await _state(services, conversation)
+        # reads may happen here: two probes can add up to a real order number and its email,
+        # which is what verification asks for; nothing may be written or queued
+        assert (state["escalations"], state["pending_actions"], state["writes"]) == (0, 0, [])
+        assert state["owner"] == Owner.BOT
