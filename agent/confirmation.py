@@ -92,7 +92,15 @@ async def answer_pending(
     transaction), settle it from the customer's message. Returns the reply for yes/no; None when
     there is nothing to settle or the customer changed the subject (the action is then declined
     and the turn runs as usual)."""
-    if pending is None or pending.customer_id != customer_id:
+    if pending is None:
+        # a retried "yes" whose first turn died mid-execution: finish it (idempotent on the
+        # action's key) and answer with the outcome, as the first turn would have
+        unfinished = await actions.confirmed_by(deps, message_id)
+        if unfinished is None or unfinished.customer_id != customer_id:
+            return None
+        settled = await actions.execute(deps, unfinished.id)
+        return GateReply(outcome_text(settled), settled)
+    if pending.customer_id != customer_id:
         return None
     answer = classify_answer(text)
     if answer == "yes":

@@ -103,6 +103,19 @@ async def awaiting_confirmation(
     )
 
 
+async def confirmed_by(deps: ToolDeps, message_id: str) -> PendingAction | None:
+    """The action this customer message confirmed that is still executing: its turn died
+    between the confirmation and the result (a killed worker). The same message sent again
+    finishes it."""
+    async with deps.sessions() as session:
+        return await session.scalar(
+            select(PendingAction).where(
+                PendingAction.status == ActionStatus.EXECUTING,
+                PendingAction.confirmed_by_message == message_id,
+            )
+        )
+
+
 async def _transition(
     session: AsyncSession,
     action_id: str,

@@ -207,6 +207,38 @@ async def test_crash_after_store_write_does_not_duplicate(make_services: Any) ->
     assert recovered.result["rma"] == store.returns[0].rma
 
 
+@pytest.mark.parametrize("wrote", [True, False], ids=["after-store-write", "before-store-write"])
+async def test_worker_killed_in_the_yes_turn_is_finished_by_the_resent_yes(
+    make_services: Any, wrote: bool
+) -> None:
+    """A worker dies inside the "yes" turn, after the action went to executing (found by
+    bench/chaos.py). The client sends the same message again (same client_id): that retry
+    finishes the action (idempotent on its key) and gets the outcome, instead of the yes
+    going to the model while the action stays executing for ever."""
+    store = MemoryStore()
+    model = verify_and_propose()
+    services = await make_services(store=store, model=model, clock=lambda: NOW)
+    cid = await start(services, store)
+    original = store.create_return
+
+    async def die(**kwargs: Any) -> Any:
+        if wrote:
+            await original(**kwargs)
+        raise SystemExit("killed")
+
+    store.create_return = die  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        await say(services, cid, "yes", client_id="yes-1")
+    assert await statuses(services) == ["executing"]
+    store.create_return = original  # type: ignore[method-assign]
+    retried = await say(services, cid, "yes", client_id="yes-1")
+    model.assert_complete()  # settled in code: the model is not asked about the yes
+    assert len(store.returns) == 1 and store.returns[0].rma in retried.text
+    assert await statuses(services) == ["executed"]
+    again = await say(services, cid, "yes", client_id="yes-1")  # a third send: the stored reply
+    assert again.text == retried.text and len(store.returns) == 1
+
+
 @pytest.fixture
 def approval_app(
     settings: Settings, embedder: Any, triager: Any
