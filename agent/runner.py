@@ -37,7 +37,7 @@ from agent.history import to_langchain, to_payload
 from errors import ProtocolError, ToolError
 from helpdesk.ownership import transition
 from knowledge.links import TrustedLinks
-from storage import repo
+from storage import leases, repo
 from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
 from tools import actions
 from tools.base import tool_label
@@ -47,6 +47,9 @@ from tools.escalation import escalate
 log = logging.getLogger(__name__)
 
 HISTORY_WINDOW = 60
+# a conversation's turn lease: a worker that dies mid-turn holds it this long at most
+TURN_LEASE_S = 45.0
+TURN_WAIT_S = 0.05
 RECURSION_LIMIT = 16
 FALLBACK_REPLY = (
     "I'm sorry, something went wrong on my side. Please try again, or ask for a member of our team."
@@ -61,6 +64,21 @@ class Runner:
         # hosts a reply may link to (agent/guardrails.py); everything else is removed
         self._links = TrustedLinks.from_settings(deps.settings)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._holder = leases.worker_id()
+        self._done: set[str] = set()  # conversations whose turn lease the final commit released
+
+    def _released(self, conversation_id: str) -> bool:
+        if conversation_id in self._done:
+            self._done.discard(conversation_id)
+            return True
+        return False
+
+    async def _release_turn(self, conversation_id: str) -> None:
+        try:
+            async with self._deps.sessions.begin() as session:
+                await leases.release_turn(session, conversation_id, self._holder)
+        except Exception:  # it lapses by itself after TURN_LEASE_S
+            log.warning("could not release the turn lease of %s", conversation_id, exc_info=True)
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
@@ -91,33 +109,52 @@ class Runner:
         started = time.perf_counter()  # the turn's latency includes waiting for the lease
         lock = self._lock(conversation_id) if conversation_id else contextlib.nullcontext()
         async with lock:
-            async with self._deps.sessions.begin() as session:
-                conversation = await _load_or_create(session, conversation_id, channel)
-                before = (
-                    await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
-                    if conversation_id
-                    else []
-                )
-                customer_msg, replay = await _record_customer_message(
-                    session,
-                    conversation.id,
-                    text,
-                    client_id,
-                    after_seq=before[-1].seq if before else 0,
-                )
-                if replay is None and conversation.owner == Owner.RESOLVED:
-                    # a customer writing after a resolve reopens the conversation with the bot
-                    await transition(session, conversation.id, "reopen")
-                    conversation = await _load_or_create(session, conversation.id, channel)
-                run_bot = replay is None and conversation.owner == Owner.BOT
-                known = any(m.id == customer_msg.id for m in before)  # a retried message
-                rows = ([*before] if known else [*before, customer_msg])[-HISTORY_WINDOW:]
-                rows = rows if run_bot else []
-                pending = (
-                    await actions.awaiting_confirmation(session, conversation.id)
-                    if run_bot and conversation.verified_customer_id
-                    else None
-                )
+            waited = 0.0
+            while True:
+                async with self._deps.sessions.begin() as session:
+                    conversation = await _load_or_create(session, conversation_id, channel)
+                    # one bot turn at a time per conversation, whichever worker got the message:
+                    # a message waits (unacknowledged) until the previous turn has committed
+                    if not await leases.claim_turn(
+                        session, conversation.id, self._holder, ttl_s=TURN_LEASE_S
+                    ):
+                        conversation = None
+                    else:
+                        before = (
+                            await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
+                            if conversation_id
+                            else []
+                        )
+                        customer_msg, replay = await _record_customer_message(
+                            session,
+                            conversation.id,
+                            text,
+                            client_id,
+                            after_seq=before[-1].seq if before else 0,
+                        )
+                        if replay is None and conversation.owner == Owner.RESOLVED:
+                            # a customer writing after a resolve reopens it with the bot
+                            await transition(session, conversation.id, "reopen")
+                            conversation = await _load_or_create(session, conversation.id, channel)
+                        run_bot = replay is None and conversation.owner == Owner.BOT
+                        known = any(m.id == customer_msg.id for m in before)  # a retried message
+                        rows = ([*before] if known else [*before, customer_msg])[-HISTORY_WINDOW:]
+                        rows = rows if run_bot else []
+                        pending = (
+                            await actions.awaiting_confirmation(session, conversation.id)
+                            if run_bot and conversation.verified_customer_id
+                            else None
+                        )
+                        if not run_bot:
+                            await leases.release_turn(session, conversation.id, self._holder)
+                if conversation is not None:
+                    break
+                if waited > TURN_LEASE_S:
+                    raise ProtocolError(
+                        "busy", "The previous message is still being answered. Please retry."
+                    )
+                await asyncio.sleep(TURN_WAIT_S)
+                waited += TURN_WAIT_S
             yield Accepted(
                 conversation.id,
                 customer_msg.id,
@@ -223,6 +260,8 @@ class Runner:
         async with self._deps.sessions.begin() as session:
             for entry in ctx.pending_audit:
                 await repo.add_audit(session, **entry)
+            await leases.release_turn(session, conversation.id, self._holder)
+            self._done.add(conversation.id)
             if not await repo.confirm_owner_version(session, conversation.id, ctx.owner_version):
                 # a human took over while the bot was thinking: the bot stays silent
                 owner = (await repo.get_conversation(session, conversation.id)) or conversation

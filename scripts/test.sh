@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 bash scripts/services.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+echo "==> the tests that touch the database, again on PostgreSQL"
+SUPPORT_TEST_DATABASE=postgres exec .venv/bin/python -m pytest -q -p no:cacheprovider -m db "$@"

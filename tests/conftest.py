@@ -37,9 +37,117 @@ def triager(embedder: Any) -> Any:
     return built
 
 
+# Every test that takes the `settings` fixture touches the database; the test command runs
+# those tests twice: on SQLite, then with SUPPORT_TEST_DATABASE=postgres on PostgreSQL.
+TEST_DATABASE = os.environ.get("SUPPORT_TEST_DATABASE", "sqlite")
+POSTGRES_ADMIN = os.environ.get("SUPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def run_sync(coro: Any) -> Any:
+    """Runs a coroutine to completion from sync code, in a thread of its own (a test's event
+    loop may already be running in this one)."""
+    import asyncio
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed back to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "settings" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def suite_postgres() -> Iterator[str]:
+    """One PostgreSQL database for the PostgreSQL pass; each test starts from empty tables."""
+    import uuid
+
+    import asyncpg
+
+    name = f"sa_suite_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        try:
+            conn = await asyncpg.connect(POSTGRES_ADMIN, timeout=5)
+        except (OSError, asyncpg.PostgresError) as exc:
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN}: {exc!r}")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    run_sync(admin(f'CREATE DATABASE "{name}"'))
+    yield f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{name}"
+    run_sync(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _empty_tables(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        tables = [
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+            if r["tablename"] != "alembic_version"
+        ]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if TEST_DATABASE == "postgres":
+        url = request.getfixturevalue("suite_postgres")
+        run_sync(_empty_tables(url))
+        return Settings(env="test", data_dir=tmp_path / "data", demo=False, database_url=url)
     return Settings(env="test", data_dir=tmp_path / "data", demo=False)
+
+
+def count_rows(settings: Settings, statement: Any) -> Any:
+    """A scalar from the test's database (SQLite or PostgreSQL), from sync test code."""
+    from storage.engine import make_engine
+
+    async def query() -> Any:
+        engine = make_engine(settings.sqlalchemy_url)
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(statement)).scalar_one()
+        finally:
+            await engine.dispose()
+
+    return run_sync(query())
+
+
+def fetch_rows(settings: Settings, statement: Any) -> list[Any]:
+    """All rows of a query on the test's database, from sync test code."""
+    from storage.engine import make_engine
+
+    async def query() -> list[Any]:
+        engine = make_engine(settings.sqlalchemy_url)
+        try:
+            async with engine.connect() as conn:
+                return [tuple(r) for r in (await conn.execute(statement)).all()]
+        finally:
+            await engine.dispose()
+
+    return run_sync(query())
 
 
 @pytest.fixture

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from server import create_app
 from services import build_services
 from settings import Settings
 from storage.tables import Message
+from tests.conftest import count_rows
 from tests.fakes import CannedKnowledge, MemoryStore
 
 
@@ -43,11 +44,7 @@ def turn(ws: Any) -> list[dict[str, Any]]:
 
 
 def message_count(settings: Settings) -> int:
-    engine = create_engine(f"sqlite:///{settings.data_dir / 'support.db'}")
-    with engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(Message)).scalar_one()
-    engine.dispose()
-    return int(count)
+    return int(count_rows(settings, select(func.count()).select_from(Message)))
 
 
 def test_order_status_conversation_over_the_socket(client: TestClient) -> None:
