@@ -160,7 +160,10 @@ def fraud_or_security(text: str) -> bool:
 
 _ABUSE = re.compile(
     r"\bf+u+c+k|\bf\*+|\bsh[i1*]t\b|\bcrap\b|\bwtf\b|\bbullshit\b|\bdamn\b|\bbloody\b"
-    r"|\bscam(?:mers?)?\b|\bjoke\b|\brip[- ]?off\b|\bdisgust|\bpathetic\b|\bashamed\b"
+    # "your service is a joke", not "tell me a joke"
+    r"|\bscam(?:mers?)?\b|\b(?:is|are|was|were|'s|’s)\s+(?:a|such a|an?\s+\S+)\s+joke\b"
+    r"|\bwhat a joke\b"
+    r"|\brip[- ]?off\b|\bdisgust|\bpathetic\b|\bashamed\b"
     r"|\bthie(?:f|ves)\b|\bcrooks?\b|\bliars?\b|\bincompetent\b|\bidiots?\b|\bfed up\b"
     r"|\bsick (?:and tired )?of\b|\bfurious\b|\blivid\b|\bfrechheit\b|\bestafa\b|\barnaque"
     r"|\b(?:1|one)[- ]star\b|\btell everyone\b|\bsocial media\b",
