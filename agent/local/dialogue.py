@@ -159,7 +159,8 @@ def _after_customer(
     # a new request: whatever an earlier message left queued gives way to it
     first, *later = reading.requests
     requests.queue(state, later)
-    if first.ambiguous and not first.rule and not later and intent == first.name:
+    # a message that names an order goes ahead with the best guess: the flow shows the facts
+    if first.ambiguous and not first.rule and not later and intent == first.name and not found.any:
         assert first.runner_up is not None
         state.offer, state.options = "clarify", [first.name, first.runner_up]
         state.asked_about = first.text
