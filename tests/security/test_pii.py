@@ -136,7 +136,9 @@ async def _assert_only_in_the_conversation(
     in_messages = " ".join(_squash(text) for table, _c, text in cells if table == "messages")
     assert [seed for seed in SEEDS if _squash(seed) not in in_messages] == []
 
-    assert len(logs.splitlines()) > 100  # DEBUG: the database driver logs every statement
+    # DEBUG: aiosqlite logs every statement (asyncpg logs none, so PostgreSQL has fewer lines)
+    sqlite = services.settings.sqlalchemy_url.startswith("sqlite")
+    assert len(logs.splitlines()) > (100 if sqlite else 1)
     assert [seed for seed in SEEDS if _squash(seed) in _squash(logs)] == []
 
     # staff views still read the audit log: results parse, `answerable` and order numbers stay
