@@ -55,15 +55,15 @@ def _last_state(messages: list[BaseMessage], known: Known | None = None) -> Stat
         if isinstance(message, HumanMessage):
             break  # earlier steps of this turn only
         if isinstance(message, AIMessage) and "engine" in (message.response_metadata or {}):
-            state = State(**message.response_metadata["engine"])
+            state = State.load(message.response_metadata["engine"])
             break
     if state is None and known is not None:
-        state = State(**(known.engine_state or {}))
+        state = State.load(known.engine_state)
     if state is None:
         state = State()
         for message in reversed(messages):
             if isinstance(message, AIMessage) and "engine" in (message.response_metadata or {}):
-                state = State(**message.response_metadata["engine"])
+                state = State.load(message.response_metadata["engine"])
                 break
     if known is not None:
         state.verified = known.verified

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from agent.local.replies import say
@@ -43,6 +43,13 @@ class State:
     said: list[str] = field(default_factory=list)  # replies already composed in this turn
     cited: list[str] = field(default_factory=list)  # and the passages they cite
     closing: str | None = None  # said last in this turn ("Shall I go ahead?")
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> State:
+        """From a stored state (a conversation row or an older message): fields this version
+        does not know are dropped, fields it added take their defaults."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
     @property
     def credential(self) -> str | None:

@@ -47,3 +47,11 @@ async def test_engine_state_is_stored_on_the_conversation(make_services: Any) ->
     assert row is not None and row.engine_state is not None
     assert row.engine_state["flow"] == "return_request"
     assert row.engine_state["awaiting"] is not None
+
+
+def test_a_stored_state_from_another_version_still_loads() -> None:
+    from agent.local.state import State
+
+    state = State.load({"flow": "order_status", "awaiting": "order", "retired_field": 1})
+    assert state.flow == "order_status" and state.awaiting == "order"
+    assert State.load(None) == State()
