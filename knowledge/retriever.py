@@ -31,13 +31,20 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from knowledge import untrusted
-from knowledge.chunking import heading_label
+from knowledge.dense import (
+    DenseExtras,
+    Phrasings,
+    blend_hits,
+    chunk_label,
+    index_text,
+    missing_labels,
+)
 from knowledge.embedding_space import default_answer_floor, ensure_embedder
 from knowledge.lexical import LexicalIndex, analyse, metadata_matches
 from knowledge.links import TrustedLinks
@@ -128,9 +135,7 @@ class HybridRetriever:
         self._headings: OrderedDict[str, np.ndarray] = OrderedDict()  # by label, embedded here
         self._headings_lock = threading.Lock()
         self._stored_headings: dict[str, np.ndarray] | None = None  # by chunk id, from ingest
-        # Q&A question vectors (each phrasing) and the index position of the answer they find
-        self._keys: tuple[np.ndarray, np.ndarray] | None = None
-        self._labels: np.ndarray | None = None  # heading-label vector per index position
+        self._extras = DenseExtras()  # label and Q&A question vectors held in memory
 
     def invalidate(self) -> None:
         with self._lock:
@@ -211,7 +216,13 @@ class HybridRetriever:
                 id=chunk_id,
                 text=index.texts[position],
                 metadata=index.metadatas[position],
-                score=self._blend(float(embedding @ vector), position, vector),
+                score=self._extras.score_one(
+                    float(embedding @ vector),
+                    position,
+                    vector,
+                    label_weight=c.label_weight,
+                    question_weight=c.question_weight,
+                ),
                 embedding=embedding,
             )
         if c.fusion == "score":
@@ -254,26 +265,12 @@ class HybridRetriever:
         """Every chunk's heading-label vector; those a store written before heading vectors
         existed lacks are embedded here, once per index build, each distinct label once."""
         stored = self.store.heading_vectors()
-        missing = _missing_labels(index, stored)
+        missing = missing_labels(index, stored)
         if missing:
             labels = list(dict.fromkeys(missing.values()))
             vectors = dict(zip(labels, np.asarray(self.embedder.embed(labels)), strict=True))
             stored.update({i: vectors[label] for i, label in missing.items()})
         return stored
-
-    def _blend(self, cosine: float, position: int, vector: np.ndarray) -> float:
-        """A chunk's dense score from its cosine and its Q&A question phrasings' (if any)."""
-        if self._labels is not None and self.config.label_weight:
-            eta = self.config.label_weight
-            cosine = (1 - eta) * cosine + eta * float(self._labels[position] @ vector)
-        q = self.config.question_weight
-        if self._keys is None or not q:
-            return cosine
-        keys, owners = self._keys
-        mine = keys[owners == position]
-        if not len(mine):
-            return cosine
-        return (1 - q) * cosine + q * max(cosine, float((mine @ vector).max()))
 
     def _heading_top(self, passages: list[Scored], vector: np.ndarray) -> float:
         """Best cosine between the query and the "title: heading" of `passages`.
@@ -293,7 +290,7 @@ class HybridRetriever:
             return max(float(v @ vector) for v in found)
         labels = list(
             dict.fromkeys(
-                _heading_label(s.chunk.metadata) for s in passages if s.chunk.id not in stored
+                chunk_label(s.chunk.metadata) for s in passages if s.chunk.id not in stored
             )
         )
         with self._headings_lock:
@@ -309,30 +306,6 @@ class HybridRetriever:
                     self._headings.popitem(last=False)
         return max(float(v @ vector) for v in [*found, *(known[t] for t in labels)])
 
-    def _blend_hits(self, hits: list[StoredChunk], vector: np.ndarray) -> list[StoredChunk]:
-        """Chroma's nearest chunks with the dense score the in-memory path gives them (label and
-        Q&A phrasing cosines fetched from the store for these candidates only)."""
-        c = self.config
-        if not hits or not (c.label_weight or c.question_weight):
-            return hits
-        ids = [h.id for h in hits]
-        labels = self.store.heading_vectors(ids)
-        phrasings = self.store.phrasings_of(ids) if c.question_weight else {}
-        out = []
-        for hit in hits:
-            score = hit.score
-            label = labels.get(hit.id)
-            if label is not None and c.label_weight:
-                score = (1 - c.label_weight) * score + c.label_weight * float(label @ vector)
-            keys = list(phrasings.get(hit.id, []))
-            if label is not None and hit.metadata.get("kind") == "qa":
-                keys.append(label)
-            if keys and c.question_weight:
-                best = max(score, max(float(k @ vector) for k in keys))
-                score = (1 - c.question_weight) * score + c.question_weight * best
-            out.append(replace(hit, score=score))
-        return sorted(out, key=lambda h: -h.score)
-
     def _dense(
         self,
         index: LexicalIndex,
@@ -344,19 +317,22 @@ class HybridRetriever:
         """Nearest chunks by cosine: exact, in memory, when the index holds the vectors."""
         if index.vectors is None:
             hits = self.store.query(vector, n, where=_where(filters), with_embeddings=True)
-            return self._blend_hits(hits, vector)
+            c = self.config
+            return blend_hits(
+                self.store,
+                hits,
+                vector,
+                label_weight=c.label_weight,
+                question_weight=c.question_weight,
+            )
         if not len(index):
             return []
-        scores = index.vectors @ vector
-        if self._labels is not None and self.config.label_weight:
-            eta = self.config.label_weight
-            scores = (1 - eta) * scores + eta * (self._labels @ vector)
-        q = self.config.question_weight
-        if self._keys is not None and q:
-            keys, owners = self._keys
-            best = scores.copy()
-            np.maximum.at(best, owners, keys @ vector)
-            scores = (1 - q) * scores + q * best
+        scores = self._extras.score_all(
+            index.vectors @ vector,
+            vector,
+            label_weight=self.config.label_weight,
+            question_weight=self.config.question_weight,
+        )
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         n = min(n, int(np.count_nonzero(np.isfinite(scores))))
@@ -389,13 +365,13 @@ class HybridRetriever:
                 rows = list(
                     self.store.iter_chunks(where={"flagged": False}, with_embeddings=in_memory)
                 )
-                phrasings: dict[str, list[tuple[str, np.ndarray | None]]] = {}
+                phrasings: Phrasings = {}
                 if any(r.metadata.get("kind") == "qa" for r in rows):
                     for chunk_id, text, vec in self.store.phrasings(with_embeddings=in_memory):
                         phrasings.setdefault(chunk_id, []).append((text, vec))
                 self._index = LexicalIndex(
                     [r.id for r in rows],
-                    [_index_text(r, [t for t, _ in phrasings.get(r.id, [])]) for r in rows],
+                    [index_text(r, [t for t, _ in phrasings.get(r.id, [])]) for r in rows],
                     [r.metadata for r in rows],
                     texts=[r.text for r in rows],
                     vectors=(
@@ -407,19 +383,13 @@ class HybridRetriever:
                 self._stored_headings = (
                     self._all_heading_vectors(self._index) if in_memory else None
                 )
-                self._keys = _question_keys(self._index, self._stored_headings, phrasings)
-                self._labels = _labels(self._index, self._stored_headings)
+                self._extras = (
+                    DenseExtras.build(self._index, self._stored_headings, phrasings)
+                    if self._stored_headings is not None
+                    else DenseExtras()
+                )
                 self._revision = revision
             return self._index
-
-
-def _missing_labels(index: LexicalIndex, stored: dict[str, np.ndarray]) -> dict[str, str]:
-    """chunk id -> heading label, for chunks stored without a heading vector."""
-    return {
-        chunk_id: _heading_label(index.metadatas[i])
-        for i, chunk_id in enumerate(index.ids)
-        if chunk_id not in stored
-    }
 
 
 def answerability_score(
@@ -435,52 +405,6 @@ def answerability_score(
     The eval fits w, h and the floor with this same function (evals/retrieval/run.py)."""
     h = heading_weight if heading_top > -1.0 else 0.0
     return (1.0 - h) * dense_top + h * heading_top + coverage_weight * (coverage - coverage_centre)
-
-
-def _heading_label(metadata: Mapping[str, Any]) -> str:
-    if metadata.get("kind") == "qa" and metadata.get("heading"):
-        return str(metadata["heading"])  # as ingest labels it (knowledge.ingest)
-    return heading_label(str(metadata.get("title", "")), str(metadata.get("heading", "")))
-
-
-def _index_text(chunk: StoredChunk, phrasings: list[str] | None = None) -> str:
-    meta = chunk.metadata
-    if meta.get("kind") == "qa" and meta.get("heading"):
-        # the file name of a FAQ ("store_faq.json") is in every entry: no keyword value
-        return "\n".join([str(meta["heading"]), *(phrasings or []), chunk.text])
-    return f"{meta.get('title', '')} {meta.get('heading', '')}\n{chunk.text}"
-
-
-def _labels(index: LexicalIndex, headings: dict[str, np.ndarray] | None) -> np.ndarray | None:
-    """Each chunk's heading-label vector, in index order (its own vector if it has none)."""
-    if headings is None or index.vectors is None or not len(index):
-        return None
-    rows = [headings.get(chunk_id, index.vectors[i]) for i, chunk_id in enumerate(index.ids)]
-    return np.stack(rows).astype(np.float32)
-
-
-def _question_keys(
-    index: LexicalIndex,
-    headings: dict[str, np.ndarray] | None,
-    phrasings: dict[str, list[tuple[str, np.ndarray | None]]],
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """(vectors, owner positions) of every Q&A question phrasing held in memory."""
-    if headings is None or index.vectors is None:
-        return None
-    vectors: list[np.ndarray] = []
-    owners: list[int] = []
-    for position, meta in enumerate(index.metadatas):
-        if meta.get("kind") != "qa":
-            continue
-        chunk_id = index.ids[position]
-        found = [headings.get(chunk_id)] + [v for _, v in phrasings.get(chunk_id, [])]
-        for vec in found:
-            if vec is not None:
-                vectors.append(vec)
-                owners.append(position)
-    if not vectors:
-        return None
-    return np.stack(vectors).astype(np.float32), np.asarray(owners, dtype=np.int64)
 
 
 def _where(filters: Filters | None) -> dict[str, Any]:
