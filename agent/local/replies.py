@@ -97,7 +97,9 @@ def kb_reply(
 ) -> tuple[str, str]:
     """The help-center reply (safe Markdown) and the id of the passage it quotes."""
     found = passage_answer(question, passages, embed=embed)
-    source = f"{found.title} — {found.heading}" if found.heading else found.title
+    # a Q/A entry's heading is its question, which is also its title: name it once
+    heading = found.heading if found.heading and found.heading != found.title else None
+    source = f"{found.title} — {heading}" if heading else found.title
     return say("kb_answer", answer=found.text, title=source), found.passage_id
 
 
