@@ -26,19 +26,19 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
 from bench.chaos_checks import database_facts, run_checks, store_returns
 from bench.chaos_client import Customer, Ledger
 from bench.chaos_killer import Killer
+from bench.chaos_report import markdown, report
 from bench.chaos_scripts import Staff, plan, run_script
 from bench.chaos_sink import WebhookSink
 from bench.load_mix import load_orders, returnable
@@ -65,7 +65,7 @@ class Run:
         self.server: Server | None = None
         self.started = time.monotonic()
         self.killer = Killer(
-            self.supervisor, self.port, self.started, tuple(args.every), keep_one=args.keep_one
+            self.supervisor, self.port, self.started, tuple(args.every), keep_one=not args.outages
         )
 
     def supervisor(self) -> int:
@@ -172,6 +172,7 @@ async def drain(run: Run, limit_s: float) -> float:
 
 
 async def chaos(args: argparse.Namespace) -> dict[str, Any]:
+    loopback_only(args.admin_url, args.redis_url)
     async with Run(args) as run:
         killer = run.killer
         if args.server_kill_at is not None:
@@ -200,98 +201,10 @@ async def chaos(args: argparse.Namespace) -> dict[str, Any]:
             min_kills=args.min_kills,
             not_restarted=killer.not_restarted,
         )
-        return report(args, ledgers, killer, run, checks, chaos_s=chaos_s, drained_s=drained_s,
-                      outbox=facts["outbox"])  # fmt: skip
-
-
-def report(
-    args: argparse.Namespace,
-    ledgers: list[Ledger],
-    killer: Killer,
-    run: Run,
-    checks: list[Any],
-    **figures: Any,
-) -> dict[str, Any]:
-    sent = [s for led in ledgers for s in led.messages]
-    errors: dict[str, int] = {}
-    for led in ledgers:
-        for code in led.extra.get("errors", []):
-            errors[str(code)] = errors.get(str(code), 0) + 1
-    worker_kills = [k for k in killer.kills if k.kind == "worker"]
-    restarts = [k.restarted_s for k in worker_kills if k.restarted_s is not None]
-    ready = [k.ready_s for k in worker_kills if k.ready_s is not None]
-    return {
-        "conversations": len(ledgers),
-        "concurrency": args.concurrency,
-        "kinds": {
-            k: sum(led.kind == k for led in ledgers) for k in ("status", "return", "escalation")
-        },
-        **figures,
-        "customer_messages": len(sent),
-        "acked": sum(s.acked for s in sent),
-        "resent": sum(s.resends for s in sent),
-        "messages_resent": sum(s.resends > 0 for s in sent),
-        "reconnect_attempts_failed": sum(led.reconnects for led in ledgers),
-        "error_frames": errors,
-        "returns_confirmed": sum(led.rma is not None for led in ledgers),
-        "staff_replies": {
-            "live": sum(led.staff_seen == "live" for led in ledgers),
-            "history": sum(led.staff_seen == "history" for led in ledgers),
-        },
-        "kills": [asdict(k) for k in killer.kills],
-        "worker_restart_s": _spread(restarts),
-        "worker_ready_s": _spread(ready),
-        "sink_deliveries": len(run.sink.deliveries),
-        # workers uvicorn's supervisor found dead, besides the ones we killed (its health check)
-        "worker_deaths_not_ours": _deaths(run.log) - len(worker_kills),
-        "checks": [asdict(c) for c in checks],
-        "ok": all(c.ok for c in checks),
-        "server_log": str(run.log),
-    }
-
-
-def _deaths(log: Path) -> int:
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return 0
-    return sum('"Child process' in line and 'died"' in line for line in lines)
-
-
-def _spread(values: list[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
-
-
-def markdown(r: dict[str, Any]) -> str:
-    kills = r["kills"]
-    lines = [
-        f"Chaos: {r['conversations']} conversations ({r['kinds']}), {r['concurrency']} at a time, "
-        f"{len(kills)} kills ({sum(k['kind'] == 'server' for k in kills)} whole-server), "
-        f"{r['chaos_s']} s under chaos, outbox drained in {r['drained_s']} s",
-        "",
-        "| check | value | ok | detail |",
-        "|---|---:|:-:|---|",
-    ]
-    for c in r["checks"]:
-        lines.append(
-            f"| {c['name']} | {c['value']} | {'yes' if c['ok'] else 'NO'} | {c['detail']} |"
-        )
-    lines += [
-        "",
-        f"customer messages {r['customer_messages']} (acked {r['acked']}), "
-        f"resent {r['resent']} times ({r['messages_resent']} messages), error frames "
-        f"{r['error_frames']}, returns confirmed {r['returns_confirmed']}, staff replies "
-        f"{r['staff_replies']}, sink deliveries {r['sink_deliveries']}",
-        f"worker restart (new process) s: {r['worker_restart_s']}; serving again s: "
-        f"{r['worker_ready_s']}; workers the supervisor replaced on its own: "
-        f"{r['worker_deaths_not_ours']}",
-        f"kills at s: {[k['at_s'] for k in kills]}",
-        f"server log: {r['server_log']}",
-        "RESULT: " + ("all checks passed" if r["ok"] else "FAILED"),
-    ]
-    return "\n".join(lines)
+        return report(
+            args, ledgers, killer.kills, run.sink, checks, log=run.log, chaos_s=chaos_s,
+            drained_s=drained_s, outbox=facts["outbox"], not_restarted=killer.not_restarted,
+        )  # fmt: skip
 
 
 def _free_port() -> int:
@@ -310,7 +223,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-kills", type=int, help="stop killing after this many")
     p.add_argument("--every", type=float, nargs=2, default=[3.0, 8.0], metavar=("MIN", "MAX"),
                    help="seconds between kills (then a serving worker is chosen)")  # fmt: skip
-    p.add_argument("--keep-one", action="store_true", help="kill only while the other serves")
+    p.add_argument(
+        "--outages", action="store_true", help="also kill the last serving worker (an outage)"
+    )
     p.add_argument("--server-kill-at", type=int, help="the Nth kill is the whole server")
     p.add_argument("--pause", type=float, nargs=2, default=[1.0, 4.0], metavar=("MIN", "MAX"),
                    help="seconds a customer takes to answer")  # fmt: skip
@@ -328,8 +243,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def loopback_only(*urls: str) -> None:
+    """The harness kills and floods what it drives: never anything off this machine."""
+    for url in urls:
+        host = urlsplit(url).hostname
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit(f"bench/chaos.py only uses services on 127.0.0.1, not {host!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    loopback_only(args.admin_url, args.redis_url)
     result = asyncio.run(chaos(args))
     print(json.dumps(result, indent=2) if args.json else markdown(result))
     return 0 if result["ok"] else 1
