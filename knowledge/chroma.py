@@ -41,6 +41,9 @@ def collection_name(base: str, *, store_id: str | None = None, language: str | N
     return name[:512]
 
 
+OPEN_LOCK = ".support-agent-open.lock"  # not the write lock: a reopen happens under that one
+
+
 def make_client(settings: Settings) -> ClientAPI:
     """`HttpClient` when `chroma_url` is set, else a `PersistentClient` under `data_dir`."""
     import chromadb
@@ -60,7 +63,11 @@ def make_client(settings: Settings) -> ClientAPI:
             settings=chroma_settings,
         )
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    # N workers start together: Chroma creates or migrates its SQLite file while it opens, and
+    # another process opening it meanwhile failed with "database is locked" (a worker that fails
+    # start-up stops uvicorn's whole supervisor). One process opens the folder at a time.
+    with file_lock(settings.chroma_path / OPEN_LOCK):
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 
 def fresh_persistent_client(settings: Settings) -> ClientAPI:
