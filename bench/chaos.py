@@ -111,8 +111,12 @@ class Run:
             await admin.execute(f'CREATE DATABASE "{self.db_name}"')
         finally:
             await admin.close()
-        await self.sink.start()
-        await self.start_server()
+        try:
+            await self.sink.start()
+            await self.start_server()
+        except BaseException:
+            await self.__aexit__()  # a server that never came up leaves no database behind
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -188,8 +192,10 @@ async def chaos(args: argparse.Namespace) -> dict[str, Any]:
             stop.set()
             await killing
         chaos_s = round(time.monotonic() - run.started, 1)
-        await killer.wait_ready(asyncio.Event(), count=2)  # the outbox needs a live worker
-        drained_s = await drain(run, args.drain_timeout)
+        exited = not _alive(run.supervisor())
+        if not exited:
+            await killer.wait_ready(asyncio.Event(), count=2)  # the outbox needs a live worker
+        drained_s = 0.0 if exited else await drain(run, args.drain_timeout)
         facts = await database_facts(run.db_url)
         returns = store_returns(run.data_dir / "demo_store.db")
         checks = run_checks(
@@ -200,11 +206,19 @@ async def chaos(args: argparse.Namespace) -> dict[str, Any]:
             kills=len(killer.kills),
             min_kills=args.min_kills,
             not_restarted=killer.not_restarted,
+            server_exited=exited,
         )
         return report(
             args, ledgers, killer.kills, run.sink, checks, log=run.log, chaos_s=chaos_s,
             drained_s=drained_s, outbox=facts["outbox"], not_restarted=killer.not_restarted,
         )  # fmt: skip
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _free_port() -> int:

@@ -73,6 +73,7 @@ def run_checks(
     kills: int,
     min_kills: int,
     not_restarted: int,
+    server_exited: bool = False,
 ) -> list[Check]:
     checks: list[Check] = []
     stored = facts["messages"]
@@ -182,5 +183,13 @@ def run_checks(
     checks.append(Check("workers killed", kills, kills >= min_kills, f"at least {min_kills}"))
     checks.append(
         Check("killed workers not restarted by uvicorn", not_restarted, not not_restarted)
+    )
+    checks.append(
+        Check(
+            "server stopped on its own",
+            int(server_exited),
+            not server_exited,
+            "uvicorn stops the supervisor when a restarted worker fails start-up",
+        )
     )
     return checks
