@@ -18,7 +18,7 @@ WS_MAX_SIZE = 1 << 20
 GRACEFUL_SHUTDOWN_S = 30  # turns in flight finish; sockets get 1012 (service restart)
 # uvicorn's supervisor pings each worker and kills one that does not answer in time. Its default
 # (5 s) killed every starting worker of a crowded 2-core machine over and over: the answering
-# thread waits for the GIL while start-up imports and trains models (bench/chaos.py saw 35 kills
+# thread waits for the GIL while start-up imports and trains models (bench/chaos.py saw 36 kills
 # in a row). A worker that is really hung is still replaced, after this long.
 WORKER_HEALTHCHECK_S = 30
 
