@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -21,13 +22,13 @@ from tests.conftest import POSTGRES_ADMIN
 pytestmark = pytest.mark.postgres
 
 
-def test_ten_conversations_survive_two_worker_kills() -> None:
+def test_ten_conversations_survive_two_worker_kills(tmp_path: Path) -> None:
     args = parser().parse_args(
         [
             "--conversations", "10", "--concurrency", "4",
             "--min-kills", "2", "--max-kills", "2", "--every", "1", "3", "--spread", "60",
             "--admin-url", POSTGRES_ADMIN,
-            "--max-seconds", "600", "--drain-timeout", "300",
+            "--max-seconds", "600", "--drain-timeout", "300", "--log", str(tmp_path / "server.log"),
         ]
     )  # fmt: skip
     report = asyncio.run(chaos(args))
