@@ -7,6 +7,9 @@ from alembic import context
 
 import storage.tables_helpdesk  # noqa: F401  (registers its tables on Base)
 import storage.tables_security  # noqa: F401
+import storage.tables_widget  # noqa: F401
+import storage.tables_llm  # noqa: F401
+import storage.tables_email  # noqa: F401
 from storage.tables import Base
 
 connection = context.config.attributes.get("connection")

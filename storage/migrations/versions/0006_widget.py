@@ -1,0 +1,27 @@
+"""widget: outcome events (CSAT and other outcomes), attachments
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-30 05:10:00
+
+Owned by the widget issue (#13): its tables live in storage/tables_widget.py. Empty until that work lands,
+so the chain 0005 -> 0006 -> 0007 -> 0008 stays one head whatever lands first.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
