@@ -15,25 +15,57 @@ from storage.tables import ActionStatus, PendingAction
 from tools import actions
 from tools.context import ToolDeps
 
-_YES = re.compile(
-    r"^\s*(yes|yeah|yep|yup|y|sure|ok|okay|confirm(ed)?|correct|go ahead|do it|please do|"
-    r"yes please|yes,? (go ahead|do it|please|confirm)|that'?s (right|correct)|sounds good)"
-    r"[\s!.,]*(please|thanks|thank you)?[\s!.]*$",
-    re.IGNORECASE,
+# A yes is a message made only of these phrases (longest first), in any order, joined by
+# spaces, commas or "and": "Yes, please go ahead.", "sounds good, do it", "ok yes". Anything
+# else in the message ("yes but change the size", "yes?") makes it not a yes: the rule is a
+# closed list, so a new way of saying yes is added here, never guessed.
+_AFFIRM = {
+    "yes", "yeah", "yea", "yep", "yup", "y", "sure", "ok", "okay", "alright", "all right",
+    "confirm", "confirmed", "i confirm", "correct", "go ahead", "go for it", "do it",
+    "please do", "proceed", "please proceed", "sounds good", "sounds great", "sounds right",
+    "that's right", "thats right", "that is right", "that's correct", "thats correct",
+    "that is correct", "that's fine", "that is fine", "that works", "looks good", "looks right",
+    "absolutely", "definitely", "of course", "perfect", "great", "fine", "let's do it",
+    "lets do it", "let's do that", "do that", "yes please", "please go ahead",
+    "you can go ahead", "go ahead please", "yes do it",
+}
+_POLITE = {"please", "thanks", "thank you", "thx", "cheers", "and"}
+_PHRASES = sorted(
+    ((tuple(p.split()), p in _AFFIRM) for p in _AFFIRM | _POLITE), key=lambda x: -len(x[0])
 )
 _NO = re.compile(
     r"^\s*(no|nope|nah|n|cancel|stop|don'?t|do not|never ?mind|no,? thanks?( you)?|not now)"
     r"\b.{0,40}$",
     re.IGNORECASE,
 )
+# "no, go ahead and cancel it" says no and yes at once: neither, so the turn reads it afresh
+_MIXED = re.compile(r"\b(go ahead|proceed|yes|confirm|please do)\b", re.IGNORECASE)
+
+
+def _is_yes(text: str) -> bool:
+    lowered = text.lower().replace("\u2019", "'").strip()
+    if not lowered or "?" in lowered:
+        return False
+    words = re.sub(r"[\s,.!]+", " ", lowered).split()
+    if len(words) > 8 or any(not re.fullmatch(r"[a-z']+", w) for w in words):
+        return False
+    affirmed, i = False, 0
+    while i < len(words):
+        for phrase, affirms in _PHRASES:
+            if tuple(words[i : i + len(phrase)]) == phrase:
+                affirmed, i = affirmed or affirms, i + len(phrase)
+                break
+        else:
+            return False
+    return affirmed and words[0] != "and" and words[-1] != "and"
 
 
 def classify_answer(text: str) -> str:
-    """'yes', 'no', or 'other' (a change of subject)."""
-    if _YES.match(text):
+    """'yes', 'no', or 'other' (a change of subject, a question, or a yes with conditions)."""
+    if _is_yes(text):
         return "yes"
     if _NO.match(text):
-        return "no"
+        return "other" if _MIXED.search(text) else "no"
     return "other"
 
 
