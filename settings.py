@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev-secret"}
@@ -38,9 +38,30 @@ class Settings(BaseSettings):
     # model
     llm_provider: Literal["local", "openai"] = "local"
     openai_base_url: str | None = None
-    openai_api_key: SecretStr | None = None
+    # SUPPORT_OPENAI_API_KEY, or the standard OPENAI_API_KEY when that is all that is set
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "SUPPORT_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"
+        ),
+    )
     openai_model: str = "gpt-4o-mini"
     openai_timeout_s: float = 30.0
+    # sent as `max_tokens` in the body: llama.cpp's server ignores max_completion_tokens
+    openai_max_tokens: int = 1024
+    # false for servers that repeat a streamed tool call's name (llama.cpp): tool calls then
+    # arrive whole, replies still stream
+    openai_stream_tool_calls: bool = True
+    # limits of the model path (docs/models.md); over one, the turn goes to a person
+    llm_max_model_calls: int = 6  # per turn
+    llm_max_tool_calls: int = 8  # per turn
+    llm_conversation_tokens: int = 60_000  # prompt + completion tokens per conversation
+    llm_daily_cost_cap: float = 20.0  # USD per store per UTC day; 0: no cap
+    llm_price_table: Path | None = None  # YAML of USD per million tokens; default: packaged
+    # circuit breaker: after this many failures in a row the model rests, backing off
+    llm_failures_to_open: int = 3
+    llm_backoff_s: float = 30.0
+    llm_backoff_max_s: float = 600.0
 
     # knowledge base
     # "onnx": the int8 MiniLM on onnxruntime (default, no torch in the process);
