@@ -110,6 +110,31 @@ class Settings(BaseSettings):
     business_timezone: str = "America/New_York"
     usual_wait_minutes: int = 10
 
+    # the email channel (docs/email.md): our address; IMAP polling and/or the SMTP receiver in,
+    # SMTP out. Nothing runs while email_address and imap_host are unset.
+    email_address: str | None = None  # support@store.example: From of replies; never answered
+    email_from_name: str = "Support"
+    email_also_ignore: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_security: Literal["tls", "none"] = "tls"  # "none" only on loopback (tests, a local relay)
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_mailbox: str = "INBOX"
+    imap_processed_folder: str = "Processed"  # "" leaves mail in the inbox, flagged Seen
+    imap_poll_s: float = 60.0  # without IDLE; with IDLE, how long one IDLE lasts at most
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = 30.0
+    smtp_receiver_port: int | None = None  # serve: accept forwarded mail over SMTP on this port
+    smtp_receiver_host: str = "127.0.0.1"
+    email_max_bytes: int = 10 * 1024 * 1024
+    email_max_auto_replies_per_day: int = 3  # per thread and per sender; staff alerted past it
+    email_min_confidence: float = 0.5  # a help-center answer below this goes to staff as a draft
+
     host: str = "127.0.0.1"
     port: int = 8000
     # `serve` logs JSON lines at this level (logs.py); the other commands log warnings only
@@ -142,6 +167,13 @@ class Settings(BaseSettings):
     # conversations, emails, attachments and audit personal data older than this are deleted or
     # anonymised by the daily retention job; 0 keeps everything
     retention_days: int = 365
+
+    @field_validator("email_also_ignore", mode="before")
+    @classmethod
+    def _email_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip().lower() for v in value.split(",") if v.strip()]
+        return value
 
     @field_validator("data_dir")
     @classmethod

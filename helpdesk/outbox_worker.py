@@ -65,9 +65,13 @@ class OutboxWorker:
         policy: RetryPolicy | None = None,
         batch_size: int = 20,
         poll_interval_s: float = 5.0,
+        senders: Mapping[str, Callable[[dict[str, Any], str], Awaitable[str]]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._connectors = dict(connectors)
+        # other outbox kinds (the email channel's "email.send"): kind -> send(payload, key),
+        # returning the id the receiving side knows the delivery by
+        self.senders = dict(senders or {})
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -169,6 +173,8 @@ class OutboxWorker:
             await self._delivered(item, ref)
 
     async def _dispatch(self, item: _Claim) -> TicketRef:
+        if (send := self.senders.get(item.kind)) is not None:
+            return TicketRef(external_id=await send(item.payload, item.key))
         connector = self._connectors.get(item.target)
         if connector is None:
             raise DeliveryError(f"no connector named {item.target!r}", retryable=False)
