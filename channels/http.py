@@ -91,9 +91,9 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get("/widget.js")
 async def widget_js() -> Response:
-    from widget import asset
+    from widget import bundle
 
-    return Response(asset("widget.js"), media_type="text/javascript; charset=utf-8")
+    return Response(bundle(), media_type="text/javascript; charset=utf-8")
 
 
 @router.get("/widget.css")

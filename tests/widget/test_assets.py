@@ -1,6 +1,10 @@
-"""widget.asset() serves the packaged files and nothing else."""
+"""widget.asset() serves the packaged files and nothing else; widget.js is built from src/."""
 
 from __future__ import annotations
+
+import shutil
+import subprocess
+from importlib import resources
 
 import pytest
 
@@ -18,9 +22,29 @@ def test_asset_refuses_other_names(name: str) -> None:
         widget.asset(name)
 
 
+def test_bundle_is_every_source_in_order() -> None:
+    src = resources.files("widget").joinpath("src")
+    on_disk = sorted(p.name for p in src.iterdir() if p.name.endswith(".js"))
+    assert sorted(widget.SOURCES) == on_disk, "a file in widget/src/ is missing from SOURCES"
+    js = widget.bundle().decode()
+    positions = [js.index(src.joinpath(n).read_text(encoding="utf-8")) for n in widget.SOURCES]
+    assert positions == sorted(positions)
+    assert js.startswith('(() => {\n"use strict";') and js.rstrip().endswith("})();")
+    assert widget.asset("widget.js") == widget.bundle()
+
+
+def test_bundle_is_valid_javascript(tmp_path) -> None:
+    node = shutil.which("node")
+    assert node, "node is needed to syntax-check widget.js (apt-get install -y nodejs)"
+    path = tmp_path / "widget.js"
+    path.write_bytes(widget.bundle())
+    result = subprocess.run([node, "--check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_storefront_embeds_the_widget_like_a_store_would() -> None:
     html = widget.asset("storefront.html").decode()
-    assert '<script src="/widget.js" data-title="Northwind Outfitters"></script>' in html
+    assert '<script src="/widget.js" data-title="Northwind Outfitters"' in html
     assert "support-agent store orders --json" in html
     # The demo must work offline: nothing is fetched from another host.
     assert "http://" not in html and "https://" not in html
