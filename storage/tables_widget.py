@@ -1,5 +1,55 @@
-"""Tables of the widget issue (#13) (migration 0006)."""
+"""Tables of the widget issue (#13) (migration 0006): outcome events and attachments.
+
+`outcome_events` is the one record of how conversations ended, read by the staff console's
+analytics and notifications. Kinds (`OutcomeKind`), one row each:
+  - `csat`: the customer's rating after a resolve or a hand-back; `score` 1-5,
+    `detail = {"comment": str | None, "resolution": int}` (the conversation's owner_version at the
+    time, so one rating per resolution: a second rating of the same resolution replaces the first).
+Other issues add kinds here (and say what `score` and `detail` hold) rather than new tables.
+
+`attachments` are the customer's photos (docs/protocol.md): metadata here, the re-encoded bytes
+under `<data_dir>/attachments/`, named by id."""
 
 from __future__ import annotations
 
-from storage.tables import Base  # noqa: F401
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.tables import Base, new_id, utcnow
+
+
+class OutcomeKind(StrEnum):
+    CSAT = "csat"
+
+
+class OutcomeEvent(Base):
+    __tablename__ = "outcome_events"
+    __table_args__ = (Index("ix_outcome_events_kind_created_at", "kind", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # no foreign key: an outcome outlives the conversation's retention only as a number
+    conversation_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    score: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    channel: Mapped[str] = mapped_column(String(20))
+    staff_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # no foreign key, like the other optional tables the retention job purges by conversation
+    # and by age (storage/retention.py counts them itself)
+    conversation_id: Mapped[str] = mapped_column(String(32), index=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(200))  # relative to the data dir
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -40,17 +40,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[Sessions]:
     engine = make_engine(database_url)
-    await upgrade(engine)
-    async with engine.begin() as conn:  # a table another feature may add: purged when present
-        await conn.execute(
-            text(
-                "CREATE TABLE attachments (id VARCHAR(32) PRIMARY KEY, conversation_id "
-                "VARCHAR(32), created_at TIMESTAMP WITH TIME ZONE NOT NULL)"
-                if database_url.startswith("postgresql")
-                else "CREATE TABLE attachments (id VARCHAR(32) PRIMARY KEY, conversation_id "
-                "VARCHAR(32), created_at DATETIME NOT NULL)"
-            )
-        )
+    await upgrade(engine)  # the attachments table (migration 0006) is purged too
     yield make_sessionmaker(engine)
     await engine.dispose()
 
@@ -93,7 +83,10 @@ async def _conversation(session: AsyncSession, cid: str, *, at: datetime, last: 
         ]
     )
     await session.execute(
-        text("INSERT INTO attachments (id, conversation_id, created_at) VALUES (:i, :c, :t)"),
+        text(
+            "INSERT INTO attachments (id, conversation_id, content_type, size, sha256, path, "
+            "created_at) VALUES (:i, :c, 'image/png', 1, '', 'attachments/x', :t)"
+        ),
         {"i": f"a-{cid}", "c": cid, "t": at},
     )
 
