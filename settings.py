@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # where customers reach this server ("https://support.example.com"); links, origins, emails
     public_url: str | None = None
+    # signs the storefront's login token for the widget (docs/widget.md); unset: tokens ignored
+    widget_secret: SecretStr | None = None
+    max_attachment_bytes: int = 8 * 1024 * 1024  # a customer's photo (POST /api/attachments)
     redis_url: str | None = None  # redis://127.0.0.1:6379/0: throttles and the bus across workers
 
     # security (docs/security.md)
