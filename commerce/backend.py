@@ -41,6 +41,11 @@ class StoreBackend(Protocol):
 
     async def get_product(self, product_id: str) -> Product | None: ...
 
+    async def search_products(self, query: str, limit: int = 5) -> list[Product]:
+        """Products matching `query` (title, category, description, option values), best first.
+        Catalogue data: needs no verified customer."""
+        ...
+
     # ---- writes: called only by the action gate after policy, confirmation and approval.
     # Each is idempotent on `idempotency_key`: a second call with the same key changes nothing
     # and returns the first call's result.

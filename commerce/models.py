@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class OrderStatus(StrEnum):
@@ -50,11 +50,30 @@ class Customer(_Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class InventoryPolicy(StrEnum):
+    DENY = "deny"  # not sold once stock reaches 0
+    CONTINUE = "continue"  # sold on backorder past 0 (Shopify's "continue selling")
+
+
 class Variant(_Model):
     sku: str
-    title: str  # "42 / Black"
+    title: str  # "42 / Black": for display; `options` is what matching reads
     price: Decimal
     stock: int
+    # option name -> value in the product's option order, e.g. {"Size": "M", "Color": "Blue"};
+    # empty for a product without options (one variant, "Default")
+    options: dict[str, str] = Field(default_factory=dict)
+    inventory_policy: InventoryPolicy = InventoryPolicy.DENY
+
+    @property
+    def available(self) -> bool:
+        """Can be ordered now: in stock, or the store keeps selling it on backorder."""
+        return self.stock > 0 or self.inventory_policy is InventoryPolicy.CONTINUE
+
+
+class ProductOption(_Model):
+    name: str  # "Size", "Color", "Capacity", "Switch type"
+    values: list[str]  # in the store's order ("S", "M", "L")
 
 
 class Product(_Model):
@@ -63,7 +82,26 @@ class Product(_Model):
     category: str
     description: str = ""
     final_sale: bool = False
+    # the option axes; left empty, they are read from the variants' options in order
+    options: list[ProductOption] = Field(default_factory=list)
     variants: list[Variant]
+
+    @model_validator(mode="after")
+    def _options_from_variants(self) -> Product:
+        if not self.options and any(v.options for v in self.variants):
+            axes: dict[str, list[str]] = {}
+            for variant in self.variants:
+                for name, value in variant.options.items():
+                    values = axes.setdefault(name, [])
+                    if value not in values:
+                        values.append(value)
+            object.__setattr__(
+                self, "options", [ProductOption(name=n, values=v) for n, v in axes.items()]
+            )
+        return self
+
+    def variant(self, sku: str) -> Variant | None:
+        return next((v for v in self.variants if v.sku == sku), None)
 
 
 class TrackingEvent(_Model):
@@ -117,6 +155,8 @@ class Order(_Model):
     tax: Decimal
     total: Decimal
     refunded_amount: Decimal = Decimal("0")
+    # masked for display, never a full card number: "Visa •••• 4242", "PayPal", "Gift card"
+    payment_method: str | None = None
     shipping_address: Address
     line_items: list[LineItem]
     shipments: list[Shipment] = Field(default_factory=list)

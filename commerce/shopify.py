@@ -8,6 +8,7 @@ request goes through shopify_client.py (cost-based throttling, retries, error ma
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,18 @@ class ShopifyStore:
             "GetProduct", q.GET_PRODUCT, {"id": _gid("Product", product_id)}
         )
         return m.product(data["product"]) if data.get("product") else None
+
+    async def search_products(self, query: str, limit: int = 5) -> list[Product]:
+        """Shopify's own product search (title, type, tags, variant fields), relevance first."""
+        # plain words only: the customer's text must not become Shopify search syntax
+        words = " ".join(re.sub(r"[^\w\s-]", " ", query).split())[:200]
+        first = max(0, min(limit, 20))
+        if first == 0 or not words:
+            return []
+        data = await self.api.execute(
+            "SearchProducts", q.SEARCH_PRODUCTS, {"first": first, "query": words}
+        )
+        return [m.product(node) for node in data["products"]["nodes"]]
 
     async def list_returns(
         self, *, customer_id: str | None = None, order_number: str | None = None

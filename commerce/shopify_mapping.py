@@ -15,10 +15,12 @@ from typing import Any
 from commerce.models import (
     Address,
     Customer,
+    InventoryPolicy,
     LineItem,
     Order,
     OrderStatus,
     Product,
+    ProductOption,
     Resolution,
     ReturnLine,
     ReturnRecord,
@@ -216,20 +218,39 @@ def customer(raw: Json) -> Customer:
     )
 
 
+# Shopify gives a product without options one option "Title" whose one value is "Default Title"
+_NO_OPTIONS = {("Title", "Default Title")}
+
+
+def _selected(raw_variant: Json) -> dict[str, str]:
+    picked = {o["name"]: o["value"] for o in raw_variant.get("selectedOptions") or []}
+    return {} if set(picked.items()) <= _NO_OPTIONS else picked
+
+
 def product(raw: Json) -> Product:
     tags = {t.lower() for t in raw.get("tags") or []}
+    options = [
+        ProductOption(name=o["name"], values=list(o.get("values") or []))
+        for o in raw.get("options") or []
+        if {(o["name"], v) for v in o.get("values") or []} - _NO_OPTIONS
+    ]
     return Product(
         id=raw["id"],
         title=raw["title"],
         category=(raw.get("productType") or "").lower(),
         description=raw.get("description") or "",
         final_sale=bool(tags & _FINAL_SALE_TAGS),
+        options=options,
         variants=[
             Variant(
                 sku=v.get("sku") or "",
                 title=v.get("title") or "",
                 price=Decimal(str(v.get("price") or "0")),
                 stock=int(v.get("inventoryQuantity") or 0),
+                options=_selected(v),
+                inventory_policy=InventoryPolicy.CONTINUE
+                if v.get("inventoryPolicy") == "CONTINUE"
+                else InventoryPolicy.DENY,
             )
             for v in raw["variants"]["nodes"]
         ],

@@ -90,14 +90,33 @@ query GetCustomer($id: ID!) {{
 }}
 """
 
-GET_PRODUCT = """
-query GetProduct($id: ID!) {
-  product(id: $id) {
-    id title productType description tags
-    variants(first: 100) { nodes { sku title price inventoryQuantity } }
+PRODUCT_FIELDS = """
+fragment ProductFields on Product {
+  id title productType description tags
+  options { name values }
+  variants(first: 100) {
+    nodes { sku title price inventoryQuantity inventoryPolicy selectedOptions { name value } }
   }
 }
 """
+
+GET_PRODUCT = (
+    """
+query GetProduct($id: ID!) {
+  product(id: $id) { ...ProductFields }
+}
+"""
+    + PRODUCT_FIELDS
+)
+
+SEARCH_PRODUCTS = (
+    """
+query SearchProducts($first: Int!, $query: String!) {
+  products(first: $first, query: $query, sortKey: RELEVANCE) { nodes { ...ProductFields } }
+}
+"""
+    + PRODUCT_FIELDS
+)
 
 VARIANT_BY_SKU = """
 query VariantBySku($query: String!) {

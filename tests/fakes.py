@@ -264,6 +264,11 @@ class MemoryStore:
     async def get_product(self, product_id: str) -> Product | None:
         return self.products.get(product_id)
 
+    async def search_products(self, query: str, limit: int = 5) -> list[Product]:
+        from commerce.demo.search import search_catalog
+
+        return search_catalog(self.products.values(), query, limit=limit)
+
     # writes, idempotent on the key like a real backend
     async def create_return(
         self,

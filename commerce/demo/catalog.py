@@ -5,10 +5,11 @@ demo reads the same from seed to seed."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from decimal import Decimal
 
-from commerce.models import Product, Variant
+from commerce.models import InventoryPolicy, Product, Variant
 
 SHOE_SIZES = ["7", "8", "9", "10", "11", "12"]
 CLOTHING_SIZES = ["XS", "S", "M", "L", "XL"]
@@ -27,7 +28,8 @@ COLOURS = {
 }
 
 # (title, category, base price in dollars, axis, final sale)
-# axis: "shoe" | "clothing" | "sock" | "colour" | "single" | "tent" | "gift"
+# axis: "shoe" | "clothing" | "sock" | "colour" | "single" | "tent" | "gift" | "bottle" | "belt"
+#       | "keyboard" | "sleeping_bag" (see _options)
 _PRODUCTS: list[tuple[str, str, int, str, bool]] = [
     ("Trail Runner", "footwear", 129, "shoe", False),
     ("Trail Runner GTX", "footwear", 159, "shoe", False),
@@ -60,15 +62,15 @@ _PRODUCTS: list[tuple[str, str, int, str, bool]] = [
     ("Sun Runner Cap", "accessories", 27, "colour", False),
     ("Wool Touchscreen Gloves", "accessories", 36, "colour", False),
     ("Roll-Top Daypack 22L", "accessories", 95, "colour", False),
-    ("Everyday Leather Belt", "accessories", 48, "colour", False),
+    ("Everyday Belt", "accessories", 48, "belt", False),
     ("Polarized Trail Sunglasses", "accessories", 79, "colour", False),
     ("Canvas Tote", "accessories", 24, "colour", False),
     ("Packable Sling Bag", "accessories", 42, "colour", False),
-    ("Insulated Bottle 750ml", "accessories", 32, "colour", False),
+    ("Insulated Bottle", "accessories", 32, "bottle", False),
     ("Trekking Pole Pair", "outdoor gear", 119, "single", False),
     ("Backcountry Tent", "outdoor gear", 349, "tent", False),
     ("Ultralight Tarp", "outdoor gear", 129, "single", False),
-    ("Down Sleeping Bag 20F", "outdoor gear", 289, "single", False),
+    ("Down Sleeping Bag 20F", "outdoor gear", 289, "sleeping_bag", False),
     ("Self-Inflating Sleeping Pad", "outdoor gear", 119, "single", False),
     ("Camp Stove Kit", "outdoor gear", 89, "single", False),
     ("Titanium Cook Pot", "outdoor gear", 59, "single", False),
@@ -93,6 +95,7 @@ _PRODUCTS: list[tuple[str, str, int, str, bool]] = [
     ("Gift Card", "gift cards", 0, "gift", True),
     ("Holiday Gift Card", "gift cards", 0, "gift", True),
     ("Repair Kit for Outdoor Gear", "outdoor gear", 22, "single", False),
+    ("Cabin Mechanical Keyboard", "home", 119, "keyboard", False),
 ]
 
 _CATEGORY_CODES = {
@@ -116,22 +119,62 @@ _DESCRIPTIONS = {
 _CENT = Decimal("0.01")
 
 
-def _axis(axis: str, rng: random.Random) -> list[tuple[str, str]]:
-    """(sku suffix, variant title) pairs for one product."""
+# Option kinds beyond size and colour, each (option name, [(sku code, value), ...]).
+CAPACITIES = ("Capacity", [("500", "500 ml"), ("750", "750 ml"), ("1L", "1 L")])
+TENT_SIZES = ("Capacity", [("2P", "2-person"), ("3P", "3-person")])
+MATERIALS = ("Material", [("LTH", "Leather"), ("CNV", "Waxed canvas")])
+BELT_SIZES = ("Size", [("32", "32"), ("34", "34"), ("36", "36"), ("38", "38")])
+SWITCHES = ("Switch type", [("LIN", "Linear"), ("TAC", "Tactile"), ("CLK", "Clicky")])
+LAYOUTS = ("Layout", [("ANSI", "US ANSI"), ("ISO", "UK ISO")])
+BAG_LENGTHS = ("Length", [("REG", "Regular"), ("LNG", "Long")])
+GIFT_AMOUNTS = ("Amount", [(str(v), f"${v}") for v in (25, 50, 100, 200)])
+# what each extra amount of an option adds to the base price
+_PRICE_STEPS = {"3P": 80, "750": 4, "1L": 8, "CNV": -10, "CLK": 10, "LNG": 30}
+
+Axis = list[tuple[str, str]]  # one option: [(sku code, value)]
+
+
+def _options(axis: str, rng: random.Random) -> list[tuple[str, Axis]]:
+    """The option axes of one product: [(option name, [(sku code, value), ...]), ...]."""
     colours = sorted(rng.sample(sorted(COLOURS), k=rng.randint(2, 3)))
+    colour_axis = ("Color", [(c, COLOURS[c]) for c in colours])
+    two_colours = ("Color", colour_axis[1][:2])
     if axis == "shoe":
-        return [(f"{s}-{c}", f"{s} / {COLOURS[c]}") for c in colours[:2] for s in SHOE_SIZES]
+        return [("Size", [(s, s) for s in SHOE_SIZES]), two_colours]
     if axis == "clothing":
-        return [(f"{s}-{c}", f"{s} / {COLOURS[c]}") for c in colours for s in CLOTHING_SIZES]
+        return [("Size", [(s, s) for s in CLOTHING_SIZES]), colour_axis]
     if axis == "sock":
-        return [(f"{s}-{c}", f"{s} / {COLOURS[c]}") for c in colours[:2] for s in SOCK_SIZES]
+        return [("Size", [(s, s) for s in SOCK_SIZES]), two_colours]
     if axis == "colour":
-        return [(c, COLOURS[c]) for c in colours]
+        return [colour_axis]
+    if axis == "bottle":
+        return [CAPACITIES, two_colours]
+    if axis == "belt":
+        return [MATERIALS, BELT_SIZES]
+    if axis == "keyboard":
+        return [SWITCHES, LAYOUTS]
+    if axis == "sleeping_bag":
+        return [BAG_LENGTHS]
     if axis == "tent":
-        return [("2P", "2-person"), ("3P", "3-person")]
+        return [TENT_SIZES]
     if axis == "gift":
-        return [(str(v), f"${v}") for v in (25, 50, 100, 200)]
-    return [("OS", "One size")]
+        return [GIFT_AMOUNTS]
+    return []  # one variant, no options
+
+
+def _variants(axes: list[tuple[str, Axis]]) -> list[tuple[str, str, dict[str, str]]]:
+    """(sku suffix, title, options) for every combination; the first option varies fastest,
+    as the demo has always listed sizes within a colour."""
+    if not axes:
+        return [("OS", "One size", {})]
+    combos = itertools.product(*(values for _, values in reversed(axes)))
+    result = []
+    for combo in combos:
+        picked = list(reversed(combo))
+        suffix = "-".join(code for code, _ in picked)
+        options = {name: value for (name, _), (_, value) in zip(axes, picked, strict=True)}
+        result.append((suffix, " / ".join(options.values()), options))
+    return result
 
 
 def build_catalog(rng: random.Random) -> list[Product]:
@@ -141,13 +184,11 @@ def build_catalog(rng: random.Random) -> list[Product]:
         cents = Decimal(rng.choice(["0.00", "0.95"]))
         base_price = (Decimal(base) + rng.choice([-5, 0, 0, 5, 10]) + cents).quantize(_CENT)
         variants = []
-        for suffix, variant_title in _axis(axis, rng):
+        for suffix, variant_title, options in _variants(_options(axis, rng)):
             if axis == "gift":
                 price = Decimal(suffix).quantize(_CENT)
-            elif suffix == "3P":
-                price = base_price + 80
             else:
-                price = base_price
+                price = base_price + sum(_PRICE_STEPS.get(c, 0) for c in suffix.split("-"))
             stock = 0 if rng.random() < 0.08 else rng.randint(1, 80)
             code = _CATEGORY_CODES[category]
             variants.append(
@@ -156,6 +197,11 @@ def build_catalog(rng: random.Random) -> list[Product]:
                     title=variant_title,
                     price=price,
                     stock=stock,
+                    options=options,
+                    # gift cards never run out; everything else stops at 0
+                    inventory_policy=InventoryPolicy.CONTINUE
+                    if axis == "gift"
+                    else InventoryPolicy.DENY,
                 )
             )
         products.append(

@@ -18,9 +18,10 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
-from commerce.models import OrderStatus, normalize_email
+from commerce.models import InventoryPolicy, OrderStatus, normalize_email
 
 FORMAT = "support-agent-store"
 
@@ -79,9 +80,22 @@ class CustomerIn(_In):
 
 class VariantIn(_In):
     sku: Text
-    title: str = "Default"
+    title: str | None = None  # default: the option values joined by " / ", else "Default"
     price: Money
     stock: Count = 0
+    options: dict[Text, Text] = Field(default_factory=dict)  # version 2: {"Size": "M", ...}
+    inventory_policy: InventoryPolicy = InventoryPolicy.DENY  # version 2
+
+    @model_validator(mode="after")
+    def _title(self) -> VariantIn:
+        if self.title is None:
+            self.title = " / ".join(self.options.values()) or "Default"
+        return self
+
+
+class ProductOptionIn(_In):
+    name: Text
+    values: Annotated[list[Text], Field(min_length=1)]
 
 
 class ProductIn(_In):
@@ -90,7 +104,37 @@ class ProductIn(_In):
     category: Text
     description: str = ""
     final_sale: bool = False
+    options: list[ProductOptionIn] = Field(default_factory=list)  # version 2
     variants: Annotated[list[VariantIn], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _variants_fit_options(self) -> ProductIn:
+        """Every variant names a value of every declared option, in order, and no two variants
+        are the same combination: otherwise an exchange 'for the blue M' has no single answer."""
+        names = [o.name for o in self.options]
+        if len(set(names)) != len(names):
+            raise ValueError(f"option names repeat: {names}")
+        seen: dict[tuple[str, ...], str] = {}
+        for variant in self.variants:
+            if not names:
+                continue
+            if list(variant.options) != names:
+                raise ValueError(
+                    f"variant {variant.sku!r} options {list(variant.options)} must be {names}"
+                )
+            for option in self.options:
+                if variant.options[option.name] not in option.values:
+                    raise ValueError(
+                        f"variant {variant.sku!r}: {variant.options[option.name]!r} is not one of "
+                        f"the {option.name!r} values {option.values}"
+                    )
+            combo = tuple(variant.options.values())
+            if combo in seen:
+                raise ValueError(
+                    f"variants {seen[combo]!r} and {variant.sku!r} have the same options"
+                )
+            seen[combo] = variant.sku
+        return self
 
 
 class TrackingEventIn(_In):
@@ -148,6 +192,7 @@ class OrderIn(_In):
     tax: Money = Decimal("0.00")
     total: Money | None = None  # checked against subtotal + shipping_cost + tax when given
     refunded_amount: Money = Decimal("0.00")
+    payment_method: Annotated[str, Field(max_length=80)] | None = None  # version 2, masked
     shipping_address: AddressIn | None = None
     line_items: Annotated[list[LineItemIn], Field(min_length=1)]
     shipments: list[ShipmentIn] = Field(default_factory=list)
@@ -162,7 +207,29 @@ class OrderIn(_In):
 
 class StoreFile(_In):
     format: Literal["support-agent-store"] = "support-agent-store"
-    version: Literal[1] = 1
+    # 2 added product/variant options, inventory_policy and payment_method; a version 1 file
+    # still imports (its variants' options are read from their titles)
+    version: Literal[1, 2] = 1
     customers: list[CustomerIn] = Field(default_factory=list)
     products: list[ProductIn] = Field(default_factory=list)
     orders: list[OrderIn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _version_2_fields(self) -> StoreFile:
+        if self.version >= 2:
+            return self
+        used = [
+            f"products[{i}] ({p.id})"
+            for i, p in enumerate(self.products)
+            if p.options
+            or any(v.options or v.inventory_policy is not InventoryPolicy.DENY for v in p.variants)
+        ]
+        used += [
+            f"orders[{i}] ({o.number})" for i, o in enumerate(self.orders) if o.payment_method
+        ]
+        if used:
+            raise ValueError(
+                "options, inventory_policy and payment_method need \"version\": 2 "
+                f"(used in {', '.join(used[:5])})"
+            )
+        return self

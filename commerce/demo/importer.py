@@ -14,9 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine
 
 from commerce.demo import queries
-from commerce.demo.import_format import FORMAT, OrderIn, StoreFile
+from commerce.demo.import_format import FORMAT, OrderIn, ProductIn, StoreFile
 from commerce.demo.rows import StoreCounts, build_store
 from commerce.demo.schema import FORMAT_VERSION
+from commerce.demo.upgrade import options_from_title
 from commerce.models import (
     Address,
     Customer,
@@ -160,6 +161,7 @@ def _resolve_order(
         tax=order.tax,
         total=subtotal + order.shipping_cost + order.tax,
         refunded_amount=order.refunded_amount,
+        payment_method=order.payment_method,
         shipping_address=address,
         line_items=items,
         shipments=shipments,
@@ -211,6 +213,18 @@ def _duplicates(store: StoreFile) -> list[str]:
     return problems
 
 
+def _product(given: ProductIn, version: int) -> Product:
+    product = Product.model_validate(given.model_dump())
+    if version >= 2 or any(v.options for v in product.variants):
+        return product
+    # version 1 knew only titles ("42 / Black"): read the options from them
+    variants = [
+        v.model_copy(update={"options": options_from_title(v.title)}) for v in product.variants
+    ]
+    fields = product.model_dump(exclude={"variants"})
+    return Product.model_validate({**fields, "variants": variants})
+
+
 def parse_store(
     data: Any, source: str = "store file"
 ) -> tuple[list[Customer], list[Product], list[Order]]:
@@ -224,7 +238,7 @@ def parse_store(
         raise StoreImportError(source, problems) from None
     problems = _duplicates(store)
     customers = {c.id: Customer.model_validate(c.model_dump()) for c in store.customers}
-    products = [Product.model_validate(p.model_dump()) for p in store.products]
+    products = [_product(p, store.version) for p in store.products]
     catalog = {v.sku: (p, v) for p in products for v in p.variants}
     problems += [
         p for i, o in enumerate(store.orders) for p in _order_problems(i, o, customers, catalog)
@@ -275,7 +289,7 @@ def export_store(db_path: Path) -> dict[str, Any]:
         engine.dispose()
     return {
         "format": FORMAT,
-        "version": 1,
+        "version": 2,
         "customers": [c.model_dump(mode="json") for c in customers],
         "products": [p.model_dump(mode="json") for p in products],
         "orders": [o.model_dump(mode="json") for o in orders],

@@ -228,7 +228,14 @@ def load_products(conn: Connection, product_id: str | None = None) -> list[Produ
     variants: dict[str, list[Variant]] = {}
     for v in conn.execute(vquery).mappings():
         variants.setdefault(v["product_id"], []).append(
-            Variant(sku=v["sku"], title=v["title"], price=v["price"], stock=v["stock"])
+            Variant(
+                sku=v["sku"],
+                title=v["title"],
+                price=v["price"],
+                stock=v["stock"],
+                options=json.loads(v["options"]),
+                inventory_policy=v["inventory_policy"],
+            )
         )
     return [
         Product(
@@ -237,6 +244,7 @@ def load_products(conn: Connection, product_id: str | None = None) -> list[Produ
             category=p["category"],
             description=p["description"],
             final_sale=p["final_sale"],
+            options=json.loads(p["options"]),
             variants=variants.get(p["id"], []),
         )
         for p in conn.execute(query).mappings()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -61,11 +62,26 @@ def insert_store(
         ]
         conn.execute(insert(t.customers), rows)
     if products:
-        conn.execute(insert(t.products), [p.model_dump(exclude={"variants"}) for p in products])
+        conn.execute(
+            insert(t.products),
+            [
+                {
+                    **p.model_dump(exclude={"variants", "options"}),
+                    "options": json.dumps([o.model_dump() for o in p.options]),
+                }
+                for p in products
+            ],
+        )
         conn.execute(
             insert(t.variants),
             [
-                {**v.model_dump(), "product_id": p.id, "position": i}
+                {
+                    **v.model_dump(exclude={"options", "inventory_policy"}),
+                    "options": json.dumps(v.options),
+                    "inventory_policy": v.inventory_policy.value,
+                    "product_id": p.id,
+                    "position": i,
+                }
                 for p in products
                 for i, v in enumerate(p.variants)
             ],

@@ -25,8 +25,9 @@ from sqlalchemy.engine import Dialect
 
 # Bumped when the tables change shape; stored in `meta` so old files can be recognised.
 # "2" added returns, return_items and applied_operations: purely additive, so a "1" file is
-# upgraded in place when opened (see upgrade.py).
-FORMAT_VERSION = "2"
+# upgraded in place when opened (see upgrade.py). "3" added product and variant options, the
+# variants' inventory policy and the orders' payment method: new columns, added in place too.
+FORMAT_VERSION = "3"
 
 _CENT = Decimal("0.01")
 
@@ -110,6 +111,8 @@ products = Table(
     Column("category", String(64), nullable=False, index=True),
     Column("description", Text, nullable=False, default=""),
     Column("final_sale", Boolean, nullable=False, default=False),
+    # JSON [{"name": "Size", "values": ["S", "M"]}, ...]: the option axes in the store's order
+    Column("options", Text, nullable=False, default="[]", server_default="[]"),
 )
 
 variants = Table(
@@ -121,6 +124,9 @@ variants = Table(
     Column("title", String(200), nullable=False),
     Column("price", Money, nullable=False),
     Column("stock", Integer, nullable=False),
+    # JSON {"Size": "M", "Color": "Blue"} in the product's option order
+    Column("options", Text, nullable=False, default="{}", server_default="{}"),
+    Column("inventory_policy", String(16), nullable=False, default="deny", server_default="deny"),
 )
 
 orders = Table(
@@ -138,6 +144,7 @@ orders = Table(
     Column("tax", Money, nullable=False),
     Column("total", Money, nullable=False),
     Column("refunded_amount", Money, nullable=False),
+    Column("payment_method", String(80)),  # masked: "Visa •••• 4242"
     Column("cancelled_at", UTCDateTime),
     Column("cancel_reason", Text),
     *_address_columns("ship_"),

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from commerce.demo import order_writes, queries, returns
 from commerce.demo.applied import apply_once, make_writer_engine
 from commerce.demo.generate import generate_demo_store
+from commerce.demo.search import search_catalog
 from commerce.demo.upgrade import upgrade_store_file
 from commerce.models import (
     Address,
@@ -98,6 +99,12 @@ class DemoStore:
         async with self._engine.connect() as conn:
             found = await conn.run_sync(queries.load_products, product_id)
         return found[0] if found else None
+
+    async def search_products(self, query: str, limit: int = 5) -> list[Product]:
+        # the whole catalogue is a few hundred rows: read it and rank in Python (search.py)
+        async with self._engine.connect() as conn:
+            products = await conn.run_sync(queries.load_products)
+        return search_catalog(products, query, limit=limit)
 
     # ---- writes: each idempotent on its key (applied.py); refusals raise BackendError.
 

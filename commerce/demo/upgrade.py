@@ -1,22 +1,64 @@
 """Bring an older demo store file up to the current FORMAT_VERSION when it is opened.
 
-Every change so far has only added tables, so an upgrade is `create_all` (which skips existing
-tables) plus a new version in `meta`, in one transaction. A file written by a newer version is
-refused rather than guessed at. A file that is not a database at all is left alone: opening it
-succeeds and `ping()` reports it (DemoStore.open never half-repairs a file)."""
+"2" only added tables: `create_all` (which skips existing tables) adds them. "3" added columns
+(options, inventory policy, payment method): each missing one is added with ALTER TABLE, and the
+variants' options are read back from their titles ("M / Navy" -> Size M, Color Navy) where the
+value is one the demo catalogue knows, else "Option 1", "Option 2"... One transaction; a file
+written by a newer version is refused rather than guessed at. A file that is not a database at
+all is left alone: opening it succeeds and `ping()` reports it (DemoStore.open never half-repairs
+a file)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import Connection, create_engine, inspect, select, update
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.schema import CreateColumn
 
 from commerce.demo import schema as t
+from commerce.demo.catalog import CLOTHING_SIZES, COLOURS, SHOE_SIZES, SOCK_SIZES
 from errors import BackendError
 
-# Versions this code can upgrade from, by adding the tables they lack.
-_UPGRADABLE = {"1"}
+# Versions this code can upgrade from.
+_UPGRADABLE = {"1", "2"}
+_SIZES = set(SHOE_SIZES) | set(CLOTHING_SIZES) | set(SOCK_SIZES)
+_COLOURS = set(COLOURS.values())
+
+
+def options_from_title(title: str) -> dict[str, str]:
+    """What a pre-"3" variant title says about its options. "One size" and "Default" say
+    nothing (a product without options)."""
+    if title in ("", "One size", "Default", "Default Title"):
+        return {}
+    options: dict[str, str] = {}
+    for i, part in enumerate(p.strip() for p in title.split(" / ")):
+        name = "Size" if part in _SIZES else "Color" if part in _COLOURS else f"Option {i + 1}"
+        options[name if name not in options else f"Option {i + 1}"] = part
+    return options
+
+
+def _add_columns(conn: Connection) -> None:
+    inspector = inspect(conn)
+    for table in (t.products, t.variants, t.orders):
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                ddl = CreateColumn(column).compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+
+
+def _fill_options(conn: Connection) -> None:
+    rows = conn.execute(select(t.variants.c.sku, t.variants.c.title)).all()
+    for sku, title in rows:
+        options = options_from_title(title)
+        if options:
+            conn.execute(
+                update(t.variants)
+                .where(t.variants.c.sku == sku)
+                .values(options=json.dumps(options))
+            )
 
 
 def upgrade_store_file(path: Path) -> bool:
@@ -40,6 +82,8 @@ def upgrade_store_file(path: Path) -> bool:
             )
         with engine.begin() as conn:
             t.metadata.create_all(conn)
+            _add_columns(conn)
+            _fill_options(conn)
             conn.execute(
                 update(t.meta)
                 .where(t.meta.c.key == "format_version")
