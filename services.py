@@ -21,6 +21,7 @@ from agent.graph import build_graph
 from agent.llm import make_chat_model
 from agent.runner import Runner
 from bus import Bus, make_bus
+from channels.email.outbound import EMAIL_SEND, SmtpSender
 from channels.rates import ChatRates
 from commerce.backend import StoreBackend
 from commerce.policy import load_policy
@@ -84,6 +85,15 @@ class Services:
                 )
             )
         )
+        # the email channel's IMAP poller and SMTP receiver, when configured (docs/email.md)
+        from channels.email.service import background_jobs
+
+        for name, job in background_jobs(self):
+            self._tasks.append(
+                asyncio.create_task(
+                    run_as_singleton(self.sessions, name, job, self._stop, holder=holder)
+                )
+            )
 
     async def close(self) -> None:
         if self._stop is not None and self._tasks:
@@ -181,6 +191,7 @@ async def build_services(
             max_attempts=settings.outbox_max_attempts,
         ),
         poll_interval_s=settings.outbox_poll_s,
+        senders={EMAIL_SEND: SmtpSender(settings)},  # the email channel's replies
     )
     tools = default_tools()
     throttle = build_throttle(
