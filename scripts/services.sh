@@ -24,3 +24,8 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 20); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 echo "redis: $(redis-cli -h 127.0.0.1 -p 6379 ping)"
+
+# the email tests start their own Dovecot (tests/channels/email/conftest.py); only the binary here
+if ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ]; then
+  apt-get update -qq && apt-get install -y -qq dovecot-imapd >/dev/null
+fi
