@@ -95,6 +95,7 @@ async def start_return(
     resolution: Literal["refund", "store_credit", "exchange"],
     runtime: ToolRuntime[SupportContext],
     exchange_variant: str | None = None,
+    reason_note: str | None = None,
 ) -> dict[str, Any]:
     """Propose a return for items of the verified customer's order. Nothing happens until the
     customer confirms: show the returned summary and ask for an explicit yes.
@@ -103,9 +104,11 @@ async def start_return(
         order_number: The order number, e.g. "#1043".
         items: The items to return and how many of each.
         reason: Return reason code: wrong_size, changed_mind, not_as_described, damaged,
-            defective, wrong_item, arrived_late, or exception (outside the usual policy).
+            defective, wrong_item, arrived_late, other (give the customer's words in
+            reason_note), or exception (outside the usual policy).
         resolution: refund (to the original payment), store_credit, or exchange.
         exchange_variant: For an exchange, the size/colour wanted instead (e.g. "43 / Black").
+        reason_note: The customer's own words for the reason, when the reason is "other".
     """
     ctx = runtime.context
     order = await own_order(ctx, order_number)
@@ -149,6 +152,11 @@ async def start_return(
         "exchange": f"exchange for {exchange_variant}",
     }[resolution]
     label = policy.returns.reasons[reason].label
+    note = " ".join((reason_note or "").split())[:200]
+    if reason == "other":
+        if not note:
+            raise ToolError("Ask the customer why they are returning it, in their own words.")
+        label = f'{label}: "{note}"'
     summary = f"Return {lines_text} from order {order.number} ({label}): {outcome}."
     if fee:
         summary += f" A restocking fee of {_money(fee, order.currency)} applies."
@@ -168,6 +176,7 @@ async def start_return(
             "resolution": resolution,
             "refund_amount": f"{refund:.2f}",
             "restocking_fee": f"{fee:.2f}",
+            "reason_note": note or None,
         },
         summary=summary,
         needs_approval=bool(reviews),

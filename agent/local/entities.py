@@ -1,4 +1,8 @@
-"""Pulls order numbers, emails and postal codes out of a customer's message."""
+"""Pulls order numbers, emails and postal codes out of a customer's message.
+
+A postal address is found first and set aside: its street number, suite and postcode are parts
+of an address, never an order number or a credential ("123 Elm Street, Apt 4, Springfield
+62704" names no order)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,35 @@ _POSTAL_FORMATS = [
     re.compile(r"\b[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d\b"),  # CA
     re.compile(r"\b[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}\b"),  # GB
 ]
+_STREET_TYPES = (
+    r"street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|"
+    r"terrace|parkway|pkwy|highway|hwy|circle|cir|square|sq|crescent|alley|"
+    r"strasse|straße|rue|weg|gasse|platz"
+)
+_UNIT = r"(?i:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\.?\s*#?\s*[\w-]+"
+_POSTCODE = (
+    r"\d{5}(?:-\d{4})?|\d{4}|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d|[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}"
+)
+# a street's name, not "2 of them in place" or "3 pairs for the court"
+_NAME_WORD = r"(?!(?i:of|in|on|the|them|it|and|or|pairs?|items?|more|for|to|from|at|x)\b)[A-Za-z][\w.'-]*"
+_CITY_WORD = rf"(?!(?:{_POSTCODE})\b)[A-Z][\w.'-]*"
+# the part after the street: units, city words, a region code, a postcode, a country
+_ADDRESS_TAIL = (
+    rf"(?:(?:\s*,\s*|\s+)(?:#\s*\w+|{_UNIT}|(?:{_POSTCODE})\b|"
+    rf"{_CITY_WORD}(?:\s+{_CITY_WORD}){{0,3}}|[A-Z]{{2}}\b))*"
+)
+_ADDRESSES = [
+    # "123 Elm Street", "12B Baker St.", "Apt 4, 55 Main Rd"
+    re.compile(
+        rf"(?:{_UNIT}\s*,?\s*)?\b\d{{1,6}}[A-Za-z]?\s+(?:{_NAME_WORD}\s+){{0,4}}"
+        rf"(?i:{_STREET_TYPES})\b\.?{_ADDRESS_TAIL}"
+    ),
+    # no street type, but a city and a postcode after it: "123 Elm, Springfield 62704"
+    re.compile(
+        rf"\b\d{{1,6}}[A-Za-z]?\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){{0,3}}\s*,"
+        rf"[^,\n]{{0,40}},?\s*[^,\n]{{0,30}}?\b(?:{_POSTCODE})\b{_ADDRESS_TAIL}"
+    ),
+]
 _FILLER = re.compile(
     r"\b(my|the|is|it's|its|it|order|number|no|email|e-mail|address|zip|postal|code|and|"
     r"here|sure|ok|okay|yes|oh|sorry|it was|was|of|on|for|with|that|this|a|an|i|used)\b",
@@ -33,15 +66,26 @@ class Entities:
     email: str | None = None
     postal_code: str | None = None
     leftover_words: int = 0  # words that are not entities or filler: a proxy for "says more"
+    address: str | None = None  # the text of a postal address in the message, set aside
 
     @property
     def any(self) -> bool:
         return bool(self.order_number or self.email or self.postal_code)
 
 
+def find_address(text: str) -> re.Match[str] | None:
+    """The first span of `text` that reads as a postal address (a street with its number)."""
+    found = [m for pattern in _ADDRESSES if (m := pattern.search(text))]
+    return min(found, key=lambda m: m.start()) if found else None
+
+
 def extract(text: str, *, expecting: str | None = None) -> Entities:
     """`expecting` ("order_number" or "credential") decides what a bare number means."""
     rest = text
+    address_match = find_address(rest)
+    address = address_match.group(0).strip(" ,.") if address_match else None
+    if address_match:
+        rest = rest[: address_match.start()] + " " + rest[address_match.end() :]
     email_match = _EMAIL.search(rest)
     email = email_match.group(0).lower() if email_match else None
     if email_match:
@@ -73,4 +117,4 @@ def extract(text: str, *, expecting: str | None = None) -> Entities:
                 break
 
     leftover = [w for w in re.findall(r"[A-Za-z']+", _FILLER.sub(" ", rest)) if len(w) > 1]
-    return Entities(order, email, postal, len(leftover))
+    return Entities(order, email, postal, len(leftover) + (3 if address else 0), address)

@@ -9,7 +9,14 @@ from typing import Any
 from agent.local.entities import Entities
 from agent.local.phrases import phrase
 from agent.local.replies import order_reply, refunds_reply, say
-from agent.local.slots import find_items, find_reason, find_resolution, find_variant, parse_address
+from agent.local.slots import (
+    find_items,
+    find_reason,
+    find_resolution,
+    find_variant,
+    parse_address,
+    reason_of,
+)
 from agent.local.state import Decision, State, call
 
 
@@ -35,6 +42,9 @@ def order_flow(state: State, found: Entities, text: str, tools: set[str]) -> Dec
 def _collect_action_slots(state: State, text: str) -> None:
     if state.flow == "return_request":
         state.reason = find_reason(text) or state.reason
+        if state.awaiting == "reason" and state.reason is None and not find_resolution(text):
+            # an answer to "what's the reason?" that no rule knows: "other", in their words
+            state.reason, state.reason_note = reason_of(text)
         state.resolution = find_resolution(text) or state.resolution
         state.variant = find_variant(text) or state.variant
         if state.items:
@@ -113,6 +123,8 @@ def _next_action_step(state: State, tools: set[str]) -> Decision:
     }
     if state.resolution == "exchange":
         args["exchange_variant"] = state.variant
+    if state.reason_note:
+        args["reason_note"] = state.reason_note
     return call(state, tools, "start_return", **args)
 
 

@@ -6,27 +6,42 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agent.local.entities import find_address
+
 _REASONS = [
     (
         "wrong_size",
-        r"\b(too (small|big|large|tight|loose|short|long)|doesn'?t fit|don'?t fit|"
-        r"didn'?t fit|wrong size|size (is )?wrong|fit)\b",
+        r"\b(too (small|big|large|tight|loose|short|long|narrow|wide)|doesn'?t fit|don'?t fit|"
+        r"didn'?t fit|wrong size|size (is )?wrong|fit|runs? (small|large|big)|"
+        r"(need|want) (a )?(bigger|smaller|larger) (size|one))\b",
     ),
-    ("damaged", r"\b(damaged|broken|torn|ripped|cracked|crushed|arrived (broken|damaged))\b"),
-    ("defective", r"\b(defective|faulty|stopped working|doesn'?t work|not working|fell apart)\b"),
+    (
+        "damaged",
+        r"\b(damaged|broken|torn|ripped|cracked|crushed|dented|scratched|stained|"
+        r"arrived (broken|damaged)|smashed)\b",
+    ),
+    (
+        "defective",
+        r"\b(defective|faulty|stopped working|doesn'?t work|not working|fell apart|"
+        r"won'?t (turn on|charge|work)|malfunction\w*|dead on arrival)\b",
+    ),
     (
         "wrong_item",
-        r"\b(wrong item|wrong (colou?r|product)|not what i ordered|sent me the wrong)\b",
+        r"\b(wrong item|wrong (colou?r|product|one|model)|not what i ordered|sent me the wrong|"
+        r"received the wrong|got the wrong)\b",
     ),
     (
         "not_as_described",
-        r"\b(not as described|looks different|different from the (photo|picture))\b",
+        r"\b(not as described|looks different|different from the (photo|picture|description)|"
+        r"(poor|bad|cheap|low) quality|not as (pictured|advertised|shown)|misleading|"
+        r"colou?r (is|was|looks) (off|different))\b",
     ),
-    ("arrived_late", r"\b(arrived (too )?late|came too late)\b"),
+    ("arrived_late", r"\b(arrived (too )?late|came too late|took too long|missed the date)\b"),
     (
         "changed_mind",
         r"\b(changed my mind|don'?t (want|need|like) (it|them)|no longer (want|need)|"
-        r"didn'?t like)\b",
+        r"didn'?t like|(ordered|bought) (it |them )?by (mistake|accident)|found (it )?cheaper|"
+        r"not for me|don'?t love)\b",
     ),
 ]
 _RESOLUTIONS = [
@@ -64,6 +79,16 @@ def find_reason(text: str) -> str | None:
     return None
 
 
+def reason_of(text: str) -> tuple[str, str | None]:
+    """The reason code for a customer's own words, and those words when no code fits: a reason
+    the rules above do not know is "other", with the customer's text kept for staff."""
+    code = find_reason(text)
+    if code is not None:
+        return code, None
+    words = " ".join(text.split())[:200]
+    return "other", words or None
+
+
 def find_resolution(text: str) -> str | None:
     for code, pattern in _RESOLUTIONS:
         if re.search(pattern, text, re.IGNORECASE):
@@ -98,36 +123,55 @@ def find_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def parse_address(text: str) -> dict[str, str] | None:
-    """'12 Oak Ave, Apt 3, Portland, OR 97201, US' -> address fields, or None if incomplete."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if len(parts) < 3:
+_UNIT = re.compile(r"^(apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building|#)\b", re.I)
+
+
+def _country(part: str) -> str | None:
+    last = part.lower().rstrip(".")
+    if last in _COUNTRIES:
+        return _COUNTRIES[last]
+    return part.upper() if len(part) == 2 and part.isalpha() and part.isupper() else None
+
+
+def parse_address(text: str) -> dict[str, str | None] | None:
+    """'12 Oak Ave, Apt 3, Portland, OR 97201, US' -> address fields, or None if incomplete.
+
+    The address is first found in the message (entities.find_address), so "please send it to
+    123 Elm Street, Apt 4, Springfield 62704" gives line1 "123 Elm Street", line2 "Apt 4" and
+    city "Springfield"; the country defaults to US."""
+    span = find_address(text)
+    body = span.group(0) if span else text
+    parts = [p.strip(" .") for p in body.split(",") if p.strip(" .")]
+    if len(parts) < 2:
         return None
     country = "US"
-    last = parts[-1].lower().rstrip(".")
-    if last in _COUNTRIES or (len(last) == 2 and last.isalpha()):
-        country = _COUNTRIES.get(last, last.upper())
-        parts = parts[:-1]
+    if len(parts) > 2 and (code := _country(parts[-1])):
+        country, parts = code, parts[:-1]
     postal_index = next((i for i in range(len(parts) - 1, 0, -1) if _POSTAL.search(parts[i])), None)
     if postal_index is None:
         return None
-    postal_part = parts[postal_index]
-    postal = _POSTAL.search(postal_part)
+    postal = _POSTAL.search(parts[postal_index])
     assert postal is not None
-    region = postal_part.replace(postal.group(0), "").strip() or None
-    city_index = (
-        postal_index - 1 if region is not None or postal_part == postal.group(0) else postal_index
-    )
-    if region is None and postal_part != postal.group(0):
-        city = postal_part.replace(postal.group(0), "").strip()
+    words = parts[postal_index].replace(postal.group(0), " ").split()
+    region = None
+    if words and len(words[-1]) == 2 and words[-1].isalpha() and words[-1].isupper():
+        region, words = words[-1], words[:-1]
+    before = parts[:postal_index]
+    previous = before[-1] if before else ""
+    plain_previous = bool(previous) and not re.search(r"\d", previous) and not _UNIT.match(previous)
+    if words and plain_previous and region is None:
+        region, city, before = " ".join(words), previous, before[:-1]  # "Portland, Oregon 97201"
+    elif words:
+        city = " ".join(words)  # "Springfield 62704"
+    elif plain_previous:
+        city, before = previous, before[:-1]  # "Portland, OR 97201"
     else:
-        city = parts[city_index]
-    if city_index < 1 and region is not None:
         return None
-    line1 = parts[0]
-    line2 = ", ".join(parts[1:city_index]) or None if city_index > 1 else None
-    if not re.search(r"\d", line1) or not city:
+    streets = [p for p in before if re.search(r"\d", p) and not _UNIT.match(p)]
+    if not streets or not city:
         return None
+    line1 = streets[0]
+    line2 = ", ".join(p for p in before if p != line1) or None
     return {
         "line1": line1,
         "line2": line2,

@@ -30,6 +30,7 @@ class State:
     items: list[dict[str, Any]] = field(default_factory=list)  # the order's items (eligibility)
     chosen: list[dict[str, Any]] = field(default_factory=list)  # [{"item", "quantity"}]
     reason: str | None = None
+    reason_note: str | None = None  # the customer's own words when the reason is "other"
     resolution: str | None = None
     variant: str | None = None
     address: dict[str, Any] | None = None
@@ -57,7 +58,7 @@ class State:
 
     def reset_action(self) -> None:
         self.items, self.chosen, self.address, self.awaiting = [], [], None, None
-        self.reason = self.resolution = self.variant = None
+        self.reason = self.reason_note = self.resolution = self.variant = None
 
 
 @dataclass

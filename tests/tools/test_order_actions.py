@@ -166,6 +166,18 @@ CASES = [
         expect="approval",
     ),
     Case("unknown reason", {"status": D}, args={**RET, "reason": "bored"}, expect="refused"),
+    Case(
+        "other reason in the customer's words",
+        {"status": D},
+        args={**RET, "reason": "other", "reason_note": "my dog hates the squeak"},
+    ),
+    Case(
+        "other reason without words",
+        {"status": D},
+        args={**RET, "reason": "other"},
+        expect="refused",
+        refused_with="own words",
+    ),
     Case("changed mind pays a fee", {"status": D}, args={**RET, "reason": "changed_mind"}),
     Case("store credit", {"status": D}, args={**RET, "resolution": "store_credit"}),
     Case(
@@ -373,6 +385,8 @@ async def test_policy_matrix(case: Case, make_services: Any) -> None:
     after = store.orders["#2001"]
     if case.tool == "return":
         assert len(store.returns) == case.prior_returns + 1
+        if note := (case.args or RET).get("reason_note"):
+            assert f'"{note}"' in reply.action.summary and reply.action.args["reason_note"] == note
         assert reply.action.result and reply.action.result["rma"] in reply.text
         assert after.line_items[0].returned_quantity == sum(
             i.get("quantity", 1) for i in (case.args or RET)["items"]
