@@ -24,13 +24,9 @@ from errors import SupportAgentError
 _ID = re.compile(r"<[^<>\s]+>")
 _BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "table", "blockquote"}
 # Outlook and Gmail wrap the quoted history of an HTML reply in these
-_HTML_QUOTES = (
-    "blockquote",
-    "div.gmail_quote",
-    "div#appendonsend",
-    "div#divRplyFwdMsg",
-    "div.moz-cite-prefix",
-)
+_HTML_QUOTES = ("blockquote", "div.gmail_quote", "div.moz-cite-prefix", "div.yahoo_quoted")
+# Outlook puts the quoted header block, then the quoted body, after one of these: cut from there
+_HTML_CUT_FROM = ("div#appendonsend", "div#divRplyFwdMsg", "hr#stopSpelling")
 
 
 class BadEmail(SupportAgentError):
@@ -76,6 +72,14 @@ def html_to_text(markup: str) -> str:
         tag.decompose()
     for selector in _HTML_QUOTES:
         for tag in soup.select(selector):
+            tag.decompose()
+    for selector in _HTML_CUT_FROM:
+        for tag in soup.select(selector):
+            for later in list(tag.find_next_siblings()):
+                later.decompose()
+            previous = tag.find_previous_sibling()
+            if previous is not None and previous.name == "hr":
+                previous.decompose()
             tag.decompose()
     for tag in soup.find_all(_BLOCKS):
         tag.insert_before("\n")
@@ -136,7 +140,7 @@ def parse_email(raw: bytes, *, max_bytes: int) -> ParsedEmail:
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
         headers: dict[str, list[str]] = {}
-        for name, value in msg.items():
+        for name, value in msg.raw_items():
             headers.setdefault(name.lower(), []).append(_decode_header(value))
         plain, markup, attachments = _bodies(msg)
     except Exception as exc:  # the stdlib parser's many failure modes on hostile input
@@ -166,8 +170,13 @@ def parse_email(raw: bytes, *, max_bytes: int) -> ParsedEmail:
 
 def _decode_header(value: object) -> str:
     """RFC 2047 words decoded; a header that cannot be decoded is kept as its raw text."""
+    text = re.sub(r"\r?\n[ \t]+", " ", str(value))  # unfolded
+    if any("\udc80" <= ch <= "\udcff" for ch in text):  # raw UTF-8 (RFC 6532) read as bytes
+        text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    if "=?" not in text:
+        return text
     try:
-        return str(email.header.make_header(email.header.decode_header(str(value))))
+        return str(email.header.make_header(email.header.decode_header(text)))
     except Exception:
-        return str(value)
+        return text
 

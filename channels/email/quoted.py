@@ -18,7 +18,7 @@ _WROTE = (
     r"wrote|a écrit|schrieb|escribió|ha scritto|schreef|escreveu|skrev|napisał|написал"
 )
 _QUOTE_HEADER = re.compile(
-    rf"^\s*(On|Le|Am|El|Il|Op|Em|Den|W dniu|Dnia)\b.{{0,300}}?({_WROTE})\s*:?\s*$",
+    rf"^\s*(On|Le|Am|El|Il|Op|Em|Den|W dniu|Dnia)\b.{{0,300}}?\b({_WROTE})(\s.{{0,150}})?:\s*$",
     re.IGNORECASE,
 )
 _QUOTE_HEADER_START = re.compile(r"^\s*(On|Le|Am|El|Il|Op|Em)\s.{5,}$", re.IGNORECASE)
@@ -44,9 +44,11 @@ def _cut(lines: list[str]) -> list[str]:
     kept: list[str] = []
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if _QUOTE_HEADER.match(line) and not any(k.strip() for k in kept):
+            continue  # bottom-posting: the quote comes first, the answer below it
         if _QUOTE_HEADER.match(line) or _OUTLOOK.match(line):
             break
-        if _QUOTE_HEADER_START.match(line) and re.match(rf"^.{{0,200}}({_WROTE})\s*:?\s*$", nxt):
+        if _QUOTE_HEADER_START.match(line) and re.match(rf"^.{{0,200}}\b({_WROTE})(\s.{{0,150}})?:\s*$", nxt):
             break  # Gmail wraps a long "On <date> <name> <address>\nwrote:" over two lines
         if _HEADER_LINE.match(line) and _SENT_LINE.match(nxt):
             break  # Outlook's header block without a rule above it
