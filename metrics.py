@@ -38,7 +38,16 @@ TURN_KINDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("handoff", frozenset({"escalate_to_human", "route_ticket"})),
     (
         "action",
-        frozenset({"start_return", "cancel_order", "change_shipping_address", "confirm_action"}),
+        frozenset(
+            {
+                "start_return",
+                "cancel_order",
+                "change_shipping_address",
+                "change_order_items",
+                "change_default_address",
+                "confirm_action",
+            }
+        ),
     ),
     (
         "order",
