@@ -21,6 +21,10 @@ GRACEFUL_SHUTDOWN_S = 30  # turns in flight finish; sockets get 1012 (service re
 # thread waits for the GIL while start-up imports and trains models (bench/chaos.py saw 36 kills
 # in a row). A worker that is really hung is still replaced, after this long.
 WORKER_HEALTHCHECK_S = 30
+# permessage-deflate compresses every frame: 2-3% of the server's samples under load
+# (py-spy --gil, bench/load.py saturation) for frames of a few hundred bytes on a site's own
+# connection. Off, the browser and the reverse proxy simply do not negotiate it.
+WS_PER_MESSAGE_DEFLATE = False
 
 
 class ServeError(Exception):
@@ -65,6 +69,7 @@ def run(settings: Settings, *, host: str, port: int, workers: int, env: dict[str
         "ws_max_size": WS_MAX_SIZE,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S,
+        "ws_per_message_deflate": WS_PER_MESSAGE_DEFLATE,
         "log_config": None,  # our JSON, masked handler (logs.py)
     }
     if workers == 1:

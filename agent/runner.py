@@ -7,12 +7,10 @@ progress; the final event is the acknowledgement."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-import weakref
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
@@ -34,10 +32,11 @@ from agent.events import (
 )
 from agent.guardrails import ReplyLinkStream
 from agent.history import to_langchain, to_payload
+from agent.turns import TurnClaim, TurnOrder
 from errors import ProtocolError, ToolError
 from helpdesk.ownership import transition
 from knowledge.links import TrustedLinks
-from storage import leases, repo
+from storage import repo
 from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
 from tools import actions
 from tools.base import tool_label
@@ -47,45 +46,37 @@ from tools.escalation import escalate
 log = logging.getLogger(__name__)
 
 HISTORY_WINDOW = 60
-# a conversation's turn lease: a worker that dies mid-turn holds it this long at most
-TURN_LEASE_S = 45.0
-TURN_WAIT_S = 0.05
 RECURSION_LIMIT = 16
 FALLBACK_REPLY = (
     "I'm sorry, something went wrong on my side. Please try again, or ask for a member of our team."
 )
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """What a turn's first transaction committed and read."""
+
+    conversation: Conversation
+    message: Message
+    replay: Message | None  # the stored answer to a message sent again with its client_id
+    run_bot: bool
+    rows: list[Message]  # the window the bot reads
+    pending: PendingAction | None
+
+
 class Runner:
-    def __init__(self, *, deps: ToolDeps, graph: Any, tools: list[BaseTool]) -> None:
+    def __init__(
+        self, *, deps: ToolDeps, graph: Any, tools: list[BaseTool], llm: Any = None
+    ) -> None:
         self._deps = deps
         self._graph = graph
+        # with a model provider: limits, fallback, guards around the graph (agent/llm_fallback.py)
+        self._llm = llm
         self._tools = tools
         # hosts a reply may link to (agent/guardrails.py); everything else is removed
         self._links = TrustedLinks.from_settings(deps.settings)
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._holder = leases.worker_id()
-        self._done: set[str] = set()  # conversations whose turn lease the final commit released
-
-    def _released(self, conversation_id: str) -> bool:
-        if conversation_id in self._done:
-            self._done.discard(conversation_id)
-            return True
-        return False
-
-    async def _release_turn(self, conversation_id: str) -> None:
-        try:
-            async with self._deps.sessions.begin() as session:
-                await leases.release_turn(session, conversation_id, self._holder)
-        except Exception:  # it lapses by itself after TURN_LEASE_S
-            log.warning("could not release the turn lease of %s", conversation_id, exc_info=True)
-
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
+        # across workers (they need Redis) the turn order is kept in the database as well
+        self.turns = TurnOrder(deps.sessions, across_workers=bool(deps.settings.redis_url))
 
     def validate(self, text: str) -> None:
         limit = self._deps.settings.max_message_chars
@@ -107,54 +98,18 @@ class Runner:
     ) -> AsyncIterator[TurnEvent]:
         self.validate(text)
         started = time.perf_counter()  # the turn's latency includes waiting for the lease
-        lock = self._lock(conversation_id) if conversation_id else contextlib.nullcontext()
-        async with lock:
-            waited = 0.0
-            while True:
+        async with self.turns.turn(conversation_id) as claim:
+
+            async def attempt() -> _Opened | None:
                 async with self._deps.sessions.begin() as session:
-                    conversation = await _load_or_create(session, conversation_id, channel)
-                    # one bot turn at a time per conversation, whichever worker got the message:
-                    # a message waits (unacknowledged) until the previous turn has committed
-                    if not await leases.claim_turn(
-                        session, conversation.id, self._holder, ttl_s=TURN_LEASE_S
-                    ):
-                        conversation = None
-                    else:
-                        before = (
-                            await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
-                            if conversation_id
-                            else []
-                        )
-                        customer_msg, replay = await _record_customer_message(
-                            session,
-                            conversation.id,
-                            text,
-                            client_id,
-                            after_seq=before[-1].seq if before else 0,
-                        )
-                        if replay is None and conversation.owner == Owner.RESOLVED:
-                            # a customer writing after a resolve reopens it with the bot
-                            await transition(session, conversation.id, "reopen")
-                            conversation = await _load_or_create(session, conversation.id, channel)
-                        run_bot = replay is None and conversation.owner == Owner.BOT
-                        known = any(m.id == customer_msg.id for m in before)  # a retried message
-                        rows = ([*before] if known else [*before, customer_msg])[-HISTORY_WINDOW:]
-                        rows = rows if run_bot else []
-                        pending = (
-                            await actions.awaiting_confirmation(session, conversation.id)
-                            if run_bot and conversation.verified_customer_id
-                            else None
-                        )
-                        if not run_bot:
-                            await leases.release_turn(session, conversation.id, self._holder)
-                if conversation is not None:
-                    break
-                if waited > TURN_LEASE_S:
-                    raise ProtocolError(
-                        "busy", "The previous message is still being answered. Please retry."
+                    return await self._open_turn(
+                        session, claim, conversation_id, channel, text, client_id
                     )
-                await asyncio.sleep(TURN_WAIT_S)
-                waited += TURN_WAIT_S
+
+            opened = await self.turns.until_claimed(attempt)
+            if not opened.run_bot:
+                claim.settled()  # released by the transaction that just committed
+            conversation, customer_msg, replay = opened.conversation, opened.message, opened.replay
             yield Accepted(
                 conversation.id,
                 customer_msg.id,
@@ -164,13 +119,68 @@ class Runner:
             )
             if replay is not None:
                 yield _result_from_row(replay, conversation, client_id)
-            elif not run_bot:
+            elif not opened.run_bot:
                 yield TurnResult(conversation.id, None, "", conversation.owner, utcnow(), client_id)
             else:
                 async for event in self._run_bot(
-                    conversation, customer_msg, rows, pending, client_id, client_ip, started=started
+                    conversation,
+                    customer_msg,
+                    opened.rows,
+                    opened.pending,
+                    client_id,
+                    client_ip,
+                    started=started,
+                    claim=claim,
                 ):
                     yield event
+
+    async def _open_turn(
+        self,
+        session: AsyncSession,
+        claim: TurnClaim,
+        conversation_id: str | None,
+        channel: str,
+        text: str,
+        client_id: str | None,
+    ) -> _Opened | None:
+        """The turn's first transaction: the customer's message committed (so it can be
+        acknowledged), the window the bot reads. None when another worker holds the turn."""
+        conversation = await _load_or_create(session, conversation_id, channel)
+        # one bot turn at a time per conversation, whichever worker got the message: a message
+        # waits (unacknowledged) until the previous turn has committed
+        if not await claim.claim(session, conversation.id):
+            return None
+        before = (
+            await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
+            if conversation_id
+            else []
+        )
+        customer_msg, replay = await _record_customer_message(
+            session,
+            conversation.id,
+            text,
+            client_id,
+            after_seq=before[-1].seq if before else 0,
+            # a window shorter than its limit is the whole conversation: a client_id that is
+            # not in it was never seen, and the lookup can be skipped
+            seen=before if conversation_id is None or len(before) < HISTORY_WINDOW else None,
+        )
+        if replay is None and conversation.owner == Owner.RESOLVED:
+            # a customer writing after a resolve reopens it with the bot
+            await transition(session, conversation.id, "reopen")
+            conversation = await _load_or_create(session, conversation.id, channel)
+        run_bot = replay is None and conversation.owner == Owner.BOT
+        known = any(m.id == customer_msg.id for m in before)  # a retried message
+        rows = ([*before] if known else [*before, customer_msg])[-HISTORY_WINDOW:]
+        pending = (
+            await actions.awaiting_confirmation(session, conversation.id)
+            if run_bot and conversation.verified_customer_id
+            else None
+        )
+        if not run_bot:
+            await claim.release(session)
+        rows = rows if run_bot else []
+        return _Opened(conversation, customer_msg, replay, run_bot, rows, pending)
 
     async def _run_bot(
         self,
@@ -181,6 +191,7 @@ class Runner:
         client_id: str | None,
         client_ip: str | None = None,
         started: float | None = None,
+        claim: TurnClaim | None = None,
     ) -> AsyncIterator[TurnEvent]:
         started = time.perf_counter() if started is None else started
         ctx = SupportContext(
@@ -242,7 +253,12 @@ class Runner:
             new_messages = [AIMessage(text, response_metadata={"engine": {}})]
         else:
             try:
-                async for event in self._stream_graph(to_langchain(rows), ctx, new_messages, links):
+                turn = (
+                    self._llm.run(self._stream_graph, to_langchain(rows), ctx, new_messages, links)
+                    if self._llm is not None
+                    else self._stream_graph(to_langchain(rows), ctx, new_messages, links)
+                )
+                async for event in turn:
                     yield event
             except Exception:
                 log.exception("turn failed in conversation %s", conversation.id)
@@ -257,37 +273,45 @@ class Runner:
             final.content = checked.text
         citations = _citations(final, ctx)
         final.response_metadata["engine_flags"] = _flags(final, ctx)
+        engine = (final.response_metadata or {}).get("engine", repo.KEEP)
+        reply: Message | None = None
         async with self._deps.sessions.begin() as session:
             for entry in ctx.pending_audit:
                 await repo.add_audit(session, **entry)
-            await leases.release_turn(session, conversation.id, self._holder)
-            self._done.add(conversation.id)
-            if not await repo.confirm_owner_version(session, conversation.id, ctx.owner_version):
-                # a human took over while the bot was thinking: the bot stays silent
-                owner = (await repo.get_conversation(session, conversation.id)) or conversation
-                yield TurnResult(conversation.id, None, "", owner.owner, utcnow(), client_id)
-                return
-            rows_out: list[dict[str, Any]] = [
-                {"role": "tool", "text": "", "payload": to_payload(m)}
-                for m in new_messages
-                if m is not final
-            ]
-            rows_out.append(
-                {
-                    "role": "assistant",
-                    "text": str(final.content),
-                    "reply_to": customer_msg.id,
-                    "citations": [c.__dict__ for c in citations],
-                    "payload": to_payload(final),
-                }
-            )
-            reply = (await repo.append_messages(session, conversation.id, rows_out))[-1]
-            if "engine" in (final.response_metadata or {}):
-                # kept on the conversation, not only in the message window: a long conversation
-                # must not forget that the customer was verified or which flow was open
-                await repo.set_engine_state(
-                    session, conversation.id, final.response_metadata["engine"] or None
+            # kept on the conversation, not only in the message window: a long conversation
+            # must not forget that the customer was verified or which flow was open
+            if await repo.finish_turn(
+                session,
+                conversation.id,
+                version=ctx.owner_version,
+                engine_state=(engine or None) if engine is not repo.KEEP else repo.KEEP,
+                release_holder=claim.lease_holder if claim is not None else None,
+            ):
+                rows_out: list[dict[str, Any]] = [
+                    {"role": "tool", "text": "", "payload": to_payload(m)}
+                    for m in new_messages
+                    if m is not final
+                ]
+                rows_out.append(
+                    {
+                        "role": "assistant",
+                        "text": str(final.content),
+                        "reply_to": customer_msg.id,
+                        "citations": [c.__dict__ for c in citations],
+                        "payload": to_payload(final),
+                    }
                 )
+                reply = (await repo.append_messages(session, conversation.id, rows_out))[-1]
+            else:
+                # a human took over while the bot was thinking: the bot stays silent
+                if claim is not None:
+                    await claim.release(session)
+                silenced = (await repo.get_conversation(session, conversation.id)) or conversation
+        if claim is not None:
+            claim.settled()
+        if reply is None:
+            yield TurnResult(conversation.id, None, "", silenced.owner, utcnow(), client_id)
+            return
         metrics.observe_turn(
             engine=self._deps.settings.llm_provider,
             tools=[c.name for c in ctx.tool_calls],
@@ -314,8 +338,9 @@ class Runner:
         ctx: SupportContext,
         out: list[BaseMessage],
         links: ReplyLinkStream,
+        graph: Any = None,  # another graph for this turn: the LLM path's offline fallback
     ) -> AsyncIterator[TurnEvent]:
-        stream = self._graph.astream(
+        stream = (graph or self._graph).astream(
             {"messages": history},
             context=ctx,
             config={"recursion_limit": RECURSION_LIMIT},
@@ -366,11 +391,18 @@ async def _record_customer_message(
     client_id: str | None,
     *,
     after_seq: int,
+    seen: Sequence[Message] | None = None,
 ) -> tuple[Message, Message | None]:
     """Returns the customer's message and, when this client_id was already answered, that
-    answer (a retry after a lost reply gets the same reply, and nothing runs twice)."""
+    answer (a retry after a lost reply gets the same reply, and nothing runs twice).
+
+    `seen`: every message of the conversation, when the caller has them all (the lookup by
+    client_id is then done in memory)."""
     if client_id:
-        existing = await repo.find_by_client_id(session, conversation_id, client_id)
+        if seen is None:
+            existing = await repo.find_by_client_id(session, conversation_id, client_id)
+        else:
+            existing = next((m for m in seen if m.client_id == client_id), None)
         if existing is not None:
             return existing, await repo.reply_to(session, existing.id)
     message = await repo.append_message(

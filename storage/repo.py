@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from masking import mask_args, mask_result
@@ -205,5 +205,35 @@ async def confirm_owner_version(session: AsyncSession, conversation_id: str, ver
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.owner_version == version)
         .values(updated_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+KEEP: Any = object()  # finish_turn: leave the engine state as it is
+
+
+async def finish_turn(
+    session: AsyncSession,
+    conversation_id: str,
+    *,
+    version: int,
+    engine_state: dict[str, Any] | None = KEEP,
+    release_holder: str | None = None,
+) -> bool:
+    """The bot's reply transaction in one statement: the compare-and-set on owner_version
+    (confirm_owner_version), the engine state and the turn lease of `release_holder` given
+    back. False, and nothing changed, when someone changed the owner since `version`."""
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if engine_state is not KEEP:
+        values["engine_state"] = engine_state
+    if release_holder is not None:
+        mine = Conversation.turn_holder == release_holder
+        values["turn_holder"] = case((mine, None), else_=Conversation.turn_holder)
+        values["turn_until"] = case((mine, None), else_=Conversation.turn_until)
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.owner_version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

@@ -53,3 +53,4 @@ def test_a_slow_starting_worker_is_not_killed_by_the_supervisor(
     serving.run(settings, host="127.0.0.1", port=1, workers=2, env={})
     assert seen["app"] == "server:create_app" and seen["workers"] == 2
     assert seen["timeout_worker_healthcheck"] == serving.WORKER_HEALTHCHECK_S >= 30
+    assert seen["ws_per_message_deflate"] is False  # small frames: compressing costs CPU

@@ -30,6 +30,8 @@ async def test_two_workers_answer_one_conversation_in_order(
     model_b = SlowModel(script=[says("second answer")])
     worker_a = await make_services(model=model_a)
     worker_b = await make_services(model=model_b, settings=settings)  # same database
+    for worker in (worker_a, worker_b):  # as `serve --workers N` (with Redis) would run them
+        worker.runner.turns.across_workers = True
     first = await collect(worker_a.runner.run_turn(text="one", channel="test"))
     cid = first.conversation_id
 
