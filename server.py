@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from channels.attachments import router as attachments_router
 from channels.http import router as chat_router
 from console.api import router as staff_router
 from console.knowledge import router as knowledge_router
 from console.metrics import router as metrics_router
 from console.staff import router as conversations_router
 from console.webhooks import router as webhooks_router
+from knowledge.articles_http import router as articles_router
 from services import Services, build_services
 from settings import Settings
 from web.hardening import app_options, harden
@@ -62,4 +64,6 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(knowledge_router)
     app.include_router(metrics_router)
+    app.include_router(attachments_router)
+    app.include_router(articles_router)
     return app

@@ -14,6 +14,7 @@ from channels.rates import rate_limited_response, too_fast
 from channels.summary import collect, turn_json
 from channels.websocket import ChatSession
 from errors import ProtocolError
+from web.static import FAVICON_SVG, static_response
 
 router = APIRouter()
 
@@ -90,17 +91,22 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/widget.js")
-async def widget_js() -> Response:
+async def widget_js(request: Request) -> Response:
     from widget import bundle
 
-    return Response(bundle(), media_type="text/javascript; charset=utf-8")
+    return static_response(request, bundle(), "text/javascript; charset=utf-8")
 
 
 @router.get("/widget.css")
-async def widget_css() -> Response:
+async def widget_css(request: Request) -> Response:
     from widget import asset
 
-    return Response(asset("widget.css"), media_type="text/css; charset=utf-8")
+    return static_response(request, asset("widget.css"), "text/css; charset=utf-8")
+
+
+@router.get("/favicon.ico")
+async def favicon(request: Request) -> Response:
+    return static_response(request, FAVICON_SVG, "image/svg+xml")
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -15,10 +15,18 @@ class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_ATTACHMENTS = 3
+MAX_CSAT_COMMENT = 1000
+
+
 class ClientMessage(_Frame):
     type: Literal["message"]
     text: str
     client_id: str | None = Field(default=None, max_length=100)
+    # ids from POST /api/attachments for this same conversation
+    attachments: list[Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=list, max_length=MAX_ATTACHMENTS
+    )
 
 
 class ClientResume(_Frame):
@@ -30,9 +38,25 @@ class ClientPing(_Frame):
     type: Literal["ping"]
 
 
-ClientFrame = Annotated[ClientMessage | ClientResume | ClientPing, Field(discriminator="type")]
+class ClientIdentify(_Frame):
+    """The storefront's signed login (channels/identify.py); a bad token is ignored silently."""
+
+    type: Literal["identify"]
+    token: str = Field(max_length=300)
+
+
+class ClientCsat(_Frame):
+    type: Literal["csat"]
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=MAX_CSAT_COMMENT)
+
+
+ClientFrame = Annotated[
+    ClientMessage | ClientResume | ClientPing | ClientIdentify | ClientCsat,
+    Field(discriminator="type"),
+]
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
-CLIENT_FRAME_TYPES = ("message", "resume", "ping")
+CLIENT_FRAME_TYPES = ("message", "resume", "ping", "identify", "csat")
 
 # ---- server -> client -------------------------------------------------------------------------
 
@@ -41,6 +65,14 @@ class Citation(BaseModel):
     id: str
     title: str
     source: str | None = None
+    # the article at a stable URL (GET /help/articles/{id}): absolute with SUPPORT_PUBLIC_URL
+    url: str | None = None
+
+
+class AttachmentRef(BaseModel):
+    id: str
+    url: str
+    content_type: str
 
 
 class HistoryItem(BaseModel):
@@ -48,6 +80,7 @@ class HistoryItem(BaseModel):
     role: Literal["customer", "assistant", "staff", "system"]
     text: str
     citations: list[Citation] = Field(default_factory=list)
+    attachments: list[AttachmentRef] = Field(default_factory=list)  # customer messages only
     created_at: datetime
 
 
@@ -99,6 +132,8 @@ class ServerMessage(_Frame):
     owner: str
     created_at: datetime
     client_id: str | None = None  # echoes the customer message this answers
+    # ["Yes", "No"] when the reply asks the customer to confirm a pending action
+    quick_replies: list[str] = Field(default_factory=list)
 
 
 class ServerError(_Frame):
@@ -114,6 +149,24 @@ class ServerPong(_Frame):
     type: Literal["pong"] = "pong"
 
 
+class ServerIdentified(_Frame):
+    """The signed login was accepted: the conversation is (or will be) bound to the customer."""
+
+    type: Literal["identified"] = "identified"
+    first_name: str
+
+
+class ServerCsatRequest(_Frame):
+    """The conversation was resolved or handed back to the bot: ask for a 1-5 rating."""
+
+    type: Literal["csat_request"] = "csat_request"
+    conversation_id: str
+
+
+class ServerCsatSaved(_Frame):
+    type: Literal["csat_saved"] = "csat_saved"
+
+
 ServerFrame = Annotated[
     ServerConversation
     | ServerAck
@@ -122,7 +175,10 @@ ServerFrame = Annotated[
     | ServerEscalated
     | ServerMessage
     | ServerError
-    | ServerPong,
+    | ServerPong
+    | ServerIdentified
+    | ServerCsatRequest
+    | ServerCsatSaved,
     Field(discriminator="type"),
 ]
 SERVER_FRAME_TYPES = (
@@ -134,4 +190,7 @@ SERVER_FRAME_TYPES = (
     "message",
     "error",
     "pong",
+    "identified",
+    "csat_request",
+    "csat_saved",
 )

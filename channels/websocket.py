@@ -15,15 +15,19 @@ from pydantic import ValidationError
 import metrics
 from agent.events import Accepted, Escalated, Token, ToolStatus, TurnResult
 from bus import conversation_topic
+from channels import widget_frames
 from channels.protocol import (
     CLIENT_FRAME_TYPES,
     Citation,
+    ClientCsat,
+    ClientIdentify,
     ClientMessage,
     ClientPing,
     ClientResume,
     HistoryItem,
     ServerAck,
     ServerConversation,
+    ServerCsatRequest,
     ServerError,
     ServerEscalated,
     ServerMessage,
@@ -34,6 +38,7 @@ from channels.protocol import (
 )
 from channels.rates import refuse_socket, too_fast
 from errors import ProtocolError
+from knowledge.articles_http import article_url
 from storage import repo
 from web.invalid import has_lone_surrogate
 
@@ -72,6 +77,7 @@ class ChatSession:
         self.client_ip = services.rates.client_ip(websocket)
         self._send_lock = asyncio.Lock()
         self._follower: asyncio.Task[None] | None = None
+        self.identified_customer: str | None = None  # from a good `identify` token
         # set once a send fails (the client left, or the server is shutting down): the turn in
         # flight still runs to its commit, so its reply is there when the customer reconnects
         self.gone = False
@@ -102,8 +108,10 @@ class ChatSession:
         async with self.services.bus.subscribe(conversation_topic(conversation_id)) as queue:
             while True:
                 event = await queue.get()
-                frame = ServerMessage.model_validate(event)
-                await self.send(frame)
+                if event.get("type") == "csat_request":
+                    await self.send(ServerCsatRequest.model_validate(event))
+                else:
+                    await self.send(ServerMessage.model_validate(event))
 
     async def error(self, code: str, message: str) -> None:
         await self.send(ServerError(code=code, message=message))
@@ -164,13 +172,18 @@ class ChatSession:
         except ValidationError as exc:
             problem = exc.errors()[0]
             where = ".".join(str(p) for p in problem["loc"])
-            raise ProtocolError("invalid_frame", f"{where}: {problem['msg']}") from exc
+            code = "bad_frame" if data["type"] == "csat" else "invalid_frame"
+            raise ProtocolError(code, f"{where}: {problem['msg']}") from exc
         if isinstance(frame, ClientPing):
             await self.send(ServerPong())
         elif isinstance(frame, ClientResume):
             await self.resume(frame.conversation_id)
         elif isinstance(frame, ClientMessage):
             await self.message(frame)
+        elif isinstance(frame, ClientIdentify):
+            await widget_frames.identify(self, frame)
+        elif isinstance(frame, ClientCsat):
+            await widget_frames.csat(self, frame)
 
     async def resume(self, conversation_id: str) -> None:
         async with self.services.sessions() as session:
@@ -179,12 +192,16 @@ class ChatSession:
                 raise ProtocolError("conversation_not_found", "That conversation does not exist.")
             rows = await repo.history(session, conversation_id)
         self.follow(conversation_id)
+        if self.identified_customer and conversation.verified_customer_id is None:
+            await widget_frames.bind(self, conversation_id, self.identified_customer)
+        photos = await widget_frames.history_attachments(self, conversation_id)
         items = [
             HistoryItem(
                 id=row.id,
                 role=row.role,  # type: ignore[arg-type]
                 text=row.text,
-                citations=[Citation(**c) for c in row.citations],
+                citations=[self.citation(c) for c in row.citations],
+                attachments=photos.get(row.id, []),
                 created_at=row.created_at,
             )
             for row in rows
@@ -196,7 +213,13 @@ class ChatSession:
             )
         )
 
+    def citation(self, data: dict[str, Any]) -> Citation:
+        citation = Citation(**data)
+        citation.url = article_url(self.services.settings, citation.id)
+        return citation
+
     async def message(self, frame: ClientMessage) -> None:
+        photos = await widget_frames.check_attachments(self, frame.attachments)
         verdict = await self.services.rates.message(self.client_ip)
         if not verdict.allowed:  # refused before anything is stored or acknowledged
             await self.send(
@@ -205,6 +228,8 @@ class ChatSession:
                 )
             )
             return
+        if self.conversation_id is None and self.identified_customer is not None:
+            await widget_frames.start_identified(self)
         runner = self.services.runner
         events = runner.run_turn(
             text=frame.text,
@@ -224,6 +249,7 @@ class ChatSession:
                 await self.send(ServerToken(text=tokens.take()))
             if isinstance(event, Accepted):
                 self.follow(event.conversation_id)
+                await widget_frames.attach(self, event.conversation_id, event.message_id, photos)
                 if event.created:
                     await self.send(
                         ServerConversation(conversation_id=event.conversation_id, owner=event.owner)
@@ -244,14 +270,18 @@ class ChatSession:
                     ServerEscalated(escalation_id=event.escalation_id, reason=event.reason)
                 )
             elif isinstance(event, TurnResult) and event.message_id is not None:
+                replies = await widget_frames.quick_replies(
+                    self, event.conversation_id, [c.name for c in event.tool_calls]
+                )
                 await self.send(
                     ServerMessage(
                         id=event.message_id,
                         conversation_id=event.conversation_id,
                         text=event.text,
-                        citations=[Citation(**c.__dict__) for c in event.citations],
+                        citations=[self.citation(c.__dict__) for c in event.citations],
                         owner=event.owner,
                         created_at=event.created_at,
                         client_id=event.client_id,
+                        quick_replies=replies,
                     )
                 )

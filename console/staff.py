@@ -10,7 +10,9 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from channels.attachment_files import for_conversations
 from channels.http import ServicesDep
+from channels.widget_frames import request_csat
 from console.api import StaffUser
 from console.notify import notify_customer
 from helpdesk.outbox import dead_letters, outbox_counts, retry_dead
@@ -67,8 +69,13 @@ async def queue(
         query = query.where(Escalation.status != "closed")
     async with services.sessions() as session:
         rows = (await session.execute(query)).all()
+        ids = [e.conversation_id for e, _ in rows if e.conversation_id]
+        photos = await for_conversations(session, ids, services.settings)
     order = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
-    items = [escalation_json(e, c) for e, c in rows]
+    items = [
+        {**escalation_json(e, c), "attachments": photos.get(e.conversation_id or "", [])}
+        for e, c in rows
+    ]
     return sorted(items, key=lambda i: order.get(i["priority"], 2))
 
 
@@ -80,6 +87,8 @@ async def conversation(conversation_id: str, services: ServicesDep, _: StaffUser
             raise HTTPException(404, "no such conversation")
         rows = await repo.history(session, conversation_id)
         escalation = await repo.open_escalation(session, conversation_id)
+        photos = await for_conversations(session, [conversation_id], services.settings)
+    attachments = photos.get(conversation_id, [])
     return {
         "id": found.id,
         "channel": found.channel,
@@ -87,7 +96,12 @@ async def conversation(conversation_id: str, services: ServicesDep, _: StaffUser
         "owner_staff_id": found.owner_staff_id,
         "owner_version": found.owner_version,
         "verified_customer_id": found.verified_customer_id,
-        "escalation": escalation_json(escalation, found) if escalation else None,
+        "escalation": (
+            {**escalation_json(escalation, found), "attachments": attachments}
+            if escalation
+            else None
+        ),
+        "attachments": attachments,  # the customer's photos (GET /api/staff/attachments/{id})
         "messages": [
             {"id": m.id, "role": m.role, "text": m.text, "created_at": m.created_at.isoformat()}
             for m in rows
@@ -147,6 +161,7 @@ async def hand_back(
 ) -> Any:
     moved = await _move(services, conversation_id, "hand_back", body)
     await notify_customer(services, conversation_id, HANDBACK_NOTICE, role="system")
+    await request_csat(services, conversation_id)
     return moved
 
 
@@ -154,7 +169,9 @@ async def hand_back(
 async def resolve(
     conversation_id: str, body: StaffAction, services: ServicesDep, _: StaffUser
 ) -> Any:
-    return await _move(services, conversation_id, "resolve", body)
+    moved = await _move(services, conversation_id, "resolve", body)
+    await request_csat(services, conversation_id)
+    return moved
 
 
 @router.post("/alerts/{alert_id}/close")

@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from settings import Settings
+from web.errors import http_error, validation_error
 from web.headers import SecurityHeaders
-from web.invalid import refuse_lone_surrogates, unicode_error, validation_error
+from web.invalid import refuse_lone_surrogates, unicode_error
 from web.limits import BodyLimit
 from web.origin import OriginGuard
 
@@ -28,9 +30,11 @@ def app_options(settings: Settings) -> dict[str, Any]:
 
 
 def harden(app: FastAPI, settings: Settings) -> None:
-    """Error handlers and the ASGI guards. The last added runs first: headers go on every
-    answer, the 413 and 403 ones included, and a body is measured before anything reads it."""
+    """Error handlers (one format: web/errors.py) and the ASGI guards. The last added runs
+    first: headers go on every answer, the 413 and 403 ones included, and a body is measured
+    before anything reads it."""
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(UnicodeError, unicode_error)
     app.add_middleware(OriginGuard, settings=settings)
     app.add_middleware(BodyLimit, settings=settings)

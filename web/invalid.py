@@ -1,9 +1,9 @@
-"""Invalid request input answered with a clear 400/422, never a 500.
+"""Invalid request input answered with a clear 400, never a 500 (format: web/errors.py).
 
 JSON may carry a lone surrogate ("\\ud800"): Python parses it into a str that cannot be encoded
 as UTF-8, so it fails later wherever the text is written, in the database or in FastAPI's own
-422 response, which echoes the input. Parsed JSON bodies are checked before any handler runs,
-the 422 handler never echoes unencodable text, and any Unicode error a raw-body route still
+validation error, which would echo the input. Parsed JSON bodies are checked before any handler
+runs, the validation handler never echoes input, and any Unicode error a raw-body route still
 meets becomes a 400.
 """
 
@@ -15,10 +15,10 @@ import re
 from typing import Any
 
 from fastapi import HTTPException, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection
+
+from web.errors import error_body
 
 # json.loads joins a valid pair into one code point, so any surrogate left is a lone one
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -76,15 +76,9 @@ def scrub(value: Any) -> Any:
     return value
 
 
-async def validation_error(_: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 body (`{"detail": [errors]}`), made safe to encode."""
-    assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": scrub(jsonable_encoder(exc.errors()))}, status_code=422)
-
-
 async def unicode_error(_: Request, exc: Exception) -> JSONResponse:
     """Raw-body routes (webhooks, uploads) that decode or store text they did not validate."""
     assert isinstance(exc, UnicodeError)
     # logged: if our own text ever fails to encode, this is where it shows
     log.warning("request refused on a Unicode error: %s", type(exc).__name__)
-    return JSONResponse({"detail": BAD_TEXT}, status_code=400)
+    return JSONResponse(error_body("bad_request", BAD_TEXT), status_code=400)

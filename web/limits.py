@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from settings import Settings
+from web.errors import error_body
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class RequestTooLarge(Exception):
     """Raised by a wrapped `receive` once the body passes the limit (see `BodyLimit`)."""
 
 
-async def send_json(send: Send, status: int, payload: dict[str, str], **headers: str) -> None:
+async def send_json(send: Send, status: int, payload: dict[str, Any], **headers: str) -> None:
     """A whole JSON response, for guards that answer before (or instead of) the app."""
     body = json.dumps(payload).encode()
     raw = [
@@ -82,8 +84,12 @@ class BodyLimit:
         limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared == -1:
-            await send_json(send, 400, {"detail": "Invalid Content-Length header."},
-                            connection="close")
+            await send_json(
+                send,
+                400,
+                error_body("bad_request", "Invalid Content-Length header."),
+                connection="close",
+            )
             return
         if declared is not None and declared > limit:
             await _refuse(send, limit)
@@ -114,8 +120,12 @@ class BodyLimit:
                     if received > limit:
                         await _refuse(send, limit)
                     else:
-                        await send_json(send, 400, {"detail": _LONGER_THAN_DECLARED},
-                                        connection="close")
+                        await send_json(
+                            send,
+                            400,
+                            error_body("bad_request", _LONGER_THAN_DECLARED),
+                            connection="close",
+                        )
                     # the app sees the client gone; whatever it answers is dropped below
                     return {"type": "http.disconnect"}
             return message
@@ -140,7 +150,10 @@ async def _refuse(send: Send, limit: int) -> None:
     await send_json(
         send,
         413,
-        {"detail": f"The request body is too large: this route accepts at most {limit:,} bytes."},
+        error_body(
+            "too_large",
+            f"The request body is too large: this route accepts at most {limit:,} bytes.",
+        ),
         connection="close",
     )
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from settings import Settings
+from web.errors import error_body
 from web.limits import send_json
 
 GUARDED_PATHS = frozenset({"/ws/chat", "/api/chat"})
@@ -76,7 +77,7 @@ class OriginGuard:
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1008})
             return
-        await send_json(send, 403, {"detail": "This origin may not use the chat."})
+        await send_json(send, 403, error_body("forbidden", "This origin may not use the chat."))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

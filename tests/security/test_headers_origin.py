@@ -96,7 +96,9 @@ def test_chat_post_checks_the_origin(client: Any, origin: str | None, status: in
     if status == 200:
         assert response.json()["reply"]
     else:
-        assert response.json() == {"detail": "This origin may not use the chat."}
+        assert response.json() == {
+            "error": {"code": "forbidden", "message": "This origin may not use the chat."}
+        }
 
 
 def test_other_routes_do_not_check_the_origin(client: Any) -> None:

@@ -18,12 +18,14 @@ from helpdesk.connectors.signing import signature_headers
 from settings import Settings
 from storage.tables import Conversation, Message
 from tests.security.served import STAFF_TOKEN, app_client
-from web.invalid import BAD_TEXT, validation_error
+from web.errors import validation_error
+from web.invalid import BAD_TEXT
 
 LONE = '"\\ud800"'  # the JSON escape, as an attacker sends it
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}", "Content-Type": "application/json"}
 JSON = {"Content-Type": "application/json"}
 WEBHOOK_SECRET = "whsec-input-tests"
+BAD_TEXT_ERROR = {"error": {"code": "bad_request", "message": BAD_TEXT}}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def test_chat_post_with_a_lone_surrogate_is_400_and_stores_nothing(client: Any, 
     before = count(client, Message), count(client, Conversation)
     response = client.post("/api/chat", content=body, headers=JSON)
     assert response.status_code == 400
-    assert response.json() == {"detail": BAD_TEXT}
+    assert response.json() == BAD_TEXT_ERROR
     assert (count(client, Message), count(client, Conversation)) == before
 
 
@@ -69,20 +71,22 @@ def test_a_valid_surrogate_pair_is_ordinary_text(client: Any) -> None:
     assert response.status_code == 200 and response.json()["reply"]
 
 
-def test_invalid_body_without_surrogates_keeps_fastapis_422_shape(client: Any) -> None:
+def test_invalid_body_without_surrogates_is_a_400_in_the_one_error_format(client: Any) -> None:
     response = client.post("/api/chat", content='{"text": 5}', headers=JSON)
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "text"]
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "bad_request" and error["message"].startswith("body.text: ")
 
 
-async def test_the_422_handler_itself_survives_unencodable_input() -> None:
+async def test_the_validation_handler_itself_survives_unencodable_input() -> None:
     error = RequestValidationError(
         [{"type": "string_type", "loc": ("body", "\ud800"), "msg": "bad", "input": "a\ud800b"}]
     )
     response = await validation_error(None, error)  # type: ignore[arg-type]
-    detail = json.loads(response.body)["detail"][0]
-    assert response.status_code == 422
-    assert detail["input"] == "a\ufffdb" and detail["loc"] == ["body", "\ufffd"]
+    body = json.loads(response.body)
+    assert response.status_code == 400
+    # the input is never echoed; the unencodable key is replaced
+    assert body == {"error": {"code": "bad_request", "message": "body.\ufffd: bad"}}
 
 
 @pytest.mark.parametrize(
@@ -97,7 +101,7 @@ async def test_the_422_handler_itself_survives_unencodable_input() -> None:
 )
 def test_staff_routes_with_a_lone_surrogate_are_400(client: Any, path: str, body: str) -> None:
     response = client.post(path, content=body, headers=STAFF)
-    assert response.status_code == 400 and response.json() == {"detail": BAD_TEXT}
+    assert response.status_code == 400 and response.json() == BAD_TEXT_ERROR
 
 
 def test_signed_webhook_with_a_lone_surrogate_is_400_and_claims_nothing(client: Any) -> None:
@@ -110,7 +114,7 @@ def test_signed_webhook_with_a_lone_surrogate_is_400_and_claims_nothing(client: 
     headers = {**JSON, **signature_headers(WEBHOOK_SECRET, body, now=time.time())}
     before = count(client, Message)
     response = client.post("/webhooks/generic", content=body, headers=headers)
-    assert response.status_code == 400 and response.json() == {"detail": BAD_TEXT}
+    assert response.status_code == 400 and response.json() == BAD_TEXT_ERROR
     assert count(client, Message) == before
 
     async def owner() -> str:

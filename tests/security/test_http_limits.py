@@ -51,7 +51,8 @@ def test_streamed_200mb_body_is_refused_without_reading_it(served: Served, path:
     assert growth_kb < RSS_BOUND_KB, f"peak RSS grew by {growth_kb} kB"
     assert exchange.sent < ATTACK // 4, "the server kept reading the body"
     assert exchange.status == 413, exchange.head
-    assert "too large" in json.loads(exchange.body)["detail"]
+    error = json.loads(exchange.body)["error"]
+    assert error["code"] == "too_large" and "too large" in error["message"]
 
 
 @pytest.mark.parametrize("path", ["/api/chat", "/webhooks/zendesk", "/api/staff/kb/documents"])
