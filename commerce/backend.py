@@ -10,6 +10,7 @@ from commerce.models import (
     Address,
     Customer,
     Order,
+    OrderNumberFormat,
     OrderStatus,
     Product,
     Resolution,
@@ -23,7 +24,13 @@ class StoreBackend(Protocol):
     name: str
 
     async def find_order(self, number: str) -> Order | None:
-        """The order with this store number ('#1043'), or None. Identity checks are the caller's."""
+        """The order with this store number ('#1043', 'NW-104233'; as the customer typed it, in
+        the store's formats), or None. Identity checks are the caller's."""
+        ...
+
+    async def order_number_formats(self) -> list[OrderNumberFormat]:
+        """The shapes of this store's order numbers (models.OrderNumberFormat), most used first:
+        what `normalize_order_number` and `looks_like_order_number` take as `formats`."""
         ...
 
     async def list_orders(

@@ -24,6 +24,7 @@ from commerce.models import (
     Address,
     Customer,
     Order,
+    OrderNumberFormat,
     OrderStatus,
     Product,
     Resolution,
@@ -31,6 +32,7 @@ from commerce.models import (
     ReturnRecord,
     normalize_email,
     normalize_order_number,
+    order_number_formats,
 )
 from errors import BackendError
 
@@ -56,6 +58,7 @@ class DemoStore:
         self._writer = make_writer_engine(engine.url.render_as_string(hide_password=False))
         self._clock = clock or (lambda: datetime.now(UTC))
         self.path = path
+        self._formats: list[OrderNumberFormat] | None = None
 
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], datetime] | None = None) -> DemoStore:
@@ -67,8 +70,16 @@ class DemoStore:
         upgrade_store_file(path)
         return cls(create_async_engine(f"sqlite+aiosqlite:///{path}"), path, clock=clock)
 
+    async def order_number_formats(self) -> list[OrderNumberFormat]:
+        """The formats of the numbers in this store ("#{n}" for the generated demo), read once."""
+        if self._formats is None:
+            async with self._engine.connect() as conn:
+                numbers = await conn.run_sync(queries.load_order_numbers)
+            self._formats = order_number_formats(numbers)
+        return self._formats
+
     async def find_order(self, number: str) -> Order | None:
-        normalized = normalize_order_number(number)
+        normalized = await self._normalize(number)
         if normalized is None:
             return None
         found = await self._orders({"number": normalized}, limit=1)
@@ -121,7 +132,7 @@ class DemoStore:
     ) -> ReturnRecord:
         """Open an RMA: the items are marked as being returned; the refund waits for the parcel
         (see returns.py for the lifecycle)."""
-        number = self._number(order_number)
+        number = await self._number(order_number)
         now = self._clock()
 
         def operation(conn: Connection) -> ReturnRecord:
@@ -146,7 +157,7 @@ class DemoStore:
         if customer_id is not None:
             filters["customer_id"] = customer_id
         if order_number is not None:
-            number = normalize_order_number(order_number)
+            number = await self._normalize(order_number)
             if number is None:
                 return []
             filters["order_number"] = number
@@ -164,7 +175,7 @@ class DemoStore:
         return await self._apply("receive", f"receive:{rma}", rma, operation, ReturnRecord)
 
     async def cancel_order(self, *, order_number: str, reason: str, idempotency_key: str) -> Order:
-        number = self._number(order_number)
+        number = await self._number(order_number)
         now = self._clock()
 
         def operation(conn: Connection) -> Order:
@@ -175,7 +186,7 @@ class DemoStore:
     async def update_shipping_address(
         self, *, order_number: str, address: Address, idempotency_key: str
     ) -> Order:
-        number = self._number(order_number)
+        number = await self._number(order_number)
 
         def operation(conn: Connection) -> Order:
             return order_writes.update_shipping_address(conn, order_number=number, address=address)
@@ -194,9 +205,14 @@ class DemoStore:
         await self._writer.dispose()
         await self._engine.dispose()
 
-    @staticmethod
-    def _number(order_number: str) -> str:
-        number = normalize_order_number(order_number)
+    async def _normalize(self, text: str) -> str | None:
+        """`text` as one of this store's numbers: in the store's formats, else as written."""
+        return normalize_order_number(
+            text, await self.order_number_formats()
+        ) or normalize_order_number(text)
+
+    async def _number(self, order_number: str) -> str:
+        number = await self._normalize(order_number)
         if number is None:
             raise BackendError(f"'{order_number}' is not an order number")
         return number
