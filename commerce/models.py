@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -173,13 +174,131 @@ class Order(_Model):
         return self.shipping_address.postal_code
 
 
-_ORDER_NUMBER = re.compile(r"#?\s*(\d{3,10})")
+# --- order numbers ----------------------------------------------------------------------------
+# Stores number orders their own way: "#1043" (the demo and Shopify's default), "NW-104233",
+# "1043-A", "SO12345". A number is kept as the store writes it; what a customer types is matched
+# against the store's formats (OrderNumberFormat) ignoring case, spaces, "#" and separators, so
+# "nw 104233" and "#NW104233" find "NW-104233", and bare digits find the one prefixed format.
+
+# Anything that can be an order number at all: a "#" or letters, then 3+ digits, then an
+# optional suffix ("-A", "/2", "B"), 24 characters at most.
+_ORDER_TOKEN = re.compile(r"#?[A-Z]{0,8}[-_/.]?\d{3,12}(?:[-_/.][A-Z0-9]{1,6}|[A-Z]{1,2})?")
+_LEAD = re.compile(
+    r"^(?:order|ord)\b\s*(?:number|num|no\.?|nr\.?|id)?\s*(?:is|:)?\s*", re.IGNORECASE
+)
+_PART = re.compile(r"\{n\}|\{A\}|\{9\}|.", re.DOTALL)
 
 
-def normalize_order_number(text: str) -> str | None:
-    """'1043', '#1043', 'order # 1043' -> '#1043'; anything else -> None."""
-    match = _ORDER_NUMBER.fullmatch(text.strip().lower().removeprefix("order").strip())
-    return f"#{match.group(1)}" if match else None
+class OrderNumberFormat(_Model):
+    """The shape of one kind of order number: a template with `{n}` for the running number,
+    `{A}` for one letter and `{9}` for one digit after it, everything else literal; e.g. "#{n}",
+    "NW-{n}", "{n}-{A}", "SO{n}"."""
+
+    template: str
+    min_digits: int = 3
+    max_digits: int = 10
+
+    def _parts(self) -> list[str]:
+        return _PART.findall(self.template)
+
+    def _compact_pattern(self) -> re.Pattern[str]:
+        regex = ""
+        for part in self._parts():
+            if part == "{n}":
+                regex += rf"(\d{{{self.min_digits},{self.max_digits}}})"
+            elif part == "{A}":
+                regex += "([A-Z])"
+            elif part == "{9}":
+                regex += r"(\d)"
+            elif part.isalnum():
+                regex += re.escape(part.upper())
+        return re.compile(regex)
+
+    @property
+    def prefix(self) -> str:
+        """The letters before the number ("NW" for "NW-{n}"): what bare digits are missing."""
+        head = self.template.split("{", 1)[0]
+        return "".join(ch for ch in head.upper() if ch.isalnum())
+
+    def parse(self, text: str) -> str | None:
+        """`text` in this format as the store writes it, or None if it is not one."""
+        compact = "".join(ch for ch in text.upper() if ch.isalnum())
+        match = self._compact_pattern().fullmatch(compact)
+        if match is None:
+            return None
+        groups = iter(match.groups())
+        return "".join(next(groups) if p in ("{n}", "{A}", "{9}") else p for p in self._parts())
+
+    @classmethod
+    def of(cls, number: str) -> OrderNumberFormat:
+        """The format of one example number: "NW-104233" -> NW-{n} with 6 digits."""
+        match = re.search(r"\d+", number)
+        if match is None:
+            raise ValueError(f"{number!r} has no digits")
+        tail = "".join(
+            "{9}" if ch.isdigit() else "{A}" if ch.isalpha() else ch
+            for ch in number[match.end() :]
+        )
+        digits = len(match.group())
+        return cls(
+            template=number[: match.start()] + "{n}" + tail, min_digits=digits, max_digits=digits
+        )
+
+
+DEFAULT_ORDER_NUMBER_FORMATS = (OrderNumberFormat(template="#{n}"),)
+
+
+def order_number_formats(numbers: Iterable[str]) -> list[OrderNumberFormat]:
+    """The formats a store's numbers use, most used first. Digit counts span what was seen plus
+    one more (#9999 is followed by #10000); no numbers: the default "#{n}"."""
+    seen: dict[str, list[int]] = {}
+    for number in numbers:
+        try:
+            shape = OrderNumberFormat.of(number)
+        except ValueError:
+            continue
+        seen.setdefault(shape.template, []).append(shape.min_digits)
+    if not seen:
+        return list(DEFAULT_ORDER_NUMBER_FORMATS)
+    ranked = sorted(seen.items(), key=lambda item: -len(item[1]))
+    return [
+        OrderNumberFormat(template=template, min_digits=min(d), max_digits=max(d) + 1)
+        for template, d in ranked
+    ]
+
+
+def normalize_order_number(
+    text: str, formats: Sequence[OrderNumberFormat] | None = None
+) -> str | None:
+    """The order number `text` names, written the store's way; None if it names none.
+
+    Without `formats`: '1043', '#1043', 'order # 1043' -> '#1043'; other shapes ('nw-104233',
+    'SO12345', '1043-a') upper-cased with spaces removed. With the store's `formats`: the number
+    in the first format it fits ('nw 104233' -> 'NW-104233'; bare digits get the prefix of the
+    one format that has one), else None."""
+    body = re.sub(r"#\s+", "#", _LEAD.sub("", text.strip())).upper()
+    if formats is not None:
+        for fmt in formats:
+            found = fmt.parse(body)
+            if found is None and body.lstrip("#").isdigit() and fmt.prefix:
+                found = fmt.parse(fmt.prefix + body.lstrip("#"))
+            if found is not None:
+                return found
+        return None
+    if len(body) > 24 or not _ORDER_TOKEN.fullmatch(body):  # spaces inside: not one number
+        return None
+    if body.lstrip("#").isdigit():
+        return "#" + body.lstrip("#")
+    return body
+
+
+def looks_like_order_number(
+    token: str, formats: Sequence[OrderNumberFormat] | None = None
+) -> bool:
+    """Could `token` (one word of a message) be one of the store's order numbers? With no
+    formats, the default '#1043' shape. Entity extraction calls this; a street number that does
+    not fit the store's digit count ("123" where orders are #1001-#9999) is not one."""
+    return normalize_order_number(token, formats or DEFAULT_ORDER_NUMBER_FORMATS) is not None
 
 
 def normalize_postal_code(text: str) -> str:

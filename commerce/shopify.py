@@ -21,6 +21,7 @@ from commerce.models import (
     Address,
     Customer,
     Order,
+    OrderNumberFormat,
     OrderStatus,
     Product,
     Resolution,
@@ -28,6 +29,7 @@ from commerce.models import (
     ReturnRecord,
     normalize_email,
     normalize_order_number,
+    order_number_formats,
 )
 from commerce.shopify_client import ShopifyGraphQL, Sleep
 from commerce.shopify_writes import ShopifyWriter, marker_for, return_instructions
@@ -62,6 +64,7 @@ class ShopifyStore:
         self._client = client
         self._owns_client = owns_client
         self._writes = ShopifyWriter(self.api, self._raw_order, sleep)
+        self._formats: list[OrderNumberFormat] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ShopifyStore:
@@ -201,10 +204,30 @@ class ShopifyStore:
             order_number=order_number, address=address, idempotency_key=idempotency_key
         )
 
+    async def order_number_formats(self) -> list[OrderNumberFormat]:
+        """The shop's order-number formats ("#{n}" by default; a shop may set a prefix and
+        suffix), learned once from the names of its latest orders."""
+        if self._formats is None:
+            data = await self.api.execute("RecentOrderNames", q.RECENT_ORDER_NAMES)
+            names = [node["name"] for node in data["orders"]["nodes"] if node.get("name")]
+            self._formats = order_number_formats(names)
+        return self._formats
+
     async def _raw_order(self, number: str) -> dict[str, Any] | None:
-        normalized = normalize_order_number(number)
-        if normalized is None:
+        """The order named `number`: as written first ("#1043"), then, on a miss, in the shop's
+        formats ("104233" -> "NW-104233"), so the common case costs one request."""
+        plain = normalize_order_number(number)
+        if plain is not None:
+            raw = await self._order_named(plain)
+            if raw is not None:
+                return raw
+        fitted = normalize_order_number(number, await self.order_number_formats())
+        if fitted is None or fitted == plain:
             return None
-        data = await self.api.execute("FindOrder", q.FIND_ORDER, {"query": f"name:{normalized}"})
-        nodes = [n for n in data["orders"]["nodes"] if n.get("name") == normalized]
+        return await self._order_named(fitted)
+
+    async def _order_named(self, name: str) -> dict[str, Any] | None:
+        term = name if re.fullmatch(r"#?\w+", name) else q.quoted(name)
+        data = await self.api.execute("FindOrder", q.FIND_ORDER, {"query": f"name:{term}"})
+        nodes = [n for n in data["orders"]["nodes"] if n.get("name") == name]
         return nodes[0] if nodes else None

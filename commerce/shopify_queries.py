@@ -73,6 +73,12 @@ query ListOrders($first: Int!, $query: String) {
     + ORDER_FIELDS
 )
 
+RECENT_ORDER_NAMES = """
+query RecentOrderNames {
+  orders(first: 25, sortKey: CREATED_AT, reverse: true) { nodes { name } }
+}
+"""
+
 ORDER_MARKER = """
 query OrderMarker($id: ID!, $key: String!) {
   order(id: $id) { id metafield(namespace: "support_agent", key: $key) { value } }

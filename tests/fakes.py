@@ -20,6 +20,7 @@ from commerce.models import (
     Customer,
     LineItem,
     Order,
+    OrderNumberFormat,
     OrderStatus,
     Product,
     Resolution,
@@ -29,6 +30,7 @@ from commerce.models import (
     TrackingEvent,
     Variant,
     normalize_order_number,
+    order_number_formats,
 )
 from errors import BackendError
 from knowledge.types import Passage, SearchResult
@@ -263,6 +265,9 @@ class MemoryStore:
 
     async def get_product(self, product_id: str) -> Product | None:
         return self.products.get(product_id)
+
+    async def order_number_formats(self) -> list[OrderNumberFormat]:
+        return order_number_formats(self.orders)
 
     async def search_products(self, query: str, limit: int = 5) -> list[Product]:
         from commerce.demo.search import search_catalog

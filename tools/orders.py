@@ -25,8 +25,9 @@ async def own_order(ctx: SupportContext, order_number: str) -> Order:
         raise ToolError(NOT_VERIFIED)
     number = normalize_order_number(order_number)
     order = ctx.orders.get(number or "")
-    if order is None and number:
-        order = await ctx.deps.store.find_order(number)
+    if order is None:
+        # the store reads the number in its own formats ("104233" -> "NW-104233")
+        order = await ctx.deps.store.find_order(order_number)
     if order is None or order.customer_id != ctx.customer_id:
         raise ToolError(f"No order {number or order_number!r} was found for this customer.")
     return order

@@ -94,7 +94,10 @@ def _order_problems(
             if li_id not in item_ids:
                 problems.append(f"{label}.shipments[{i}]: unknown line item id {li_id!r}")
     if normalize_order_number(order.number) is None:
-        problems.append(f"{label}: order number must look like '#1043'")
+        problems.append(
+            f"{label}: not an order number: use letters, then 3 to 12 digits, then an optional "
+            "suffix, e.g. '#1043', 'NW-104233', 'SO12345', '1043-A'"
+        )
     return problems
 
 

@@ -139,9 +139,12 @@ def _orders_statement(filters: frozenset[str], newest_first: bool) -> Select[Any
         *(t.orders.c[name] == bindparam(name) for name in sorted(filters))
     )
     if newest_first:
-        query = query.order_by(t.orders.c.created_at.desc(), _ORDER_SEQ.desc())
+        query = query.order_by(
+            t.orders.c.created_at.desc(), _ORDER_SEQ.desc(), t.orders.c.number.desc()
+        )
     else:
-        query = query.order_by(_ORDER_SEQ)
+        # _ORDER_SEQ is 0 for numbers that are not "#" + digits ("NW-104233"): the text orders them
+        query = query.order_by(_ORDER_SEQ, t.orders.c.number)
     return query.limit(bindparam("limit"))
 
 
@@ -249,6 +252,10 @@ def load_products(conn: Connection, product_id: str | None = None) -> list[Produ
         )
         for p in conn.execute(query).mappings()
     ]
+
+
+def load_order_numbers(conn: Connection) -> list[str]:
+    return list(conn.execute(select(t.orders.c.number)).scalars())
 
 
 def load_meta(conn: Connection) -> dict[str, str]:

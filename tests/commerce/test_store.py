@@ -51,6 +51,7 @@ async def test_find_order_round_trips_shipments(store: DemoStore, demo_data: Dem
 
 
 async def test_find_order_is_one_statement(store: DemoStore) -> None:
+    await store.order_number_formats()  # read once per store, on the first lookup
     statements: list[str] = []
     sync_engine = store._engine.sync_engine
     listener = lambda *args: statements.append(args[2])  # noqa: E731
