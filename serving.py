@@ -9,7 +9,9 @@ work (migrations, the demo store) is done here, before the workers start, so the
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
+from collections.abc import Callable
 from typing import Any
 
 from settings import Settings
@@ -55,6 +57,33 @@ async def _prepare(settings: Settings) -> None:
         from commerce.demo.store import ensure_demo_store
 
         await asyncio.to_thread(ensure_demo_store, settings)
+    # the help center embedded and the intent and triage models fitted once, before the
+    # workers start: each worker then finds them on disk instead of embedding them again (N
+    # times the CPU of a start, on the cores that are about to serve)
+    await asyncio.to_thread(once_in_a_child, warm_caches, settings)
+
+
+def warm_caches(settings: Settings) -> None:
+    """Builds the services once and closes them: what a worker's start would compute (the
+    demo help center's vectors, the classifiers' fitted caches) is left in the data dir."""
+
+    async def build() -> None:
+        from services import build_services
+
+        services = await build_services(settings)
+        await services.close()
+
+    asyncio.run(build())
+
+
+def once_in_a_child(target: Callable[[Settings], None], settings: Settings) -> None:
+    """Runs `target(settings)` in a fresh process (spawned, not forked: the supervisor keeps
+    none of the model's memory, and no thread state is copied)."""
+    child = multiprocessing.get_context("spawn").Process(target=target, args=(settings,))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise ServeError(f"preparing the data dir failed (exit code {child.exitcode}); see the log")
 
 
 def run(settings: Settings, *, host: str, port: int, workers: int, env: dict[str, str]) -> None:

@@ -54,3 +54,49 @@ def test_a_slow_starting_worker_is_not_killed_by_the_supervisor(
     assert seen["app"] == "server:create_app" and seen["workers"] == 2
     assert seen["timeout_worker_healthcheck"] == serving.WORKER_HEALTHCHECK_S >= 30
     assert seen["ws_per_message_deflate"] is False  # small frames: compressing costs CPU
+
+
+def _write_pid(settings: Settings) -> None:
+    import os
+
+    (settings.data_dir / "child.pid").write_text(str(os.getpid()))
+
+
+def _fail(_settings: Settings) -> None:
+    raise SystemExit(3)
+
+
+def test_one_time_work_runs_in_a_child_process(tmp_path: Path) -> None:
+    """The supervisor keeps none of the embedding model's memory: the warm-up is a process of
+    its own, and a failed one stops `serve` before any worker starts."""
+    import os
+
+    from serving import once_in_a_child
+
+    settings = Settings(data_dir=tmp_path)
+    once_in_a_child(_write_pid, settings)
+    child = int((tmp_path / "child.pid").read_text())
+    assert child != os.getpid()
+    with pytest.raises(ServeError, match="exit code 3"):
+        once_in_a_child(_fail, settings)
+
+
+def test_workers_find_the_help_center_embedded_before_they_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --workers N`: migrations, the demo store and the warm-up (help center vectors,
+    fitted classifiers) happen once, in that order, before uvicorn starts any worker."""
+    import uvicorn
+
+    import serving
+
+    order: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **_options: order.append("workers"))
+    monkeypatch.setattr(serving, "_metrics_hook", lambda: None)
+    monkeypatch.setattr(
+        serving, "once_in_a_child", lambda target, _settings: order.append(target.__name__)
+    )
+    settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0", demo=False)
+    serving.run(settings, host="127.0.0.1", port=1, workers=2, env={})
+    assert order == ["warm_caches", "workers"]
+    assert (tmp_path / "support.db").exists()  # migrated by the supervisor first
