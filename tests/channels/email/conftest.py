@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -191,38 +192,54 @@ class Env:
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+def dovecot() -> Iterator[Dovecot]:
     """Debian's Dovecot (dovecot-imapd, installed by scripts/services.sh) with one mailbox user
     and a static password, on a free loopback port, in the test's own folder."""
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not Path(binary).exists():
         pytest.fail("dovecot is not installed: run scripts/services.sh (apt-get dovecot-imapd)")
-    root = tmp_path / "dovecot"
+    # outside pytest's 0700 temp root: as root, Dovecot's mail processes run as nobody
+    root = Path(tempfile.mkdtemp(prefix="sa-dovecot-"))
     for sub in ("run", "state", "mail", "home"):
         (root / sub).mkdir(parents=True)
-    uid = os.getuid() or 65534  # as root, mail is owned by nobody (Dovecot refuses uid 0)
+    uid = os.getuid() or 65534  # Dovecot refuses to store mail as uid 0
     gid = os.getgid() or 65534
-    for path in (tmp_path, root, root / "mail", root / "home"):
+    root.chmod(0o755)
+    for path in (root / "mail", root / "home"):
         path.chmod(0o777)
     port = free_port()
     conf = root / "dovecot.conf"
     conf.write_text(_CONF.format(root=root, port=port, uid=uid, gid=gid, password="secret"))
-    subprocess.run([binary, "-c", str(conf)], check=True, capture_output=True, timeout=30)
+    # dovecot forks into the background: no pipes for its daemon to hold open
+    subprocess.run(
+        [binary, "-c", str(conf)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=30,
+    )
     server = Dovecot("127.0.0.1", port, "support", "secret", root)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            server.imap().logout()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
-                pytest.fail(f"dovecot did not start: {log[-2000:]}")
-            time.sleep(0.1)
-    yield server
-    pid_file = root / "run" / "master.pid"
-    if pid_file.exists():
-        os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                server.imap().logout()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    log = root / "dovecot.log"
+                    pytest.fail(f"dovecot did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.1)
+        yield server
+    finally:
+        pid_file = root / "run" / "master.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+            for _ in range(50):  # the master removes its pid file as it exits
+                if not pid_file.exists():
+                    break
+                time.sleep(0.1)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
