@@ -63,6 +63,7 @@ TURN_KINDS: tuple[tuple[str, frozenset[str]], ...] = (
         ),
     ),
     ("faq", frozenset({"search_help_center"})),
+    ("catalog", frozenset({"search_products", "get_product_details"})),
 )
 
 # the outbox rows still to deliver, named here so this ground-floor module imports no table

@@ -6,6 +6,7 @@ from langchain_core.tools import BaseTool
 
 
 def default_tools() -> list[BaseTool]:
+    from tools.catalog import get_product_details, search_products
     from tools.escalation import escalate_to_human
     from tools.identity import verify_customer
     from tools.knowledge import search_help_center
@@ -29,6 +30,8 @@ def default_tools() -> list[BaseTool]:
         cancel_order,
         change_shipping_address,
         search_help_center,
+        search_products,
+        get_product_details,
         escalate_to_human,
         route_ticket,
     ]

@@ -83,3 +83,10 @@ def search_catalog(products: Iterable[Product], query: str, limit: int = 5) -> l
         best = found[0][0]
         found = [(s, p) for s, p in found if s >= best / 2]
     return [p for _, p in found[:limit]]
+
+
+def title_matches(product: Product, query: str) -> bool:
+    """Does `query` name this product (a word of its title), rather than only one of its
+    options or its category? "is the blue one in stock" names no product."""
+    title = _fields(product)["title"]
+    return any(_match(_stem(w), title) for w in words(query) if w not in _STOP)
