@@ -120,9 +120,11 @@ def detect_language(text: str, *, default: str = "en") -> str:
     if not words:
         return default
     found, probability = classify(words, LANGUAGES)
-    if probability >= CONFIDENT:
-        return found
     scores = language_scores(plain)
+    if probability >= CONFIDENT and (len(words) > 4 or max(scores.values()) > 0):
+        return found
+    # a word of four letters or fewer that is no language's stopword ("hmm", "huh"): the model's
+    # guess on so few letters is noise, so only the evidence below counts
     best = max(scores.values())
     if best <= 0:
         return default

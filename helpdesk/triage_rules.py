@@ -170,6 +170,7 @@ _ABUSE = re.compile(
     _I,
 )
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
+_ADDRESSES = re.compile(r"\S+@\S+|https?://\S+", re.IGNORECASE)
 _ACRONYMS = frozenset(
     "ETA SKU VAT GDPR CCPA RGPD DSGVO SMS USB APO FYI ASAP USA PDF LED TV UK EU ID PIN "
     "AMEX BBB DHL UPS USPS UPS DPD GLS EMS BNPL XXL XL XS PM AM".split()
@@ -178,6 +179,8 @@ _ACRONYMS = frozenset(
 
 def shouting(text: str) -> bool:
     """Words in capitals that are not acronyms: one of 4+ letters, or two of 3+."""
+    # an email address typed in capitals is not shouting ("MARY.STEWART@EXAMPLE.NET")
+    text = _ADDRESSES.sub(" ", text)
     words = [w for w in _CAPS_WORD.findall(text) if w not in _ACRONYMS]
     return any(len(w) >= 4 for w in words) or len(words) >= 2
 

@@ -99,6 +99,8 @@ def _expecting(state: State) -> str | None:
         return None
     if state.order_number and not state.credential:
         return "credential"
+    if not state.order_number and state.email:
+        return "order_or_postal"  # the email is known: a postcode verifies without the number
     return "order_number" if not state.order_number else None
 
 
@@ -136,8 +138,8 @@ def _after_customer(
         intent = "details"
     elif _general_question_about_orders(text, state, found, classified):
         intent = "question"
-    elif intent == OUT_OF_SCOPE and found.order_number:
-        intent = "details"  # a message that names an order is about the order
+    else:
+        intent, text = requests.redirect(intent, classified, text, found, state, offer)
 
     if intent == "human" and classified is not None and not classified.rule:
         if classified.score < _HUMAN_GUESS_FLOOR:
@@ -154,7 +156,9 @@ def _after_customer(
         return Decision(state, text=say("declined_human"))
     if intent == "details" or reading is None:
         if state.flow not in ORDER_FLOWS:
-            state.flow, state.intent = "order_status", "order_status"
+            # the order named after a delivery question is looked at as a delivery problem
+            keep = state.intent == "delivery_problem"
+            state.flow, state.intent = "order_status", "delivery_problem" if keep else "order_status"
         return flows.order_flow(state, found, text, tools)
     # a new request: whatever an earlier message left queued gives way to it
     first, *later = reading.requests
@@ -169,7 +173,8 @@ def _after_customer(
             state,
             text=phrase("clarify", first=described[first.name], second=described[first.runner_up]),
         )
-    return requests.start(intent, first.text or text, state, found, tools, persona)
+    asked = first.text or text if intent == first.name else text  # redirected: as written
+    return requests.start(intent, asked, state, found, tools, persona)
 
 
 def _other_language(
@@ -248,13 +253,23 @@ def _after_tool(
             data = {}
     name = result.name or ""
     if name == "search_help_center":
+        delivery = state.intent == "delivery_problem" and state.flow is None
         if failed or not data.get("answerable") or not data.get("passages"):
+            if delivery:  # no general answer: the order itself is the way to help
+                state.flow = "order_status"
+                return flows.order_flow(state, extract(""), "", tools)
             state.offer = "human"
             return Decision(state, text=say("kb_unknown"))
         # quote what answers the question, scored with the embedder the intents use
         embed = intents.embedder.embed if intents is not None else None
         answer, cited = kb_reply(state.question or "", data["passages"], embed=embed)
         state.question = None
+        if delivery:
+            answer = f"{answer}\n\n{phrase('delivery_check')}"
+        elif state.flow in ORDER_FLOWS and state.awaiting:  # back to what the flow asked
+            resume = flows.order_flow(state, extract(""), "", tools)
+            if resume.tool is None and resume.text:
+                answer = f"{answer}\n\n{resume.text}"
         return Decision(state, text=answer, citations=[cited])
     if name == "escalate_to_human":
         if failed:

@@ -14,6 +14,7 @@ import re
 
 from agent.local import flows
 from agent.local.entities import Entities, extract
+from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import FLOW_INTENTS, Intent
 from agent.local.phrases import phrase
 from agent.local.replies import say
@@ -44,6 +45,22 @@ HELP_CENTER = frozenset(
         "marketing",
     }
 )
+# "is there a phone number I can call?", "what are your opening hours?": the help center's
+# contact page answers; the classifier reads them as wanting a person or as off-topic
+_CONTACT = re.compile(
+    r"\b(phone|telephone|call (you|us|someone)|ring you|whatsapp|live chat|opening (hours|times)|"
+    r"business hours|support hours|office hours|customer service hours|hours of (business|"
+    r"operation)|what time do you (open|close)|when are you open|are you open|contact (details|"
+    r"info|information)|how (can|do) i (contact|reach|email) you)\b",
+    re.IGNORECASE,
+)
+# after a delivery problem on a named order, what asks for it to be put right
+_REMEDY = re.compile(r"\b(refund|replace|replacement|return|money back|send (it|them) back|"
+                     r"exchange|new one|another one)\b", re.IGNORECASE)  # fmt: skip
+# readings that say nothing about an order a message names ("hi, was #1481 delivered?" read
+# as a greeting, "where is #2042? email ..." as a newsletter question)
+_NOT_ABOUT_ORDERS = frozenset({"greeting", "thanks", "goodbye", "feedback", OUT_OF_SCOPE})
+_WEAK = 0.6
 _ADDRESS = re.compile(r"\b(address|street|postcode|post code|zip|ship it to|send it to|deliver "
                       r"(it )?to|redirect|moved)\b", re.IGNORECASE)  # fmt: skip
 
@@ -55,6 +72,12 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
         # the store's tools change addresses only; items and sizes are changed by staff
         state.offer, state.intent, state.question = "human", "order_change", text
         return Decision(state, text=phrase("order_change_items"))
+    if intent == "delivery_problem" and not (found.order_number or state.order_number):
+        # "what happens if my parcel is lost?", "it came damaged, what do I do?": the help center
+        # says how such problems are put right; looking at an order waits until one is named
+        state.flow, state.intent, state.question = None, "delivery_problem", text
+        state.reset_action()
+        return call(state, tools, "search_help_center", query=text)
     if intent in FLOW_OF:
         flow = FLOW_OF[intent]
         if flow != state.flow:
@@ -85,9 +108,36 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
         return Decision(state, text=phrase("complaint"))
     if intent in ("affirm", "deny") or not text.strip():
         return Decision(state, text=say("fallback"), flags={"misunderstood": True})
-    state.flow = None
+    if not (state.flow in FLOW_OF.values() and state.awaiting):
+        state.flow = None  # a flow waiting on an answer resumes after the help center's
     state.question = text
     return call(state, tools, "search_help_center", query=text)
+
+
+def redirect(intent: str, read: Intent | None, text: str, found: Entities, state: State,
+             offer: str | None) -> tuple[str, str]:  # fmt: skip
+    """The request to serve and its text, where the reading alone would do the wrong thing:
+    a question about how to reach us goes to the help center; a message that names an order
+    with a reading that is not about orders is about that order (a complaint with an order is a
+    delivery problem: the order is shown with an apology); after a delivery problem, "refund
+    please" asks to return the damaged item, not where a refund is."""
+    if read is None or read.rule:
+        return intent, text
+    if _CONTACT.search(text) and intent not in FLOW_OF:
+        return "question", text
+    if found.order_number and intent not in FLOW_OF:
+        if intent == "complaint":
+            return "delivery_problem", text
+        if intent in _NOT_ABOUT_ORDERS or intent == "human" or read.score < _WEAK:
+            return "details", text
+    if (
+        offer == "human"
+        and state.intent == "delivery_problem"
+        and state.order_number
+        and (intent in ("refund_status", "return_request", "exchange") or _REMEDY.search(text))
+    ):
+        return "return_request", f"{state.question or ''} {text}".strip()
+    return intent, text
 
 
 def queue(state: State, later: list[Intent]) -> None:

@@ -73,7 +73,9 @@ _RETURN = re.compile(
 # "I returned it weeks ago": the customer reports a return, maybe asks about the refund
 _RETURN_PAST = re.compile(
     r"\b(i|we|i've|i have|already|was|were|been|had|has)\s+(already\s+)?"
-    r"(returned|sent (it|them|\w+) back)\b",
+    r"(returned|sent (it|them|\w+) back)\b"
+    # "the courier returned my parcel to you": a delivery problem, not a return request
+    r"|\b(courier|driver|carrier|post office|ups|usps|fedex|dhl|they|it|you)\s+(has\s+)?returned\b",
     _I,
 )
 _EXCHANGE = re.compile(

@@ -17,6 +17,15 @@ SPLIT_CONFIDENCE = 0.5
 _FIRST = re.compile(r"\b(first|former|1st|option 1|the 1st|1)\b", re.IGNORECASE)
 _SECOND = re.compile(r"\b(second|latter|2nd|option 2|the other|2)\b", re.IGNORECASE)
 _FILLER = frozenset("a an the to your my of it is i do how".split())
+# A part of a message is a request of its own when it asks something or says what is wanted;
+# a statement beside it ("I checked everywhere", "I sent the parcel back.") is context for the
+# request, read with the whole message, not a second request.
+_ASKS = re.compile(
+    r"\?\s*$|^\W*(also\W+|and\W+|btw\W+|oh\W+)?(what|what's|whats|how|when|where|where's|why|"
+    r"which|who|do|does|did|can|could|is|are|will|would|should|please|pls|tell|i'd|i\s+would|"
+    r"i\s+want|i\s+need|i\s+wanna|i'd\s+like|let\s+me|help)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,12 @@ def read(text: str, intents: IntentClassifier) -> Reading:
     if len(pieces) == 1:
         return Reading("en", [intents.classify(text)])
     whole, *each = intents.classify_many([text, *pieces])
-    asks = [i for i in each if i.name not in SMALL_TALK | DIALOGUE_ACTS | {OUT_OF_SCOPE}]
+    asks = [
+        i
+        for i in each
+        if i.name not in SMALL_TALK | DIALOGUE_ACTS | {OUT_OF_SCOPE}
+        and (i.rule or _ASKS.search(i.text))
+    ]
     distinct: list[Intent] = []
     for intent in asks:
         if distinct and distinct[-1].name == intent.name:

@@ -1,0 +1,110 @@
+"""Where a message goes when its reading alone would send it the wrong way (requests.redirect and
+the delivery-question route), through the whole runner: a delivery question without an order,
+a greeting or a complaint that names an order, a question about how to reach us, a help-center
+question in the middle of an order flow, and "refund please" after a delivery problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.triage_language import detect_language
+from helpdesk.triage_rules import shouting
+from storage.tables import Escalation
+from tests.agent.test_local_engine import Chat, tools
+
+
+@pytest.fixture
+async def chat(make_services: Any) -> Chat:
+    return Chat(await make_services())
+
+
+async def escalations(chat: Chat) -> list[str]:
+    async with chat.services.sessions() as session:
+        return [e.reason for e in await session.scalars(select(Escalation))]
+
+
+async def test_a_delivery_question_without_an_order_asks_the_help_center_first(
+    chat: Chat,
+) -> None:
+    reply = await chat.say("what happens if my parcel gets lost in the mail?")
+    assert tools(reply) == [("search_help_center", True)]
+    assert chat.services.knowledge.queries == ["what happens if my parcel gets lost in the mail?"]
+    # the canned help center has no answer: the order is the way to help, no "I couldn't find"
+    assert "order number" in reply.text and "couldn't find" not in reply.text
+    looked = await chat.say("#1002 ada@example.com")
+    assert tools(looked) == [("verify_customer", True), ("get_order", True)]
+    assert "put it right" in looked.text  # still a delivery problem: the apology and the offer
+
+
+async def test_a_delivery_question_the_help_center_answers_offers_to_look_at_the_order(
+    chat: Chat,
+) -> None:
+    reply = await chat.say("the courier returned my package to the warehouse, what now?")
+    assert [name for name, _ in tools(reply)] == ["search_help_center"]
+    assert "30 days" in reply.text and "order number" in reply.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi! what's the status of #1001? it's ada@example.com",
+        "where is #1001? email ada@example.com",
+    ],
+)
+async def test_a_message_naming_an_order_is_about_that_order(chat: Chat, text: str) -> None:
+    reply = await chat.say(text)
+    assert tools(reply) == [("verify_customer", True), ("get_order", True)]
+    assert "Order #1001" in reply.text
+
+
+async def test_a_complaint_naming_an_order_shows_it_with_the_apology(chat: Chat) -> None:
+    reply = await chat.say("this is ridiculous, I've been waiting forever. where is #1002")
+    assert reply.tool_calls == [] and "email address or postal code" in reply.text
+    shown = await chat.say("ada@example.com")
+    assert tools(shown) == [("verify_customer", True), ("get_order", True)]
+    assert "Order #1002" in shown.text and "put it right" in shown.text
+    assert await escalations(chat) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["is there a phone number I can call?", "what are your opening hours?"]
+)
+async def test_how_to_reach_us_is_a_help_center_question(chat: Chat, text: str) -> None:
+    reply = await chat.say(text)
+    assert tools(reply) == [("search_help_center", True)]
+    assert await escalations(chat) == []
+
+
+async def test_a_question_inside_an_order_flow_is_answered_then_the_flow_resumes(
+    chat: Chat,
+) -> None:
+    first = await chat.say("I want to return something")
+    assert "order number" in first.text
+    answered = await chat.say("wait, how long do I have to return things?")
+    assert tools(answered) == [("search_help_center", True)]
+    assert answered.text.index("30 days") < answered.text.index("order number")
+    resumed = await chat.say("#1002 ada@example.com")
+    names = [name for name, _ in tools(resumed)]
+    assert names[:2] == ["verify_customer", "check_return_eligibility"]
+
+
+async def test_refund_please_after_a_delivery_problem_starts_a_return(chat: Chat) -> None:
+    await chat.say("my parcel #1002 arrived damaged, ada@example.com")
+    reply = await chat.say("refund please")
+    names = [name for name, _ in tools(reply)]
+    assert "list_returns" not in names and names[:1] == ["check_return_eligibility"]
+    assert await escalations(chat) == []
+
+
+def test_an_email_in_capitals_is_not_shouting_and_hmm_is_not_german() -> None:
+    assert not shouting("MARY.STEWART@EXAMPLE.NET")
+    assert shouting("WHERE IS MY ORDER")
+    assert [detect_language(t) for t in ("hmm", "huh", "bonjour", "grazie")] == [
+        "en",
+        "en",
+        "fr",
+        "it",
+    ]
