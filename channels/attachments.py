@@ -56,10 +56,10 @@ async def upload(
         )
     if not conversation_id:
         return error_response(400, "no_conversation", "Send a message before adding a photo.")
-    data = await file.read(settings.max_attachment_bytes + 1)
-    if len(data) > settings.max_attachment_bytes:
-        limit_mb = settings.max_attachment_bytes / (1024 * 1024)
-        return error_response(413, "too_large", f"Photos are limited to {limit_mb:g} MB.")
+    limit = settings.max_attachment_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        return error_response(413, "too_large", f"Photos are limited to {_size(limit)}.")
     async with services.sessions() as session:
         conversation = await repo.get_conversation(session, conversation_id)
     if conversation is None:
@@ -92,6 +92,11 @@ async def upload(
         },
         status_code=201,
     )
+
+
+def _size(limit: int) -> str:
+    mb = limit / (1024 * 1024)
+    return f"{mb:g} MB" if mb >= 1 else f"{limit:,} bytes"
 
 
 def _write(target: Path, data: bytes) -> None:

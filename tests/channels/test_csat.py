@@ -104,7 +104,9 @@ def test_a_bad_rating_is_refused_and_nothing_is_stored(
     assert count_rows(settings, select(func.count()).select_from(OutcomeEvent)) == 0
 
 
-def test_a_rating_before_any_conversation_is_refused(client: TestClient, settings: Settings) -> None:
+def test_a_rating_before_any_conversation_is_refused(
+    client: TestClient, settings: Settings
+) -> None:
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "csat", "score": 5})
         error = ws.receive_json()

@@ -90,7 +90,7 @@ def test_a_good_token_after_the_first_message_binds_that_conversation(
         (lambda now: "c2" + sign(SECRET, "c1", now)[2:], "bad_signature"),
         (lambda now: sign(SECRET, "c1", now + 3600), "future"),
         (lambda now: sign(SECRET, "nobody", now), "unknown_customer"),
-        (lambda now: "garbage", "malformed"),
+        (lambda _now: "garbage", "malformed"),
     ],
 )
 def test_a_bad_token_is_ignored_silently(
