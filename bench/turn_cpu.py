@@ -1,6 +1,6 @@
 """CPU per turn through the real server, by kind of turn: one customer at a time on loopback,
-the server's own CPU time (utime + stime from /proc, all its processes) read before and after
-each turn.
+the CPU time of the server's threads (/proc/PID/task/TID/schedstat, all its processes, in ns)
+read before and after each turn.
 
     .venv/bin/python -m bench.turn_cpu --spawn --data-dir DIR --visits 40
     .venv/bin/python -m bench.turn_cpu --url ws://127.0.0.1:8000/ws/chat --data-dir DIR
@@ -31,22 +31,41 @@ from bench.load_mix import Mix, load_orders
 from bench.load_server import Server, attach, spawn
 
 
+def cpu_ns(server: Server) -> int:
+    """CPU time of the server's threads, in ns (/proc/PID/task/TID/schedstat): /proc/PID/stat
+    counts in clock ticks (10 ms), too coarse for one turn. A thread that has ended is no
+    longer counted, so this is read around each turn only."""
+    total = 0
+    for pid in server.pids():
+        tasks = Path(f"/proc/{pid}/task")
+        try:
+            entries = list(tasks.iterdir())
+        except OSError:
+            continue
+        for task in entries:
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total
+
+
 async def measure(server: Server, *, visits: int, warmup: int, seed: int) -> dict[str, Any]:
     assert server.data_dir is not None
     mix = Mix(await asyncio.to_thread(load_orders, server.data_dir), seed=seed)
     fleet = Fleet(server.url, mix, deadline=time.monotonic() + 3600)
-    idle_cpu = server.cpu_seconds()
+    idle_cpu = cpu_ns(server)
     await asyncio.sleep(2.0)
-    idle_ms_per_s = (server.cpu_seconds() - idle_cpu) * 1000 / 2.0
+    idle_ms_per_s = (cpu_ns(server) - idle_cpu) / 1e6 / 2.0
     per_kind: dict[str, list[float]] = {}
     failed: dict[str, int] = {}
     for number in range(warmup + visits):
         script = mix.next_script()
         async with websockets.connect(server.url, max_size=MAX_FRAME) as ws:
             for index, turn in enumerate(script.turns):
-                before = server.cpu_seconds()
+                before = cpu_ns(server)
                 record = await fleet._turn(ws, turn.kind, turn.text, f"{script.name}-{index}")
-                spent_ms = (server.cpu_seconds() - before) * 1000
+                spent_ms = (cpu_ns(server) - before) / 1e6
                 if record.error is not None:
                     failed[record.error] = failed.get(record.error, 0) + 1
                     break
