@@ -15,6 +15,21 @@ async def notify_customer(services: Any, conversation_id: str, text: str, *, rol
             session, conversation_id=conversation_id, role=role, text=text
         )
         conversation = await repo.get_conversation(session, conversation_id)
+        emailed = None
+        if conversation is not None and conversation.channel == "email":
+            # an email conversation is answered by email, queued with the message (outbox)
+            from channels.email.outbound import enqueue_staff_reply
+
+            emailed = await enqueue_staff_reply(
+                session,
+                settings=services.settings,
+                conversation_id=conversation_id,
+                message_id=message.id,
+                text=text,
+                auto=role != "staff",
+            )
+    if emailed is not None:
+        services.outbox.notify()
     await services.bus.publish(
         conversation_topic(conversation_id),
         {

@@ -111,10 +111,17 @@ async def enqueue_reply(
 
 
 async def enqueue_staff_reply(
-    session: AsyncSession, *, settings: Settings, conversation_id: str, message_id: str, text: str
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    conversation_id: str,
+    message_id: str,
+    text: str,
+    auto: bool = False,
 ) -> str | None:
-    """A staff message on an email conversation goes out by email, threaded on the customer's
-    last mail. None when the conversation has no email to answer."""
+    """A staff message (or a notice such as an approval outcome, `auto`) on an email
+    conversation goes out by email, threaded on the customer's last mail. None when the
+    conversation has no email to answer."""
     last = await last_inbound(session, conversation_id)
     if last is None or not last.address or not settings.email_address:
         return None
@@ -128,7 +135,7 @@ async def enqueue_staff_reply(
         subject=last.subject,
         in_reply_to=last.message_id,
         references=[],
-        auto=False,
+        auto=auto,
     )
 
 
