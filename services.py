@@ -212,8 +212,28 @@ async def build_services(
     )
     if clock is not None:
         deps = replace(deps, clock=clock)
-    graph = build_graph(model, tools, store_name=settings.store_name)
-    runner = Runner(deps=deps, graph=graph, tools=tools)
+    llm = None
+    if settings.llm_provider != "local":  # limits, fallback and guards around the model
+        from agent.llm_fallback import build_llm_path
+        from agent.prompting import system_prompt
+
+        prompt = system_prompt(store_name=settings.store_name, policy=deps.policy)
+        llm = await build_llm_path(
+            settings,
+            tools,
+            system_prompt=prompt,
+            embedder=embedder,
+            policy=deps.policy,
+            intents=getattr(triager, "_intents", None),  # one intent reader for both
+        )
+    graph = build_graph(
+        model,
+        tools,
+        store_name=settings.store_name,
+        policy=deps.policy,
+        middleware=llm.middleware if llm is not None else (),
+    )
+    runner = Runner(deps=deps, graph=graph, tools=tools, llm=llm)
     _release_free_memory()
     return Services(
         settings=settings,

@@ -78,6 +78,10 @@ class ReplyLinkStream:
         self._held = ""
         self.removed: list[str] = []  # reasons, for the log
 
+    def reset(self) -> None:
+        """Drop a held word: the stream that wrote it failed and another engine answers."""
+        self._held = ""
+
     def learn(self, text: str) -> None:
         """Addresses the store's tools returned this turn may be repeated (the customer's own)."""
         self._known |= addresses_in([text])
