@@ -55,33 +55,59 @@ class FakeChat:
 
 
 def conversation_frame(messages: list[Frame] | None = None) -> Frame:
-    return {"type": "conversation", "conversation_id": CONVERSATION, "owner": "bot",
-            "messages": messages or []}
+    return {
+        "type": "conversation",
+        "conversation_id": CONVERSATION,
+        "owner": "bot",
+        "messages": messages or [],
+    }
 
 
 def reply_frame(text: str, client_id: str | None = None, **extra: Any) -> Frame:
-    return {"type": "message", "id": f"m-{abs(hash((text, client_id)))}",
-            "conversation_id": CONVERSATION, "role": "assistant", "text": text,
-            "citations": [], "owner": "bot", "created_at": "2026-11-30T05:00:00Z",
-            "client_id": client_id, "quick_replies": [], **extra}
+    return {
+        "type": "message",
+        "id": f"m-{abs(hash((text, client_id)))}",
+        "conversation_id": CONVERSATION,
+        "role": "assistant",
+        "text": text,
+        "citations": [],
+        "owner": "bot",
+        "created_at": "2026-11-30T05:00:00Z",
+        "client_id": client_id,
+        "quick_replies": [],
+        **extra,
+    }
 
 
 def default_reply(frame: Frame, text: str = "OK", **extra: Any) -> list[Frame]:
     cid = frame.get("client_id")
     return [
         conversation_frame(),
-        {"type": "ack", "conversation_id": CONVERSATION, "message_id": f"c-{cid}", "client_id": cid},
+        {
+            "type": "ack",
+            "conversation_id": CONVERSATION,
+            "message_id": f"c-{cid}",
+            "client_id": cid,
+        },
         reply_frame(text, cid, **extra),
     ]
 
 
-def open_shop(page: Page, *, html: str | None = None, script_attrs: str = "",
-              head: str = "", chat: FakeChat | None = None) -> FakeChat:
+def open_shop(
+    page: Page,
+    *,
+    html: str | None = None,
+    script_attrs: str = "",
+    head: str = "",
+    chat: FakeChat | None = None,
+) -> FakeChat:
     """Load the shop (the demo storefront unless `html` is given) with the widget on it."""
     chat = chat or FakeChat()
     page_html = html if html is not None else widget.asset("storefront.html").decode()
     if script_attrs:
-        page_html = page_html.replace('<script src="/widget.js"', f'<script src="/widget.js" {script_attrs}')
+        page_html = page_html.replace(
+            '<script src="/widget.js"', f'<script src="/widget.js" {script_attrs}'
+        )
     if head:
         page_html = page_html.replace("</head>", f"{head}</head>")
 

@@ -12,9 +12,25 @@ from tests.widget.fake_shop import CONVERSATION, open_shop, wait_for_frames
 pytestmark = pytest.mark.browser
 
 # Text-bearing parts of the widget, each with its own colour and the background behind it.
-TEXT_PARTS = [".launcher", "h2", ".conn", ".close", ".send", ".msg.customer .body",
-              ".msg.assistant .body", ".msg.staff .body a", ".chip", ".status", ".who",
-              ".qr", ".notice", ".csat .ask", ".csat .scale span", ".csat .score", "textarea"]
+TEXT_PARTS = [
+    ".launcher",
+    "h2",
+    ".conn",
+    ".close",
+    ".send",
+    ".msg.customer .body",
+    ".msg.assistant .body",
+    ".msg.staff .body a",
+    ".chip",
+    ".status",
+    ".who",
+    ".qr",
+    ".notice",
+    ".csat .ask",
+    ".csat .scale span",
+    ".csat .score",
+    "textarea",
+]
 
 CONTRAST_JS = """(parts) => {
   const root = document.querySelector("support-chat").shadowRoot;
@@ -49,11 +65,27 @@ def show_every_part(page: Page) -> None:
     box.fill("hi")
     box.press("Enter")
     wait_for_frames(page, chat, "message")
-    chat.push({"type": "message", "id": "s1", "conversation_id": CONVERSATION, "role": "staff",
-               "text": "See [our policy](https://shop.example/returns).", "owner": "human",
-               "created_at": None, "client_id": None, "quick_replies": ["Yes", "No"],
-               "citations": [{"id": "r", "title": "Returns", "source": "returns.md",
-                              "url": "/help/articles/returns"}]})
+    chat.push(
+        {
+            "type": "message",
+            "id": "s1",
+            "conversation_id": CONVERSATION,
+            "role": "staff",
+            "text": "See [our policy](https://shop.example/returns).",
+            "owner": "human",
+            "created_at": None,
+            "client_id": None,
+            "quick_replies": ["Yes", "No"],
+            "citations": [
+                {
+                    "id": "r",
+                    "title": "Returns",
+                    "source": "returns.md",
+                    "url": "/help/articles/returns",
+                }
+            ],
+        }
+    )
     chat.push({"type": "escalated", "escalation_id": "e1", "reason": "asked"})
     chat.push({"type": "csat_request", "conversation_id": CONVERSATION})
     page.evaluate("""() => { const s = document.querySelector("support-chat").shadowRoot
@@ -96,7 +128,8 @@ def test_keyboard_only(page: Page) -> None:
     page.keyboard.press("Shift+Tab")  # from the textbox back to the attach button
     expect(page.locator("support-chat .attach")).to_be_focused()
     outline = page.locator("support-chat .attach").evaluate(
-        "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]")
+        "e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]"
+    )
     assert outline[0] != "none" and outline[1] != "0px", outline
     page.keyboard.press("Escape")
     expect(page.locator("support-chat .panel")).to_be_hidden()

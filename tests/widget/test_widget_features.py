@@ -41,11 +41,24 @@ def say(page: Page, text: str) -> None:
 
 def test_rich_reply_renders_lists_tables_and_only_http_links(page: Page) -> None:
     chat = open_shop(page)
-    chat.on_message = lambda f: default_reply(f, RICH, citations=[
-        {"id": "shipping#costs", "title": "Shipping costs", "source": "shipping.md",
-         "url": "/help/articles/shipping"},
-        {"id": "x", "title": "Bad link", "source": "javascript:alert(2)", "url": "javascript:alert(3)"},
-    ])
+    chat.on_message = lambda f: default_reply(
+        f,
+        RICH,
+        citations=[
+            {
+                "id": "shipping#costs",
+                "title": "Shipping costs",
+                "source": "shipping.md",
+                "url": "/help/articles/shipping",
+            },
+            {
+                "id": "x",
+                "title": "Bad link",
+                "source": "javascript:alert(2)",
+                "url": "javascript:alert(3)",
+            },
+        ],
+    )
     open_panel(page)
     say(page, "Where is order 2077?")
     body = page.locator("support-chat .msg.assistant .body").last
@@ -57,7 +70,9 @@ def test_rich_reply_renders_lists_tables_and_only_http_links(page: Page) -> None
     links = body.locator("a")
     expect(links).to_have_count(2)  # the tracking URL and the label; javascript:/data: are text
     assert links.evaluate_all("as => as.map(a => a.href)") == [
-        "https://track.example.com/1Z999?ref=shop", "https://shop.example/labels/77.pdf"]
+        "https://track.example.com/1Z999?ref=shop",
+        "https://shop.example/labels/77.pdf",
+    ]
     for i in range(2):
         assert links.nth(i).get_attribute("target") == "_blank"
         assert {"noopener", "noreferrer"} <= set(links.nth(i).get_attribute("rel").split())
@@ -81,14 +96,19 @@ def test_tables_read_as_lists_on_a_phone(page: Page) -> None:
     expect(cells).to_have_count(4)
     assert cells.first.evaluate("e => getComputedStyle(e).display") == "block"
     assert cells.first.evaluate("e => getComputedStyle(e, '::before').content") == '"Method: "'
-    assert page.locator("support-chat .msg.assistant thead").evaluate(
-        "e => getComputedStyle(e).display") == "none"
+    assert (
+        page.locator("support-chat .msg.assistant thead").evaluate(
+            "e => getComputedStyle(e).display"
+        )
+        == "none"
+    )
 
 
 def test_quick_replies_send_their_text_and_go_away(page: Page) -> None:
     chat = open_shop(page)
     chat.on_message = lambda f: default_reply(
-        f, "I can start a return for the boots. Shall I go ahead?", quick_replies=["Yes", "No"])
+        f, "I can start a return for the boots. Shall I go ahead?", quick_replies=["Yes", "No"]
+    )
     open_panel(page)
     say(page, "return my boots")
     buttons = page.locator("support-chat .quick button")
@@ -99,7 +119,8 @@ def test_quick_replies_send_their_text_and_go_away(page: Page) -> None:
     assert frames[-1]["text"] == "Yes" and frames[-1]["client_id"]
     expect(page.locator("support-chat .msg.customer .body").last).to_have_text("Yes")
     expect(page.locator("support-chat .msg.assistant .body").last).to_have_text(
-        "Done: return R-1 started.")
+        "Done: return R-1 started."
+    )
     expect(page.locator("support-chat .quick")).to_be_hidden()
 
 
@@ -107,7 +128,8 @@ def test_suggested_questions_on_open_localized_and_overridable(page: Page) -> No
     chat = open_shop(page)
     open_panel(page)
     expect(page.locator("support-chat .quick button")).to_have_text(
-        ["Where is my order?", "How do I return an item?", "How much is shipping?"])
+        ["Where is my order?", "How do I return an item?", "How much is shipping?"]
+    )
     page.locator("support-chat .quick button").nth(1).click()
     assert wait_for_frames(page, chat, "message")[0]["text"] == "How do I return an item?"
     expect(page.locator("support-chat .quick")).to_be_hidden()  # the reply has none
@@ -115,7 +137,9 @@ def test_suggested_questions_on_open_localized_and_overridable(page: Page) -> No
     other = page.context.new_page()
     open_shop(other, script_attrs='data-suggestions="Track a parcel | Size guide"')
     open_panel(other)
-    expect(other.locator("support-chat .quick button")).to_have_text(["Track a parcel", "Size guide"])
+    expect(other.locator("support-chat .quick button")).to_have_text(
+        ["Track a parcel", "Size guide"]
+    )
     other.close()
 
 
@@ -123,12 +147,19 @@ def test_suggested_questions_on_open_localized_and_overridable(page: Page) -> No
     ("locale", "send", "placeholder", "greeting"),
     [
         ("es", "Enviar", "Escribe tu mensaje...", "¡Hola! ¿En qué podemos ayudarte hoy?"),
-        ("fr", "Envoyer", "Écrivez votre message...", "Bonjour ! Comment pouvons-nous vous aider ?"),
+        (
+            "fr",
+            "Envoyer",
+            "Écrivez votre message...",
+            "Bonjour ! Comment pouvons-nous vous aider ?",
+        ),
         ("de-AT", "Senden", "Nachricht eingeben...", "Hallo! Wie können wir Ihnen helfen?"),
         ("xx", "Send", "Type your message...", "Hi! How can we help you today?"),
     ],
 )
-def test_locale_strings(page: Page, locale: str, send: str, placeholder: str, greeting: str) -> None:
+def test_locale_strings(
+    page: Page, locale: str, send: str, placeholder: str, greeting: str
+) -> None:
     open_shop(page, script_attrs=f'data-locale="{locale}"')
     open_panel(page)
     expect(page.locator("support-chat .send")).to_have_text(send)
@@ -140,8 +171,9 @@ def test_locale_strings(page: Page, locale: str, send: str, placeholder: str, gr
 def test_init_sets_locale_colour_and_position(page: Page) -> None:
     open_shop(page)
     right = page.locator("support-chat .launcher").bounding_box()
-    page.evaluate("SupportAgent.init({locale: 'fr', color: '#ffd400', position: 'left', "
-                  "title: 'Boutique'})")
+    page.evaluate(
+        "SupportAgent.init({locale: 'fr', color: '#ffd400', position: 'left', title: 'Boutique'})"
+    )
     launcher = page.locator("support-chat .launcher")
     left = launcher.bounding_box()
     assert right and left and left["x"] < 100 < right["x"]
@@ -152,7 +184,8 @@ def test_init_sets_locale_colour_and_position(page: Page) -> None:
     expect(page.locator("support-chat h2")).to_have_text("Boutique")
     expect(page.locator("support-chat .send")).to_have_text("Envoyer")
     expect(page.locator("support-chat .msg.assistant .body").first).to_have_text(
-        "Bonjour ! Comment pouvons-nous vous aider ?")
+        "Bonjour ! Comment pouvons-nous vous aider ?"
+    )
 
 
 def test_csat_form_sends_score_and_comment(page: Page) -> None:
@@ -164,7 +197,12 @@ def test_csat_form_sends_score_and_comment(page: Page) -> None:
     scores = page.locator("support-chat .csat .score")
     expect(scores).to_have_count(5)
     assert scores.evaluate_all("bs => bs.map(b => b.getAttribute('aria-label'))") == [
-        "1 - Very poor", "2 - Poor", "3 - OK", "4 - Good", "5 - Excellent"]
+        "1 - Very poor",
+        "2 - Poor",
+        "3 - OK",
+        "4 - Good",
+        "5 - Excellent",
+    ]
     submit = page.locator("support-chat .csat .send")
     expect(submit).to_be_disabled()  # no score chosen yet
     scores.nth(3).click()
@@ -172,7 +210,8 @@ def test_csat_form_sends_score_and_comment(page: Page) -> None:
     page.locator("support-chat .csat textarea").fill("Quick and friendly")
     submit.click()
     assert wait_for_frames(page, chat, "csat") == [
-        {"type": "csat", "score": 4, "comment": "Quick and friendly"}]
+        {"type": "csat", "score": 4, "comment": "Quick and friendly"}
+    ]
     chat.push({"type": "csat_saved"})
     expect(page.locator("support-chat .csat")).to_have_text("Thank you for your feedback!")
 
@@ -194,7 +233,8 @@ def test_identity_token_goes_in_a_frame_never_the_url(page: Page) -> None:
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5d6"
-    "3b7a0000000049454e44ae426082")
+    "3b7a0000000049454e44ae426082"
+)
 
 
 def test_photo_upload_then_message_with_attachments(page: Page) -> None:
@@ -204,22 +244,33 @@ def test_photo_upload_then_message_with_attachments(page: Page) -> None:
     def upload(route):  # type: ignore[no-untyped-def]
         request = route.request
         uploads.append({"type": request.headers["content-type"], "body": request.post_data_buffer})
-        route.fulfill(status=201, content_type="application/json", body=json.dumps(
-            {"id": "att_1", "content_type": "image/png", "size": 68,
-             "url": f"/api/attachments/att_1?conversation_id={CONVERSATION}"}))
+        route.fulfill(
+            status=201,
+            content_type="application/json",
+            body=json.dumps(
+                {
+                    "id": "att_1",
+                    "content_type": "image/png",
+                    "size": 68,
+                    "url": f"/api/attachments/att_1?conversation_id={CONVERSATION}",
+                }
+            ),
+        )
 
     page.route("http://shop.test/api/attachments", upload)
     open_panel(page)
     # No conversation yet: the upload would be refused, so the widget says what to do instead.
     page.locator("support-chat .attach").click()
     expect(page.locator("support-chat .notice")).to_have_text(
-        ["Send a message first, then attach a photo."])
+        ["Send a message first, then attach a photo."]
+    )
     say(page, "My tent arrived torn")
     wait_for_frames(page, chat, "message")
     expect(page.locator("support-chat .msg.assistant")).to_have_count(2)
 
     page.locator("support-chat input[type=file]").set_input_files(
-        {"name": "tear.png", "mimeType": "image/png", "buffer": PNG_1PX})
+        {"name": "tear.png", "mimeType": "image/png", "buffer": PNG_1PX}
+    )
     expect(page.locator("support-chat .tray img")).to_have_count(1)
     assert len(uploads) == 1 and uploads[0]["type"].startswith("multipart/form-data")
     assert b'name="conversation_id"\r\n\r\ncv_fake' in uploads[0]["body"]
@@ -234,10 +285,21 @@ def test_photo_upload_then_message_with_attachments(page: Page) -> None:
 
 def test_history_shows_photos_from_the_server_only_over_http(page: Page) -> None:
     history = [
-        {"id": "m1", "role": "customer", "text": "see photo", "citations": [],
-         "created_at": "2026-11-30T05:00:00Z", "attachments": [
-             {"id": "a1", "url": "/api/attachments/a1?conversation_id=cv_fake", "content_type": "image/png"},
-             {"id": "a2", "url": "javascript:alert(1)", "content_type": "image/png"}]},
+        {
+            "id": "m1",
+            "role": "customer",
+            "text": "see photo",
+            "citations": [],
+            "created_at": "2026-11-30T05:00:00Z",
+            "attachments": [
+                {
+                    "id": "a1",
+                    "url": "/api/attachments/a1?conversation_id=cv_fake",
+                    "content_type": "image/png",
+                },
+                {"id": "a2", "url": "javascript:alert(1)", "content_type": "image/png"},
+            ],
+        },
     ]
     page.add_init_script("localStorage.setItem('support-agent:conversation', 'cv_fake')")
     # the widget resumes the stored conversation; the fake server answers with this history
@@ -246,7 +308,9 @@ def test_history_shows_photos_from_the_server_only_over_http(page: Page) -> None
     assert chat.sent("resume") == [{"type": "resume", "conversation_id": CONVERSATION}]
     imgs = page.locator("support-chat .msg.customer .photos img")
     expect(imgs).to_have_count(1)
-    assert imgs.get_attribute("src") == "http://shop.test/api/attachments/a1?conversation_id=cv_fake"
+    assert (
+        imgs.get_attribute("src") == "http://shop.test/api/attachments/a1?conversation_id=cv_fake"
+    )
 
 
 def test_reply_frames_keep_quick_replies_on_the_newest_only(page: Page) -> None:
@@ -254,7 +318,9 @@ def test_reply_frames_keep_quick_replies_on_the_newest_only(page: Page) -> None:
     open_panel(page)
     say(page, "hi")
     wait_for_frames(page, chat, "message")
-    chat.push(reply_frame("Shall I cancel?", None, id="s1", role="staff", quick_replies=["Yes", "No"]))
+    chat.push(
+        reply_frame("Shall I cancel?", None, id="s1", role="staff", quick_replies=["Yes", "No"])
+    )
     expect(page.locator("support-chat .quick button")).to_have_count(2)
     chat.push(reply_frame("Actually, one moment.", None, id="s2", role="staff"))
     expect(page.locator("support-chat .quick")).to_be_hidden()

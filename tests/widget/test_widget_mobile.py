@@ -14,22 +14,24 @@ from tests.widget.fake_shop import open_shop
 pytestmark = pytest.mark.browser
 
 PHONE: dict[str, Any] = {
-    "viewport": {"width": 390, "height": 844}, "device_scale_factor": 3,
-    "is_mobile": True, "has_touch": True,
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
 }
 # What a store's own stylesheet might do to every element of its pages.
 HOSTILE_CSS = """<style>
   * { all: unset; }
   html { font-size: 40px !important; line-height: 3 !important; letter-spacing: 4px; }
-  body { display: block !important; transform: translateX(30px) scale(1.1); font-family: Impact, serif !important;
-    color: #f0f !important; }
+  body { display: block !important; transform: translateX(30px) scale(1.1);
+    font-family: Impact, serif !important; color: #f0f !important; }
   div { display: none !important; }
   button { background: #f00 !important; width: 300px !important; padding: 40px !important; }
   * { box-sizing: content-box !important; pointer-events: auto !important; }
   support-chat { position: static; display: inline; transform: rotate(10deg); opacity: .2; }
 </style>"""
 # A page wider than the phone: the layout viewport grows, the visual one does not.
-OVERFLOW = '<style>.bar .wrap { flex-wrap: nowrap !important; min-width: 640px; }</style>'
+OVERFLOW = "<style>.bar .wrap { flex-wrap: nowrap !important; min-width: 640px; }</style>"
 
 
 @pytest.fixture
@@ -42,22 +44,29 @@ def phone(chromium_browser: Browser) -> Page:
 
 
 def visual_viewport(page: Page) -> dict[str, float]:
-    return page.evaluate("({x: visualViewport.offsetLeft, y: visualViewport.offsetTop, "
-                         "w: visualViewport.width, h: visualViewport.height})")
+    return page.evaluate(
+        "({x: visualViewport.offsetLeft, y: visualViewport.offsetTop, "
+        "w: visualViewport.width, h: visualViewport.height})"
+    )
 
 
 def box(page: Page, selector: str) -> dict[str, float]:
     found = page.evaluate(
         "s => { const r = document.querySelector('support-chat').shadowRoot.querySelector(s)"
-        ".getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; }", selector)
+        ".getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; }",
+        selector,
+    )
     assert found["w"] > 0 and found["h"] > 0, f"{selector} has no box"
     return found
 
 
 def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
-    return (inner["x"] >= outer["x"] - 0.5 and inner["y"] >= outer["y"] - 0.5
-            and inner["x"] + inner["w"] <= outer["x"] + outer["w"] + 0.5
-            and inner["y"] + inner["h"] <= outer["y"] + outer["h"] + 0.5)
+    return (
+        inner["x"] >= outer["x"] - 0.5
+        and inner["y"] >= outer["y"] - 0.5
+        and inner["x"] + inner["w"] <= outer["x"] + outer["w"] + 0.5
+        and inner["y"] + inner["h"] <= outer["y"] + outer["h"] + 0.5
+    )
 
 
 def assert_tappable_and_fits(page: Page) -> None:
@@ -66,15 +75,23 @@ def assert_tappable_and_fits(page: Page) -> None:
     assert inside(launcher, vv), (launcher, vv)
     cx, cy = launcher["x"] + launcher["w"] / 2, launcher["y"] + launcher["h"] / 2
     # What a tap at the bubble's centre hits: the widget, and inside it the launcher.
-    assert page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.tagName", [cx, cy]) == "SUPPORT-CHAT"
+    assert (
+        page.evaluate("([x, y]) => document.elementFromPoint(x, y)?.tagName", [cx, cy])
+        == "SUPPORT-CHAT"
+    )
     assert page.evaluate(
         "([x, y]) => !!document.querySelector('support-chat').shadowRoot.elementFromPoint(x, y)"
-        "?.closest('.launcher')", [cx, cy])
+        "?.closest('.launcher')",
+        [cx, cy],
+    )
     page.touchscreen.tap(cx, cy)
     expect(page.locator("support-chat .panel")).to_be_visible()
     vv = visual_viewport(page)
     panel = box(page, ".panel")
-    assert inside(panel, vv) and panel["w"] >= vv["w"] - 1 and panel["h"] >= vv["h"] - 1, (panel, vv)
+    assert inside(panel, vv) and panel["w"] >= vv["w"] - 1 and panel["h"] >= vv["h"] - 1, (
+        panel,
+        vv,
+    )
     for part in ("header", ".close", "textarea", ".send"):
         assert inside(box(page, part), vv), part
 
@@ -116,10 +133,33 @@ def test_keyboard_and_zoom_shrink_the_visual_viewport(phone: Page) -> None:
         assert inside(box(phone, part), vv), part
 
 
-WIDGET_PARTS = [".launcher", ".panel", "header", "h2", ".close", ".scroll", "textarea", ".send",
-                ".attach", ".quick button", ".msg.assistant .body"]
-STYLES = ["fontSize", "fontFamily", "lineHeight", "color", "backgroundColor", "display",
-          "letterSpacing", "paddingTop", "width", "height", "boxSizing", "transform"]
+WIDGET_PARTS = [
+    ".launcher",
+    ".panel",
+    "header",
+    "h2",
+    ".close",
+    ".scroll",
+    "textarea",
+    ".send",
+    ".attach",
+    ".quick button",
+    ".msg.assistant .body",
+]
+STYLES = [
+    "fontSize",
+    "fontFamily",
+    "lineHeight",
+    "color",
+    "backgroundColor",
+    "display",
+    "letterSpacing",
+    "paddingTop",
+    "width",
+    "height",
+    "boxSizing",
+    "transform",
+]
 
 
 def snapshot(page: Page) -> dict[str, Any]:
@@ -127,7 +167,8 @@ def snapshot(page: Page) -> dict[str, Any]:
         """([parts, styles]) => {
           const root = document.querySelector("support-chat").shadowRoot, out = {};
           for (const sel of parts) {
-            const e = root.querySelector(sel), r = e.getBoundingClientRect(), cs = getComputedStyle(e);
+            const e = root.querySelector(sel), r = e.getBoundingClientRect();
+            const cs = getComputedStyle(e);
             out[sel] = {box: [r.x, r.y, r.width, r.height].map(Math.round),
                         style: Object.fromEntries(styles.map((k) => [k, cs[k]]))};
           }
