@@ -177,6 +177,28 @@ def _line_item(raw: Json, returned: dict[str, int]) -> LineItem:
     )
 
 
+_GATEWAYS = {"paypal": "PayPal", "shopify_payments": "Card", "gift_card": "Gift card",
+             "shop_pay": "Shop Pay", "manual": "Manual payment", "cash": "Cash"}  # fmt: skip
+_PAID = {"SALE", "AUTHORIZATION", "CAPTURE"}
+
+
+def payment_method(raw: Json) -> str | None:
+    """How the order was paid, masked: "Visa •••• 4242", "PayPal". Only the last four digits of
+    a card ever leave this function, whatever Shopify sends."""
+    for tx in raw.get("transactions") or []:
+        if tx.get("kind") not in _PAID or tx.get("status") not in (None, "SUCCESS"):
+            continue
+        card = tx.get("paymentDetails") or {}
+        digits = re.sub(r"\D", "", card.get("number") or "")
+        if card.get("company") or digits:
+            last4 = f" •••• {digits[-4:]}" if len(digits) >= 4 else ""
+            return f"{card.get('company') or 'Card'}{last4}"
+        if tx.get("gateway"):
+            return _GATEWAYS.get(tx["gateway"], tx["gateway"].replace("_", " ").title())
+    names = raw.get("paymentGatewayNames") or []
+    return _GATEWAYS.get(names[0], names[0].replace("_", " ").title()) if names else None
+
+
 def order(raw: Json) -> Order:
     shipments = [_shipment(f) for f in raw.get("fulfillments") or []]
     returned = returned_quantities(raw)
@@ -195,6 +217,7 @@ def order(raw: Json) -> Order:
         tax=money(raw.get("totalTaxSet")),
         total=money(raw.get("totalPriceSet")),
         refunded_amount=money(raw.get("totalRefundedSet")),
+        payment_method=payment_method(raw),
         # Digital-only orders have no shipping address; the model needs one.
         shipping_address=shipping
         or Address(name="", line1="", city="", postal_code="", country=""),

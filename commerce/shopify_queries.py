@@ -24,6 +24,11 @@ fragment OrderFields on Order {{
   totalPriceSet {{ {_MONEY} }}
   totalRefundedSet {{ {_MONEY} }}
   customer {{ id }}
+  paymentGatewayNames
+  transactions(first: 5) {{
+    kind status gateway
+    paymentDetails {{ ... on CardPaymentDetails {{ company number }} }}
+  }}
   shippingAddress {{ {_ADDRESS} }}
   cancellation {{ staffNote }}
   lineItems(first: 50) {{

@@ -35,7 +35,9 @@ async def own_order(ctx: SupportContext, order_number: str) -> Order:
 
 @support_tool(ToolKind.READ, label="Looking up your order...")
 async def get_order(order_number: str, runtime: ToolRuntime[SupportContext]) -> dict[str, Any]:
-    """Get the status, items, shipments and tracking of one of the verified customer's orders.
+    """Get one of the verified customer's orders: status, items with their prices, subtotal,
+    shipping, tax, total, the payment method (masked), shipments and tracking, and its returns
+    and refunds.
 
     Only works after verify_customer succeeded in this conversation, and only for that
     customer's own orders.
@@ -43,7 +45,12 @@ async def get_order(order_number: str, runtime: ToolRuntime[SupportContext]) -> 
     Args:
         order_number: The order number, e.g. "#1043".
     """
-    return order_view(await own_order(runtime.context, order_number))
+    ctx = runtime.context
+    order = await own_order(ctx, order_number)
+    returns = await ctx.deps.store.list_returns(
+        customer_id=ctx.customer_id, order_number=order.number
+    )
+    return order_view(order, returns)
 
 
 @support_tool(ToolKind.READ, label="Looking up your orders...")

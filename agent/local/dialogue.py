@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.local import flows, requests
+from agent.local import flows, products, requests
 from agent.local.entities import extract
 from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import IntentClassifier
@@ -154,6 +154,8 @@ def _after_customer(
         return _handoff(state, tools)
     if offer == "human" and intent == "deny":
         return Decision(state, text=say("declined_human"))
+    if products.wants(text, state, bool(found.order_number), tools):
+        return products.ask(state, text, tools)
     if intent == "details" or reading is None:
         if state.flow not in ORDER_FLOWS:
             # the order named after a delivery question is looked at as a delivery problem
@@ -252,6 +254,8 @@ def _after_tool(
         except ValueError:
             data = {}
     name = result.name or ""
+    if name == "get_product_details":
+        return products.after_details(failed, data, state, tools)
     if name == "search_help_center":
         delivery = state.intent == "delivery_problem" and state.flow is None
         if failed or not data.get("answerable") or not data.get("passages"):

@@ -34,6 +34,47 @@ def _items(names: list[str]) -> str:
     return ", ".join(names)
 
 
+def money(amount: str | None, currency: str = "USD") -> str:
+    """'$129.00' for dollars, '129.00 EUR' for anything else."""
+    return f"${amount}" if currency == "USD" else f"{amount} {currency}"
+
+
+def _totals(view: dict[str, Any]) -> list[str]:
+    """The money of an order: total and its parts, how it was paid, what was refunded, and each
+    return (older views without these fields get none of it)."""
+    if "subtotal" not in view:
+        return []
+    currency = view.get("currency", "USD")
+    paid = view.get("payment_method")
+    lines = [
+        say(
+            "order_total",
+            total=money(view["total"], currency),
+            subtotal=money(view["subtotal"], currency),
+            shipping=money(view["shipping"], currency),
+            tax=money(view["tax"], currency),
+            paid=say("order_paid_with", method=paid) if paid else "",
+        )
+    ]
+    refunded_said = view["status"] in ("returned", "partially_refunded")
+    if view.get("refunded") and float(view["refunded"]) > 0 and not refunded_said:
+        lines.append(say("order_refunded", amount=money(view["refunded"], currency)))
+    for r in view.get("returns", []):
+        items = _items([f"{i['quantity']} × {i['name']}" for i in r["items"]])
+        exchange = r["resolution"] == "exchange"
+        lines.append(
+            say(
+                "order_exchange" if exchange else "order_return",
+                rma=r["rma"],
+                items=items,
+                status=r["status"].replace("_", " "),
+                resolution=r["resolution"].replace("_", " "),
+                amount=money(r["refund_amount"], currency),
+            )
+        )
+    return lines
+
+
 def order_reply(view: dict[str, Any]) -> str:
     order = templates()["order"]
     status = view["status"]
@@ -48,8 +89,15 @@ def order_reply(view: dict[str, Any]) -> str:
         currency=view.get("currency", "USD"),
     )
     lines = [head]
-    item_names = [f"{i['quantity']} × {i['name']} ({i['variant']})" for i in view["items"]]
+    currency = view.get("currency", "USD")
+    item_names = [
+        f"{i['quantity']} × {i['name']} ({i['variant']})"
+        + (f" {money(i['price'], currency)}" if i.get("price") else "")
+        + (" each" if i.get("price") and i["quantity"] > 1 else "")
+        for i in view["items"]
+    ]
     lines.append(say("items", items=_items(item_names)))
+    lines += _totals(view)
     shipped_names: set[str] = set()
     for shipment in view.get("shipments", []):
         names = shipment["items"]

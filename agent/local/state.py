@@ -34,6 +34,7 @@ class State:
     resolution: str | None = None
     variant: str | None = None
     address: dict[str, Any] | None = None
+    product: str | None = None  # the product a catalogue question was last about (its id)
     awaiting: str | None = None  # the slot we just asked for
     intent: str | None = None  # the request the flow serves (delivery_problem rides order_status)
     # understanding (agent/local/requests.py)

@@ -70,6 +70,10 @@ _STATUS_BY_AGE: list[tuple[float, dict[OrderStatus, int]]] = [
     (float("inf"), {S.DELIVERED: 78, S.CANCELLED: 5, S.RETURNED: 9, S.PARTIALLY_REFUNDED: 8}),
 ]
 _DELIVERED_FAMILY = {S.DELIVERED, S.RETURNED, S.PARTIALLY_REFUNDED}
+# how orders were paid, with weights; cards show only their last four digits
+_PAYMENTS = [("Visa", 40), ("Mastercard", 25), ("American Express", 8), ("PayPal", 15),
+             ("Apple Pay", 7), ("Gift card", 5)]  # fmt: skip
+_CARDS = {"Visa", "Mastercard", "American Express"}
 CANCEL_REASONS = [
     "Customer request: ordered the wrong size",
     "Customer request: no longer needed",
@@ -113,6 +117,17 @@ class _OrderFactory:
         self.rng, self.people, self.anchor = rng, people, anchor
         self.products = products
         self.returnable = [p for p in products if not p.final_sale]
+        # its own stream, so payment methods leave every other drawn value as it was
+        self.pay_rng = random.Random(rng.random())
+
+    def payment_method(self) -> str:
+        rng = self.pay_rng
+        kind = rng.choices([k for k, _ in _PAYMENTS], weights=[w for _, w in _PAYMENTS])[0]
+        if kind in _CARDS:
+            return f"{kind} •••• {rng.randint(0, 9999):04d}"
+        if kind == "Apple Pay":
+            return f"Apple Pay (Visa •••• {rng.randint(0, 9999):04d})"
+        return kind
 
     def line_items(self, seq: int, count: int, returnable_only: bool) -> list[LineItem]:
         pool = self.returnable if returnable_only else self.products
@@ -235,6 +250,7 @@ class _OrderFactory:
             tax=tax,
             total=total,
             refunded_amount=_money(refunded),
+            payment_method=self.payment_method(),
             shipping_address=address,
             line_items=items,
             shipments=shipments,
