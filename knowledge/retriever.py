@@ -30,9 +30,6 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
 
 import numpy as np
 
@@ -48,63 +45,18 @@ from knowledge.dense import (
 from knowledge.embedding_space import default_answer_floor, ensure_embedder
 from knowledge.lexical import LexicalIndex, analyse, metadata_matches
 from knowledge.links import TrustedLinks
+from knowledge.ranking import (
+    Filters,
+    Ranking,
+    RetrievalConfig,
+    Scored,
+    answerability_score,
+    passage_title,
+    to_passage,
+    where_clause,
+)
 from knowledge.store import ChunkStore
-from knowledge.types import Embedder, Passage, SearchResult, StoredChunk
-
-Filters = Mapping[str, Any]  # metadata key -> value, or list of allowed values
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    candidates: int = 20  # per retriever, before fusion
-    rrf_k: float = 60.0
-    dense_weight: float = 1.0
-    # Fusion: "score" ranks by dense score + lexical_weight × BM25 / the query's best BM25;
-    # "rrf" (reciprocal rank, k = rrf_k) gave keywords as much say as meaning, which lost to
-    # plain dense retrieval on paraphrased questions (docs/knowledge.md has the figures).
-    fusion: Literal["rrf", "score"] = "score"
-    lexical_weight: float = 0.15  # 0: dense only, no keyword fusion
-    spelling: bool = True  # fix typos against the help center's words before searching
-    deduplicate: bool = True
-    # A Q&A answer is also found by its question alone and by each other phrasing of it:
-    # dense score = (1 − q) × "question + answer" cosine + q × the best of all those cosines.
-    question_weight: float = 0.5
-    # Share of the cosine with the chunk's "title: heading" label in every chunk's dense score.
-    label_weight: float = 0.1
-    duplicate_cosine: float = 0.97  # at or above: a near-duplicate of a better passage
-    coverage_weight: float = 0.05  # how much keyword coverage moves the answerability score
-    coverage_centre: float = 0.5
-    # share of the heading cosine in the answerability score: fitted to 0 once the label's
-    # cosine became part of every dense score (label_weight)
-    heading_weight: float = 0.0
-    heading_passages: int = 3  # headings of this many top passages are compared with the query
-    heading_cache: int = 8192  # heading vectors kept (1.5 KB each)
-    confidence_slope: float = 7.0  # fitted: see evals/retrieval
-    revision_ttl_s: float = 1.0  # how often to check whether another process changed the store
-    # Up to this many chunks the vectors are also kept in memory (1.5 MB per 1,000) and dense
-    # search is an exact matrix product (~1 ms at 10,000); above it, Chroma's HNSW index answers.
-    in_memory_max_chunks: int = 50_000
-
-
-@dataclass(frozen=True)
-class Scored:
-    """One fused candidate with the signals answerability is computed from."""
-
-    chunk: StoredChunk
-    cosine: float
-    rrf: float
-    coverage: float
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """The fused candidates for one query, and query-level signals."""
-
-    searched: str  # the query after spelling fixes
-    passages: list[Scored]
-    dense_top: float  # best cosine among dense candidates (-1 when none)
-    unseen: float  # share of query terms the help center never uses
-    heading_top: float = -1.0  # best cosine of the query with a top passage's "title: heading"
+from knowledge.types import Embedder, SearchResult, StoredChunk
 
 
 class HybridRetriever:
@@ -124,9 +76,7 @@ class HybridRetriever:
         self.store = store
         self.trusted = trusted
         self.embedder = embedder
-        self.answer_floor = (
-            default_answer_floor(embedder) if answer_floor is None else answer_floor
-        )
+        self.answer_floor = default_answer_floor(embedder) if answer_floor is None else answer_floor
         self.config = config or RetrievalConfig()
         self._lock = threading.Lock()
         self._index: LexicalIndex | None = None
@@ -147,7 +97,7 @@ class HybridRetriever:
         if not query or k <= 0:
             return SearchResult(query=query, passages=[], answerable=False, confidence=0.0)
         ranking = self.rank(query, k, filters)
-        passages = [_passage(s) for s in ranking.passages]
+        passages = [to_passage(s) for s in ranking.passages]
         if not passages:
             return SearchResult(query=query, passages=[], answerable=False, confidence=0.0)
         z = self.answerability(ranking)
@@ -316,7 +266,7 @@ class HybridRetriever:
     ) -> list[StoredChunk]:
         """Nearest chunks by cosine: exact, in memory, when the index holds the vectors."""
         if index.vectors is None:
-            hits = self.store.query(vector, n, where=_where(filters), with_embeddings=True)
+            hits = self.store.query(vector, n, where=where_clause(filters), with_embeddings=True)
             c = self.config
             return blend_hits(
                 self.store,
@@ -390,51 +340,6 @@ class HybridRetriever:
                 )
                 self._revision = revision
             return self._index
-
-
-def answerability_score(
-    dense_top: float,
-    heading_top: float,
-    coverage: float,
-    *,
-    coverage_weight: float,
-    heading_weight: float,
-    coverage_centre: float = 0.5,
-) -> float:
-    """z = (1 − h) × dense + h × heading + w × (coverage − centre); no heading (-1): h = 0.
-    The eval fits w, h and the floor with this same function (evals/retrieval/run.py)."""
-    h = heading_weight if heading_top > -1.0 else 0.0
-    return (1.0 - h) * dense_top + h * heading_top + coverage_weight * (coverage - coverage_centre)
-
-
-def _where(filters: Filters | None) -> dict[str, Any]:
-    clauses: list[dict[str, Any]] = [{"flagged": False}]
-    for key, value in (filters or {}).items():
-        if isinstance(value, list | tuple | set | frozenset):
-            clauses.append({key: {"$in": list(value)}})
-        else:
-            clauses.append({key: value})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def passage_title(metadata: Mapping[str, Any]) -> str:
-    """What a result and its citation are called: a Q&A answer by its question, anything
-    else by its document's title."""
-    if metadata.get("kind") == "qa" and metadata.get("heading"):
-        return str(metadata["heading"])
-    return str(metadata.get("title", ""))
-
-
-def _passage(scored: Scored) -> Passage:
-    meta = scored.chunk.metadata
-    return Passage(
-        id=scored.chunk.id,
-        title=passage_title(meta),
-        text=scored.chunk.text,
-        score=scored.cosine,
-        source=str(meta.get("source", "")),
-        heading=str(meta.get("heading", "")),
-    )
 
 
 __all__ = [

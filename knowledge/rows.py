@@ -8,14 +8,15 @@ label (id = the chunk id), and, for a Q&A answer, one row per further phrasing o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from errors import KnowledgeError
-from knowledge.types import DocumentChunks
+from knowledge.types import DocumentChunks, DocumentInfo, StoredChunk
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -86,3 +87,32 @@ def document_rows(documents: Sequence[DocumentChunks]) -> tuple[Rows, Rows]:
             }
             chunks.append(chunk.id, vector, chunk.text, metadata)
     return chunks, headings
+
+
+def document_infos(stored: Iterable[StoredChunk]) -> list[DocumentInfo]:
+    """One entry per stored document, sorted by id (its details from its first chunk)."""
+    chunks: Counter[str] = Counter()
+    flagged: Counter[str] = Counter()
+    first: dict[str, dict[str, Any]] = {}
+    for chunk in stored:
+        doc_id = str(chunk.metadata["doc_id"])
+        chunks[doc_id] += 1
+        flagged[doc_id] += bool(chunk.metadata.get("flagged"))
+        if chunk.metadata.get("index") == 0:
+            first[doc_id] = chunk.metadata
+    infos = []
+    for doc_id in sorted(chunks):
+        meta = first.get(doc_id, {})
+        infos.append(
+            DocumentInfo(
+                doc_id=doc_id,
+                title=meta.get("title", ""),
+                source=meta.get("source", ""),
+                content_hash=meta.get("hash", ""),
+                chunks=chunks[doc_id],
+                flagged=flagged[doc_id],
+                kind=meta.get("kind", ""),
+                origin=meta.get("origin", ""),
+            )
+        )
+    return infos

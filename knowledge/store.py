@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ from knowledge.chroma import (
     pages,
     swap_collections,
 )
-from knowledge.rows import PHRASING_OF, Rows, document_rows
+from knowledge.rows import PHRASING_OF, Rows, document_infos, document_rows
 from knowledge.types import DocumentChunks, DocumentInfo, StoredChunk
 
 if TYPE_CHECKING:
@@ -347,31 +346,7 @@ class ChunkStore:
 
     def documents(self) -> list[DocumentInfo]:
         """One entry per stored document, sorted by id (its details from its first chunk)."""
-        chunks: Counter[str] = Counter()
-        flagged: Counter[str] = Counter()
-        first: dict[str, dict[str, Any]] = {}
-        for chunk in self._iter():
-            doc_id = str(chunk.metadata["doc_id"])
-            chunks[doc_id] += 1
-            flagged[doc_id] += bool(chunk.metadata.get("flagged"))
-            if chunk.metadata.get("index") == 0:
-                first[doc_id] = chunk.metadata
-        infos = []
-        for doc_id in sorted(chunks):
-            meta = first.get(doc_id, {})
-            infos.append(
-                DocumentInfo(
-                    doc_id=doc_id,
-                    title=meta.get("title", ""),
-                    source=meta.get("source", ""),
-                    content_hash=meta.get("hash", ""),
-                    chunks=chunks[doc_id],
-                    flagged=flagged[doc_id],
-                    kind=meta.get("kind", ""),
-                    origin=meta.get("origin", ""),
-                )
-            )
-        return infos
+        return document_infos(self._iter())
 
     def drop(self) -> None:
         """Delete the whole collection (tests, `kb reset`)."""
