@@ -53,6 +53,18 @@ def _chunks(knowledge: Any, doc_id: str) -> list[Any]:
     return sorted(found, key=lambda c: int(c.metadata.get("index", 0)))
 
 
+def _render(chunks: list[Any], trusted: TrustedLinks) -> list[str]:
+    """Each chunk as HTML, its section heading (kept in metadata, not in the text) first."""
+    parts: list[str] = []
+    heading = ""
+    for chunk in chunks:
+        if (section := str(chunk.metadata.get("heading") or "")) and section != heading:
+            parts.append(f"<h2><strong>{html.escape(section)}</strong></h2>")
+        heading = section or heading
+        parts.append(to_html(chunk.text, allow_link=lambda href: trusted.allows_host(_host(href))))
+    return parts
+
+
 def _services(request: Request) -> Any:
     return request.app.state.services
 
@@ -72,9 +84,7 @@ async def article(doc_id: str, services: Annotated[Any, Depends(_services)]) -> 
     served = [c for c in chunks if not c.metadata.get("flagged")]
     if not served:
         return error_response(404, "not_found", "No such article.")
-    body = "\n".join(
-        to_html(c.text, allow_link=lambda href: trusted.allows_host(_host(href))) for c in served
-    )
+    body = "\n".join(_render(served, trusted))
     title = str(meta.get("title") or doc_id)
     page = PAGE.format(
         title=html.escape(title), store=html.escape(services.settings.store_name), body=body
