@@ -119,5 +119,9 @@ def _scratch_settings(settings: Any, scratch: Path) -> Any:
         if (candidate := Path(f"{source}{suffix}")).exists():
             shutil.copy2(candidate, Path(f"{target}{suffix}"))
     return settings.model_copy(
-        update={"database_url": f"sqlite+aiosqlite:///{target}", "redis_url": None, "smtp_host": None}
+        update={
+            "database_url": f"sqlite+aiosqlite:///{target}",
+            "redis_url": None,
+            "smtp_host": None,
+        }
     )

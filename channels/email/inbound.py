@@ -279,4 +279,3 @@ async def _finish(session: AsyncSession, message_id: str, action: str, reason: s
     row = await session.scalar(select(EmailRecord).where(EmailRecord.message_id == message_id))
     if row is not None:
         row.action, row.reason = action, reason[:60]
-

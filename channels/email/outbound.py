@@ -172,4 +172,3 @@ class SmtpSender:
             raise DeliveryError(f"SMTP unreachable: {type(exc).__name__}", retryable=True) from exc
         log.info("email %s sent (%s)", payload["message_id"], key)
         return str(payload["message_id"])
-

@@ -144,7 +144,9 @@ def parse_email(raw: bytes, *, max_bytes: int) -> ParsedEmail:
             headers.setdefault(name.lower(), []).append(_decode_header(value))
         plain, markup, attachments = _bodies(msg)
     except Exception as exc:  # the stdlib parser's many failure modes on hostile input
-        raise BadEmail("malformed", f"the message could not be parsed: {type(exc).__name__}") from exc
+        raise BadEmail(
+            "malformed", f"the message could not be parsed: {type(exc).__name__}"
+        ) from exc
     if not headers or (msg.defects and not (plain or markup) and not headers.get("from")):
         raise BadEmail("malformed", "the message has no usable headers or body")
     body = plain if plain.strip() else html_to_text(markup) if markup.strip() else ""
@@ -179,4 +181,3 @@ def _decode_header(value: object) -> str:
         return str(email.header.make_header(email.header.decode_header(text)))
     except Exception:
         return text
-

@@ -14,9 +14,7 @@ import re
 
 from email_reply_parser import EmailReplyParser
 
-_WROTE = (
-    r"wrote|a écrit|schrieb|escribió|ha scritto|schreef|escreveu|skrev|napisał|написал"
-)
+_WROTE = r"wrote|a écrit|schrieb|escribió|ha scritto|schreef|escreveu|skrev|napisał|написал"
 _QUOTE_HEADER = re.compile(
     rf"^\s*(On|Le|Am|El|Il|Op|Em|Den|W dniu|Dnia)\b.{{0,300}}?\b({_WROTE})(\s.{{0,150}})?:\s*$",
     re.IGNORECASE,
@@ -27,11 +25,10 @@ _OUTLOOK = re.compile(
     r"Messaggio originale)\s*-{2,}|_{10,})\s*$",
     re.IGNORECASE,
 )
-_HEADER_LINE = re.compile(
-    r"^\s*\*?(From|De|Von|Van|Da|Från)\s*:\*?\s+\S", re.IGNORECASE
-)
+_HEADER_LINE = re.compile(r"^\s*\*?(From|De|Von|Van|Da|Från)\s*:\*?\s+\S", re.IGNORECASE)
 _SENT_LINE = re.compile(
-    r"^\s*\*?(Sent|Date|Envoyé|Gesendet|Enviado|Inviato|Verzonden|To|Subject)\s*:\*?\s", re.IGNORECASE
+    r"^\s*\*?(Sent|Date|Envoyé|Gesendet|Enviado|Inviato|Verzonden|To|Subject)\s*:\*?\s",
+    re.IGNORECASE,
 )
 _SIGNATURE = re.compile(
     r"^\s*(--\s*|__\s*|Sent from my \w+.*|Sent from (Mail|Outlook|Yahoo Mail).*|"
@@ -48,7 +45,9 @@ def _cut(lines: list[str]) -> list[str]:
             continue  # bottom-posting: the quote comes first, the answer below it
         if _QUOTE_HEADER.match(line) or _OUTLOOK.match(line):
             break
-        if _QUOTE_HEADER_START.match(line) and re.match(rf"^.{{0,200}}\b({_WROTE})(\s.{{0,150}})?:\s*$", nxt):
+        if _QUOTE_HEADER_START.match(line) and re.match(
+            rf"^.{{0,200}}\b({_WROTE})(\s.{{0,150}})?:\s*$", nxt
+        ):
             break  # Gmail wraps a long "On <date> <name> <address>\nwrote:" over two lines
         if _HEADER_LINE.match(line) and _SENT_LINE.match(nxt):
             break  # Outlook's header block without a rule above it

@@ -49,7 +49,7 @@ async def find_thread(session: AsyncSession, parsed: ParsedEmail, digest: str) -
                 EmailRecord.message_id.in_(ids), EmailRecord.conversation_id.is_not(None)
             )
         )
-        by_id = {mid: cid for mid, cid in rows.all()}
+        by_id = dict(rows.all())
         candidates += [by_id[i] for i in ids if i in by_id]
     if match := TOKEN.search(parsed.subject):
         token_hits = await session.scalars(

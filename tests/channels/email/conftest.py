@@ -44,7 +44,7 @@ class SmtpSink:
     refuse_with: str | None = None  # e.g. "451 try later": the next DATA is refused so
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
         with self.lock:
             if self.refuse_with:
                 return self.refuse_with

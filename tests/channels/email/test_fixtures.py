@@ -43,7 +43,9 @@ def test_reply_extraction_rate_and_no_quoted_instruction() -> None:
     replies = [n for n in EXPECTED if n.startswith("reply-")]
     right = [n for n in replies if _norm(_parse(n).text) == _norm(EXPECTED[n]["new_text"])]
     wrong = sorted(set(replies) - set(right))
-    print(f"\nreply extraction: {len(right)}/{len(replies)} right; wrong: {wrong}")
+    print(  # noqa: T201 - the figures, shown with -s
+        f"\nreply extraction: {len(right)}/{len(replies)} right; wrong: {wrong}"
+    )
     assert len(replies) >= 20
     assert len(right) / len(replies) >= 0.95, wrong
     for name in EXPECTED:

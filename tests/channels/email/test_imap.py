@@ -78,9 +78,14 @@ async def test_idle_wakes_the_poller_for_new_mail(
         await asyncio.to_thread(dovecot.append, mail(message_id="<idle@example.com>"))
         for _ in range(200):  # waits for the outcome; the 30 s poll would be far later
             async with env.services.sessions() as session:
-                if await session.scalar(
-                    select(EmailRecord.action).where(EmailRecord.message_id == "<idle@example.com>")
-                ) == "reply":
+                if (
+                    await session.scalar(
+                        select(EmailRecord.action).where(
+                            EmailRecord.message_id == "<idle@example.com>"
+                        )
+                    )
+                    == "reply"
+                ):
                     break
             await asyncio.sleep(0.05)
         else:

@@ -48,13 +48,14 @@ async def test_the_customers_answer_threads_onto_the_same_conversation(email_env
     await email_env.deliver()
     ours = email_env.sink.sent[0].message["Message-ID"]
     answer = mail(
-        "Thanks. And how long do refunds take?",
+        "Thanks. What is your return policy for socks?",
         subject=f"Re: Returns [#{first.conversation_id[:10]}]",
         message_id="<t2@example.com>",
         headers={"In-Reply-To": ours, "References": f"<t1@example.com> {ours}"},
     )
     second = await email_env.channel.handle(answer)
     assert second.conversation_id == first.conversation_id
+    assert second.action == "reply", second
     await email_env.deliver()
     reply = email_env.sink.sent[1].message
     assert reply["In-Reply-To"] == "<t2@example.com>"
@@ -101,7 +102,9 @@ async def test_an_instruction_only_in_the_quote_never_reaches_the_agent(email_en
     )
     outcome = await email_env.channel.handle(mail(body))
     assert outcome.action == "reply"
-    texts = [t for (t,) in await rows(email_env, select(Message.text).where(Message.role == "customer"))]
+    texts = [
+        t for (t,) in await rows(email_env, select(Message.text).where(Message.role == "customer"))
+    ]
     assert texts and all("Ignore all previous" not in t and "refund order" not in t for t in texts)
 
 
@@ -147,7 +150,9 @@ async def test_an_injection_in_the_body_is_refused_in_code(email_env: Any) -> No
     )
     assert outcome.action == "reply"
     assert "system prompt" not in (outcome.reply or "").lower()
-    texts = [t for (t,) in await rows(email_env, select(Message.text).where(Message.role == "tool"))]
+    texts = [
+        t for (t,) in await rows(email_env, select(Message.text).where(Message.role == "tool"))
+    ]
     assert texts == []  # no tool ran
 
 

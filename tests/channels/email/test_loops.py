@@ -41,9 +41,11 @@ async def test_suppression_class_gets_no_reply_and_humans_get_threaded_ones(
     # each human control got one email, threaded on its own Message-ID
     answered = {s.message["In-Reply-To"]: s for s in email_env.sink.sent}
     replied = [n for n in humans if outcomes[n].action == "reply"]
-    print(f"\nrobots: {len(robots)} suppressed of {len(robots)}; emails sent: "
-          f"{len(email_env.sink.sent)}; humans answered automatically {len(replied)}/{len(humans)}"
-          f" (the rest held as drafts: {sorted({outcomes[n].reason for n in humans} - {''})})")
+    print(  # noqa: T201 - the figures, shown with -s
+        f"\nrobots: {len(robots)} suppressed of {len(robots)}; emails sent: "
+        f"{len(email_env.sink.sent)}; humans answered automatically {len(replied)}/{len(humans)}"
+        f" (the rest held as drafts: {sorted({outcomes[n].reason for n in humans} - {''})})"
+    )
     assert len(email_env.sink.sent) == len(replied)
     for name in replied:
         sent = answered[outcomes[name].message_id]
@@ -87,9 +89,7 @@ async def test_an_echo_robot_is_stopped_at_the_cap_and_staff_are_alerted(email_e
     assert len(email_env.sink.sent) == cap
     assert (outcome.action, outcome.reason) == ("suppress", "reply_cap")
     async with email_env.services.sessions() as session:
-        alerts = (
-            await session.scalars(select(Escalation).where(Escalation.kind == "alert"))
-        ).all()
+        alerts = (await session.scalars(select(Escalation).where(Escalation.kind == "alert"))).all()
     assert [a.reason for a in alerts] == ["email_reply_cap"]
     # the robot's next mail is suppressed too, and no second alert is raised
     again = await email_env.channel.handle(
