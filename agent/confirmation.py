@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -90,6 +91,24 @@ def outcome_text(action: PendingAction) -> str:
             )
         if action.kind == "cancel":
             return say("executed_cancel", order_number=action.order_number)
+        if action.kind == "order_edit":
+            items = ", ".join(
+                f"{i['quantity']} × {i['variant']} ({i['sku']})" for i in result.get("items", [])
+            )
+            amount = abs(Decimal(result.get("difference", "0")))
+            money = {
+                "refund": f"${amount:.2f} is refunded to your original payment method.",
+                "charge": f"The extra ${amount:.2f} is charged to your original payment method.",
+            }.get(result.get("money", ""), "")
+            return say(
+                "executed_order_edit",
+                order_number=action.order_number,
+                items=items,
+                total=f"${result.get('total', '')}",
+                money=money,
+            ).strip()
+        if action.kind == "default_address":
+            return say("executed_default_address", address=result.get("address", ""))
         return say(
             "executed_address_change",
             order_number=action.order_number,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from commerce.edits import OrderEdit
 from commerce.models import (
     Address,
     Customer,
@@ -82,6 +83,25 @@ class StoreBackend(Protocol):
     async def update_shipping_address(
         self, *, order_number: str, address: Address, idempotency_key: str
     ) -> Order: ...
+
+    async def edit_order(
+        self,
+        *,
+        order_number: str,
+        edits: list[OrderEdit],
+        expected_total: Decimal,
+        idempotency_key: str,
+    ) -> Order:
+        """Applies item changes to an unshipped order (commerce/edits.py), all or none. Refuses
+        when a line no longer matches the edit's `from_*` or the new total is not
+        `expected_total`: the order changed since the customer confirmed."""
+        ...
+
+    async def update_default_address(
+        self, *, customer_id: str, address: Address, idempotency_key: str
+    ) -> Customer:
+        """The account's saved address; existing orders keep theirs."""
+        ...
 
     async def ping(self) -> bool:
         """True when the backend answers (used by /readyz)."""

@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from commerce.edits import EditAction, EditPrice, OrderEdit
 from commerce.models import LineItem, Order, OrderStatus
 
 _CENT = Decimal("0.01")
@@ -59,11 +60,32 @@ class ChangeRule(_Rules):
     window_hours: int | None = Field(default=None, ge=0)  # None: any time in those statuses
 
 
+_UNSHIPPED = [OrderStatus.PENDING_PAYMENT, OrderStatus.PAID]
+
+
+class EditRules(_Rules):
+    """Changes to an order's items before it ships (see commerce/edits.py)."""
+
+    swap_variant: ChangeRule = ChangeRule(allowed_statuses=_UNSHIPPED)
+    change_quantity: ChangeRule = ChangeRule(allowed_statuses=_UNSHIPPED)
+    remove_item: ChangeRule = ChangeRule(allowed_statuses=_UNSHIPPED)
+    # refund_or_charge: a cheaper item is refunded, a dearer one charged; same_price_only:
+    # only changes that keep the total (and exchanges at the same price) are offered
+    price_difference: Literal["refund_or_charge", "same_price_only"] = "refund_or_charge"
+    review_over: Decimal | None = Field(default=None, ge=0)  # a bigger difference: staff review
+
+
+class AccountRules(_Rules):
+    default_address_change: bool = True  # the verified customer may change their saved address
+
+
 class StorePolicy(_Rules):
     returns: ReturnRules
     approval: ApprovalRules
     cancellation: ChangeRule
     address_change: ChangeRule
+    edits: EditRules = EditRules()
+    account: AccountRules = AccountRules()
 
     @model_validator(mode="after")
     def _reasons_exist(self) -> StorePolicy:
@@ -265,3 +287,61 @@ def check_cancel(policy: StorePolicy, order: Order, now: datetime) -> Decision:
 def check_address_change(policy: StorePolicy, order: Order, now: datetime) -> Decision:
     """May the shipping address change? Only before anything ships (and inside the window)."""
     return _check_change(policy.address_change, order, now, "change the address")
+
+
+_EDIT_VERBS = {
+    EditAction.SWAP_VARIANT: "swap an item for another size or colour",
+    EditAction.SET_QUANTITY: "change a quantity",
+    EditAction.REMOVE_ITEM: "remove an item",
+}
+
+
+def check_edit(
+    policy: StorePolicy, order: Order, edits: list[OrderEdit], price: EditPrice, now: datetime
+) -> Decision:
+    """May these item changes be made? Each kind of change under its own rule (which statuses,
+    which window), the order never emptied (that is a cancellation), the price difference under
+    the store's rule; a difference over `review_over` goes to staff."""
+    rules = policy.edits
+    if not edits:
+        return _refuse("say which item to change")
+    by_action = {
+        EditAction.SWAP_VARIANT: rules.swap_variant,
+        EditAction.SET_QUANTITY: rules.change_quantity,
+        EditAction.REMOVE_ITEM: rules.remove_item,
+    }
+    for action in dict.fromkeys(e.action for e in edits):
+        decision = _check_change(by_action[action], order, now, _EDIT_VERBS[action])
+        if not decision.allowed:
+            return decision
+    removed = {e.line_item_id for e in edits if e.action is EditAction.REMOVE_ITEM}
+    if all(i.id in removed for i in order.line_items):
+        return _refuse(
+            f"that would leave order {order.number} empty; to remove everything, cancel the order"
+        )
+    if rules.price_difference == "same_price_only" and price.difference != 0:
+        return _refuse("this store only makes changes that keep the same price")
+    currency = order.currency
+    if rules.review_over is not None and abs(price.difference) > rules.review_over:
+        return Decision(
+            allowed=True,
+            needs_approval=True,
+            reason=f"changes of more than {_money(rules.review_over, currency)} to an order's "
+            "total are reviewed by our team",
+        )
+    return Decision(
+        allowed=True,
+        needs_approval=False,
+        reason=f"order {order.number} hasn't shipped yet, so we can change its items",
+    )
+
+
+def check_default_address(policy: StorePolicy) -> Decision:
+    """May the customer change the address saved on their account? Orders keep their own."""
+    if not policy.account.default_address_change:
+        return _refuse("the saved address can only be changed in your account on our website")
+    return Decision(
+        allowed=True,
+        needs_approval=False,
+        reason="your saved address is used for future orders; existing orders keep theirs",
+    )

@@ -17,6 +17,7 @@ import httpx
 
 from commerce import shopify_mapping as m
 from commerce import shopify_queries as q
+from commerce.edits import OrderEdit
 from commerce.models import (
     Address,
     Customer,
@@ -32,6 +33,7 @@ from commerce.models import (
     order_number_formats,
 )
 from commerce.shopify_client import ShopifyGraphQL, Sleep
+from commerce.shopify_edits import ShopifyEditor
 from commerce.shopify_writes import ShopifyWriter, marker_for, return_instructions
 from errors import BackendError
 
@@ -202,6 +204,29 @@ class ShopifyStore:
     ) -> Order:
         return await self._writes.update_shipping_address(
             order_number=order_number, address=address, idempotency_key=idempotency_key
+        )
+
+    async def edit_order(
+        self,
+        *,
+        order_number: str,
+        edits: list[OrderEdit],
+        expected_total: Decimal,
+        idempotency_key: str,
+    ) -> Order:
+        """Shopify's order-editing session (shopify_edits.py)."""
+        return await ShopifyEditor(self._writes, self.get_customer).edit_order(
+            order_number=order_number,
+            edits=edits,
+            expected_total=expected_total,
+            idempotency_key=idempotency_key,
+        )
+
+    async def update_default_address(
+        self, *, customer_id: str, address: Address, idempotency_key: str
+    ) -> Customer:
+        return await ShopifyEditor(self._writes, self.get_customer).update_default_address(
+            customer_id=customer_id, address=address, idempotency_key=idempotency_key
         )
 
     async def order_number_formats(self) -> list[OrderNumberFormat]:

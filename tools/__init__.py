@@ -6,6 +6,7 @@ from langchain_core.tools import BaseTool
 
 
 def default_tools() -> list[BaseTool]:
+    from tools.changes import change_default_address, change_order_items
     from tools.catalog import get_product_details, search_products
     from tools.escalation import escalate_to_human
     from tools.identity import verify_customer
@@ -29,6 +30,8 @@ def default_tools() -> list[BaseTool]:
         start_return,
         cancel_order,
         change_shipping_address,
+        change_order_items,
+        change_default_address,
         search_help_center,
         search_products,
         get_product_details,

@@ -5,7 +5,11 @@ per client IP (`verify_failure_limit` in `verify_failure_window_s`), so opening 
 conversations buys an attacker nothing. A locked key is refused with exactly the words and the
 work of wrong details (the store lookup and the comparisons still run), and a right answer for a
 locked key is refused too: otherwise the lock-out would tell a guesser when they hit. A wave of
-failures across the store raises one staff alert."""
+failures across the store raises one staff alert.
+
+Without the order number, the email plus the postal code of one of that email's orders verifies
+too (counted against the email and IP keys), and the customer's orders are returned to choose
+from. Either way one conversation is bound to one customer."""
 
 from __future__ import annotations
 
@@ -41,10 +45,23 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-def _keys(ctx: SupportContext, number: str, order_number: str, email: str | None) -> list[str]:
+NOT_VERIFIED_BY_EMAIL = (
+    "I couldn't verify those details. The email address and the postal code must match one of "
+    "your orders. If you have an order number, I can check with that instead, or I can connect "
+    "you with a colleague who can verify you another way."
+)
+# how many of the customer's orders are offered to choose from, newest first
+ORDERS_OFFERED = 10
+
+
+def _keys(
+    ctx: SupportContext, number: str | None, order_number: str | None, email: str | None
+) -> list[str]:
     """The throttle keys this attempt counts against."""
     throttle = ctx.deps.throttle
-    keys = [throttle.key("verify:order", number or order_number.strip().lower()[:100])]
+    keys = []
+    if order_number is not None:
+        keys.append(throttle.key("verify:order", number or order_number.strip().lower()[:100]))
     if email is not None:
         keys.append(throttle.key("verify:email", normalize_email(email)))
     if ctx.client_ip:
@@ -87,14 +104,79 @@ async def _record_failure(ctx: SupportContext, keys: list[str]) -> None:
         log.exception("could not raise the %s alert", ALERT_CODE)
 
 
+async def _locked(ctx: SupportContext, keys: list[str]) -> bool:
+    settings = ctx.deps.settings
+    window = settings.verify_failure_window_s
+    counts = [await ctx.deps.throttle.count(key, window_s=window) for key in keys]
+    return (
+        any(count >= settings.verify_failure_limit for count in counts)
+        or ctx.failed_verifications >= settings.max_verify_attempts
+    )
+
+
+async def _bind(ctx: SupportContext, customer_id: str) -> None:
+    async with ctx.deps.sessions.begin() as session:
+        bound = await repo.bind_customer(session, ctx.conversation_id, customer_id)
+    if not bound:
+        raise ToolError(
+            "This conversation is already verified for another customer. To ask about a "
+            "different account, please start a new conversation."
+        )
+    ctx.customer_id = customer_id
+
+
+async def _verify_without_order(
+    ctx: SupportContext, email: str | None, postal_code: str | None
+) -> dict[str, Any]:
+    """The email plus the postal code of any one of that email's orders. Both are needed: an
+    email alone is often known to others, and a postcode alone names a street, not a person."""
+    if not (email and postal_code):
+        raise ToolError(
+            "Without the order number, ask for both the email address and the postal code of "
+            "one of the customer's orders."
+        )
+    deps = ctx.deps
+    wanted = normalize_postal_code(postal_code)
+    orders = await deps.store.list_orders(email=normalize_email(email), limit=50)
+    # every order compared, match or not: the work does not depend on where the match is
+    hits = [o for o in orders if _same(wanted, normalize_postal_code(o.postal_code)) and wanted]
+    owners = {o.customer_id for o in hits}
+    keys = _keys(ctx, None, None, email)
+    if await _locked(ctx, keys) or len(owners) != 1:
+        await _record_failure(ctx, keys)
+        raise ToolError(NOT_VERIFIED_BY_EMAIL)
+    customer_id = owners.pop()
+    await _bind(ctx, customer_id)
+    mine = await deps.store.list_orders(customer_id=customer_id, limit=ORDERS_OFFERED)
+    for order in mine:
+        ctx.orders[order.number] = order
+    return {
+        "verified": True,
+        "first_name": hits[0].shipping_address.name.split(" ")[0] or None,
+        "orders": [
+            {
+                "order_number": o.number,
+                "placed_on": o.created_at.date().isoformat(),
+                "status": o.status.value,
+                "total": f"{o.total:.2f}",
+                "currency": o.currency,
+                "items": ", ".join(f"{i.quantity} × {i.name}" for i in o.line_items),
+            }
+            for o in mine
+        ],
+    }
+
+
 @support_tool(ToolKind.READ, label="Verifying your details...")
 async def verify_customer(
-    order_number: str,
     runtime: ToolRuntime[SupportContext],
+    order_number: str | None = None,
     email: str | None = None,
     postal_code: str | None = None,
 ) -> dict[str, Any]:
-    """Verify the customer's identity from an order number plus the email or postal code on it.
+    """Verify the customer's identity from an order number plus the email or postal code on it,
+    or, when they don't have the order number, from their email plus the postal code of one of
+    their orders (then their orders are returned for them to choose from).
 
     Call this before sharing any order information. Use exactly what the customer typed; never
     guess or reuse details from elsewhere. A failed check reveals nothing about whether the order
@@ -102,12 +184,16 @@ async def verify_customer(
     colleague who can verify them another way.
 
     Args:
-        order_number: The order number the customer gave, e.g. "#1043".
+        order_number: The order number the customer gave, e.g. "#1043". Leave empty when the
+            customer does not have it; then both email and postal_code are needed.
         email: The email address the customer says is on the order.
         postal_code: The postal or ZIP code of the order's shipping address.
     """
     ctx = runtime.context
-    deps, settings = ctx.deps, ctx.deps.settings
+    if not (order_number or "").strip():
+        return await _verify_without_order(ctx, email, postal_code)
+    assert order_number is not None
+    deps = ctx.deps
     number = normalize_order_number(order_number)
     if not (email or postal_code):
         raise ToolError("Ask the customer for the email address or postal code on the order.")
@@ -122,23 +208,10 @@ async def verify_customer(
     )
     matched = order is not None and (email_ok or postal_ok)
     keys = _keys(ctx, number, order_number, email)
-    window = settings.verify_failure_window_s
-    counts = [await deps.throttle.count(key, window_s=window) for key in keys]
-    locked = (
-        any(count >= settings.verify_failure_limit for count in counts)
-        or ctx.failed_verifications >= settings.max_verify_attempts
-    )
-    if locked or not matched or order is None:
+    if await _locked(ctx, keys) or not matched or order is None:
         await _record_failure(ctx, keys)
         raise ToolError(NOT_VERIFIED)
-    async with deps.sessions.begin() as session:
-        bound = await repo.bind_customer(session, ctx.conversation_id, order.customer_id)
-    if not bound:
-        raise ToolError(
-            "This conversation is already verified for another customer. To ask about a "
-            "different account, please start a new conversation."
-        )
-    ctx.customer_id = order.customer_id
+    await _bind(ctx, order.customer_id)
     ctx.orders[order.number] = order  # get_order right after needs no second lookup
     return {
         "verified": True,

@@ -3,6 +3,7 @@ waits for the customer's "yes" (and staff approval above the store's rules)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -10,13 +11,14 @@ from typing import Any, Literal
 from langchain.tools import ToolRuntime
 from pydantic import BaseModel, Field
 
-from commerce.models import LineItem, Order
+from commerce.models import LineItem, Order, Variant
 from commerce.policy import Decision, check_address_change, check_cancel, check_return
 from errors import ToolError
 from tools.actions import Proposal, propose
 from tools.base import ToolKind, support_tool
 from tools.context import SupportContext
 from tools.orders import own_order
+from tools.variant_match import choose_variant
 
 ASK = "Nothing has been done yet. Show the summary and ask the customer to reply yes to confirm."
 
@@ -24,24 +26,47 @@ ASK = "Nothing has been done yet. Show the summary and ask the customer to reply
 class ItemRequest(BaseModel):
     item: str = Field(description="Item name, SKU or line id as it appears on the order")
     quantity: int = Field(default=1, description="How many of that item")
+    exchange_for: str | None = Field(
+        default=None,
+        description="For an exchange, the options wanted for this item in the customer's words "
+        "(e.g. 'L in navy'); defaults to exchange_variant",
+    )
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def match_item(order: Order, wanted: str) -> LineItem:
-    """Finds the line item a customer means: id, SKU, then name (with or without variant)."""
+    """Finds the line item a customer means: id, SKU, then name (with or without variant).
+    Two lines of one product are told apart by their variant ("Tee (M / Black)", "the black
+    tee in M"): the line whose variant values are all in the text."""
     text = wanted.strip().lower()
     for item in order.line_items:
         if text in (item.id.lower(), item.sku.lower()):
             return item
+    plain = _plain(wanted)
     hits = [
         i
         for i in order.line_items
-        if text in f"{i.name} {i.variant_title}".lower() or i.name.lower() in text
+        if plain
+        and (plain in _plain(f"{i.name} {i.variant_title}") or _plain(i.name) in plain)
     ]
+    words = set(plain.split())
+    if not hits:  # "the tee in L": the product's last word names it
+        hits = [i for i in order.line_items if (_plain(i.name).split() or [""])[-1] in words]
+    if len(hits) > 1:
+        exact = [i for i in hits if set(_plain(i.variant_title).split()) <= words]
+        if not exact:  # "the one in 42": a value only that line has
+            shared = set.intersection(*(set(_plain(i.variant_title).split()) for i in hits))
+            exact = [i for i in hits if (set(_plain(i.variant_title).split()) - shared) & words]
+        hits = exact or hits
     if len(hits) == 1:
         return hits[0]
     names = "; ".join(f"{i.name} ({i.variant_title})" for i in order.line_items)
     if hits:
-        raise ToolError(f"'{wanted}' matches several items on order {order.number}: {names}")
+        which = "; ".join(f"{i.name} ({i.variant_title})" for i in hits)
+        raise ToolError(f"'{wanted}' matches several items on order {order.number}: {which}")
     raise ToolError(f"'{wanted}' is not on order {order.number}. Its items are: {names}")
 
 
@@ -107,7 +132,8 @@ async def start_return(
             defective, wrong_item, arrived_late, other (give the customer's words in
             reason_note), or exception (outside the usual policy).
         resolution: refund (to the original payment), store_credit, or exchange.
-        exchange_variant: For an exchange, the size/colour wanted instead (e.g. "43 / Black").
+        exchange_variant: For an exchange, the options wanted instead, in the customer's words
+            (size, colour, capacity, ...: "43 black", "the blue one in M").
         reason_note: The customer's own words for the reason, when the reason is "other".
     """
     ctx = runtime.context
@@ -123,34 +149,40 @@ async def start_return(
             raise ToolError(f"This store does not offer {resolution.replace('_', ' ')}.")
     prior = await _prior_returns_90d(ctx)
     chosen: dict[str, tuple[LineItem, int]] = {}
+    wanted: dict[str, str | None] = {}
     for request in items:
         item = match_item(order, request.item)
         previous = chosen.get(item.id, (item, 0))[1]
         chosen[item.id] = (item, previous + request.quantity)
+        wanted[item.id] = request.exchange_for or wanted.get(item.id) or exchange_variant
     decisions: list[tuple[LineItem, int, Decision]] = []
     for item, quantity in chosen.values():
         decision = check_return(policy, order, item, quantity, reason, now, prior)
         if not decision.allowed:
             raise ToolError(f"{item.name} can't be returned: {decision.reason}.")
         decisions.append((item, quantity, decision))
-    exchange_sku = (
-        await _exchange_sku(ctx, decisions, exchange_variant)
-        if (resolution == "exchange")
-        else None
-    )
+    swaps = await _exchanges(ctx, decisions, wanted) if resolution == "exchange" else {}
     value = sum((i.unit_price * q for i, q, _ in decisions), Decimal("0"))
     fee = sum((d.restocking_fee for _, _, d in decisions), Decimal("0"))
-    refund = Decimal("0") if resolution == "exchange" else value - fee
+    # an exchange for a dearer variant is charged the difference, a cheaper one refunded
+    difference = sum(
+        ((swaps[i.id].price - i.unit_price) * q for i, q, _ in decisions if i.id in swaps),
+        Decimal("0"),
+    )
+    if difference and policy.edits.price_difference == "same_price_only":
+        raise ToolError("This store only exchanges for a variant at the same price.")
+    refund = max(-difference, Decimal("0")) if resolution == "exchange" else value - fee
     reviews = [d.reason for _, _, d in decisions if d.needs_approval]
     cap = policy.approval.auto_approve_max_value
     if value > cap and not reviews:
         reviews.append(f"returns over {_money(cap, order.currency)} are reviewed by our team")
     lines_text = ", ".join(f"{q} × {i.name} ({i.variant_title})" for i, q, _ in decisions)
-    outcome = {
-        "refund": f"refund {_money(refund, order.currency)} to the original payment method",
-        "store_credit": f"{_money(refund, order.currency)} in store credit",
-        "exchange": f"exchange for {exchange_variant}",
-    }[resolution]
+    if resolution == "exchange":
+        outcome = _exchange_text(decisions, swaps, difference, order.currency)
+    elif resolution == "store_credit":
+        outcome = f"{_money(refund, order.currency)} in store credit"
+    else:
+        outcome = f"refund {_money(refund, order.currency)} to the original payment method"
     label = policy.returns.reasons[reason].label
     note = " ".join((reason_note or "").split())[:200]
     if reason == "other":
@@ -165,7 +197,12 @@ async def start_return(
     if reviews:
         summary += " Our team will review it before it goes ahead."
     lines = [
-        {"line_item_id": i.id, "quantity": q, "exchange_sku": exchange_sku} for i, q, _ in decisions
+        {
+            "line_item_id": i.id,
+            "quantity": q,
+            "exchange_sku": swaps[i.id].sku if i.id in swaps else None,
+        }
+        for i, q, _ in decisions
     ]
     proposal = Proposal(
         kind="return",
@@ -177,31 +214,54 @@ async def start_return(
             "refund_amount": f"{refund:.2f}",
             "restocking_fee": f"{fee:.2f}",
             "reason_note": note or None,
+            "price_difference": f"{difference:.2f}",
         },
         summary=summary,
         needs_approval=bool(reviews),
         approval_reason="; ".join(reviews) or None,
-        key_detail=sorted((i.id, q) for i, q, _ in decisions),
+        key_detail=sorted((line["line_item_id"], line["quantity"], line["exchange_sku"] or "")
+                          for line in lines),
     )
     return await _proposed(ctx, proposal)
 
 
-async def _exchange_sku(
-    ctx: SupportContext, decisions: list[tuple[LineItem, int, Decision]], wanted: str | None
+async def _exchanges(
+    ctx: SupportContext,
+    decisions: list[tuple[LineItem, int, Decision]],
+    wanted: dict[str, str | None],
+) -> dict[str, Variant]:
+    """line id -> the variant each returned item is exchanged for (tools/variant_match.py:
+    any mix of option values; asks when several fit or the one meant is unavailable)."""
+    swaps: dict[str, Variant] = {}
+    for item, quantity, _ in decisions:
+        text = (wanted.get(item.id) or "").strip()
+        if not text:
+            raise ToolError(f"Ask which size, colour or other option of {item.name} they want.")
+        product = await ctx.deps.store.get_product(item.product_id)
+        if product is None:
+            raise ToolError(f"{item.name} is no longer sold; offer a refund or store credit.")
+        swaps[item.id] = choose_variant(product, text, current_sku=item.sku, quantity=quantity)
+    return swaps
+
+
+def _exchange_text(
+    decisions: list[tuple[LineItem, int, Decision]],
+    swaps: dict[str, Variant],
+    difference: Decimal,
+    currency: str,
 ) -> str:
-    if not wanted or len(decisions) != 1:
-        raise ToolError("For an exchange, return one item and say which size or colour you want.")
-    item = decisions[0][0]
-    product = await ctx.deps.store.get_product(item.product_id)
-    variants = product.variants if product else []
-    text = wanted.strip().lower()
-    for variant in variants:
-        if text in (variant.sku.lower(), variant.title.lower()) or text in variant.title.lower():
-            if variant.stock < decisions[0][1]:
-                raise ToolError(f"{item.name} in {variant.title} is out of stock.")
-            return variant.sku
-    options = ", ".join(v.title for v in variants if v.stock > 0) or "none in stock"
-    raise ToolError(f"{item.name} doesn't come in '{wanted}'. Available: {options}.")
+    parts = [
+        f"{q} × {i.name} ({swaps[i.id].title}) in exchange for your {i.variant_title}"
+        for i, q, _ in decisions
+    ]
+    text = "we send " + "; ".join(parts)
+    if difference > 0:
+        paid = _money(difference, currency)
+        return f"{text}; the {paid} difference is charged to the original payment method"
+    if difference < 0:
+        back = _money(-difference, currency)
+        return f"{text}; the {back} difference is refunded to the original payment method"
+    return text + " at no price difference"
 
 
 @support_tool(ToolKind.WRITE, label="Preparing the cancellation...")

@@ -80,7 +80,8 @@ def find_address(text: str) -> re.Match[str] | None:
 
 
 def extract(text: str, *, expecting: str | None = None) -> Entities:
-    """`expecting` ("order_number" or "credential") decides what a bare number means."""
+    """`expecting` ("order_number", "credential", or "order_or_postal" once an email is known
+    without an order number) decides what a bare number means."""
     rest = text
     address_match = find_address(rest)
     address = address_match.group(0).strip(" ,.") if address_match else None
@@ -103,9 +104,16 @@ def extract(text: str, *, expecting: str | None = None) -> Entities:
         postal = postal_marked.group(1).strip().upper()
         rest = rest[: postal_marked.start()] + " " + rest[postal_marked.end() :]
 
+    if order is None and postal is None and (email is not None or expecting == "order_or_postal"):
+        # an email with a postcode and no order named: the way in without the order number
+        for pattern in _POSTAL_FORMATS:
+            if found := pattern.search(rest):
+                postal = found.group(0).upper()
+                rest = rest[: found.start()] + " " + rest[found.end() :]
+                break
     if order is None and expecting != "credential":
         bare = _BARE_NUMBER.search(rest)
-        if bare and (expecting == "order_number" or len(bare.group(1)) <= 4):
+        if bare and (expecting in ("order_number", "order_or_postal") or len(bare.group(1)) <= 4):
             order = f"#{bare.group(1)}"
             rest = rest[: bare.start()] + " " + rest[bare.end() :]
     if postal is None and (expecting == "credential" or order is not None or email is None):

@@ -26,9 +26,11 @@ def order_flow(state: State, found: Entities, text: str, tools: set[str]) -> Dec
             state.reset_action()
         state.order_number = found.order_number
     if found.email:
-        state.email, state.postal_code = found.email, None
+        state.email = found.email
+        state.postal_code = found.postal_code or (None if state.order_number else state.postal_code)
     elif found.postal_code:
-        state.postal_code, state.email = found.postal_code, None
+        state.postal_code = found.postal_code
+        state.email = None if state.order_number else state.email
     _collect_action_slots(state, text)
     if not state.verified:
         return _verify(state, tools)
@@ -46,7 +48,9 @@ def _collect_action_slots(state: State, text: str) -> None:
             # an answer to "what's the reason?" that no rule knows: "other", in their words
             state.reason, state.reason_note = reason_of(text)
         state.resolution = find_resolution(text) or state.resolution
-        state.variant = find_variant(text) or state.variant
+        if state.awaiting == "variant" or find_variant(text):
+            # the whole message: the tool matches any mix of option values against the product
+            state.variant = " ".join(text.split())[:120] or state.variant
         if state.items:
             state.chosen = find_items(text, state.items) or state.chosen
     elif state.flow == "address_change" and state.awaiting == "address":
@@ -66,6 +70,17 @@ def _verify(state: State, tools: set[str]) -> Decision:
         return Decision(state, text=say("verify_failed", error="Those details still don't match."))
     if state.order_number:
         return _ask(state, "credential", say("ask_credential", order_number=state.order_number))
+    if state.email and state.postal_code:
+        # no order number: the email plus the postal code of one of their orders
+        attempt = f"email|{state.email}|{state.postal_code}"
+        if attempt not in state.tried:
+            state.tried.append(attempt)
+            return call(
+                state, tools, "verify_customer", email=state.email, postal_code=state.postal_code
+            )
+        return Decision(state, text=say("verify_failed", error="Those details still don't match."))
+    if state.email:
+        return _ask(state, "order_number", say("ask_order_number_or_postal"))
     if state.credential:
         return _ask(state, "order_number", say("ask_order_number"))
     return _ask(state, "order_number", say("ask_order_and_credential"))
@@ -138,7 +153,21 @@ def after_order_tool(
         state.verified = True
         if state.flow == "refund_status":
             return call(state, tools, "list_returns")
+        orders = data.get("orders") or []
+        if not state.order_number and len(orders) == 1:
+            state.order_number = orders[0]["order_number"]
+        elif not state.order_number and orders:
+            listed = "\n".join(
+                f"- {o['order_number']} placed {o['placed_on']} ({o['status'].replace('_', ' ')}): "
+                f"{o['items']}"
+                for o in orders
+            )
+            return _ask(state, "order_number", say("choose_order", orders=listed))
         return _next_action_step(state, tools)
+    if failed and name == "start_return" and state.variant and _asks_variant(content):
+        # which variant: several fit, none does, or it is out of stock; ask, keep the return
+        state.variant, state.awaiting = None, "variant"
+        return Decision(state, text=content)
     if failed:
         flow_over = name not in ("check_return_eligibility",)
         if flow_over:
@@ -172,3 +201,11 @@ def after_order_tool(
         state.reset_action()
         return Decision(state, text=say("confirm_action", summary=summary), flags={"confirm": True})
     return Decision(state, text=say("fallback"))
+
+
+def _asks_variant(error: str) -> bool:
+    """A start_return refusal that is a question about the variant (tools/variant_match.py)."""
+    return any(
+        words in error
+        for words in ("It comes in:", "Which one?", "Available:", "already on the order")
+    )

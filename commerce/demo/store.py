@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from commerce.demo import order_writes, queries, returns
+from commerce.demo.order_edits import OrderEditsMixin
 from commerce.demo.applied import apply_once, make_writer_engine
 from commerce.demo.generate import generate_demo_store
 from commerce.demo.search import search_catalog
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 M = TypeVar("M", Order, ReturnRecord)
 
 
-class DemoStore:
+class DemoStore(OrderEditsMixin):
     """The demo store. Reads are a handful of indexed queries per call (see queries.load_orders)."""
 
     name = "demo"

@@ -46,7 +46,8 @@ async def test_return_flow_with_confirmation(shop: tuple[Chat, MemoryStore]) -> 
     assert "size or colour" in proposal.text
     summary = await chat.say("size 43")
     assert names(summary) == ["start_return"]
-    assert "exchange for 43" in summary.text and "Shall I go ahead?" in summary.text
+    assert "Trail Runner (43 / Black) in exchange for your 42 / Black" in summary.text
+    assert "Shall I go ahead?" in summary.text
     assert store.returns == []
     done = await chat.say("yes")
     assert len(store.returns) == 1 and store.returns[0].rma in done.text

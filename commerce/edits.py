@@ -1,0 +1,104 @@
+"""Changes to an order's items before it ships, as data: what the gate stores with a pending
+action, what the customer confirms, and exactly what the store executes.
+
+`OrderEdit` is one line's change; `price_edits` works out, without I/O, what the order costs
+afterwards and where the difference goes, so the summary the customer says yes to and the
+write the store makes are computed from the same records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from commerce.models import Order, OrderStatus
+
+_CENT = Decimal("0.01")
+
+
+class EditAction(StrEnum):
+    SWAP_VARIANT = "swap_variant"  # the whole line becomes another variant of the same product
+    SET_QUANTITY = "set_quantity"
+    REMOVE_ITEM = "remove_item"
+
+
+class OrderEdit(BaseModel):
+    """One line's change. For a swap, the new variant's sku, title and unit price are fixed
+    when the customer is asked, so the store charges what the summary said."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line_item_id: str
+    action: EditAction
+    # the line as the customer saw it when asked: a line changed since is refused, not guessed
+    from_sku: str | None = None
+    from_quantity: int | None = None
+    quantity: int | None = Field(default=None, ge=1, le=99)  # set_quantity only
+    new_sku: str | None = None
+    new_variant_title: str | None = None
+    new_unit_price: Decimal | None = Field(default=None, ge=0)
+
+
+@dataclass(frozen=True)
+class EditPrice:
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    difference: Decimal  # new total - old total: > 0 the customer pays more, < 0 is refunded
+
+    @property
+    def money(self) -> str:
+        return "charge" if self.difference > 0 else "refund" if self.difference < 0 else "none"
+
+
+def lines_after(order: Order, edits: list[OrderEdit]) -> dict[str, tuple[str, int, Decimal]]:
+    """line id -> (sku, quantity, unit price) once the edits are applied; removed lines are
+    gone. Raises ValueError for an edit that names no line of the order."""
+    lines = {i.id: (i.sku, i.quantity, i.unit_price) for i in order.line_items}
+    for edit in edits:
+        if edit.line_item_id not in lines:
+            raise ValueError(f"line {edit.line_item_id} is not on order {order.number}")
+        sku, quantity, price = lines[edit.line_item_id]
+        if (edit.from_sku or sku, edit.from_quantity or quantity) != (sku, quantity):
+            raise ValueError(
+                f"order {order.number} changed since the customer confirmed; nothing was changed"
+            )
+        if edit.action is EditAction.REMOVE_ITEM:
+            del lines[edit.line_item_id]
+        elif edit.action is EditAction.SET_QUANTITY:
+            if edit.quantity is None:
+                raise ValueError("a quantity change needs the new quantity")
+            lines[edit.line_item_id] = (sku, edit.quantity, price)
+        else:
+            if edit.new_sku is None or edit.new_unit_price is None:
+                raise ValueError("a variant swap needs the new variant and its price")
+            lines[edit.line_item_id] = (edit.new_sku, quantity, edit.new_unit_price)
+    return lines
+
+
+def price_edits(order: Order, edits: list[OrderEdit]) -> EditPrice:
+    """The order's totals after `edits`: tax at the order's own rate, shipping unchanged."""
+    subtotal = sum((q * p for _, q, p in lines_after(order, edits).values()), Decimal("0"))
+    rate = order.tax / order.subtotal if order.subtotal else Decimal("0")
+    tax = (subtotal * rate).quantize(_CENT, ROUND_HALF_UP)
+    total = (subtotal + order.shipping_cost + tax).quantize(_CENT)
+    return EditPrice(subtotal.quantize(_CENT), tax, total, total - order.total)
+
+
+def money_moves(order: Order, price: EditPrice) -> str:
+    """Where the difference goes, in the customer's words."""
+    amount = abs(price.difference)
+    shown = f"${amount:.2f}" if order.currency == "USD" else f"{amount:.2f} {order.currency}"
+    if price.money == "none":
+        return "The order total stays the same."
+    if order.status is OrderStatus.PENDING_PAYMENT:
+        return f"Nothing has been charged yet; the order total becomes {_show(order, price)}."
+    if price.money == "refund":
+        return f"{shown} is refunded to the original payment method."
+    return f"The extra {shown} is charged to the original payment method."
+
+
+def _show(order: Order, price: EditPrice) -> str:
+    return f"${price.total:.2f}" if order.currency == "USD" else f"{price.total:.2f} {order.currency}"

@@ -1,0 +1,135 @@
+"""DemoStore order edits and saved address: exactly the rows that should change (line items,
+stock, order totals, refunds; the customer's address columns), refusals that change nothing,
+and one application per idempotency key."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from commerce.backend import StoreBackend
+from commerce.demo.generate import DemoData
+from commerce.demo.store import DemoStore
+from commerce.edits import EditAction, OrderEdit, price_edits
+from commerce.models import Address, Order, OrderStatus, Product
+from errors import BackendError
+from tests.commerce.test_demo_writes import (  # noqa: F401 (fixtures)
+    db,
+    demo_data,
+    diff,
+    small_db,
+    snapshot,
+    store,
+)
+
+
+async def _paid_with_swap(data: DemoData, store: DemoStore) -> tuple[Order, Product, str]:
+    """A paid order whose first item's product has another variant in stock."""
+    for order in data.orders:
+        if order.status is not OrderStatus.PAID or order.shipments:
+            continue
+        item = order.line_items[0]
+        product = await store.get_product(item.product_id)
+        if product is None:
+            continue
+        other = next(
+            (v for v in product.variants if v.sku != item.sku and v.stock >= item.quantity), None
+        )
+        if other is not None:
+            return order, product, other.sku
+    raise AssertionError("no paid order with a swappable item in the demo data")
+
+
+async def test_the_store_implements_the_protocol(store: DemoStore) -> None:
+    assert isinstance(store, StoreBackend)
+
+
+async def test_a_swap_changes_the_line_stock_and_totals_once(
+    store: DemoStore, demo_data: DemoData, db: Path
+) -> None:
+    order, product, sku = await _paid_with_swap(demo_data, store)
+    order = await store.find_order(order.number) or order
+    item = order.line_items[0]
+    new = product.variant(sku)
+    assert new is not None
+    edit = OrderEdit(
+        line_item_id=item.id,
+        action=EditAction.SWAP_VARIANT,
+        from_sku=item.sku,
+        from_quantity=item.quantity,
+        new_sku=sku,
+        new_variant_title=new.title,
+        new_unit_price=new.price,
+    )
+    price = price_edits(order, [edit])
+    before = snapshot(db)
+    done = await store.edit_order(
+        order_number=order.number, edits=[edit], expected_total=price.total, idempotency_key="k1"
+    )
+    changed = diff(before, snapshot(db))
+    moved = {"orders"} if price.difference else set()  # same price: the totals stay
+    assert set(changed) == {"line_items", "variants", "applied_operations"} | moved
+    assert next(i for i in done.line_items if i.id == item.id).sku == sku
+    assert done.total == price.total
+    stock = {k[0]: v for k, v in changed["variants"]["changed"].items()}
+    assert stock[item.sku]["stock"][1] - stock[item.sku]["stock"][0] == item.quantity
+    assert stock[sku]["stock"][0] - stock[sku]["stock"][1] == item.quantity
+    if price.difference < 0:
+        assert done.refunded_amount == order.refunded_amount - price.difference
+    again = await store.edit_order(
+        order_number=order.number, edits=[edit], expected_total=price.total, idempotency_key="k1"
+    )
+    assert again == done
+    assert diff(before, snapshot(db)) == changed  # the replay wrote nothing
+
+
+async def test_refusals_change_nothing(store: DemoStore, demo_data: DemoData, db: Path) -> None:
+    order, _, _ = await _paid_with_swap(demo_data, store)
+    order = await store.find_order(order.number) or order
+    item = order.line_items[0]
+    shipped = next(o for o in demo_data.orders if o.status is OrderStatus.SHIPPED)
+    before = snapshot(db)
+    cases = [
+        # the customer saw another quantity: the order changed since the yes
+        (order, OrderEdit(line_item_id=item.id, action=EditAction.REMOVE_ITEM,
+                          from_quantity=item.quantity + 5), None, "changed since"),
+        # the total the customer confirmed is not what it would cost
+        (order, OrderEdit(line_item_id=item.id, action=EditAction.SET_QUANTITY, quantity=1,
+                          from_quantity=item.quantity), Decimal("0.01"), "changed since"),
+        (shipped, OrderEdit(line_item_id=shipped.line_items[0].id,
+                            action=EditAction.REMOVE_ITEM), None, "shipped"),
+    ]
+    if len(order.line_items) == 1:
+        cases.append((order, OrderEdit(line_item_id=item.id, action=EditAction.REMOVE_ITEM),
+                      None, "empty"))
+    for i, (target, edit, total, words) in enumerate(cases):
+        with pytest.raises(BackendError, match=words):
+            expected = total if total is not None else order.total
+            await store.edit_order(
+                order_number=target.number, edits=[edit], expected_total=expected,
+                idempotency_key=f"bad-{i}",
+            )
+    assert diff(before, snapshot(db)) == {}
+
+
+async def test_saved_address_changes_the_customer_only(
+    store: DemoStore, demo_data: DemoData, db: Path
+) -> None:
+    customer = demo_data.customers[0]
+    address = Address(name=customer.name, line1="123 Elm Street", line2="Apt 4",
+                      city="Springfield", region="IL", postal_code="62704", country="US")
+    before = snapshot(db)
+    saved = await store.update_default_address(
+        customer_id=customer.id, address=address, idempotency_key="addr-1"
+    )
+    assert saved.default_address == address
+    changed = diff(before, snapshot(db))
+    assert set(changed) == {"customers", "applied_operations"}
+    assert list(changed["customers"]["changed"]) == [(customer.id,)]
+    with pytest.raises(BackendError, match="two-letter"):
+        await store.update_default_address(
+            customer_id=customer.id, address=address.model_copy(update={"country": "USA"}),
+            idempotency_key="addr-2",
+        )

@@ -1,0 +1,319 @@
+"""The policy matrix for changes to an order before it ships (swap a variant, change a
+quantity, remove an item, several at once) and the account's saved address: each case proposes
+as the verified customer, answers yes, and checks the decision, the summary, and that the store
+executed exactly the edits the summary was written from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from agent.confirmation import answer_pending
+from commerce.edits import OrderEdit, lines_after
+from commerce.models import LineItem, Order, OrderStatus, Product, Shipment, Variant
+from storage import repo
+from storage.tables import PendingAction
+from tests.fakes import NOW, tiny_store_data
+from tests.tools.editing_store import EditingStore
+from tests.tools.test_tools import call
+from tools.actions import awaiting_confirmation
+from tools.changes import change_default_address, change_order_items, edit_summary
+from tools.context import SupportContext
+
+S = OrderStatus
+
+
+def tee(size: str, color: str, stock: int = 5, price: str = "20.00") -> Variant:
+    return Variant(
+        sku=f"T-{size}-{color[:3].upper()}",
+        title=f"{size} / {color}",
+        price=Decimal(price),
+        stock=stock,
+        options={"Size": size, "Color": color},
+    )
+
+
+TEE = Product(
+    id="p3",
+    title="Classic Tee",
+    category="tops",
+    variants=[
+        tee("M", "Black"),
+        tee("L", "Black"),
+        tee("XL", "Black", price="22.00"),
+        tee("M", "Blue"),
+        tee("XL", "Blue", stock=0),
+        tee("M", "Heather Grey"),
+    ],
+)
+
+
+def line(lid: str, sku: str, title: str, quantity: int, price: str, product: str = "p3") -> LineItem:
+    name = "Classic Tee" if product == "p3" else "Trail Runner"
+    return LineItem(
+        id=lid,
+        product_id=product,
+        sku=sku,
+        name=name,
+        variant_title=title,
+        category="tops" if product == "p3" else "footwear",
+        quantity=quantity,
+        unit_price=Decimal(price),
+    )
+
+
+def order(number: str, status: OrderStatus, customer: str = "c1") -> Order:
+    customers, _ = tiny_store_data()
+    owner = next(c for c in customers if c.id == customer)
+    items = [
+        line(f"{number}-a", "T-M-BLA", "M / Black", 2, "20.00"),
+        line(f"{number}-b", "T-L-BLA", "L / Black", 1, "20.00"),
+        line(f"{number}-c", "TR-42-BLK", "42 / Black", 1, "89.00", product="p1"),
+    ]
+    shipments = []
+    if status in (S.SHIPPED, S.DELIVERED):
+        shipments = [
+            Shipment(
+                id=f"{number}-s",
+                carrier="UPS",
+                tracking_number="1Z",
+                shipped_at=NOW,
+                status="in_transit",
+                line_item_ids=[i.id for i in items],
+            )
+        ]
+    total = sum((i.total for i in items), Decimal(0))
+    return Order(
+        id=number,
+        number=number,
+        customer_id=owner.id,
+        email=owner.email,
+        created_at=NOW,
+        status=status,
+        subtotal=total,
+        shipping_cost=Decimal(0),
+        tax=Decimal(0),
+        total=total,
+        shipping_address=owner.default_address,
+        line_items=items,
+        shipments=shipments,
+    )
+
+
+def make_store(*orders: Order) -> EditingStore:
+    store = EditingStore(extra_orders=list(orders))
+    store.products["p3"] = TEE
+    return store
+
+
+@dataclass
+class Case:
+    name: str
+    changes: list[dict[str, Any]]
+    status: OrderStatus = S.PAID
+    expect: str = "executed"  # refused | approval | executed
+    refused_with: str = ""
+    says: list[str] = field(default_factory=list)  # in the summary
+    skus: dict[str, tuple[str, int]] | None = None  # line suffix -> (sku, quantity) after
+    customer: str = "c1"
+
+
+def sw(item: str, new: str) -> dict[str, Any]:
+    return {"item": item, "change": "swap_variant", "new_variant": new}
+
+
+def qty(item: str, n: int) -> dict[str, Any]:
+    return {"item": item, "change": "set_quantity", "quantity": n}
+
+
+def rm(item: str) -> dict[str, Any]:
+    return {"item": item, "change": "remove_item"}
+
+
+MB, LB, TR = "Classic Tee (M / Black)", "Classic Tee (L / Black)", "Trail Runner"
+CASES = [
+    Case(
+        "size keeps the colour",
+        [sw(LB, "XL")],
+        says=["for 1 × Classic Tee (XL / Black) at $22.00", "New order total: $151.00",
+              "extra $2.00 is charged"],
+        skus={"b": ("T-XL-BLA", 1)},
+    ),
+    Case("colour keeps the size", [sw(MB, "the blue one")], skus={"a": ("T-M-BLU", 2)},
+         says=["The order total stays the same."]),
+    Case("fuzzy option value", [sw(MB, "heather gray")], skus={"a": ("T-M-HEA", 2)}),
+    Case("size and colour together", [sw(LB, "M in blue")], skus={"b": ("T-M-BLU", 1)}),
+    Case("wanted one unavailable", [sw(MB, "XL blue")], expect="refused",
+         refused_with="out of stock"),
+    Case("several fit: ask", [sw(LB, "blue")], expect="refused", refused_with="Which one?"),
+    Case("no such option", [sw(MB, "purple")], expect="refused", refused_with="names none"),
+    Case("same variant", [sw(MB, "M black")], expect="refused", refused_with="already on"),
+    Case("swap without a variant", [sw(MB, " ")], expect="refused", refused_with="Ask which"),
+    Case("titles only product", [sw(TR, "43")], skus={"c": ("TR-43-BLK", 1)}),
+    Case("titles only out of stock", [sw(TR, "44")], expect="refused", refused_with="out of stock"),
+    Case("two lines need the variant", [rm("Classic Tee")], expect="refused",
+         refused_with="matches several"),
+    Case("two lines told apart", [rm(LB)], skus={"a": ("T-M-BLA", 2)},
+         says=["Remove 1 × Classic Tee (L / Black)", "$20.00 is refunded"]),
+    Case("told apart by one value", [rm("the tee in L")], skus={"a": ("T-M-BLA", 2)}),
+    Case("quantity up", [qty(MB, 3)], skus={"a": ("T-M-BLA", 3)}, says=["extra $20.00"]),
+    Case("quantity down", [qty(MB, 1)], skus={"a": ("T-M-BLA", 1)}, says=["$20.00 is refunded"]),
+    Case("quantity zero", [qty(MB, 0)], expect="refused", refused_with="new quantity"),
+    Case("quantity unchanged", [qty(MB, 2)], expect="refused", refused_with="already has"),
+    Case("quantity beyond stock", [qty(MB, 9)], expect="refused", refused_with="in stock"),
+    Case("remove everything", [rm(MB), rm(LB), rm(TR)], expect="refused",
+         refused_with="cancel the order"),
+    Case(
+        "several in one request",
+        [sw(LB, "XL"), rm(TR), qty(MB, 1)],
+        skus={"a": ("T-M-BLA", 1), "b": ("T-XL-BLA", 1)},
+        says=["$107.00 is refunded"],
+    ),
+    Case("same line twice", [qty(MB, 1), rm(MB)], expect="refused", refused_with="named twice"),
+    Case("no changes", [], expect="refused", refused_with="which item"),
+    Case("pending payment", [rm(TR)], status=S.PENDING_PAYMENT, skus={"a": ("T-M-BLA", 2)},
+         says=["Nothing has been charged yet"]),
+    Case("shipped", [rm(TR)], status=S.SHIPPED, expect="refused", refused_with="already shipped"),
+    Case("delivered", [qty(MB, 1)], status=S.DELIVERED, expect="refused",
+         refused_with="too late"),
+    Case("cancelled", [rm(TR)], status=S.CANCELLED, expect="refused", refused_with="cancelled"),
+    Case("partially shipped", [rm(TR)], status=S.PARTIALLY_SHIPPED, expect="refused"),
+    Case("someone else's order", [rm(TR)], customer="c2", expect="refused",
+         refused_with="No order"),
+    Case("difference over the review line", [qty(TR, 4)], expect="approval",
+         says=["reviewed by our team"]),
+    Case("difference at the review line", [qty(MB, 12)], expect="refused"),  # stock 5
+    Case("item not on the order", [rm("Kayak")], expect="refused", refused_with="is not on"),
+]
+
+
+async def _verified(services: Any) -> SupportContext:
+    async with services.sessions.begin() as session:
+        conversation = await repo.create_conversation(session, channel="test")
+        await repo.bind_customer(session, conversation.id, "c1")
+    return SupportContext(
+        conversation_id=conversation.id,
+        channel="test",
+        deps=services.deps,
+        owner_version=0,
+        customer_id="c1",
+    )
+
+
+async def _yes(services: Any, ctx: SupportContext) -> Any:
+    async with services.sessions.begin() as session:
+        yes = await repo.append_message(
+            session, conversation_id=ctx.conversation_id, role="customer", text="Yes, go ahead."
+        )
+        pending = await awaiting_confirmation(session, ctx.conversation_id)
+    return await answer_pending(
+        services.deps, pending=pending, text="Yes, go ahead.", message_id=yes.id, customer_id="c1"
+    )
+
+
+def test_matrix_is_large_enough() -> None:
+    assert len(CASES) >= 30 and len({c.name for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+async def test_change_matrix(case: Case, make_services: Any) -> None:
+    original = order("#4001", case.status, customer=case.customer)
+    store = make_store(original)
+    services = await make_services(store=store, clock=lambda: NOW)
+    ctx = await _verified(services)
+    result = await call(change_order_items, ctx, order_number="#4001", changes=case.changes)
+    async with services.sessions() as session:
+        actions = (await session.scalars(select(PendingAction))).all()
+    if case.expect == "refused":
+        assert result.status == "error", result.content
+        assert case.refused_with in str(result.content)
+        assert actions == [] and store.orders["#4001"] == original and store.edits == []
+        return
+    assert result.status != "error", result.content
+    proposal = json.loads(str(result.content))
+    assert proposal["needs_approval"] is (case.expect == "approval")
+    for words in case.says:
+        assert words in proposal["summary"], proposal["summary"]
+    assert store.orders["#4001"] == original  # nothing before the yes
+    reply = await _yes(services, ctx)
+    assert reply is not None
+    if case.expect == "approval":
+        assert reply.action.status == "awaiting_approval" and store.edits == []
+        return
+    assert reply.action.status == "executed", reply.action.error
+    # what ran is exactly what the summary was written from, and nothing else
+    confirmed = [OrderEdit.model_validate(e) for e in reply.action.args["edits"]]
+    assert store.edits == [("#4001", confirmed)]
+    assert reply.action.summary.startswith(edit_summary(original, confirmed))
+    after = store.orders["#4001"]
+    expected = lines_after(original, confirmed)
+    assert {i.id: (i.sku, i.quantity, i.unit_price) for i in after.line_items} == expected
+    assert f"{after.total:.2f}" == reply.action.args["expected_total"]
+    for suffix, (sku, quantity) in (case.skus or {}).items():
+        item = next(i for i in after.line_items if i.id == f"#4001-{suffix}")
+        assert (item.sku, item.quantity) == (sku, quantity)
+    assert "Done. Order #4001 now has" in reply.text
+
+
+async def test_a_line_changed_after_the_yes_was_asked_is_not_guessed(make_services: Any) -> None:
+    original = order("#4001", S.PAID)
+    store = make_store(original)
+    services = await make_services(store=store, clock=lambda: NOW)
+    ctx = await _verified(services)
+    await call(change_order_items, ctx, order_number="#4001", changes=[sw(LB, "XL")])
+    # the order changes under the pending action (staff edit in the store's admin)
+    b = original.line_items[1].model_copy(update={"quantity": 3})
+    store.orders["#4001"] = original.model_copy(
+        update={"line_items": [original.line_items[0], b, original.line_items[2]]}
+    )
+    reply = await _yes(services, ctx)
+    assert reply is not None and reply.action.status == "failed"
+    assert "changed since" in (reply.action.error or "") and store.edits == []
+
+
+ADDRESS = {"line1": "123 Elm Street", "line2": "Apt 4", "city": "Springfield",
+           "postal_code": "62704", "country": "US"}
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (ADDRESS, "executed"),
+        ({**ADDRESS, "country": "USA"}, "refused"),
+        ({**ADDRESS, "city": " "}, "refused"),
+    ],
+)
+async def test_saved_address(args: dict[str, str], expect: str, make_services: Any) -> None:
+    store = make_store()
+    before = store.customers["c1"]
+    services = await make_services(store=store, clock=lambda: NOW)
+    ctx = await _verified(services)
+    result = await call(change_default_address, ctx, **args)
+    if expect == "refused":
+        assert result.status == "error" and store.customers["c1"] == before
+        return
+    assert "123 Elm Street, Apt 4, Springfield 62704, US" in json.loads(str(result.content))["summary"]
+    assert store.customers["c1"] == before
+    reply = await _yes(services, ctx)
+    assert reply is not None and reply.action.status == "executed"
+    saved = store.customers["c1"].default_address
+    assert saved is not None and (saved.line1, saved.line2, saved.postal_code) == (
+        "123 Elm Street", "Apt 4", "62704")
+    assert store.orders["#1001"].shipping_address.line1 == "1 Main St"  # orders keep theirs
+
+
+async def test_saved_address_needs_a_verified_customer(make_services: Any) -> None:
+    store = make_store()
+    services = await make_services(store=store, clock=lambda: NOW)
+    async with services.sessions.begin() as session:
+        conversation = await repo.create_conversation(session, channel="test")
+    ctx = SupportContext(
+        conversation_id=conversation.id, channel="test", deps=services.deps, owner_version=0
+    )
+    result = await call(change_default_address, ctx, **ADDRESS)
+    assert result.status == "error" and "Verify" in str(result.content)
