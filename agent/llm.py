@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
@@ -61,6 +62,9 @@ def make_openai_model(settings: Settings) -> SupportChatOpenAI:
     if not settings.openai_stream_tool_calls:
         extra["disable_streaming"] = "tool_calling"
     return SupportChatOpenAI(
+        # its own connection pool: langchain-openai's shared default client is bound to the
+        # first event loop that used it
+        http_async_client=httpx.AsyncClient(timeout=settings.openai_timeout_s),
         model=settings.openai_model,
         base_url=settings.openai_base_url,
         api_key=key,

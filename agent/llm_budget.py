@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 from langchain.agents.middleware import AgentMiddleware
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,15 +71,56 @@ class TurnLimits(AgentMiddleware):
             return await handler(request)
         if count.model_calls >= count.max_model_calls:
             raise LimitReached("model_calls")
-        count.model_calls += 1
-        response = await handler(request)
-        for message in getattr(response, "result", None) or []:
-            if isinstance(message, AIMessage):
-                count.replies.append(message)
-                count.tool_calls += len(message.tool_calls) + len(message.invalid_tool_calls)
-        if count.tool_calls > count.max_tool_calls:
-            raise LimitReached("tool_calls")
-        return response
+        while True:
+            if count.model_calls >= count.max_model_calls:
+                raise LimitReached("model_calls")
+            count.model_calls += 1
+            response = await handler(request)
+            reply = next(
+                (m for m in getattr(response, "result", None) or [] if isinstance(m, AIMessage)),
+                None,
+            )
+            if reply is None:
+                return response
+            count.replies.append(reply)
+            count.tool_calls += len(reply.tool_calls) + len(reply.invalid_tool_calls)
+            if count.tool_calls > count.max_tool_calls:
+                raise LimitReached("tool_calls")
+            if not reply.invalid_tool_calls:
+                return response
+            # arguments that are not JSON: the model gets a ToolMessage per broken call and
+            # another try (counted like any call), instead of the turn ending on an empty reply
+            request = request.override(messages=[*request.messages, *_invalid_calls_answered(reply)])
+
+
+def _invalid_calls_answered(reply: AIMessage) -> list[BaseMessage]:
+    calls = [
+        {"name": c.get("name") or "unknown", "args": {}, "id": c.get("id") or f"invalid_{i}"}
+        for i, c in enumerate(reply.invalid_tool_calls)
+    ]
+    valid = [{"name": c["name"], "args": c["args"], "id": c["id"]} for c in reply.tool_calls]
+    asked = AIMessage(content=reply.content, tool_calls=[*valid, *calls])
+    answers: list[BaseMessage] = [
+        ToolMessage(
+            f"Not run: another call in the same reply had invalid arguments. Call {c['name']} "
+            "again if you still need it.",
+            tool_call_id=c["id"],
+            name=c["name"],
+            status="error",
+        )
+        for c in valid
+    ]
+    answers += [
+        ToolMessage(
+            f"Error: the arguments of {c['name']} were not valid JSON. Call it again with a "
+            "JSON object that matches its parameters.",
+            tool_call_id=c["id"],
+            name=c["name"],
+            status="error",
+        )
+        for c in calls
+    ]
+    return [asked, *answers]
 
 
 @dataclass(frozen=True)
