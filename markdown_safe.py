@@ -6,7 +6,7 @@ breaks), **bold**, *italic* or _italic_, bullet lists (`- `, `* `, `+ `, `• `)
 links: `[text](https://...)`, `mailto:` links, and bare http(s) URLs. Nothing else is markup:
 HTML, images, headings (`#` lines come out bold), code and quotes are plain text.
 
-`to_html` renders sanitised HTML for email; `to_text` renders plain text; `widget/widget.js`
+`to_html` renders sanitised HTML for email; `to_text` renders plain text; `widget/src/markdown.js`
 implements the same grammar with DOM nodes (tests/widget checks the two agree). Safety comes from
 the renderer, not from cleaning the input: every character of text is escaped, links are only
 http, https or mailto, and no attribute other than href (and the fixed rel/target) is written.
