@@ -25,6 +25,7 @@ TAGS = {
     "order-status", "delivery", "returns", "cancel", "address", "refunds", "faq", "handoff",
     "typos", "corrections", "multi-intent", "topic-switch", "off-topic", "rude", "security",
     "verification", "approval", "policy", "exchanges", "staff", "small-talk", "format",
+    "catalog",
 }  # fmt: skip
 
 
