@@ -324,3 +324,21 @@ def test_reply_frames_keep_quick_replies_on_the_newest_only(page: Page) -> None:
     expect(page.locator("support-chat .quick button")).to_have_count(2)
     chat.push(reply_frame("Actually, one moment.", None, id="s2", role="staff"))
     expect(page.locator("support-chat .quick")).to_be_hidden()
+
+
+def test_a_rating_given_offline_is_sent_after_reconnecting(page: Page) -> None:
+    chat = open_shop(page)
+    open_panel(page)
+    say(page, "thanks")
+    wait_for_frames(page, chat, "message")
+    chat.push({"type": "csat_request", "conversation_id": CONVERSATION})
+    page.locator("support-chat .csat .score").nth(2).click()
+    chat.sockets[-1].close()  # the server goes away before the customer presses Send
+    expect(page.locator("support-chat .conn")).to_contain_text("Offline")
+    page.locator("support-chat .csat .send").click()
+    frames = wait_for_frames(page, chat, "csat")
+    assert frames == [{"type": "csat", "score": 3}]
+    assert len(chat.sockets) == 2
+    # on the new socket the resume came first, so the rating lands in this conversation
+    kinds = [f["type"] for f in chat.received]
+    assert kinds.index("resume") < kinds.index("csat")

@@ -200,6 +200,7 @@ class SupportChat extends HTMLElement {
       // After the resume (frames are handled in order) and before any message: the signed
       // login binds the resumed conversation, or the one the first message starts.
       this.identify();
+      this.sendCsat();
       this.flush();
     };
     ws.onmessage = (e) => { this.lastSeen = Date.now(); this.receive(e.data); };

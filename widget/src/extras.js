@@ -51,15 +51,24 @@ const EXTRAS = {
     });
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      if (!score || !this.isOpen()) return;
-      const text = comment.value.trim().slice(0, MAX_COMMENT);
-      this.csatOut = true;
-      this.send({ type: "csat", score, ...(text ? { comment: text } : {}) });
+      if (!score) return;
+      this.csatPending = { score, comment: comment.value.trim().slice(0, MAX_COMMENT) };
       submit.disabled = true;
+      this.sendCsat();
     });
     this.ui.log.append(li);
     this.csatNode = li;
     this.scrollDown();
+  },
+
+  /* The chosen rating goes out now, or on the next socket (after its resume) if offline. */
+  sendCsat() {
+    if (!this.csatPending) return;
+    if (!this.isOpen()) { this.connect(); return; }
+    const { score, comment } = this.csatPending;
+    this.csatPending = null;
+    this.csatOut = true;
+    this.send({ type: "csat", score, ...(comment ? { comment } : {}) });
   },
 
   csatThanks() {

@@ -55,6 +55,7 @@ const HANDLERS = {
       this.renderHistory([]);
     } else if (this.csatOut && f.code === "bad_frame") {
       this.csatOut = false;  // the rating was refused: its form stays for another try
+      this.csatNode?.querySelector(".send")?.removeAttribute("disabled");
       this.notice(f.message || this.t("failed"), true);
     } else if (!wasResuming) {
       // The server handles one frame at a time, so the error is about the oldest message out.
