@@ -22,7 +22,7 @@ from agent.local.replies import kb_reply, say
 from agent.local.requests import FLOW_OF, HELP_CENTER
 from agent.local.rules import wants_person
 from agent.local.state import ORDER_FLOWS, Decision, Known, Persona, State, call
-from agent.local.understand import choose, language_of, read
+from agent.local.understand import choose, gibberish, language_of, read
 
 _QUESTION_START = re.compile(
     r"^\s*(how|what|what's|whats|when|where|why|which|do you|does|can i|is there|are there)\b",
@@ -127,6 +127,8 @@ def _after_customer(
             asked, state.asked_about = state.asked_about or text, None
             return requests.start(chosen, asked, state, extract(asked), tools, persona)
 
+    if says_more and not found.any and gibberish(text, intents):
+        return Decision(state, text=say("fallback"), flags={"misunderstood": True})
     reading = read(text, intents) if says_more else None
     classified = reading.requests[0] if reading else None
     intent = classified.name if classified else "details"
@@ -166,7 +168,10 @@ def _after_customer(
     first, *later = reading.requests
     requests.queue(state, later)
     # a message that names an order goes ahead with the best guess: the flow shows the facts
-    if first.ambiguous and not first.rule and not later and intent == first.name and not found.any:
+    settled = requests.settle(first, state) if first.ambiguous else None
+    if settled is not None and not later and intent == first.name and not found.any:
+        intent = settled
+    elif first.ambiguous and not first.rule and not later and intent == first.name and not found.any:
         assert first.runner_up is not None
         state.offer, state.options = "clarify", [first.name, first.runner_up]
         state.asked_about = first.text

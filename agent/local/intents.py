@@ -57,6 +57,12 @@ _NOT_CLARIFIED = SMALL_TALK | {"human", OUT_OF_SCOPE}
 _ENTITIES = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|#\s*\d+|\b\d{3,}\b")
 _WORD = re.compile(r"[A-Za-z]+")
 _SPACE_BEFORE = re.compile(r"\s+([?!.,;:])")  # "my order #1042?" -> "my order?"
+# "hi! what's the status of #1948?" embeds near the greetings; the request is what follows
+_LEADING_GREETING = re.compile(
+    r"^\s*(hi+|hello+|hey+|hiya|good (morning|afternoon|evening)|greetings)"
+    r"( there| again| team| all)?\s*[,!.]+\s*(?=\S+\s+\S)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,7 @@ class IntentClassifier:
         """The text the embedding model sees: no order numbers or emails, one space between
         words, and an English gloss of the shop words of a message in another language."""
         stripped = _SPACE_BEFORE.sub(r"\1", " ".join(_ENTITIES.sub(" ", text).split()))
+        stripped = _LEADING_GREETING.sub("", stripped)
         stripped = stripped or " ".join(text.split())
         return stripped if language == "en" else with_gloss(stripped, language)
 

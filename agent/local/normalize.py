@@ -31,7 +31,7 @@ _INFORMAL = frozenset(
     "cant dont didnt doesnt wont isnt arent wasnt havent hasnt couldnt shouldnt wouldnt thats "
     "whats wheres hows whos theres ive youre thanx thnx plz pls thx tysm hiya hii heya cya "
     "gonna wanna gotta lemme kinda dunno pkg asap gdpr ccpa paypal klarna afterpay venmo zelle "
-    "fedex usps dhl ups rma hoodie hoodies".split()
+    "fedex usps dhl ups rma hoodie hoodies lol lmao omg idk btw ngl tbh".split()
 )
 _CACHE_LIMIT = 50_000  # customer text is unbounded; the correction memo must not be
 

@@ -51,7 +51,8 @@ _CONTACT = re.compile(
     r"\b(phone|telephone|call (you|us|someone)|ring you|whatsapp|live chat|opening (hours|times)|"
     r"business hours|support hours|office hours|customer service hours|hours of (business|"
     r"operation)|what time do you (open|close)|when are you open|are you open|contact (details|"
-    r"info|information)|how (can|do) i (contact|reach|email) you)\b",
+    r"info|information)|how (can|do) i (contact|reach|email) you|(customer service|support|"
+    r"your|contact) e-?mail( address)?)\b",
     re.IGNORECASE,
 )
 # after a delivery problem on a named order, what asks for it to be put right
@@ -138,6 +139,19 @@ def redirect(intent: str, read: Intent | None, text: str, found: Entities, state
     ):
         return "return_request", f"{state.question or ''} {text}".strip()
     return intent, text
+
+
+def settle(read: Intent, state: State) -> str | None:
+    """The request to serve when the two close readings would be served the same way, so a
+    clarifying question would only delay the answer: two help-center intents (the search reads
+    the words, not the label), or a delivery problem with no order yet (its help-center answer
+    comes first and offers to look at the order, which also serves "where is my order")."""
+    pair = {read.name, read.runner_up}
+    if pair <= HELP_CENTER:
+        return "question"
+    if "delivery_problem" in pair and not state.order_number and state.flow is None:
+        return "delivery_problem"
+    return None
 
 
 def queue(state: State, later: list[Intent]) -> None:

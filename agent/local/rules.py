@@ -40,7 +40,11 @@ _GOODBYE = re.compile(
 SMALL_TALK = (("greeting", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE))
 
 # a question about how things work, not a request to do them
-_QUESTION = re.compile(r"^\s*(how|what|what's|whats|do you|does|is there|are there|why)\b", _I)
+_QUESTION = re.compile(
+    r"^\s*(how|what|what's|whats|do you|does|is there|are there|why|do i (have|need)|is it|"
+    r"are (exchanges|returns))\b",
+    _I,
+)
 
 # --- order actions, on stems -----------------------------------------------------------------
 

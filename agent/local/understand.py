@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from agent.local import rules
 from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import DIALOGUE_ACTS, SMALL_TALK, Intent, IntentClassifier
+from agent.local.normalize import dictionary_words
 from agent.local.split import parts
 from helpdesk.triage_language import detect_language
 
@@ -16,6 +17,7 @@ from helpdesk.triage_language import detect_language
 SPLIT_CONFIDENCE = 0.5
 _FIRST = re.compile(r"\b(first|former|1st|option 1|the 1st|1)\b", re.IGNORECASE)
 _SECOND = re.compile(r"\b(second|latter|2nd|option 2|the other|2)\b", re.IGNORECASE)
+_LETTERS = re.compile(r"[A-Za-z]+")
 _FILLER = frozenset("a an the to your my of it is i do how".split())
 # A part of a message is a request of its own when it asks something or says what is wanted;
 # a statement beside it ("I checked everywhere", "I sent the parcel back.") is context for the
@@ -65,6 +67,18 @@ def read(text: str, intents: IntentClassifier) -> Reading:
     if len(distinct) >= 2 and sure:
         return Reading("en", distinct)
     return Reading("en", [whole])
+
+
+def gibberish(text: str, intents: IntentClassifier) -> bool:
+    """No word of the message is English or a typo of a store word ("blorp", "zzzz qqqq"): the
+    reply is that we did not understand, which counts toward handing over after two."""
+    words = _LETTERS.findall(text)
+    if not words or any(c.isdigit() for c in text):
+        return False
+    known = dictionary_words()
+    if any(w.lower() in known for w in words):
+        return False
+    return intents.clean(text) == " ".join(text.split())
 
 
 def choose(text: str, options: list[str], intents: IntentClassifier) -> str | None:

@@ -17,15 +17,15 @@ from evals.scenarios.model import Scenario
 from evals.scenarios.report import as_json, table
 from evals.scenarios.runner import run_scenario, run_suite
 
-# The share of scenarios that passed at k=1 when this floor was set, rounded down (79/110 =
-# 0.718 on 2026-11-30; the orders picked change with the day). The goal is 0.90: raise
-# the floor as the engine gets there, never lower it quietly.
-PASS_RATE_FLOOR = 0.70
+# The share of scenarios that passed at k=1 when this floor was set, less a margin for the
+# orders picked (they change with the day): 113/124 = 0.911 on 2026-11-30, floor 0.85 (it was
+# 0.70 at 79/110). Raise the floor as the engine gets better, never lower it quietly.
+PASS_RATE_FLOOR = 0.85
 TAGS = {
     "order-status", "delivery", "returns", "cancel", "address", "refunds", "faq", "handoff",
     "typos", "corrections", "multi-intent", "topic-switch", "off-topic", "rude", "security",
     "verification", "approval", "policy", "exchanges", "staff", "small-talk", "format",
-    "catalog",
+    "catalog", "language",
 }  # fmt: skip
 
 
