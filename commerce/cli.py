@@ -1,4 +1,4 @@
-"""`support-agent store ...`: seed, import and inspect the demo store."""
+"""`support-agent store ...`: seed, import and inspect the demo store (orders, products)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import create_engine
 
 import settings as settings_module
 from commerce.demo.generate import generate_demo_store
 from commerce.demo.importer import StoreImportError, export_store, import_store
 from commerce.demo.rows import StoreCounts
 from commerce.demo.store import DemoStore, ensure_demo_store
-from commerce.models import Order, OrderStatus, ReturnRecord
+from commerce.demo.queries import load_products
+from commerce.models import Order, OrderStatus, Product, ReturnRecord
 from errors import BackendError
 
 app = typer.Typer(help="Demo store", no_args_is_help=True)
@@ -156,6 +158,61 @@ def orders(
         typer.echo(
             f"{o.number:>7}  {o.created_at:%Y-%m-%d}  {o.status.value:<18} {o.total:>9}  {o.email}"
         )
+
+
+def product_summary(product: Product) -> dict[str, Any]:
+    """The JSON shape of `store products --json`: options, and each variant's price, stock,
+    and whether it can be ordered now."""
+    return {
+        "id": product.id,
+        "title": product.title,
+        "category": product.category,
+        "final_sale": product.final_sale,
+        "options": [{"name": o.name, "values": o.values} for o in product.options],
+        "variants": [
+            {
+                "sku": v.sku,
+                "options": v.options,
+                "price": f"{v.price:.2f}",
+                "stock": v.stock,
+                "available": v.available,
+            }
+            for v in product.variants
+        ],
+    }
+
+
+async def _products(path: Path, query: str | None, limit: int) -> list[Product]:
+    store = DemoStore.open(path)  # upgrades an older file first
+    try:
+        if query:
+            return await store.search_products(query, limit=limit)
+    finally:
+        await store.close()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            return load_products(conn)[:limit]
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def products(
+    query: Annotated[str | None, typer.Argument(help="Search words, e.g. 'blue fleece'")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many")] = 100,
+) -> None:
+    """List the catalogue, or search it, with each product's options and availability."""
+    path = ensure_demo_store(_settings())
+    found = asyncio.run(_products(path, query, limit))
+    if as_json:
+        typer.echo(json.dumps([product_summary(p) for p in found], indent=2, ensure_ascii=False))
+        return
+    for p in found:
+        options = "; ".join(f"{o.name}: {', '.join(o.values)}" for o in p.options) or "-"
+        available = sum(v.available for v in p.variants)
+        typer.echo(f"{p.id}  {p.title:<36} {available}/{len(p.variants)} available  {options}")
 
 
 async def _receive(path: Path, rma: str) -> ReturnRecord:

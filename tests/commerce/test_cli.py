@@ -124,3 +124,19 @@ def test_import_invalid_file_exits_1_and_keeps_store(data_dir: Path, tmp_path: P
     assert "bad.json is not a valid store file" in result.output
     assert "orders[0] (#1).created_at: Field required" in result.output
     assert db.read_bytes() == before
+
+
+@pytest.mark.usefixtures("data_dir")
+def test_products_lists_and_searches_the_catalogue_with_options() -> None:
+    listed = runner.invoke(app, ["products", "--json"])
+    assert listed.exit_code == 0, listed.output
+    products = json.loads(listed.output)
+    keyboard = next(p for p in products if p["title"] == "Cabin Mechanical Keyboard")
+    assert [o["name"] for o in keyboard["options"]] == ["Switch type", "Layout"]
+    variant = keyboard["variants"][0]
+    assert set(variant) == {"sku", "options", "price", "stock", "available"}
+    assert variant["available"] == (variant["stock"] > 0)
+    found = runner.invoke(app, ["products", "fleece jacket", "--limit", "1"])
+    assert found.exit_code == 0, found.output
+    assert "Switchback Fleece Jacket" in found.output and "Size: XS, S, M, L, XL" in found.output
+    assert len(found.output.strip().splitlines()) == 1
