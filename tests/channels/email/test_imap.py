@@ -122,3 +122,29 @@ async def test_the_smtp_receiver_answers_forwarded_mail(
     await env.deliver()
     [sent] = smtp_sink.sent
     assert sent.message["In-Reply-To"] == "<fw1@example.com>"
+
+
+async def test_serve_runs_the_poller_under_its_lease_and_the_outbox_sends(
+    make_services: Any, imap_settings: Any, smtp_sink: Any, dovecot: Dovecot
+) -> None:
+    """The wiring of `serve`: start_background takes the "email-imap" lease, the poller handles
+    new mail and the outbox worker sends the reply, with no call from the test."""
+    from storage.tables_security import Lease
+
+    services = await make_services(settings=imap_settings)
+    services.start_background()
+    try:
+        await asyncio.to_thread(dovecot.append, mail(message_id="<serve1@example.com>"))
+        for _ in range(600):  # waits for the email; fails after ~30 s
+            if smtp_sink.sent:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("no reply was sent by the background jobs")
+        async with services.sessions() as session:
+            leases = set((await session.scalars(select(Lease.name))).all())
+    finally:
+        await services.close()
+    assert {"email-imap", "outbox"} <= leases
+    [sent] = smtp_sink.sent
+    assert sent.message["In-Reply-To"] == "<serve1@example.com>"
