@@ -20,7 +20,7 @@ from channels.identify import sign
 from settings import Settings
 from storage.tables import Conversation
 from storage.tables_widget import Attachment, OutcomeEvent
-from tests.test_e2e_demo import demo_order
+from tests.test_e2e_demo import demo_order, returnable_order
 from tests.widget.test_widget_browser import STAFF_TOKEN, STORAGE_KEY, ask, open_chat
 
 pytestmark = pytest.mark.browser
@@ -170,3 +170,37 @@ def test_bad_tokens_change_nothing(
     bound = rows(live_settings, Conversation, id=conversation_id)
     assert bound[0].verified_customer_id is None
     expect(page.locator("support-chat .notice")).to_have_count(0)  # nothing says why
+
+
+def test_yes_no_buttons_confirm_a_return(
+    page: Page, live_server: str, live_settings: Settings
+) -> None:
+    """The reply asking "Shall I go ahead?" comes with Yes / No buttons; Yes starts the return."""
+    with ThreadPoolExecutor(1) as pool:
+        order = pool.submit(returnable_order, live_settings).result()
+    open_chat(page, live_server)
+    reply = ask(page, f"I want to return something from order {order.number}, {order.email}")
+    quick = page.locator("support-chat .quick button")
+    for _ in range(6):
+        text = reply.locator(".body").inner_text()
+        if "Shall I go ahead" in text:
+            break
+        expect(quick).to_have_count(0)  # questions that are not a confirmation get no buttons
+        if "Which item" in text:
+            item = next(i for i in order.line_items if i.name in text)
+            reply = ask(page, f"the {item.name}")
+        elif "reason" in text:
+            reply = ask(page, "it doesn't fit")
+        elif "store credit" in text:
+            reply = ask(page, "a refund please")
+        else:
+            raise AssertionError(f"unexpected question: {text}")
+    expect(quick).to_have_text(["Yes", "No"])
+    before = page.locator("support-chat .log .msg.assistant").count()
+    quick.first.click()
+    expect(page.locator("support-chat .msg.customer .body").last).to_have_text("Yes")
+    expect(page.locator("support-chat .log .msg.assistant")).to_have_count(
+        before + 1, timeout=60_000
+    )
+    expect(page.locator("support-chat .msg.assistant .body").last).to_contain_text("RMA-")
+    expect(quick).to_have_count(0)
