@@ -48,3 +48,20 @@ def test_storefront_embeds_the_widget_like_a_store_would() -> None:
     assert "support-agent store orders --json" in html
     # The demo must work offline: nothing is fetched from another host.
     assert "http://" not in html and "https://" not in html
+
+
+def test_documented_sizes_are_the_real_ones() -> None:
+    """docs/widget.md and docs/benchmarks.md state the widget's size: they cannot drift."""
+    import re
+    from pathlib import Path
+
+    from web.static import _prepared
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    for name in ("widget.js", "widget.css"):
+        body = widget.asset(name)
+        raw, zipped = f"{len(body):,} B", f"{len(_prepared(body)[1]):,} B"
+        row = re.compile(rf"^\| `{re.escape(name)}` .*{raw} +\| {zipped} +\|$", re.M)
+        for doc in ("widget.md", "benchmarks.md"):
+            text = (docs / doc).read_text(encoding="utf-8")
+            assert row.search(text), f"docs/{doc}: {name} is {raw} raw, {zipped} gzipped"

@@ -1,6 +1,7 @@
 """The widget's issue #13 features end to end: the real server (tests/conftest.py live_server),
 the demo storefront, Chromium. A damaged-item conversation with a photo that staff see with the
-escalation and a rating stored as an outcome event; the signed login, good and tampered."""
+escalation and a rating stored as an outcome event; the signed login, good and tampered; a return
+confirmed with the Yes button."""
 
 from __future__ import annotations
 
