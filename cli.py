@@ -143,17 +143,31 @@ def eval_command(
     fail_under: Annotated[
         float, typer.Option(help="Exit 1 when the pass rate is below this (0-1)")
     ] = 0.0,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Run on this OpenAI-compatible model (docs/models.md) and print its row"),
+    ] = None,
 ) -> None:
     """Run the scenario evals (evals/scenarios/*.yaml) against the product, in process."""
     from evals.scenarios.loader import ScenarioError
     from evals.scenarios.main import evaluate, render
 
+    report: dict[str, Any] = {}
     try:
-        result = asyncio.run(evaluate(suite=suite, k=k, name_filter=name_filter))
+        result = asyncio.run(
+            evaluate(suite=suite, k=k, name_filter=name_filter, model=model, report=report)
+        )
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(render(result, as_json_output=as_json))
+    if model:
+        from agent.llm_report import HEADER, compatibility_row
+
+        row = compatibility_row(
+            model, passed=result.passed, total=len(result.results), report=report
+        )
+        typer.echo(f"\n{HEADER}\n{row}")
     if result.pass_rate < fail_under:
         raise typer.Exit(1)
 
