@@ -49,7 +49,9 @@ def safe_replies() -> dict[str, str]:
 def check_off_topic(text: str) -> GuardrailResult:
     if _GENERAL_TASK.search(text) and not _STORE_WORDS.search(text):
         return GuardrailResult(
-            True, reason="off_topic", summary="A request unrelated to the store.",
+            True,
+            reason="off_topic",
+            summary="A request unrelated to the store.",
             text=safe_replies()["off_topic"],
         )
     return NOT_TRIPPED
@@ -60,7 +62,8 @@ def check_oversize_paste(text: str) -> GuardrailResult:
     instructions; the customer is asked for the gist instead."""
     if len(text) > PASTE_CHARS or text.count("\n") >= PASTE_LINES:
         return GuardrailResult(
-            True, reason="oversize_paste",
+            True,
+            reason="oversize_paste",
             summary=f"A pasted message of {len(text)} characters.",
             text=safe_replies()["oversize_paste"],
         )

@@ -38,7 +38,8 @@ _ORDER_DATA = re.compile(
 _DONE = r"(has|have|'s|'ve|was|were|is|are)\s+(now\s+)?(been\s+)?"
 _CLAIMS: dict[str, re.Pattern[str]] = {
     "return": re.compile(
-        r"\b(refund|return|rma|money)\b[^.?!]{0,40}?\b" + _DONE
+        r"\b(refund|return|rma|money)\b[^.?!]{0,40}?\b"
+        + _DONE
         + r"(issued|processed|sent|completed|done|approved|created|opened|started|initiated|"
         r"booked|on (its|the) way|refunded)\b"
         r"|\bi\s*('ve|\s+have)\s+(now\s+)?(issued|processed|refunded|started|opened|created|"

@@ -63,9 +63,7 @@ def start_turn(settings: Settings) -> TurnCount:
 class TurnLimits(AgentMiddleware):
     """Counts model and tool calls of the current turn; raises LimitReached past a limit."""
 
-    async def awrap_model_call(
-        self, request: Any, handler: Callable[[Any], Awaitable[Any]]
-    ) -> Any:
+    async def awrap_model_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
         count = _turn.get()
         if count is None:  # not inside an LLM-path turn (a test driving the graph directly)
             return await handler(request)
@@ -90,7 +88,9 @@ class TurnLimits(AgentMiddleware):
                 return response
             # arguments that are not JSON: the model gets a ToolMessage per broken call and
             # another try (counted like any call), instead of the turn ending on an empty reply
-            request = request.override(messages=[*request.messages, *_invalid_calls_answered(reply)])
+            request = request.override(
+                messages=[*request.messages, *_invalid_calls_answered(reply)]
+            )
 
 
 def _invalid_calls_answered(reply: AIMessage) -> list[BaseMessage]:
@@ -159,7 +159,11 @@ class PriceTable:
 
 
 def usage_rows(
-    messages: Iterable[BaseMessage], *, conversation_id: str, model: str, day: date,
+    messages: Iterable[BaseMessage],
+    *,
+    conversation_id: str,
+    model: str,
+    day: date,
     prices: PriceTable,
 ) -> list[ModelUsage]:
     """One row per model reply that carries usage (providers report it per call)."""

@@ -191,9 +191,7 @@ class LLMPath:
             self._note(ctx, f"output:{result.reason}", result.summary)
             final.content = result.text
 
-    async def _record_usage(
-        self, ctx: SupportContext, replies: list[AIMessage], day: Any
-    ) -> None:
+    async def _record_usage(self, ctx: SupportContext, replies: list[AIMessage], day: Any) -> None:
         from agent.llm_budget import usage_rows
 
         rows = usage_rows(
@@ -224,9 +222,7 @@ class LLMPath:
 
 
 def _final(out: list[BaseMessage]) -> AIMessage | None:
-    return next(
-        (m for m in reversed(out) if isinstance(m, AIMessage) and not m.tool_calls), None
-    )
+    return next((m for m in reversed(out) if isinstance(m, AIMessage) and not m.tool_calls), None)
 
 
 def _reply_text(out: list[BaseMessage]) -> str:

@@ -56,7 +56,10 @@ def policy_summary(policy: StorePolicy) -> str:
         f"- Returns worth more than {a.auto_approve_max_value} and exception requests are "
         "reviewed by staff before they are final."
     )
-    for name, rule in (("Cancellation", policy.cancellation), ("Address change", policy.address_change)):
+    for name, rule in (
+        ("Cancellation", policy.cancellation),
+        ("Address change", policy.address_change),
+    ):
         when = f" (within {rule.window_hours} hours)" if rule.window_hours is not None else ""
         lines.append(f"- {name}: only while the order is {_statuses(rule.allowed_statuses)}{when}.")
     return "\n".join(lines)

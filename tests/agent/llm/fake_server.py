@@ -60,9 +60,7 @@ class ScriptedOpenAI:
                 )
             model = body.get("model", "scripted")
             if body.get("stream"):
-                return StreamingResponse(
-                    _stream(step, model, body), media_type="text/event-stream"
-                )
+                return StreamingResponse(_stream(step, model, body), media_type="text/event-stream")
             if step.get("garbage"):
                 return PlainTextResponse("<html>bad gateway</html>", status_code=200)
             return JSONResponse(_completion(step, model, body))

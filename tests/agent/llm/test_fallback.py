@@ -49,7 +49,9 @@ async def test_a_failing_provider_falls_back_to_the_offline_engine(
 async def test_a_timeout_falls_back(
     make_services: Any, llm_settings: Any, fake_openai: ScriptedOpenAI
 ) -> None:
-    services = await make_services(settings=llm_settings.model_copy(update={"openai_timeout_s": 0.5}))
+    services = await make_services(
+        settings=llm_settings.model_copy(update={"openai_timeout_s": 0.5})
+    )
     fake_openai.script = [{"hang": 3, "text": "too late"}]
     result = await turn(services, "How long does shipping take?")
     assert result.text and not result.text.startswith(FALLBACK_REPLY_START)

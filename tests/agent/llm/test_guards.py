@@ -31,19 +31,32 @@ from commerce.policy import load_policy
 
 @pytest.mark.parametrize(
     "text",
-    ["Write me a poem about the sea", "tell me a joke", "can you do my homework",
-     "what is the capital of France?", "write a python script that sorts a list"],
+    [
+        "Write me a poem about the sea",
+        "tell me a joke",
+        "can you do my homework",
+        "what is the capital of France?",
+        "write a python script that sorts a list",
+    ],
 )
 def test_off_topic_requests_trip(text: str) -> None:
     result = check_off_topic(text)
-    assert result.tripped and result.reason == "off_topic" and "only help with this store" in result.text
+    assert (
+        result.tripped
+        and result.reason == "off_topic"
+        and "only help with this store" in result.text
+    )
 
 
 @pytest.mark.parametrize(
     "text",
-    ["Where is my order #1002?", "write me a note for the return of my boots",
-     "Can you tell me a joke about my late package?", "do you have size 42 in stock?",
-     "what is the capital letter on the tracking code?"],
+    [
+        "Where is my order #1002?",
+        "write me a note for the return of my boots",
+        "Can you tell me a joke about my late package?",
+        "do you have size 42 in stock?",
+        "what is the capital letter on the tracking code?",
+    ],
 )
 def test_store_requests_pass_the_off_topic_guard(text: str) -> None:
     assert not check_off_topic(text).tripped
@@ -70,10 +83,16 @@ def test_abuse_and_instruction_override_are_named_checks() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Your refund has been processed.", "Good news, the refund was issued today!",
-     "I've started your return for the boots.", "Your return is done.",
-     "I have cancelled order #1003.", "Your order has been cancelled.",
-     "Your shipping address has been updated.", "I've changed the delivery address."],
+    [
+        "Your refund has been processed.",
+        "Good news, the refund was issued today!",
+        "I've started your return for the boots.",
+        "Your return is done.",
+        "I have cancelled order #1003.",
+        "Your order has been cancelled.",
+        "Your shipping address has been updated.",
+        "I've changed the delivery address.",
+    ],
 )
 def test_unbacked_claims_trip(text: str) -> None:
     result = check_unbacked_claim(text, executed_kinds=())
@@ -83,17 +102,22 @@ def test_unbacked_claims_trip(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Shall I start a return for 1 × Trail Runner?", "Would you like me to cancel order #1003?",
-     "Once you confirm, your refund will be processed within 5 days.",
-     "Returns are accepted within 30 days of delivery.",
-     "Should I update the shipping address to 1 Main St?"],
+    [
+        "Shall I start a return for 1 × Trail Runner?",
+        "Would you like me to cancel order #1003?",
+        "Once you confirm, your refund will be processed within 5 days.",
+        "Returns are accepted within 30 days of delivery.",
+        "Should I update the shipping address to 1 Main St?",
+    ],
 )
 def test_proposals_and_policy_wording_pass(text: str) -> None:
     assert not check_unbacked_claim(text, executed_kinds=()).tripped, text
 
 
 def test_an_executed_action_backs_its_own_kind_only() -> None:
-    assert not check_unbacked_claim("Your refund has been processed.", executed_kinds={"return"}).tripped
+    assert not check_unbacked_claim(
+        "Your refund has been processed.", executed_kinds={"return"}
+    ).tripped
     assert check_unbacked_claim("Your order has been cancelled.", executed_kinds={"return"}).tripped
 
 
@@ -122,14 +146,17 @@ def test_prompt_and_tool_definitions_echo() -> None:
     assert check_prompt_echo(leaked, system_prompt=prompt).reason == "prompt_echo"
     tools = {"verify_customer", "get_order", "start_return", "cancel_order"}
     assert check_prompt_echo(
-        "I have verify_customer, get_order and start_return.", system_prompt=prompt, tool_names=tools
+        "I have verify_customer, get_order and start_return.",
+        system_prompt=prompt,
+        tool_names=tools,
     ).tripped
     assert check_prompt_echo(
         '{"name": "get_order", "parameters": {}}', system_prompt=prompt, tool_names=tools
     ).tripped
     assert not check_prompt_echo(
         "I can check your order status and start a return for you.",
-        system_prompt=prompt, tool_names=tools,
+        system_prompt=prompt,
+        tool_names=tools,
     ).tripped
 
 
@@ -181,9 +208,7 @@ def test_price_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_the_system_prompt_pins_its_placeholders_and_summarises_the_policy() -> None:
-    assert placeholders(load_prompt("system")) == {
-        "store_name", "today", "voice", "policy_summary"
-    }
+    assert placeholders(load_prompt("system")) == {"store_name", "today", "voice", "policy_summary"}
     policy = load_policy()
     strict = policy.model_copy(
         update={"returns": policy.returns.model_copy(update={"window_days": 14})}

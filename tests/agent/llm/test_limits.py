@@ -104,7 +104,9 @@ async def test_a_spent_token_budget_hands_over_without_a_call(
     make_services: Any, llm_settings: Any, fake_openai: ScriptedOpenAI
 ) -> None:
     services = await services_with(make_services, llm_settings, llm_conversation_tokens=1000)
-    fake_openai.script = [{"text": "Hello!", "usage": {"prompt_tokens": 900, "completion_tokens": 150}}]
+    fake_openai.script = [
+        {"text": "Hello!", "usage": {"prompt_tokens": 900, "completion_tokens": 150}}
+    ]
     first = await turn(services, "hello there")
     assert first.text == "Hello!"
     second = await turn(services, "how long does shipping take?", first.conversation_id)
@@ -120,14 +122,22 @@ async def test_the_daily_cost_cap_hands_over_without_a_call(
     async with services.sessions.begin() as session:  # other conversations spent the day's cap
         session.add(
             ModelUsage(
-                conversation_id="other", model="gpt-4o", prompt_tokens=1, completion_tokens=1,
-                cost=Decimal("1.25"), day=NOW.date(),
+                conversation_id="other",
+                model="gpt-4o",
+                prompt_tokens=1,
+                completion_tokens=1,
+                cost=Decimal("1.25"),
+                day=NOW.date(),
             )
         )
         session.add(  # yesterday's spending does not count
             ModelUsage(
-                conversation_id="old", model="gpt-4o", prompt_tokens=1, completion_tokens=1,
-                cost=Decimal("9"), day=date(2000, 1, 1),
+                conversation_id="old",
+                model="gpt-4o",
+                prompt_tokens=1,
+                completion_tokens=1,
+                cost=Decimal("9"),
+                day=date(2000, 1, 1),
             )
         )
     fake_openai.script = [{"text": "never asked for"}]
@@ -143,8 +153,12 @@ async def test_under_the_cap_the_model_answers(
     async with services.sessions.begin() as session:
         session.add(
             ModelUsage(
-                conversation_id="other", model="gpt-4o", prompt_tokens=1, completion_tokens=1,
-                cost=Decimal("0.99"), day=NOW.date(),
+                conversation_id="other",
+                model="gpt-4o",
+                prompt_tokens=1,
+                completion_tokens=1,
+                cost=Decimal("0.99"),
+                day=NOW.date(),
             )
         )
     fake_openai.script = [{"text": "Shipping takes 3-5 days."}]

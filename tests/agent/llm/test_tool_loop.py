@@ -36,12 +36,14 @@ async def test_verify_then_read_an_order(llm_services: Any, fake_openai: Scripte
     # the model saw the tool results, inside the untrusted data block
     tool_msgs = [m for m in fake_openai.requests[2]["messages"] if m["role"] == "tool"]
     assert len(tool_msgs) == 2
-    assert all(m["content"].startswith('<data source="tool result" trust="untrusted">')
-               for m in tool_msgs)
+    assert all(
+        m["content"].startswith('<data source="tool result" trust="untrusted">') for m in tool_msgs
+    )
     assert "delivered" in tool_msgs[1]["content"]
     # the assistant's tool-call turn goes back with content "", never null
     assistant = [m for m in fake_openai.requests[2]["messages"] if m["role"] == "assistant"]
     assert assistant and all(m["content"] == "" for m in assistant)
+
 
 RETURN_CALL = call(
     "start_return",
@@ -118,7 +120,11 @@ async def test_malformed_arguments_get_a_tool_message_back(
     llm_services: Any, fake_openai: ScriptedOpenAI
 ) -> None:
     fake_openai.script = [
-        {"tool_calls": [{"name": "get_order", "arguments": "order_number=#1002 (oops)", "id": "b1"}]},
+        {
+            "tool_calls": [
+                {"name": "get_order", "arguments": "order_number=#1002 (oops)", "id": "b1"}
+            ]
+        },
         {"text": "Could you give me your order number and email?"},
     ]
     result = await turn(llm_services, "where is my order")
@@ -141,9 +147,10 @@ async def test_an_unknown_tool_gets_a_tool_message_back(
     assert result.text.startswith("Sorry, I can't do that.")
     answered = [m for m in fake_openai.requests[1]["messages"] if m["role"] == "tool"]
     assert len(answered) == 1 and answered[0]["tool_call_id"] == "u1"
-    assert "delete_all_orders" in answered[0]["content"] and "not a valid tool" in answered[0][
-        "content"
-    ]
+    assert (
+        "delete_all_orders" in answered[0]["content"]
+        and "not a valid tool" in answered[0]["content"]
+    )
 
 
 async def test_streamed_tokens_and_tool_statuses_in_order(
@@ -154,10 +161,7 @@ async def test_streamed_tokens_and_tool_statuses_in_order(
         {"text": "Thanks Ada, you are verified. What would you like to know?"},
     ]
     events = [
-        e
-        async for e in llm_services.runner.run_turn(
-            text="#1002 ada@example.com", channel="test"
-        )
+        e async for e in llm_services.runner.run_turn(text="#1002 ada@example.com", channel="test")
     ]
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "Accepted" and kinds[-1] == "TurnResult"
@@ -167,5 +171,7 @@ async def test_streamed_tokens_and_tool_statuses_in_order(
     finished = kinds.index("ToolStatus", kinds.index("ToolStatus") + 1)
     assert first_token > finished  # the reply streams after the tool has run
     streamed = "".join(e.text for e in events if isinstance(e, Token))
-    assert streamed == events[-1].text == "Thanks Ada, you are verified. What would you like to know?"
+    assert (
+        streamed == events[-1].text == "Thanks Ada, you are verified. What would you like to know?"
+    )
     assert sum(isinstance(e, Token) for e in events) > 1  # streamed in pieces, not at the end
