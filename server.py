@@ -62,6 +62,9 @@ def create_app(
     app.include_router(staff_router)
     app.include_router(conversations_router)
     app.include_router(webhooks_router)
+    from channels.email.mailgun import router as mailgun_router
+
+    app.include_router(mailgun_router)  # the email channel's Mailgun inbound route
     app.include_router(knowledge_router)
     app.include_router(metrics_router)
     app.include_router(attachments_router)

@@ -134,6 +134,7 @@ class Settings(BaseSettings):
     email_max_bytes: int = 10 * 1024 * 1024
     email_max_auto_replies_per_day: int = 3  # per thread and per sender; staff alerted past it
     email_min_confidence: float = 0.5  # a help-center answer below this goes to staff as a draft
+    mailgun_signing_key: SecretStr | None = None  # POST /email/mailgun/mime (docs/email.md)
 
     host: str = "127.0.0.1"
     port: int = 8000
