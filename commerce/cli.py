@@ -13,9 +13,9 @@ from sqlalchemy import create_engine
 import settings as settings_module
 from commerce.demo.generate import generate_demo_store
 from commerce.demo.importer import StoreImportError, export_store, import_store
+from commerce.demo.queries import load_products
 from commerce.demo.rows import StoreCounts
 from commerce.demo.store import DemoStore, ensure_demo_store
-from commerce.demo.queries import load_products
 from commerce.models import Order, OrderStatus, Product, ReturnRecord
 from errors import BackendError
 

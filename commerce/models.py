@@ -236,8 +236,7 @@ class OrderNumberFormat(_Model):
         if match is None:
             raise ValueError(f"{number!r} has no digits")
         tail = "".join(
-            "{9}" if ch.isdigit() else "{A}" if ch.isalpha() else ch
-            for ch in number[match.end() :]
+            "{9}" if ch.isdigit() else "{A}" if ch.isalpha() else ch for ch in number[match.end() :]
         )
         digits = len(match.group())
         return cls(
@@ -292,9 +291,7 @@ def normalize_order_number(
     return body
 
 
-def looks_like_order_number(
-    token: str, formats: Sequence[OrderNumberFormat] | None = None
-) -> bool:
+def looks_like_order_number(token: str, formats: Sequence[OrderNumberFormat] | None = None) -> bool:
     """Could `token` (one word of a message) be one of the store's order numbers? With no
     formats, the default '#1043' shape. Entity extraction calls this; a street number that does
     not fit the store's digit count ("123" where orders are #1001-#9999) is not one."""

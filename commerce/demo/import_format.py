@@ -224,12 +224,10 @@ class StoreFile(_In):
             if p.options
             or any(v.options or v.inventory_policy is not InventoryPolicy.DENY for v in p.variants)
         ]
-        used += [
-            f"orders[{i}] ({o.number})" for i, o in enumerate(self.orders) if o.payment_method
-        ]
+        used += [f"orders[{i}] ({o.number})" for i, o in enumerate(self.orders) if o.payment_method]
         if used:
             raise ValueError(
-                "options, inventory_policy and payment_method need \"version\": 2 "
+                'options, inventory_policy and payment_method need "version": 2 '
                 f"(used in {', '.join(used[:5])})"
             )
         return self

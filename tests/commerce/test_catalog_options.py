@@ -153,7 +153,8 @@ async def test_version_2_imports_options(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert runner is not None and card is not None and order is not None
-    assert [(o.name, o.values) for o in runner.options] == [("Size", ["9", "10"]), ("Color", ["Black"])]  # fmt: skip
+    options = [(o.name, o.values) for o in runner.options]
+    assert options == [("Size", ["9", "10"]), ("Color", ["Black"])]
     assert runner.variants[0].options == {"Size": "9", "Color": "Black"}
     assert card.variants[0].inventory_policy is InventoryPolicy.CONTINUE
     assert order.payment_method == "Visa •••• 4242"
@@ -263,7 +264,10 @@ async def test_shopify_maps_options_and_searches_with_plain_words() -> None:
     single = copy.deepcopy(SHOPIFY_PRODUCT)
     single["options"] = [{"name": "Title", "values": ["Default Title"]}]
     single["variants"]["nodes"] = [
-        {**single["variants"]["nodes"][0], "selectedOptions": [{"name": "Title", "value": "Default Title"}]}  # fmt: skip
+        {
+            **single["variants"]["nodes"][0],
+            "selectedOptions": [{"name": "Title", "value": "Default Title"}],
+        }
     ]
     shop.on("SearchProducts", body({"products": {"nodes": [SHOPIFY_PRODUCT, single]}}))
     store = ShopifyStore(DOMAIN, TOKEN, httpx.AsyncClient(transport=httpx.MockTransport(shop)))
@@ -271,7 +275,8 @@ async def test_shopify_maps_options_and_searches_with_plain_words() -> None:
     sent = shop.sent("SearchProducts")[0]
     assert sent["variables"] == {"first": 3, "query": "fleece OR title"}
     fleece, plain = found
-    assert [(o.name, o.values) for o in fleece.options] == [("Size", ["M", "L"]), ("Color", ["Navy"])]  # fmt: skip
+    options = [(o.name, o.values) for o in fleece.options]
+    assert options == [("Size", ["M", "L"]), ("Color", ["Navy"])]
     assert fleece.variants[0].options == {"Size": "M", "Color": "Navy"}
     assert [v.available for v in fleece.variants] == [False, True]  # L sells on backorder
     assert plain.options == [] and plain.variants[0].options == {}

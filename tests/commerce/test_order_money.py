@@ -36,9 +36,11 @@ def _tx(**fields: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("transactions", "gateways", "expected"),
     [
-        ([_tx(paymentDetails={"company": "Visa", "number": "•••• •••• •••• 4242"})], [], "Visa •••• 4242"),
+        ([_tx(paymentDetails={"company": "Visa", "number": "•••• •••• •••• 4242"})], [],
+         "Visa •••• 4242"),
         # a full number never gets through: only the last four digits are kept
-        ([_tx(paymentDetails={"company": "Visa", "number": "4111111111111111"})], [], "Visa •••• 1111"),
+        ([_tx(paymentDetails={"company": "Visa", "number": "4111111111111111"})], [],
+         "Visa •••• 1111"),
         ([_tx(gateway="paypal", paymentDetails={})], ["paypal"], "PayPal"),
         ([_tx(status="FAILURE", paymentDetails={"company": "Visa", "number": "•••• 0002"}),
           _tx(gateway="gift_card", paymentDetails=None)], [], "Gift card"),

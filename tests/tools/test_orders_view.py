@@ -135,4 +135,3 @@ def test_the_status_reply_shows_refunds_and_returns_in_the_orders_currency() -> 
 def test_a_view_without_money_fields_still_reads() -> None:
     old = {k: v for k, v in _view().items() if k not in ("subtotal", "shipping", "tax")}
     assert "Total" not in order_reply(old) and "Trail Runner" in order_reply(old)
-
