@@ -108,3 +108,28 @@ def test_an_email_in_capitals_is_not_shouting_and_hmm_is_not_german() -> None:
         "fr",
         "it",
     ]
+
+
+async def test_gibberish_twice_hands_over_on_the_third_message(chat: Chat) -> None:
+    first = await chat.say("blorp")
+    assert first.tool_calls == [] and "didn't quite get that" in first.text
+    await chat.say("zzzz qqqq")
+    third = await chat.say("hmm")
+    assert [name for name, _ in tools(third)] == ["escalate_to_human"]
+    assert len(await escalations(chat)) == 1
+
+
+def test_no_clarifying_question_when_both_readings_are_served_alike() -> None:
+    from agent.local.intents import Intent
+    from agent.local.requests import settle
+    from agent.local.state import State
+
+    def close(a: str, b: str) -> Intent:
+        return Intent(a, 0.45, runner_up=b, runner_up_score=0.4, ambiguous=True)
+
+    assert settle(close("shipping_info", "international"), State()) == "question"
+    assert settle(close("delivery_problem", "return_policy"), State()) == "delivery_problem"
+    assert settle(close("order_status", "delivery_problem"), State()) == "delivery_problem"
+    # with an order in hand, "where is it" and "it has a problem" lead to different replies
+    assert settle(close("order_status", "delivery_problem"), State(order_number="#1001")) is None
+    assert settle(close("return_request", "exchange"), State()) is None
