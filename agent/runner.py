@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.tools import BaseTool
-from sqlalchemy.ext.asyncio import AsyncSession
 
 import metrics
 from agent import triggers
@@ -32,36 +30,23 @@ from agent.events import (
 )
 from agent.guardrails import ReplyLinkStream
 from agent.history import to_langchain, to_payload
+from agent.turn_start import HISTORY_WINDOW as HISTORY_WINDOW  # re-exported for callers
+from agent.turn_start import Opened, open_turn
 from agent.turns import TurnClaim, TurnOrder
 from errors import ProtocolError, ToolError
-from helpdesk.ownership import transition
 from knowledge.links import TrustedLinks
 from storage import repo
 from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
-from tools import actions
 from tools.base import tool_label
 from tools.context import SupportContext, ToolCallRecord, ToolDeps
 from tools.escalation import escalate
 
 log = logging.getLogger(__name__)
 
-HISTORY_WINDOW = 60
 RECURSION_LIMIT = 16
 FALLBACK_REPLY = (
     "I'm sorry, something went wrong on my side. Please try again, or ask for a member of our team."
 )
-
-
-@dataclass(frozen=True)
-class _Opened:
-    """What a turn's first transaction committed and read."""
-
-    conversation: Conversation
-    message: Message
-    replay: Message | None  # the stored answer to a message sent again with its client_id
-    run_bot: bool
-    rows: list[Message]  # the window the bot reads
-    pending: PendingAction | None
 
 
 class Runner:
@@ -100,9 +85,9 @@ class Runner:
         started = time.perf_counter()  # the turn's latency includes waiting for the lease
         async with self.turns.turn(conversation_id) as claim:
 
-            async def attempt() -> _Opened | None:
+            async def attempt() -> Opened | None:
                 async with self._deps.sessions.begin() as session:
-                    return await self._open_turn(
+                    return await open_turn(
                         session, claim, conversation_id, channel, text, client_id
                     )
 
@@ -131,56 +116,9 @@ class Runner:
                     client_ip,
                     started=started,
                     claim=claim,
+                    retried=opened.retried,
                 ):
                     yield event
-
-    async def _open_turn(
-        self,
-        session: AsyncSession,
-        claim: TurnClaim,
-        conversation_id: str | None,
-        channel: str,
-        text: str,
-        client_id: str | None,
-    ) -> _Opened | None:
-        """The turn's first transaction: the customer's message committed (so it can be
-        acknowledged), the window the bot reads. None when another worker holds the turn."""
-        conversation = await _load_or_create(session, conversation_id, channel)
-        # one bot turn at a time per conversation, whichever worker got the message: a message
-        # waits (unacknowledged) until the previous turn has committed
-        if not await claim.claim(session, conversation.id):
-            return None
-        before = (
-            await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
-            if conversation_id
-            else []
-        )
-        customer_msg, replay = await _record_customer_message(
-            session,
-            conversation.id,
-            text,
-            client_id,
-            after_seq=before[-1].seq if before else 0,
-            # a window shorter than its limit is the whole conversation: a client_id that is
-            # not in it was never seen, and the lookup can be skipped
-            seen=before if conversation_id is None or len(before) < HISTORY_WINDOW else None,
-        )
-        if replay is None and conversation.owner == Owner.RESOLVED:
-            # a customer writing after a resolve reopens it with the bot
-            await transition(session, conversation.id, "reopen")
-            conversation = await _load_or_create(session, conversation.id, channel)
-        run_bot = replay is None and conversation.owner == Owner.BOT
-        known = any(m.id == customer_msg.id for m in before)  # a retried message
-        rows = ([*before] if known else [*before, customer_msg])[-HISTORY_WINDOW:]
-        pending = (
-            await actions.awaiting_confirmation(session, conversation.id)
-            if run_bot and conversation.verified_customer_id
-            else None
-        )
-        if not run_bot:
-            await claim.release(session)
-        rows = rows if run_bot else []
-        return _Opened(conversation, customer_msg, replay, run_bot, rows, pending)
 
     async def _run_bot(
         self,
@@ -192,6 +130,7 @@ class Runner:
         client_ip: str | None = None,
         started: float | None = None,
         claim: TurnClaim | None = None,
+        retried: bool = True,
     ) -> AsyncIterator[TurnEvent]:
         started = time.perf_counter() if started is None else started
         ctx = SupportContext(
@@ -209,12 +148,18 @@ class Runner:
         links = ReplyLinkStream(
             self._links, known_texts=[m.text for m in rows if m.role == "customer"]
         )
-        gate = await answer_pending(
-            self._deps,
-            pending=pending,
-            text=customer_msg.text,
-            message_id=customer_msg.id,
-            customer_id=conversation.verified_customer_id,
+        # without a pending action only a message sent again can settle one (its first turn
+        # died mid-execution); a message stored just now is named by no action: no lookup
+        gate = (
+            await answer_pending(
+                self._deps,
+                pending=pending,
+                text=customer_msg.text,
+                message_id=customer_msg.id,
+                customer_id=conversation.verified_customer_id,
+            )
+            if pending is not None or retried
+            else None
         )
         if gate is not None:
             # the customer answered a proposed action: settled in code, no model involved
@@ -371,49 +316,6 @@ class Runner:
                             yield Escalated(*ctx.escalation)
         if tail := links.flush():  # the last word, held back in case it was a link
             yield Token(tail)
-
-
-async def _load_or_create(
-    session: AsyncSession, conversation_id: str | None, channel: str
-) -> Conversation:
-    if conversation_id is None:
-        return await repo.create_conversation(session, channel=channel)
-    conversation = await repo.get_conversation(session, conversation_id)
-    if conversation is None:
-        raise ProtocolError("conversation_not_found", "That conversation does not exist.")
-    return conversation
-
-
-async def _record_customer_message(
-    session: AsyncSession,
-    conversation_id: str,
-    text: str,
-    client_id: str | None,
-    *,
-    after_seq: int,
-    seen: Sequence[Message] | None = None,
-) -> tuple[Message, Message | None]:
-    """Returns the customer's message and, when this client_id was already answered, that
-    answer (a retry after a lost reply gets the same reply, and nothing runs twice).
-
-    `seen`: every message of the conversation, when the caller has them all (the lookup by
-    client_id is then done in memory)."""
-    if client_id:
-        if seen is None:
-            existing = await repo.find_by_client_id(session, conversation_id, client_id)
-        else:
-            existing = next((m for m in seen if m.client_id == client_id), None)
-        if existing is not None:
-            return existing, await repo.reply_to(session, existing.id)
-    message = await repo.append_message(
-        session,
-        conversation_id=conversation_id,
-        role="customer",
-        text=text,
-        client_id=client_id,
-        after_seq=after_seq,
-    )
-    return message, None
 
 
 def _result_from_row(row: Message, conversation: Conversation, client_id: str | None) -> TurnResult:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from agent import runner as runner_module
+from agent import turn_start
 from channels.summary import collect
 from storage import repo
 from storage.tables import Conversation, Message
@@ -132,7 +133,7 @@ async def test_a_retried_message_beyond_the_window_is_still_recognised(
 ) -> None:
     """The client_id lookup is done in memory only when the window holds the whole
     conversation; a retry of an older message still gets its stored reply."""
-    monkeypatch.setattr(runner_module, "HISTORY_WINDOW", 4)
+    monkeypatch.setattr(turn_start, "HISTORY_WINDOW", 4)
     model = ScriptedChatModel(script=[says(f"answer {n}") for n in range(4)])
     services = await make_services(model=model)
     first = await collect(services.runner.run_turn(text="m0", channel="test", client_id="c0"))
@@ -151,3 +152,39 @@ async def test_a_retried_message_beyond_the_window_is_still_recognised(
         rows = (await session.execute(Message.__table__.select())).all()
     assert len(rows) == 8  # nothing stored twice, the model asked 4 times only
     model.assert_complete()
+
+
+async def test_only_a_message_sent_again_looks_for_an_action_it_confirmed(
+    make_services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message stored by this turn cannot have confirmed an action: the read that finishes
+    an action stranded by a dead worker runs for a retried message only."""
+    from tools import actions
+
+    looked: list[str] = []
+    real = actions.confirmed_by
+
+    async def spy(deps: Any, message_id: str) -> Any:
+        looked.append(message_id)
+        return await real(deps, message_id)
+
+    monkeypatch.setattr(actions, "confirmed_by", spy)
+    model = ScriptedChatModel(script=[says("first"), says("second")])
+    services = await make_services(model=model)
+    first = await collect(services.runner.run_turn(text="one", channel="test", client_id="a"))
+    cid = first.conversation_id
+    await collect(
+        services.runner.run_turn(text="two", channel="test", conversation_id=cid, client_id="b")
+    )
+    assert looked == []
+    async with services.sessions.begin() as session:  # "two" was stored, its reply lost
+        await session.execute(
+            Message.__table__.delete().where(
+                Message.conversation_id == cid, Message.text == "second"
+            )
+        )
+    model.script.append(says("second again"))
+    again = await collect(
+        services.runner.run_turn(text="two", channel="test", conversation_id=cid, client_id="b")
+    )
+    assert again.text == "second again" and len(looked) == 1

@@ -81,10 +81,15 @@ def test_realistic_run_counts_add_up(bench_server: str, demo_data_dir: Path) -> 
             bench_server,
             demo_data_dir,
             "realistic",
-            "--conversations", "3",
-            "--duration", "60",
-            "--max-turns", "12",
-            "--pause", "0.05", "0.1",
+            "--conversations",
+            "3",
+            "--duration",
+            "60",
+            "--max-turns",
+            "12",
+            "--pause",
+            "0.05",
+            "0.1",
         )  # fmt: skip
     )
     assert report["errors"] == 0, report["all"]["errors_by_cause"]
@@ -116,3 +121,28 @@ def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 50) == 50 and percentile(values, 95) == 95
     assert percentile(values, 99) == 99 and percentile([7.0], 99) == 7.0
+
+
+def test_cpu_per_turn_by_kind_counts_every_turn(bench_server: str, demo_data_dir: Path) -> None:
+    """bench/turn_cpu.py: one customer at a time, each turn's server CPU from the threads'
+    schedstat; every turn of the counted visits lands in its kind."""
+    from bench.load_server import attach
+    from bench.turn_cpu import cpu_ns, markdown, measure
+
+    server = attach(bench_server, demo_data_dir, os.getpid())
+    before = cpu_ns(server)
+    report = asyncio.run(measure(server, visits=3, warmup=1, seed=11))
+    assert cpu_ns(server) > before  # this process's threads did the serving
+    assert report["failed"] == {}
+    # the cycle starts faq (warm-up), order, faq: 3 + 4 turns, then a return visit (5)
+    assert report["visits"] == 3 and report["turns"] == 12
+    assert {k: v["turns"] for k, v in report["kinds"].items()} == {
+        "order_ask": 1,
+        "order_verify": 1,
+        "thanks": 2,
+        "greeting": 1,
+        "faq": 2,
+        "return": 5,
+    }
+    assert all(v["mean_ms"] > 0 for v in report["kinds"].values())
+    assert "| return | 5 |" in markdown(report)
