@@ -100,11 +100,17 @@ async def get_product_details(
     others: list[Product] = []
     if found is None:
         hits = await store.search_products(product, limit=4)
-        # a follow-up names an option ("the blue one"), not a product: stay with the last one
-        if hits and (title_matches(hits[0], product) or previous_product_id is None):
+        if hits and title_matches(hits[0], product):
             found, others = hits[0], hits[1:]
         elif previous_product_id:
+            # a follow-up names an option ("the blue one"), not a product: stay with the last one
             found = await store.get_product(previous_product_id)
+        elif hits:
+            # "do you have it in M?" with nothing before it: many products come in M
+            return {
+                "product_id": None,
+                "note": "The message names no product. Ask the customer which product they mean.",
+            }
     if found is None:
         raise ToolError(
             f"No product matching {product!r} was found in the catalogue. Ask the customer for "

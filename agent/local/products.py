@@ -194,5 +194,8 @@ def after_details(failed: bool, data: dict[str, Any], state: State, tools: set[s
     question = state.question or ""
     if failed:
         return call(state, tools, "search_help_center", query=question)
-    state.product, state.question = data["product_id"], None
+    state.question = None
+    if not data.get("product_id"):
+        return Decision(state, text=say("which_product"))
+    state.product = data["product_id"]
     return Decision(state, text=product_reply(question, data))

@@ -147,3 +147,11 @@ async def test_an_unknown_product_is_a_clear_refusal(make_services: Any) -> None
     assert "No product matching 'a flux capacitor'" in str(refused.content)
     empty = data(await call(search_products, ctx, query="flux capacitor"))
     assert empty["products"] == []
+
+
+async def test_a_question_that_names_no_product_asks_which(make_services: Any) -> None:
+    services = await make_services(store=catalog_store())
+    ctx = await _ctx(services)
+    asked = data(await call(get_product_details, ctx, product="do you have it in M?"))
+    assert asked["product_id"] is None and "which product" in asked["note"]
+    assert "variants" not in asked

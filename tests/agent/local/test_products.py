@@ -136,3 +136,11 @@ async def test_no_verification_and_no_order_data(chat: Chat) -> None:
 async def test_a_product_we_do_not_sell_goes_to_the_help_center(chat: Chat) -> None:
     reply = await chat.say("do you have the hover board in stock?")
     assert tools(reply) == [("get_product_details", False), ("search_help_center", True)]
+
+
+async def test_a_size_question_with_no_product_asks_which(chat: Chat) -> None:
+    reply = await chat.say("do you have it in M?")
+    assert tools(reply) == [("get_product_details", True)]
+    assert "Which product do you mean?" in reply.text
+    named = await chat.say("do you have the fleece jacket in M?")
+    assert "Switchback Fleece Jacket in M:" in named.text
