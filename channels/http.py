@@ -14,6 +14,7 @@ from channels.rates import rate_limited_response, too_fast
 from channels.summary import collect, turn_json
 from channels.websocket import ChatSession
 from errors import ProtocolError
+from knowledge.articles_http import article_url
 from web.static import FAVICON_SVG, static_response
 
 router = APIRouter()
@@ -55,7 +56,10 @@ async def chat(body: ChatRequest, request: Request, services: ServicesDep) -> JS
             {"error": {"code": exc.code, "message": exc.message}},
             status_code=_STATUS.get(exc.code, 400),
         )
-    return JSONResponse(turn_json(result))
+    data = turn_json(result)
+    for citation in data["citations"]:  # the article's page, as on the socket
+        citation["url"] = article_url(services.settings, citation["id"])
+    return JSONResponse(data)
 
 
 @router.websocket("/ws/chat")
