@@ -54,7 +54,8 @@ def match_item(order: Order, wanted: str) -> LineItem:
     ]
     words = set(plain.split())
     if not hits:  # "the tee in L": the product's last word names it
-        hits = [i for i in order.line_items if (_plain(i.name).split() or [""])[-1] in words]
+        tails = {i.id: (_plain(i.name).split() or [""])[-1] for i in order.line_items}
+        hits = [i for i in order.line_items if {tails[i.id], f"{tails[i.id]}s"} & words]
     if len(hits) > 1:
         exact = [i for i in hits if set(_plain(i.variant_title).split()) <= words]
         if not exact:  # "the one in 42": a value only that line has

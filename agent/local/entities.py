@@ -70,7 +70,7 @@ class Entities:
 
     @property
     def any(self) -> bool:
-        return bool(self.order_number or self.email or self.postal_code)
+        return bool(self.order_number or self.email or self.postal_code or self.address)
 
 
 def find_address(text: str) -> re.Match[str] | None:
@@ -125,4 +125,4 @@ def extract(text: str, *, expecting: str | None = None) -> Entities:
                 break
 
     leftover = [w for w in re.findall(r"[A-Za-z']+", _FILLER.sub(" ", rest)) if len(w) > 1]
-    return Entities(order, email, postal, len(leftover) + (3 if address else 0), address)
+    return Entities(order, email, postal, len(leftover), address)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.local.entities import Entities
+from agent.local.entities import Entities, find_address
 from agent.local.phrases import phrase
 from agent.local.replies import order_reply, refunds_reply, say
 from agent.local.slots import (
+    find_changes,
     find_items,
     find_reason,
     find_resolution,
@@ -53,8 +54,10 @@ def _collect_action_slots(state: State, text: str) -> None:
             state.variant = " ".join(text.split())[:120] or state.variant
         if state.items:
             state.chosen = find_items(text, state.items) or state.chosen
-    elif state.flow == "address_change" and state.awaiting == "address":
-        state.address = parse_address(text)
+    elif state.flow == "order_edit" and state.awaiting == "change":
+        state.question = text  # the change, said again or said better
+    elif state.flow == "address_change" and (state.awaiting == "address" or find_address(text)):
+        state.address = parse_address(text) or (None if state.awaiting else state.address)
 
 
 def _verify(state: State, tools: set[str]) -> Decision:
@@ -96,6 +99,8 @@ def _next_action_step(state: State, tools: set[str]) -> Decision:
     state.awaiting = None
     if state.flow == "order_status":
         return call(state, tools, "get_order", order_number=number)
+    if state.flow == "order_edit":
+        return _edit_step(state, tools)
     if state.flow == "cancel_request":
         return call(state, tools, "cancel_order", order_number=number, reason="customer request")
     if state.flow == "address_change":
@@ -164,6 +169,9 @@ def after_order_tool(
             )
             return _ask(state, "order_number", say("choose_order", orders=listed))
         return _next_action_step(state, tools)
+    if failed and name == "change_order_items" and _asks_variant(content):
+        state.awaiting = "change"  # which variant, or which line: the flow waits for it
+        return Decision(state, text=content)
     if failed and name == "start_return" and state.variant and _asks_variant(content):
         # which variant: several fit, none does, or it is out of stock; ask, keep the return
         state.variant, state.awaiting = None, "variant"
@@ -174,6 +182,12 @@ def after_order_tool(
             state.flow = None
             state.reset_action()
         return Decision(state, text=say("order_error", error=content))
+    if name == "get_order" and state.flow == "order_edit":
+        state.items = [
+            {"item": f"{i['name']} ({i['variant']})", "quantity": i["quantity"]}
+            for i in data.get("items", [])
+        ]
+        return _edit_step(state, tools)
     if name == "get_order":
         state.flow = None
         if state.intent == "delivery_problem":
@@ -195,7 +209,7 @@ def after_order_tool(
                 state, text=say("nothing_returnable", why=why), flags={"policy_refusal": True}
             )
         return _next_action_step(state, tools)
-    if name in ("start_return", "cancel_order", "change_shipping_address"):
+    if name in ("start_return", "cancel_order", "change_shipping_address", "change_order_items"):
         summary = data.get("summary", "")
         state.flow = None
         state.reset_action()
@@ -203,9 +217,26 @@ def after_order_tool(
     return Decision(state, text=say("fallback"))
 
 
+def _edit_step(state: State, tools: set[str]) -> Decision:
+    """Item changes: the order's items first (get_order), then the change the customer asked
+    for, proposed through change_order_items (the gate asks for the yes)."""
+    if not state.items:
+        return call(state, tools, "get_order", order_number=state.order_number)
+    changes = find_changes(state.question or "", state.items)
+    if not changes:
+        names = "; ".join(i["item"] for i in state.items)
+        return _ask(state, "change", say("ask_change", items=names))
+    state.awaiting = None
+    return call(
+        state, tools, "change_order_items", order_number=state.order_number, changes=changes
+    )
+
+
 def _asks_variant(error: str) -> bool:
     """A start_return refusal that is a question about the variant (tools/variant_match.py)."""
     return any(
         words in error
-        for words in ("It comes in:", "Which one?", "Available:", "already on the order")
+        for words in (
+            "It comes in:", "Which one?", "Available:", "already on the order", "matches several"
+        )
     )

@@ -69,8 +69,13 @@ _ADDRESS = re.compile(r"\b(address|street|postcode|post code|zip|ship it to|send
 def start(intent: str, text: str, state: State, found: Entities, tools: set[str],
           persona: Persona) -> Decision:  # fmt: skip
     """Begin serving one request (`text` is the request as read, typos fixed)."""
-    if intent == "order_change" and not _ADDRESS.search(text):
-        # the store's tools change addresses only; items and sizes are changed by staff
+    if intent == "order_change" and not (_ADDRESS.search(text) or found.address):
+        if "change_order_items" in tools:  # sizes, colours, quantities: flows.py order_edit
+            if state.flow != "order_edit":
+                state.flow = "order_edit"
+                state.reset_action()
+            state.intent, state.question = "order_change", text
+            return flows.order_flow(state, found, text, tools)
         state.offer, state.intent, state.question = "human", "order_change", text
         return Decision(state, text=phrase("order_change_items"))
     if intent == "delivery_problem" and not (found.order_number or state.order_number):

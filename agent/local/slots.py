@@ -180,3 +180,44 @@ def parse_address(text: str) -> dict[str, str | None] | None:
         "postal_code": postal.group(0).upper(),
         "country": country,
     }
+
+
+_REMOVE = re.compile(r"\b(remove|take (off|out)|delete|drop|don'?t want the|no longer want)\b", re.I)
+_QUANTITY = re.compile(
+    r"\b(?:make it|change (?:it|the quantity|quantity)[\w ]{0,30}? to|only|just|want|to)\s+"
+    r"(\d{1,2}|one|two|three|four|five|six)\b(?!\s*(?:/|gb|tb|mm|cm|in\b|inch))",
+    re.I,
+)
+_SWAP_TO = re.compile(
+    r"\b(?:to|for|into|instead(?: of)?|in)\b\s+(?:an?\s+|the\s+)?"
+    r"(?!(?:change|swap|switch|exchange|make|get|have|do|see|know|ask|order|my order)\b)(.+)$",
+    re.I,
+)
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def find_changes(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The item changes a message asks for (change_order_items' `changes`): "remove the
+    socks", "make it 3 tees", "change the M black tee to L". The item is named by the words
+    before the new value; the tool tells two lines of one product apart by their variant."""
+    words = " ".join(text.split())
+    if not words or not items:
+        return []
+    # the product names alone ("Classic Tee (M / Black)" -> "Classic Tee") find the line
+    plain = [{"item": re.sub(r"\s*\(.*\)\s*$", "", i["item"])} for i in items]
+    named = [i for i, n in zip(items, plain, strict=True) if find_items(words, [n])]
+    only = items[0]["item"] if len(items) == 1 else None
+    only = only or (named[0]["item"] if len(named) == 1 else None)
+    swap = _SWAP_TO.search(words)
+    before = words[: swap.start()] if swap else words
+    item = only or before
+    if _REMOVE.search(words):
+        return [{"item": item if only else words, "change": "remove_item"}]
+    quantity = _QUANTITY.search(words)
+    if quantity:
+        token = quantity.group(1).lower()
+        count = int(token) if token.isdigit() else _NUMBERS[token]
+        return [{"item": item if only else words, "change": "set_quantity", "quantity": count}]
+    if swap and swap.group(1).strip(" .!"):
+        return [{"item": item, "change": "swap_variant", "new_variant": swap.group(1).strip(" .!")}]
+    return []

@@ -13,6 +13,7 @@ ORDER_FLOWS = {
     "cancel_request",
     "address_change",
     "refund_status",
+    "order_edit",  # items of an unshipped order: swap a variant, change a quantity, remove
 }
 
 

@@ -67,3 +67,43 @@ async def test_a_wrong_postcode_verifies_nothing(chat: Chat) -> None:
     reply = await chat.say("ada@example.com, zip 10001")
     assert tools(reply) == [("verify_customer", False)]
     assert "#1001" not in reply.text and "#1003" not in reply.text
+
+
+@pytest.fixture
+async def editing(make_services: Any) -> tuple[Chat, Any]:
+    from tests.tools.editing_store import EditingStore
+
+    store = EditingStore()
+    return Chat(await make_services(store=store)), store
+
+
+async def test_swap_a_size_before_shipping_through_the_engine(
+    editing: tuple[Chat, Any],
+) -> None:
+    chat, store = editing
+    first = await chat.say("I'd like to change the size of the trail runner on order #1003")
+    assert "email address or postal code" in first.text
+    second = await chat.say("bob@example.com")
+    names = [t.name for t in second.tool_calls]
+    assert names[:2] == ["verify_customer", "get_order"], names
+    if names[-1] != "change_order_items":  # the request named no new size: asked for it
+        assert "What would you like to change?" in second.text
+        second = await chat.say("the trail runner to size 43")
+    assert "43 / Black" in second.text and "Shall I go ahead?" in second.text
+    assert store.edits == []
+    done = await chat.say("Yes, please go ahead.")
+    assert "Done. Order #1003 now has" in done.text
+    assert [(n, [e.new_sku for e in edits]) for n, edits in store.edits] == [
+        ("#1003", ["TR-43-BLK"])
+    ]
+
+
+async def test_remove_an_item_through_the_engine(editing: tuple[Chat, Any]) -> None:
+    chat, store = editing
+    await chat.say("please remove the socks from my order #1003")
+    reply = await chat.say("bob@example.com")
+    assert "Remove 2 × Merino Sock (M)" in reply.text, reply.text
+    assert "refunded to the original payment method" in reply.text
+    await chat.say("ok yes")
+    after = store.orders["#1003"]
+    assert [i.name for i in after.line_items] == ["Trail Runner"]
