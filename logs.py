@@ -23,6 +23,8 @@ _STANDARD = frozenset(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, No
 
 # the loggers that bring their own handlers: routed to ours instead
 _FOREIGN = ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi")
+# INFO lines that tell an operator nothing (alembic lists its plugins at every start): WARNING+
+_CHATTY = ("alembic.runtime.plugins",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -91,4 +93,11 @@ def configure_logging(
         foreign = logging.getLogger(name)
         foreign.handlers.clear()
         foreign.propagate = True
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # a plain handler a library put on the root logger (`logging.basicConfig(level=DEBUG)` at
+    # import) would print its DEBUG lines, unformatted and unmasked, beside ours: it goes
+    for other in list(root.handlers):
+        if type(other) is logging.StreamHandler and other is not handler:
+            root.removeHandler(other)
     return handler

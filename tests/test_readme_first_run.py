@@ -63,3 +63,31 @@ def test_numpy_is_installed_with_torch(tmp_path: Path) -> None:
     root = project(tmp_path)
     torch_call = setup(root, "run")[0].split()
     assert torch_call.index("numpy") < torch_call.index("torch==2.13.0")
+
+
+def test_the_server_log_at_info_has_no_library_debug_lines() -> None:
+    """A library's own DEBUG-level handler on the root logger and alembic's plugin list at
+    every start used to land in `serve`'s log."""
+    import io
+    import logging
+
+    from logs import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stray = logging.StreamHandler(io.StringIO())  # what logging.basicConfig(DEBUG) installs
+    stray.setLevel(logging.DEBUG)
+    root.addHandler(stray)
+    out = io.StringIO()
+    try:
+        configure_logging("INFO", stream=out)
+        logging.getLogger("bm25s").setLevel(logging.DEBUG)
+        logging.getLogger("bm25s").debug("tokenizing 42 documents")
+        logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate")
+        logging.getLogger("services").info("ready")
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and '"message": "ready"' in lines[0]
+    assert stray.stream.getvalue() == ""  # type: ignore[attr-defined]
