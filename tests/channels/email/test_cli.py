@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from settings import Settings
 from storage.tables import Conversation
 from storage.tables_email import EmailRecord
-from tests.channels.email.conftest import mail
+from tests.channels.email.conftest import Dovecot, mail
 from tests.conftest import count_rows
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -35,6 +35,7 @@ def test_process_dry_run_prints_one_line_per_file_and_writes_nothing(
     # the database exists and holds something before the dry run
     assert runner.invoke(app, ["ask", "hello", "--json"]).exit_code == 0
     before = count_rows(live_settings, select(func.count()).select_from(Conversation))
+    emails = count_rows(live_settings, select(func.count()).select_from(EmailRecord))
     result = runner.invoke(app, ["email", "process", str(human), str(robot), "--dry-run", "--json"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in result.stdout.strip().splitlines() if x.startswith("{")]
@@ -46,4 +47,35 @@ def test_process_dry_run_prints_one_line_per_file_and_writes_nothing(
     assert (lines[1]["action"], lines[1]["reason"]) == ("suppress", "auto_submitted")
     after = count_rows(live_settings, select(func.count()).select_from(Conversation))
     assert after == before
-    assert count_rows(live_settings, select(func.count()).select_from(EmailRecord)) == 0
+    assert count_rows(live_settings, select(func.count()).select_from(EmailRecord)) == emails
+
+
+def test_poll_handles_the_mailbox_once(
+    live_settings: Settings, monkeypatch: pytest.MonkeyPatch, dovecot: Dovecot
+) -> None:
+    from cli import app
+
+    for key, value in {
+        "SUPPORT_DATA_DIR": str(live_settings.data_dir),
+        "SUPPORT_ENV": "test",
+        "SUPPORT_EMAIL_ADDRESS": "support@shop.test",
+        "SUPPORT_IMAP_HOST": dovecot.host,
+        "SUPPORT_IMAP_PORT": str(dovecot.port),
+        "SUPPORT_IMAP_SECURITY": "none",
+        "SUPPORT_IMAP_USER": dovecot.user,
+        "SUPPORT_IMAP_PASSWORD": dovecot.password,
+    }.items():
+        monkeypatch.setenv(key, value)
+    dovecot.append(mail("What is your return policy?", message_id="<poll1@example.com>"))
+    runner = CliRunner()
+    first = runner.invoke(app, ["email", "poll"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout.strip().splitlines()[-1]) == {"handled": 1}
+    second = runner.invoke(app, ["email", "poll"])
+    assert json.loads(second.stdout.strip().splitlines()[-1]) == {"handled": 0}
+    assert dovecot.count("Processed") == 1
+    action = count_rows(
+        live_settings,
+        select(EmailRecord.action).where(EmailRecord.message_id == "<poll1@example.com>"),
+    )
+    assert action == "reply"
