@@ -125,5 +125,7 @@ def test_citations_carry_the_article_url(settings: Settings, embedder: Any, tria
                 cid = reply["conversation_id"]
                 ws.send_json({"type": "resume", "conversation_id": cid})
                 history = ws.receive_json()["messages"]
+            over_http = client.post("/api/chat", json={"text": "how do returns work?"}).json()
+        assert [c["url"] for c in over_http["citations"]] == [expected]
         assert [c["url"] for c in reply["citations"]] == [expected]
         assert [c["url"] for m in history for c in m["citations"]] == [expected]
