@@ -53,7 +53,7 @@ class LlamaServer:
             [
                 sys.executable,
                 "-m",
-                "llama_cpp.server",
+                "tests.agent.llm.llama_launch",  # llama_cpp.server with AMX repacking off
                 "--model",
                 str(model),
                 "--host",
@@ -67,6 +67,7 @@ class LlamaServer:
                 "--chat_format",
                 "chatml-function-calling",
             ],
+            cwd=Path(__file__).resolve().parents[3],  # the repository: the launcher imports
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -109,7 +110,7 @@ def llama_settings(settings: Settings, url: str, **extra: Any) -> Settings:
             "llm_provider": "openai",
             "openai_base_url": url,
             "openai_model": "gemma-3-270m",
-            "openai_timeout_s": 60.0,
+            "openai_timeout_s": 300.0,  # a shared 2-core machine can be slow
             "openai_max_tokens": 24,
             **extra,
         }
@@ -127,7 +128,7 @@ async def audit(services: Any) -> list[str]:
 def test_a_streamed_reply_reaches_the_socket(
     llama: LlamaServer, settings: Settings, embedder: Any, triager: Any
 ) -> None:
-    configured = llama_settings(settings, llama.url)
+    configured = llama_settings(settings, llama.url, openai_max_tokens=64)
     holder: dict[str, Any] = {}
 
     async def build() -> Any:
@@ -147,7 +148,8 @@ def test_a_streamed_reply_reaches_the_socket(
             while frames[-1]["type"] != "message":
                 frames.append(ws.receive_json())
         services = holder["services"]
-        assert run_sync(audit(services)) == []  # answered by the model, not the fallback
+        decisions = run_sync(audit(services))
+        assert not [d for d in decisions if d.startswith("fallback:")]  # the model answered
         used = run_sync(_usage(services))
     kinds = [f["type"] for f in frames]
     assert "token" in kinds and kinds.index("token") < len(kinds) - 1
@@ -189,14 +191,15 @@ async def test_a_forced_tool_call_is_parsed_and_goes_through_the_gate(
         services.model,
         services.tools,
         store_name=configured.store_name,
-        middleware=[*runner._llm.middleware, ForceFirstTool("start_return")],
+        middleware=[*runner._llm.middleware, ForceFirstTool("cancel_order")],
     )
-    result = await _collect(runner.run_turn(text="I want to return my shoes", channel="test"))
+    # a WRITE tool with short arguments (this model under grammar is slow on long ones)
+    result = await _collect(runner.run_turn(text="Please cancel my order #1003", channel="test"))
     # the call was parsed into a real tool call (name intact, despite the server's quirks) and
     # ran through the tool: unverified, so refused in code, and nothing reached the store
-    assert result.tool_calls and result.tool_calls[0].name == "start_return"
+    assert result.tool_calls and result.tool_calls[0].name == "cancel_order"
     assert result.tool_calls[0].ok is False
-    assert store.returns == []
+    assert store.orders["#1003"].status == "paid"  # nothing cancelled
     assert "fallback:" not in " ".join(await audit(services))
 
 
