@@ -101,4 +101,5 @@ def money_moves(order: Order, price: EditPrice) -> str:
 
 
 def _show(order: Order, price: EditPrice) -> str:
-    return f"${price.total:.2f}" if order.currency == "USD" else f"{price.total:.2f} {order.currency}"
+    total = price.total
+    return f"${total:.2f}" if order.currency == "USD" else f"{total:.2f} {order.currency}"

@@ -120,7 +120,8 @@ class ShopifyEditor:
         async def check() -> Order | None:
             lines, total, _ = await state()
             touched = {sku for sku in target}
-            if target and all(lines.get(s) == target[s] for s in touched) and total == expected_total:
+            landed = all(lines.get(s) == target[s] for s in touched)
+            if target and landed and total == expected_total:
                 return await self._edited(order_number, lines)
             return None
 

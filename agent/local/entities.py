@@ -31,10 +31,13 @@ _STREET_TYPES = (
 )
 _UNIT = r"(?i:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building)\.?\s*#?\s*[\w-]+"
 _POSTCODE = (
-    r"\d{5}(?:-\d{4})?|\d{4}|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d|[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}"
+    r"\d{5}(?:-\d{4})?|\d{4}|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d|"
+    r"[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}"
 )
 # a street's name, not "2 of them in place" or "3 pairs for the court"
-_NAME_WORD = r"(?!(?i:of|in|on|the|them|it|and|or|pairs?|items?|more|for|to|from|at|x)\b)[A-Za-z][\w.'-]*"
+_NAME_WORD = (
+    r"(?!(?i:of|in|on|the|them|it|and|or|pairs?|items?|more|for|to|from|at|x)\b)[A-Za-z][\w.'-]*"
+)
 _CITY_WORD = rf"(?!(?:{_POSTCODE})\b)[A-Z][\w.'-]*"
 # the part after the street: units, city words, a region code, a postcode, a country
 _ADDRESS_TAIL = (

@@ -182,7 +182,9 @@ def parse_address(text: str) -> dict[str, str | None] | None:
     }
 
 
-_REMOVE = re.compile(r"\b(remove|take (off|out)|delete|drop|don'?t want the|no longer want)\b", re.I)
+_REMOVE = re.compile(
+    r"\b(remove|take (off|out)|delete|drop|don'?t want the|no longer want)\b", re.I
+)
 _QUANTITY = re.compile(
     r"\b(?:make it|change (?:it|the quantity|quantity)[\w ]{0,30}? to|only|just|want|to)\s+"
     r"(\d{1,2}|one|two|three|four|five|six)\b(?!\s*(?:/|gb|tb|mm|cm|in\b|inch))",

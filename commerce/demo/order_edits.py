@@ -33,7 +33,9 @@ def _move_stock(conn: Connection, sku: str, delta: int) -> None:
     """`delta` units back to (+) or out of (-) stock; a retired sku has no row to move."""
     if delta:
         conn.execute(
-            update(t.variants).where(t.variants.c.sku == sku).values(stock=t.variants.c.stock + delta)
+            update(t.variants)
+            .where(t.variants.c.sku == sku)
+            .values(stock=t.variants.c.stock + delta)
         )
 
 

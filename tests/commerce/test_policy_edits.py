@@ -9,7 +9,13 @@ import pytest
 
 from commerce.edits import EditAction, OrderEdit, price_edits
 from commerce.models import OrderStatus
-from commerce.policy import check_default_address, check_edit, load_policy
+from commerce.policy import (
+    Decision,
+    StorePolicy,
+    check_default_address,
+    check_edit,
+    load_policy,
+)
 from tests.fakes import NOW
 from tests.tools.test_changes_matrix import order
 
@@ -25,7 +31,9 @@ def rm(line: str) -> OrderEdit:
     return OrderEdit(line_item_id=f"#4001-{line}", action=EditAction.REMOVE_ITEM)
 
 
-def decide(edits: list[OrderEdit], status: S = S.PAID, policy=POLICY, hours: float = 1):  # type: ignore[no-untyped-def]
+def decide(
+    edits: list[OrderEdit], status: S = S.PAID, policy: StorePolicy = POLICY, hours: float = 1
+) -> Decision:
     o = order("#4001", status).model_copy(update={"created_at": NOW - timedelta(hours=hours)})
     return check_edit(policy, o, edits, price_edits(o, edits), NOW)
 

@@ -53,7 +53,9 @@ TEE = Product(
 )
 
 
-def line(lid: str, sku: str, title: str, quantity: int, price: str, product: str = "p3") -> LineItem:
+def line(
+    lid: str, sku: str, title: str, quantity: int, price: str, product: str = "p3"
+) -> LineItem:
     name = "Classic Tee" if product == "p3" else "Trail Runner"
     return LineItem(
         id=lid,
@@ -297,7 +299,8 @@ async def test_saved_address(args: dict[str, str], expect: str, make_services: A
     if expect == "refused":
         assert result.status == "error" and store.customers["c1"] == before
         return
-    assert "123 Elm Street, Apt 4, Springfield 62704, US" in json.loads(str(result.content))["summary"]
+    summary = json.loads(str(result.content))["summary"]
+    assert "123 Elm Street, Apt 4, Springfield 62704, US" in summary
     assert store.customers["c1"] == before
     reply = await _yes(services, ctx)
     assert reply is not None and reply.action.status == "executed"

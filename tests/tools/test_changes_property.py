@@ -111,7 +111,9 @@ async def test_no_change_outside_policy_or_the_summary(
     deps = replace(services.deps, store=store)
     async with services.sessions.begin() as session:
         conversation = await repo.create_conversation(session, channel="test")
-    ctx = SupportContext(conversation_id=conversation.id, channel="test", deps=deps, owner_version=0)
+    ctx = SupportContext(
+        conversation_id=conversation.id, channel="test", deps=deps, owner_version=0
+    )
     for kind, arg in steps:
         if kind == "verify":
             number, email, postal = arg

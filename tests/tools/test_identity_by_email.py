@@ -31,7 +31,9 @@ async def _ctx(services: Any, ip: str = "203.0.113.7") -> SupportContext:
 
 async def _bound(services: Any, ctx: SupportContext) -> str | None:
     async with services.sessions() as session:
-        row = await session.scalar(select(Conversation).where(Conversation.id == ctx.conversation_id))
+        row = await session.scalar(
+            select(Conversation).where(Conversation.id == ctx.conversation_id)
+        )
     assert row is not None
     return row.verified_customer_id
 
@@ -75,7 +77,9 @@ async def test_one_customer_per_conversation(make_services: Any) -> None:
     assert await _bound(services, ctx) == "c1"
 
 
-async def test_the_email_is_locked_after_repeated_failures(make_services: Any, settings: Any) -> None:
+async def test_the_email_is_locked_after_repeated_failures(
+    make_services: Any, settings: Any
+) -> None:
     """Failures count per email across conversations and IPs: once locked, even the right
     postcode is refused with the same words, and the order-number path for that email too."""
     limited = settings.model_copy(update={"verify_failure_limit": 3, "max_verify_attempts": 99})

@@ -32,7 +32,9 @@ ONE = [{"item": "Classic Tee (M / Black)"}]
                                                 "new_variant": "navy one"}]),
     ],
 )
-def test_changes_are_read(text: str, items: list[dict[str, str]], expected: list[dict]) -> None:  # type: ignore[type-arg]
+def test_changes_are_read(
+    text: str, items: list[dict[str, str]], expected: list[dict[str, object]]
+) -> None:
     found = find_changes(text, items)
     assert [{k: (v.strip() if isinstance(v, str) else v) for k, v in c.items()} for c in found] == [
         {k: (v.strip() if isinstance(v, str) else v) for k, v in c.items()} for c in expected
