@@ -19,6 +19,7 @@ STATEMENT_CONFIDENCE = 0.7
 _FIRST = re.compile(r"\b(first|former|1st|option 1|the 1st|1)\b", re.IGNORECASE)
 _SECOND = re.compile(r"\b(second|latter|2nd|option 2|the other|2)\b", re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]+")
+_QUESTION_PART = re.compile(r"\?\s*$")
 _FILLER = frozenset("a an the to your my of it is i do how".split())
 # A part of a message is a request of its own when it asks something, says what is wanted or
 # is read surely ("I was charged twice", "my discount code didn't work"); a statement read
@@ -69,6 +70,10 @@ def read(text: str, intents: IntentClassifier) -> Reading:
     sure = all(i.rule or (i.score >= SPLIT_CONFIDENCE and not i.ambiguous) for i in distinct)
     if len(distinct) >= 2 and sure:
         return Reading("en", distinct)
+    if len(asks) == 1 and asks[0].name != whole.name and _QUESTION_PART.search(asks[0].text):
+        # one question beside context ("I bought boots last month. how long does a refund
+        # take?"): the question says what is wanted, the context only colours the whole
+        return Reading("en", [asks[0]])
     return Reading("en", [whole])
 
 

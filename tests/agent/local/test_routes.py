@@ -133,3 +133,11 @@ def test_no_clarifying_question_when_both_readings_are_served_alike() -> None:
     # with an order in hand, "where is it" and "it has a problem" lead to different replies
     assert settle(close("order_status", "delivery_problem"), State(order_number="#1001")) is None
     assert settle(close("return_request", "exchange"), State()) is None
+
+
+async def test_one_question_beside_context_is_read_on_its_own(chat: Chat) -> None:
+    reply = await chat.say(
+        "I bought boots from you last month. how long does a refund take once you get them back?"
+    )
+    # the refund policy from the help center, not a refund-status flow asking for the order
+    assert tools(reply) == [("search_help_center", True)]
