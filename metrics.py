@@ -111,6 +111,7 @@ class _Instruments:
     escalations: Any
     open_sockets: Any
     model_tokens: Any
+    model_path: Any
     registry: Any  # None in multiprocess mode: the samples live in files
 
 
@@ -171,6 +172,12 @@ def _build() -> _Instruments:
             ["engine", "direction"],
             registry=registry,
         ),
+        model_path=Counter(
+            "support_model_path",
+            "Turns of a configured model that went another way: fallback, handoff, guard.",
+            ["outcome", "why"],
+            registry=registry,
+        ),
         registry=registry,
     )
 
@@ -205,6 +212,11 @@ def tool_called(name: str, decision: str) -> None:
 
 def escalation_opened(reason: str) -> None:
     _get().escalations.labels(reason=reason).inc()
+
+
+def model_path(outcome: str, why: str) -> None:
+    """agent/llm_fallback.py: `outcome` fallback | handoff | guard, `why` what caused it."""
+    _get().model_path.labels(outcome=outcome, why=why).inc()
 
 
 @contextmanager

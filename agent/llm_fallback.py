@@ -29,6 +29,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool
 
+import metrics
 from agent.confirmation import say
 from agent.events import Escalated, TurnEvent
 from agent.guardrails import ReplyLinkStream
@@ -206,7 +207,10 @@ class LLMPath:
                 session.add_all(rows)
 
     def _note(self, ctx: SupportContext, decision: str, summary: str) -> None:
-        """An audit row for the turn's commit: why the model's turn went another way."""
+        """An audit row for the turn's commit and a metric: why the model's turn went another
+        way (`fallback:http_500`, `handoff:tool_calls`, `output:unbacked_claim`, ...)."""
+        outcome, _, why = decision.partition(":")
+        metrics.model_path(outcome, why)
         ctx.pending_audit.append(
             {
                 "conversation_id": ctx.conversation_id,

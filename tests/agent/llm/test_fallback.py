@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+import metrics
 from agent.llm_circuit import CircuitBreaker
 from storage.tables import AuditEntry
 from tests.agent.llm.fake_server import ScriptedOpenAI
@@ -38,8 +39,12 @@ async def test_a_failing_provider_falls_back_to_the_offline_engine(
     step: dict[str, Any], why: str, llm_services: Any, fake_openai: ScriptedOpenAI
 ) -> None:
     fake_openai.script = [step]
+    counted = metrics._get().registry
+    labels = {"outcome": "fallback", "why": why}
+    before = counted.get_sample_value("support_model_path_total", labels) or 0
     result = await turn(llm_services, "How long does shipping take?")
     fake_openai.assert_complete()
+    assert counted.get_sample_value("support_model_path_total", labels) == before + 1
     assert result.text and not result.text.startswith(FALLBACK_REPLY_START)
     assert result.owner == "bot"
     assert llm_services.runner._llm.counts[f"fallback:{why}"] == 1
