@@ -119,7 +119,7 @@ class ShopifyEditor:
 
         async def check() -> Order | None:
             lines, total, _ = await state()
-            touched = {sku for sku in target}
+            touched = set(target)
             landed = all(lines.get(s) == target[s] for s in touched)
             if target and landed and total == expected_total:
                 return await self._edited(order_number, lines)
@@ -181,13 +181,18 @@ class ShopifyEditor:
                 raise BackendError(f"customer {customer_id} does not exist")
             saved = customer.default_address
             same = saved is not None and (
-                saved.line1, saved.city, saved.postal_code, saved.country
+                saved.line1,
+                saved.city,
+                saved.postal_code,
+                saved.country,
             ) == (address.line1, address.city, address.postal_code, address.country)
             return customer if same else None
 
         async def apply() -> Customer:
-            gid = customer_id if customer_id.startswith("gid://") else (
-                f"gid://shopify/Customer/{customer_id}"
+            gid = (
+                customer_id
+                if customer_id.startswith("gid://")
+                else (f"gid://shopify/Customer/{customer_id}")
             )
             await self._mutate(
                 "CustomerAddressCreate",

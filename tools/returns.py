@@ -49,8 +49,7 @@ def match_item(order: Order, wanted: str) -> LineItem:
     hits = [
         i
         for i in order.line_items
-        if plain
-        and (plain in _plain(f"{i.name} {i.variant_title}") or _plain(i.name) in plain)
+        if plain and (plain in _plain(f"{i.name} {i.variant_title}") or _plain(i.name) in plain)
     ]
     words = set(plain.split())
     if not hits:  # "the tee in L": the product's last word names it
@@ -220,8 +219,9 @@ async def start_return(
         summary=summary,
         needs_approval=bool(reviews),
         approval_reason="; ".join(reviews) or None,
-        key_detail=sorted((line["line_item_id"], line["quantity"], line["exchange_sku"] or "")
-                          for line in lines),
+        key_detail=sorted(
+            (line["line_item_id"], line["quantity"], line["exchange_sku"] or "") for line in lines
+        ),
     )
     return await _proposed(ctx, proposal)
 

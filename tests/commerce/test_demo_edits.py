@@ -2,6 +2,8 @@
 stock, order totals, refunds; the customer's address columns), refusals that change nothing,
 and one application per idempotency key."""
 
+# ruff: noqa: F811 (fixtures imported from the module that defines them, then requested)
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -93,22 +95,44 @@ async def test_refusals_change_nothing(store: DemoStore, demo_data: DemoData, db
     before = snapshot(db)
     cases = [
         # the customer saw another quantity: the order changed since the yes
-        (order, OrderEdit(line_item_id=item.id, action=EditAction.REMOVE_ITEM,
-                          from_quantity=item.quantity + 5), None, "changed since"),
+        (
+            order,
+            OrderEdit(
+                line_item_id=item.id, action=EditAction.REMOVE_ITEM, from_quantity=item.quantity + 5
+            ),
+            None,
+            "changed since",
+        ),
         # the total the customer confirmed is not what it would cost
-        (order, OrderEdit(line_item_id=item.id, action=EditAction.SET_QUANTITY, quantity=1,
-                          from_quantity=item.quantity), Decimal("0.01"), "changed since"),
-        (shipped, OrderEdit(line_item_id=shipped.line_items[0].id,
-                            action=EditAction.REMOVE_ITEM), None, "shipped"),
+        (
+            order,
+            OrderEdit(
+                line_item_id=item.id,
+                action=EditAction.SET_QUANTITY,
+                quantity=1,
+                from_quantity=item.quantity,
+            ),
+            Decimal("0.01"),
+            "changed since",
+        ),
+        (
+            shipped,
+            OrderEdit(line_item_id=shipped.line_items[0].id, action=EditAction.REMOVE_ITEM),
+            None,
+            "shipped",
+        ),
     ]
     if len(order.line_items) == 1:
-        cases.append((order, OrderEdit(line_item_id=item.id, action=EditAction.REMOVE_ITEM),
-                      None, "empty"))
+        cases.append(
+            (order, OrderEdit(line_item_id=item.id, action=EditAction.REMOVE_ITEM), None, "empty")
+        )
     for i, (target, edit, total, words) in enumerate(cases):
         with pytest.raises(BackendError, match=words):
             expected = total if total is not None else order.total
             await store.edit_order(
-                order_number=target.number, edits=[edit], expected_total=expected,
+                order_number=target.number,
+                edits=[edit],
+                expected_total=expected,
                 idempotency_key=f"bad-{i}",
             )
     assert diff(before, snapshot(db)) == {}
@@ -118,8 +142,15 @@ async def test_saved_address_changes_the_customer_only(
     store: DemoStore, demo_data: DemoData, db: Path
 ) -> None:
     customer = demo_data.customers[0]
-    address = Address(name=customer.name, line1="123 Elm Street", line2="Apt 4",
-                      city="Springfield", region="IL", postal_code="62704", country="US")
+    address = Address(
+        name=customer.name,
+        line1="123 Elm Street",
+        line2="Apt 4",
+        city="Springfield",
+        region="IL",
+        postal_code="62704",
+        country="US",
+    )
     before = snapshot(db)
     saved = await store.update_default_address(
         customer_id=customer.id, address=address, idempotency_key="addr-1"
@@ -130,6 +161,7 @@ async def test_saved_address_changes_the_customer_only(
     assert list(changed["customers"]["changed"]) == [(customer.id,)]
     with pytest.raises(BackendError, match="two-letter"):
         await store.update_default_address(
-            customer_id=customer.id, address=address.model_copy(update={"country": "USA"}),
+            customer_id=customer.id,
+            address=address.model_copy(update={"country": "USA"}),
             idempotency_key="addr-2",
         )

@@ -2,6 +2,8 @@
 session it sends (begin, set quantity / add variant, commit), the state check that makes a
 replay send nothing, and the refusals."""
 
+# ruff: noqa: F811 (fixtures imported from the module that defines them, then requested)
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -79,8 +81,13 @@ async def test_a_swap_is_one_editing_session_and_a_replay_sends_nothing(
     shop.on("OrderEditSetQuantity", ok("orderEditSetQuantity", {"calculatedOrder": {"id": "c"}}))
     shop.on(
         "VariantBySku",
-        body({"productVariants": {"nodes": [{"id": "gid://shopify/ProductVariant/55",
-                                             "sku": "TR-10-BLK"}]}}),
+        body(
+            {
+                "productVariants": {
+                    "nodes": [{"id": "gid://shopify/ProductVariant/55", "sku": "TR-10-BLK"}]
+                }
+            }
+        ),
     )
     shop.on("OrderEditAddVariant", ok("orderEditAddVariant", {"calculatedLineItem": {"id": "x"}}))
     shop.on("OrderEditCommit", ok("orderEditCommit", {"order": {"id": ORDER_GID}}))
@@ -89,11 +96,17 @@ async def test_a_swap_is_one_editing_session_and_a_replay_sends_nothing(
         order_number="#1043", edits=[SWAP], expected_total=Decimal("138.35"), idempotency_key="e-1"
     )
     set_qty = shop.sent("OrderEditSetQuantity")[0]["variables"]
-    assert set_qty == {"id": "gid://shopify/CalculatedOrder/7", "lineItemId": calc_line,
-                       "quantity": 0}
+    assert set_qty == {
+        "id": "gid://shopify/CalculatedOrder/7",
+        "lineItemId": calc_line,
+        "quantity": 0,
+    }
     add = shop.sent("OrderEditAddVariant")[0]["variables"]
-    assert add == {"id": "gid://shopify/CalculatedOrder/7",
-                   "variantId": "gid://shopify/ProductVariant/55", "quantity": 2}
+    assert add == {
+        "id": "gid://shopify/CalculatedOrder/7",
+        "variantId": "gid://shopify/ProductVariant/55",
+        "quantity": 2,
+    }
     assert "e-1" in shop.sent("OrderEditCommit")[0]["variables"]["staffNote"]
     assert order.number == "#1043"
 
@@ -111,7 +124,9 @@ async def test_a_shipped_order_is_refused_before_any_session(
     shop.on("EditState", state("TR-9-BLK", 2))
     try:
         await store.edit_order(
-            order_number="#1043", edits=[SWAP], expected_total=Decimal("138.35"),
+            order_number="#1043",
+            edits=[SWAP],
+            expected_total=Decimal("138.35"),
             idempotency_key="e-2",
         )
     except Exception as exc:  # BackendError
@@ -129,7 +144,9 @@ async def test_a_line_that_changed_since_the_yes_is_refused(
     shop.on("EditState", state("TR-9-BLK", 2))
     try:
         await store.edit_order(
-            order_number="#1043", edits=[moved], expected_total=Decimal("138.35"),
+            order_number="#1043",
+            edits=[moved],
+            expected_total=Decimal("138.35"),
             idempotency_key="e-3",
         )
     except Exception as exc:
@@ -159,11 +176,24 @@ def customer(address: dict[str, Any]) -> Any:
 async def test_saved_address_is_created_as_default_once(
     store: ShopifyStore, shop: FakeShopify
 ) -> None:
-    new = Address(name="Jo Rivera", line1="123 Elm Street", line2="Apt 4", city="Springfield",
-                  region="IL", postal_code="62704", country="US")
+    new = Address(
+        name="Jo Rivera",
+        line1="123 Elm Street",
+        line2="Apt 4",
+        city="Springfield",
+        region="IL",
+        postal_code="62704",
+        country="US",
+    )
     old = order_node()["shippingAddress"]
-    saved = {**old, "address1": "123 Elm Street", "address2": "Apt 4", "city": "Springfield",
-             "provinceCode": "IL", "zip": "62704"}
+    saved = {
+        **old,
+        "address1": "123 Elm Street",
+        "address2": "Apt 4",
+        "city": "Springfield",
+        "provinceCode": "IL",
+        "zip": "62704",
+    }
     shop.on("GetCustomer", customer(old))
     shop.on("GetCustomer", customer(saved))
     shop.on("CustomerAddressCreate", ok("customerAddressCreate", {"address": {"id": "a"}}))

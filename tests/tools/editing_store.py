@@ -46,8 +46,12 @@ class EditingStore(MemoryStore):
             variant = titles.get(item.id, item.variant_title)
             items.append(
                 item.model_copy(
-                    update={"sku": sku, "quantity": quantity, "unit_price": price,
-                            "variant_title": variant}
+                    update={
+                        "sku": sku,
+                        "quantity": quantity,
+                        "unit_price": price,
+                        "variant_title": variant,
+                    }
                 )
             )
         price = price_edits(order, edits)

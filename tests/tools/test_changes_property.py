@@ -66,8 +66,15 @@ verify = st.tuples(
 answer = st.tuples(
     st.just("say"),
     st.sampled_from(
-        ["yes", "Yes, please go ahead.", "sounds good, do it", "no", "yes but change the size",
-         "yes?", "what?"]
+        [
+            "yes",
+            "Yes, please go ahead.",
+            "sounds good, do it",
+            "no",
+            "yes but change the size",
+            "yes?",
+            "what?",
+        ]
     ),
 )
 action = st.one_of(
@@ -123,7 +130,11 @@ async def test_no_change_outside_policy_or_the_summary(
             await call(change_order_items, ctx, order_number=arg[0], changes=arg[1])
         elif kind == "address":
             await call(
-                change_default_address, ctx, line1="1 A St", city="B", postal_code="12345",
+                change_default_address,
+                ctx,
+                line1="1 A St",
+                city="B",
+                postal_code="12345",
                 country=arg,
             )
         elif kind == "say":
@@ -179,9 +190,13 @@ async def test_no_change_outside_policy_or_the_summary(
         assert done.kind == "order_edit"
         EXERCISED.append("order_edit")
     for before, edits, after in store.history:
-        done = next(a for a in executed.values() if a.kind == "order_edit"
-                    and [OrderEdit.model_validate(e) for e in a.args["edits"]] == edits
-                    and a.order_number == before.number)
+        done = next(
+            a
+            for a in executed.values()
+            if a.kind == "order_edit"
+            and [OrderEdit.model_validate(e) for e in a.args["edits"]] == edits
+            and a.order_number == before.number
+        )
         assert original[before.number].customer_id == done.customer_id  # their own order
         price = price_edits(before, edits)
         decision = check_edit(deps.policy, before, edits, price, NOW)

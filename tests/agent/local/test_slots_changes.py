@@ -17,19 +17,37 @@ ONE = [{"item": "Classic Tee (M / Black)"}]
 @pytest.mark.parametrize(
     ("text", "items", "expected"),
     [
-        ("change it to XL", ONE, [{"item": ONE[0]["item"], "change": "swap_variant",
-                                   "new_variant": "XL"}]),
-        ("remove the trail runner", TWO_TEES, [{"item": "Trail Runner (42 / Black)",
-                                                "change": "remove_item"}]),
-        ("make it 3 please", ONE, [{"item": ONE[0]["item"], "change": "set_quantity",
-                                    "quantity": 3}]),
-        ("I only want two", ONE, [{"item": ONE[0]["item"], "change": "set_quantity",
-                                   "quantity": 2}]),
+        (
+            "change it to XL",
+            ONE,
+            [{"item": ONE[0]["item"], "change": "swap_variant", "new_variant": "XL"}],
+        ),
+        (
+            "remove the trail runner",
+            TWO_TEES,
+            [{"item": "Trail Runner (42 / Black)", "change": "remove_item"}],
+        ),
+        (
+            "make it 3 please",
+            ONE,
+            [{"item": ONE[0]["item"], "change": "set_quantity", "quantity": 3}],
+        ),
+        (
+            "I only want two",
+            ONE,
+            [{"item": ONE[0]["item"], "change": "set_quantity", "quantity": 2}],
+        ),
         # two lines of one product: the words before the new value name the line
-        ("change the M black tee to L", TWO_TEES, [{"item": "change the M black tee",
-                                                    "change": "swap_variant", "new_variant": "L"}]),
-        ("swap my tee for the navy one", ONE, [{"item": ONE[0]["item"], "change": "swap_variant",
-                                                "new_variant": "navy one"}]),
+        (
+            "change the M black tee to L",
+            TWO_TEES,
+            [{"item": "change the M black tee", "change": "swap_variant", "new_variant": "L"}],
+        ),
+        (
+            "swap my tee for the navy one",
+            ONE,
+            [{"item": ONE[0]["item"], "change": "swap_variant", "new_variant": "navy one"}],
+        ),
     ],
 )
 def test_changes_are_read(
