@@ -148,7 +148,9 @@ def test_api_chat_returns_the_whole_turn(client: TestClient) -> None:
         "owner",
         "escalation",
     }
-    assert body["citations"] == [{"id": "returns#0", "title": "Returns"}]
+    assert body["citations"] == [
+        {"id": "returns#0", "title": "Returns", "url": "/help/articles/returns"}
+    ]
     assert body["tool_calls"] == [
         {"name": "search_help_center", "args": {"query": "What is your return policy?"}, "ok": True}
     ]
