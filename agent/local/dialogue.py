@@ -15,7 +15,6 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from agent.local import flows, products, requests
 from agent.local.entities import extract
-from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import IntentClassifier
 from agent.local.phrases import language_name, languages, phrase, yes_or_no
 from agent.local.replies import kb_reply, say
@@ -162,16 +161,18 @@ def _after_customer(
         if state.flow not in ORDER_FLOWS:
             # the order named after a delivery question is looked at as a delivery problem
             keep = state.intent == "delivery_problem"
-            state.flow, state.intent = "order_status", "delivery_problem" if keep else "order_status"
+            state.flow = "order_status"
+            state.intent = "delivery_problem" if keep else "order_status"
         return flows.order_flow(state, found, text, tools)
     # a new request: whatever an earlier message left queued gives way to it
     first, *later = reading.requests
     requests.queue(state, later)
     # a message that names an order goes ahead with the best guess: the flow shows the facts
     settled = requests.settle(first, state) if first.ambiguous else None
-    if settled is not None and not later and intent == first.name and not found.any:
+    alone = not later and intent == first.name and not found.any
+    if settled is not None and alone:
         intent = settled
-    elif first.ambiguous and not first.rule and not later and intent == first.name and not found.any:
+    elif first.ambiguous and not first.rule and alone:
         assert first.runner_up is not None
         state.offer, state.options = "clarify", [first.name, first.runner_up]
         state.asked_about = first.text
