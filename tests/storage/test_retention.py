@@ -19,6 +19,7 @@ from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.retention import RetentionJob, run_retention
 from storage.tables import AuditEntry, Conversation, Escalation, Message, PendingAction
+from storage.tables_email import EmailRecord
 from storage.tables_helpdesk import OutboxEntry
 from storage.tables_security import RetentionRun, ThrottleHit
 
@@ -119,6 +120,11 @@ async def _seed(sessions: Sessions) -> None:
                 Escalation(kind="alert", reason="verify_wave", summary="b", created_at=RECENT),
                 ThrottleHit(key="verify:ip:h1", at=NOW - timedelta(days=2)),
                 ThrottleHit(key="verify:ip:h1", at=NOW - timedelta(minutes=5)),
+                # mail from a robot, suppressed, on no conversation: goes by its own age
+                EmailRecord(message_id="<old@robot>", direction="in", action="suppressed",
+                            created_at=OLD),
+                EmailRecord(message_id="<new@robot>", direction="in", action="suppressed",
+                            created_at=RECENT),
             ]
         )
 
@@ -149,6 +155,7 @@ async def test_old_rows_go_newer_rows_stay_and_counts_are_recorded(sessions: Ses
         "alerts": 1,
         "audit_anonymised": 1,
         "throttle_hits": 1,
+        "email_messages": 1,
     }
     assert report.counts == expected
     async with sessions() as session:
