@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,6 +81,8 @@ class TurnLimits(AgentMiddleware):
             )
             if reply is None:
                 return response
+            if not reply.usage_metadata:
+                reply.usage_metadata = _estimated_usage(request, reply)
             count.replies.append(reply)
             count.tool_calls += len(reply.tool_calls) + len(reply.invalid_tool_calls)
             if count.tool_calls > count.max_tool_calls:
@@ -91,6 +94,22 @@ class TurnLimits(AgentMiddleware):
             request = request.override(
                 messages=[*request.messages, *_invalid_calls_answered(reply)]
             )
+
+
+def _estimated_usage(request: Any, reply: AIMessage) -> Any:
+    """A server that reports no usage (llama.cpp's does not when streaming) is charged an
+    estimate (system prompt, messages and tool definitions), so the token budget and the cost
+    cap still count its calls."""
+    system = [request.system_message] if getattr(request, "system_message", None) else []
+    prompt = count_tokens_approximately(
+        [*system, *request.messages], tools=list(request.tools or []) or None
+    )
+    completion = count_tokens_approximately([reply])
+    return {
+        "input_tokens": prompt,
+        "output_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _invalid_calls_answered(reply: AIMessage) -> list[BaseMessage]:
