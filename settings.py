@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     smtp_receiver_host: str = "127.0.0.1"
     email_max_bytes: int = 10 * 1024 * 1024
     email_max_auto_replies_per_day: int = 3  # per thread and per sender; staff alerted past it
+    email_attachment_max_bytes: int = 10 * 1024 * 1024  # larger files are listed, not stored
+    email_attachments_max_total: int = 25 * 1024 * 1024  # stored per mail (docs/email.md)
     email_min_confidence: float = 0.5  # a help-center answer below this goes to staff as a draft
     mailgun_signing_key: SecretStr | None = None  # POST /email/mailgun/mime (docs/email.md)
 

@@ -19,12 +19,14 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.events import TurnResult
+from channels.email.attachments import Kept, note, prepare
 from channels.email.loops import check_loop
 from channels.email.outbound import enqueue_reply
 from channels.email.parse import BadEmail, ParsedEmail, parse_email
@@ -34,8 +36,9 @@ from helpdesk.alerts import raise_alert
 from helpdesk.escalations import open_escalation
 from masking import mask_text
 from storage import repo
-from storage.tables import ActionStatus, Escalation, PendingAction, utcnow
+from storage.tables import ActionStatus, Escalation, Message, PendingAction, utcnow
 from storage.tables_email import EmailDirection, EmailRecord
+from storage.tables_widget import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +67,12 @@ class Outcome:
 class EmailChannel:
     """Handles raw messages from any source (IMAP, the SMTP receiver, the CLI)."""
 
-    def __init__(self, services: Any, *, clock: Any = utcnow) -> None:
+    def __init__(
+        self, services: Any, *, clock: Any = utcnow, files_root: Path | None = None
+    ) -> None:
+        """`files_root`: where attachment files go (the data dir; a dry run's scratch folder)."""
         self._services = services
+        self._files_root = files_root or services.settings.data_dir
         self._settings = services.settings
         self._sessions = services.sessions
         self._clock = clock
@@ -94,30 +101,63 @@ class EmailChannel:
         if not parsed.text.strip():
             return await self._record_only(parsed, "ignore", "no_new_text")
         digest = sender_hash(parsed.sender, self._secret)
+        kept: list[Kept] = []
         if seen is not None:  # received before a crash: resume on the same conversation
             conversation_id, created = seen.conversation_id, False
         else:
-            claimed = await self._claim_thread(parsed, digest)
+            kept = await asyncio.to_thread(
+                prepare,
+                parsed.attachments,
+                conversation_id="",
+                settings=self._settings,
+                root=self._files_root,
+            )
+            claimed = await self._claim_thread(parsed, digest, kept)
             if isinstance(claimed, Outcome):
+                await asyncio.to_thread(self._unlink, kept)
                 return claimed
             conversation_id, created = claimed
         assert conversation_id is not None
+        client_id = "email:" + hashlib.sha256(parsed.message_id.encode()).hexdigest()[:40]
         result = await collect(
             self._services.runner.run_turn(
-                text=self._agent_text(parsed, created),
+                text=self._agent_text(parsed, created, kept),
                 channel="email",
                 conversation_id=conversation_id,
-                client_id="email:" + hashlib.sha256(parsed.message_id.encode()).hexdigest()[:40],
+                client_id=client_id,
             )
         )
+        if any(k.row is not None for k in kept):
+            await self._link(conversation_id, client_id, kept)
         return await self._decide(parsed, result)
 
-    def _agent_text(self, parsed: ParsedEmail, created: bool) -> str:
+    def _unlink(self, kept: list[Kept]) -> None:
+        for k in kept:
+            if k.row is not None:
+                (self._files_root / k.row.path).unlink(missing_ok=True)
+
+    async def _link(self, conversation_id: str, client_id: str, kept: list[Kept]) -> None:
+        """The stored attachments point to the customer's message the turn recorded."""
+        ids = [k.row.id for k in kept if k.row is not None]
+        async with self._sessions.begin() as session:
+            message_id = await session.scalar(
+                select(Message.id).where(
+                    Message.conversation_id == conversation_id, Message.client_id == client_id
+                )
+            )
+            if message_id is not None:
+                await session.execute(
+                    update(Attachment).where(Attachment.id.in_(ids)).values(message_id=message_id)
+                )
+
+    def _agent_text(self, parsed: ParsedEmail, created: bool, kept: list[Kept]) -> str:
         text = parsed.text.strip()
         subject = parsed.subject.strip()
         if created and subject.lower() not in _GENERIC_SUBJECTS and subject not in text:
             text = f"{subject}\n\n{text}"
-        if parsed.attachments:
+        if kept:
+            text += "\n\n" + note(kept)
+        elif parsed.attachments:  # a resumed mail: its files were kept on the first pass
             names = ", ".join(a.filename for a in parsed.attachments[:10])
             text += f"\n\n(attached: {names})"
         return text[: self._settings.max_message_chars]
@@ -153,7 +193,9 @@ class EmailChannel:
         )
         await session.flush()
 
-    async def _claim_thread(self, parsed: ParsedEmail, digest: str) -> tuple[str, bool] | Outcome:
+    async def _claim_thread(
+        self, parsed: ParsedEmail, digest: str, kept: list[Kept]
+    ) -> tuple[str, bool] | Outcome:
         cap = self._settings.email_max_auto_replies_per_day
         async with self._sessions.begin() as session:
             conversation_id = await find_thread(session, parsed, digest)
@@ -180,6 +222,10 @@ class EmailChannel:
             await self._record(
                 session, parsed, action="received", reason="", conversation_id=conversation_id
             )
+            for k in kept:  # the files are written: the rows go with the inbound record
+                if k.row is not None:
+                    k.row.conversation_id = conversation_id
+                    session.add(k.row)
         assert conversation_id is not None
         return conversation_id, created
 

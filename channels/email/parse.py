@@ -40,8 +40,9 @@ class BadEmail(SupportAgentError):
 @dataclass(frozen=True)
 class Attachment:
     filename: str
-    content_type: str
+    content_type: str  # what the sender claimed: listed, never believed (attachments.py sniffs)
     size: int
+    data: bytes = field(default=b"", repr=False, compare=False)  # the decoded part
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,8 @@ def _bodies(msg: Message) -> tuple[str, str, list[Attachment]]:
         filename = part.get_filename()
         if disposition == "attachment" or (filename and ctype not in ("text/plain", "text/html")):
             raw = part.get_payload(decode=True)
-            size = len(raw) if isinstance(raw, bytes) else 0
-            attachments.append(Attachment(str(filename or "unnamed")[:200], ctype, size))
+            data = raw if isinstance(raw, bytes) else b""
+            attachments.append(Attachment(str(filename or "unnamed")[:200], ctype, len(data), data))
         elif ctype == "text/plain":
             plain.append(_part_text(part))
         elif ctype == "text/html":
