@@ -70,6 +70,25 @@ def wanted_options(product: Product, text: str) -> dict[str, str]:
     return chosen
 
 
+_BIGGER = re.compile(r"\b(bigger|larger|size up|next size up|one up|up a size|longer)\b", re.I)
+_SMALLER = re.compile(r"\b(smaller|size down|next size down|one down|down a size|shorter)\b", re.I)
+
+
+def relative_size(product: Product, text: str, current: Variant | None) -> dict[str, str]:
+    """"One size bigger", "the next size down": the Size value next to the customer's own, in
+    the product's order of sizes. Nothing when the product has no Size option, the item is not
+    known or there is no size beyond theirs (the tool then lists what exists)."""
+    step = 1 if _BIGGER.search(text) else -1 if _SMALLER.search(text) else 0
+    if not step or current is None:
+        return {}
+    for name, values in _axes(product).items():
+        have = options_of(current).get(name)
+        if name.lower() in ("size", "length") and have in values:
+            index = values.index(have) + step
+            return {name: values[index]} if 0 <= index < len(values) else {}
+    return {}
+
+
 def _label(variant: Variant) -> str:
     return " / ".join(options_of(variant).values())
 
@@ -91,7 +110,8 @@ def choose_variant(
     for variant in product.variants:  # an exact sku or title wins
         if lowered in (variant.sku.lower(), variant.title.lower()):
             return _available(product, variant, quantity, current_sku)
-    wanted = wanted_options(product, text)
+    current = product.variant(current_sku) if current_sku else None
+    wanted = {**relative_size(product, text, current), **wanted_options(product, text)}
     if not wanted:
         raise ToolError(
             f"'{text.strip()[:60]}' names none of the {product.title}'s options. "
@@ -100,7 +120,6 @@ def choose_variant(
     fits = [
         v for v in product.variants if all(options_of(v).get(k) == x for k, x in wanted.items())
     ]
-    current = product.variant(current_sku) if current_sku else None
     if current is not None and len(fits) > 1:
         # what the customer did not mention stays as it is on their order
         keep = {k: x for k, x in options_of(current).items() if k not in wanted}

@@ -15,6 +15,7 @@ from agent.local.slots import (
     find_reason,
     find_resolution,
     find_variant,
+    names_something,
     parse_address,
     reason_of,
 )
@@ -49,7 +50,7 @@ def _collect_action_slots(state: State, text: str) -> None:
             # an answer to "what's the reason?" that no rule knows: "other", in their words
             state.reason, state.reason_note = reason_of(text)
         state.resolution = find_resolution(text) or state.resolution
-        if state.awaiting == "variant" or find_variant(text):
+        if (state.awaiting == "variant" or find_variant(text)) and names_something(text):
             # the whole message: the tool matches any mix of option values against the product
             state.variant = " ".join(text.split())[:120] or state.variant
         if state.items:

@@ -101,6 +101,20 @@ def find_variant(text: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
+_FILLER = re.compile(
+    r"\b(i'?d like|i want|i would like|can i|could i|please|pls|an?|the|for|to|it|one|ones|"
+    r"exchange|exchanged|swap|swapped|replace|replacement|instead|do|make|get|have|thanks?|"
+    r"thank you|yes|ok|okay|go for|an exchange)\b|[^\w\s]",
+    re.IGNORECASE,
+)
+
+
+def names_something(text: str) -> bool:
+    """Does an answer to "which variant?" say more than "an exchange please"? Only then is it
+    passed to the tool as the wanted variant (the tool would refuse a bare resolution word)."""
+    return bool(_FILLER.sub(" ", text).strip())
+
+
 def find_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items of the order the text names, with a quantity (default 1; "both"/"2" counts)."""
     lowered = text.lower()
