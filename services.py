@@ -32,7 +32,7 @@ from settings import Settings
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.retention import RetentionJob
-from storage.throttle import Throttle, build_throttle
+from storage.throttle import Throttle, build_rate_throttle, build_throttle
 from tools import default_tools
 from tools.context import KnowledgeSearch, ToolDeps
 
@@ -250,5 +250,14 @@ async def build_services(
         outbox=outbox,
         http=http,
         throttle=throttle,
-        rates=ChatRates(settings, throttle),
+        # message and connection rates in memory when this process is the only one counting
+        rates=ChatRates(
+            settings,
+            build_rate_throttle(
+                throttle,
+                secret=settings.secret_key.get_secret_value().encode(),
+                redis_url=settings.redis_url,
+                clock=(lambda: clock().timestamp()) if clock is not None else time.time,
+            ),
+        ),
     )

@@ -2,8 +2,10 @@
 (refused at the handshake with HTTP 429), and customer messages per minute on /ws/chat and
 POST /api/chat together (refused before anything is stored or acknowledged).
 
-Rates go through the shared throttle, so every worker counts together; open sockets are counted
-in this process, which is where they live."""
+With Redis (N workers) rates go through the shared throttle, so every worker counts together;
+one process alone counts them in memory (storage/throttle.py `build_rate_throttle`: a database
+write per message was 15-20 % of a simple turn). Open sockets are counted in this process, which
+is where they live."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ A key's count is the number of events recorded under it inside the window. `hit`
 event only when it is allowed, so a caller refused `limit` times in a row still gets exactly
 `limit` events per window, and a flood of refused requests costs no storage. Two backends share
 one interface: the database (`throttle_hits` rows, the default, good for one process or several
-on PostgreSQL) and Redis (a sorted set per key that expires by itself) when `redis_url` is set.
+on PostgreSQL) and Redis (a sorted set per key that expires by itself) when `redis_url` is set;
+a third, in memory, counts the chat's message and connection rates of a single process.
 
 Keys hold no personal data: callers build them with `key(kind, value)`, which keeps a keyed hash
 of the value (an email, an IP), so the throttle table or Redis reveals nothing when read."""
@@ -18,6 +19,7 @@ import hmac
 import math
 import time
 import uuid
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -218,6 +220,91 @@ class RedisThrottle(_Keys):
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+class MemoryThrottle(_Keys):
+    """Sliding windows in this process's memory, for counts that need not outlive it: message
+    and connection rates of one `serve` process without Redis. A database write per customer
+    message was 15-20 % of a simple turn's CPU. Verification lock-outs stay in the database (a
+    restart must not wipe them), so this is never the tools' throttle.
+
+    Each key keeps the times of its allowed events, at most `limit` of them; keys whose events
+    have all left their window are dropped every `prune_every` hits, and past `max_keys` the
+    least recently hit keys go first, so a flood of addresses cannot grow it without bound."""
+
+    def __init__(
+        self,
+        *,
+        secret: bytes,
+        clock: Clock = time.time,
+        max_keys: int = 100_000,
+        prune_every: int = 1_000,
+    ) -> None:
+        super().__init__(secret)
+        self._clock = clock
+        self._max_keys = max(1, max_keys)
+        self._prune_every = max(1, prune_every)
+        self._hits = 0
+        # key -> (window_s of its last hit, event times oldest first); most recently hit last
+        self._keys: OrderedDict[str, tuple[float, deque[float]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    async def hit(self, key: str, *, limit: int, window_s: float) -> Verdict:
+        # no await inside: the check and the record cannot interleave with another hit
+        now = self._clock()
+        self._hits += 1
+        if self._hits % self._prune_every == 0:  # before this key is touched: it may be empty
+            self._prune(now)
+        _, times = self._keys.get(key, (window_s, deque()))
+        while times and times[0] <= now - window_s:
+            times.popleft()
+        self._keys[key] = (window_s, times)
+        self._keys.move_to_end(key)
+        while len(self._keys) > self._max_keys:
+            self._keys.popitem(last=False)
+        if len(times) < limit:
+            times.append(now)
+            return Verdict(True, len(times))
+        # room again when the event `limit` places from the newest leaves the window
+        oldest = times[len(times) - limit] if limit > 0 else None
+        wait = window_s if oldest is None else oldest + window_s - now
+        return Verdict(False, len(times), max(0.0, wait))
+
+    async def count(self, key: str, *, window_s: float) -> int:
+        entry = self._keys.get(key)
+        if entry is None:
+            return 0
+        since = self._clock() - window_s
+        return sum(1 for t in entry[1] if t > since)
+
+    async def reset(self, key: str) -> None:
+        self._keys.pop(key, None)
+
+    async def prune(self) -> int:
+        return self._prune(self._clock())
+
+    def _prune(self, now: float) -> int:
+        stale = [
+            k for k, (window, times) in self._keys.items() if not times or times[-1] <= now - window
+        ]
+        for k in stale:
+            del self._keys[k]
+        return len(stale)
+
+    async def close(self) -> None:
+        self._keys.clear()
+
+
+def build_rate_throttle(
+    shared: Throttle, *, secret: bytes, redis_url: str | None = None, clock: Clock = time.time
+) -> Throttle:
+    """The throttle for message and connection rates: the shared one with Redis (every worker
+    counts together), else this process's memory (one process is the only counter)."""
+    if redis_url:
+        return shared
+    return MemoryThrottle(secret=secret, clock=clock)
 
 
 def build_throttle(
