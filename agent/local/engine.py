@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.tools import BaseTool
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from agent.local.dialogue import decide
 from agent.local.intents import IntentClassifier
@@ -30,6 +30,7 @@ class LocalChatModel(BaseChatModel):
     intents: IntentClassifier
     persona: Persona
     tool_names: frozenset[str] = Field(default_factory=frozenset)
+    _bound: dict[frozenset[str], LocalChatModel] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def create(
@@ -49,8 +50,15 @@ class LocalChatModel(BaseChatModel):
         return "support-agent-local"
 
     def bind_tools(self, tools: Sequence[Any], **_: Any) -> LocalChatModel:  # type: ignore[override]
-        names = {t.name if isinstance(t, BaseTool) else t["name"] for t in tools}
-        return self.model_copy(update={"tool_names": frozenset(names)})
+        """The model for this tool set, made once: the agent binds its tools on every model
+        step, and a fresh copy each time was serialised again for LangChain's callbacks."""
+        names = frozenset(t.name if isinstance(t, BaseTool) else t["name"] for t in tools)
+        bound = self._bound.get(names)
+        if bound is None:
+            bound = self.model_copy(update={"tool_names": names})
+            bound._bound = self._bound  # copies share one cache (they differ only in tools)
+            self._bound[names] = bound
+        return bound
 
     def _decide(self, messages: list[BaseMessage]) -> Decision:
         return decide(
