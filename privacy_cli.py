@@ -43,7 +43,8 @@ async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker[Asyn
 
 async def customer_ids(settings: Settings, email: str, extra: list[str] | None = None) -> list[str]:
     """The store's customers with orders under this email (a customer verifies only through an
-    order, so these are everyone who could have been verified with it), plus `extra`."""
+    order, so these are everyone who could have been verified with it), plus `extra`. Empty
+    when there are none: an email sender who never ordered is still found by their address."""
     from services import _build_store
 
     store = await asyncio.to_thread(_build_store, settings)
@@ -51,11 +52,16 @@ async def customer_ids(settings: Settings, email: str, extra: list[str] | None =
         orders = await store.list_orders(email=email.strip().lower(), limit=1000)
     finally:
         await store.close()
-    ids = sorted({o.customer_id for o in orders} | set(extra or []))
-    if not ids:
-        typer.echo(f"no customer with the email {email!r} in the store", err=True)
+    return sorted({o.customer_id for o in orders} | set(extra or []))
+
+
+async def _known(session: AsyncSession, email: str, ids: list[str]) -> None:
+    """Exit 1 when neither the store nor our email records know this address."""
+    from storage.privacy import customer_conversations
+
+    if not ids and not await customer_conversations(session, [], [email]):
+        typer.echo(f"no customer with the email {email!r} in the store or our mail", err=True)
         raise typer.Exit(1)
-    return ids
 
 
 @app.command("export")
@@ -71,7 +77,8 @@ def export(
         settings = Settings()
         ids = await customer_ids(settings, email, customer_id)
         async with _database(settings) as sessions, sessions() as session:
-            data = await export_customer(session, ids)
+            await _known(session, email, ids)
+            data = await export_customer(session, ids, [email])
         return {"email": email, **data}
 
     text = json.dumps(asyncio.run(run()), ensure_ascii=False, indent=2, default=str)
@@ -89,16 +96,21 @@ def erase(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
     customer_id: CustomerOpt = None,
 ) -> None:
-    """Delete the customer's conversations and everything attached; anonymise their audit rows."""
-    from storage.privacy import erase_customer
+    """Delete the customer's conversations (verified, or mailed from this address) and
+    everything attached, attachment files included; anonymise their audit rows."""
+    from storage.privacy import erase_customer, remove_files
 
     async def run(dry_run: bool) -> dict[str, Any]:
         settings = Settings()
         ids = await customer_ids(settings, email, customer_id)
+        files: list[str] = []
         async with _database(settings) as sessions, sessions() as session:
-            counts = await erase_customer(session, ids)
+            await _known(session, email, ids)
+            counts = await erase_customer(session, ids, addresses=[email], files=files)
             # a preview does the same work and rolls it back, so its counts are exact
             await (session.rollback() if dry_run else session.commit())
+        if not dry_run:  # the rows are gone for good: now their files
+            await asyncio.to_thread(remove_files, settings.data_dir, files)
         return {"customer_ids": ids, **counts}
 
     if not yes:

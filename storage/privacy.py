@@ -3,23 +3,29 @@
 retention job shares.
 
 A customer is found by their store customer ids (the CLI resolves the email through the store)
-and the conversations verified for those ids; an unverified visitor's conversation names no one
-and is left to retention. Audit rows are anonymised rather than deleted: the counts, tools,
-decisions and times stay for the record, nothing in them points to a person."""
+and the conversations verified for those ids, plus the email conversations whose inbound mail
+came from their address (a sender who never verified is still that person); an anonymous widget
+visitor's conversation names no one and is left to retention. Attachment rows go with their
+conversations; their files are removed by the caller after the commit (`remove_files`), so a
+rolled-back preview deletes no file. Audit rows are anonymised rather than deleted: the counts,
+tools, decisions and times stay for the record, nothing in them points to a person."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.tables import AuditEntry, Conversation, Escalation, Message, PendingAction
+from storage.tables_email import EmailDirection, EmailRecord
 from storage.tables_helpdesk import HelpdeskTicket, OutboxEntry
+from storage.tables_widget import Attachment
 
 ANONYMISED = '{"anonymised": true'  # how an anonymised audit result starts
 # what survives anonymisation: outcome flags and enum-like values, never free text or ids
@@ -116,15 +122,56 @@ def _audit_query(conversation_ids: Sequence[str], customer_ids: Sequence[str]) -
     )
 
 
-async def customer_conversations(session: AsyncSession, customer_ids: Sequence[str]) -> list[str]:
-    if not customer_ids:
+async def customer_conversations(
+    session: AsyncSession, customer_ids: Sequence[str], addresses: Sequence[str] = ()
+) -> list[str]:
+    """Conversations verified for these customers or fed by mail from these addresses."""
+    addresses = [a.strip().lower() for a in addresses if a.strip()]
+    if not customer_ids and not addresses:
         return []
+    by_mail = select(EmailRecord.conversation_id).where(
+        EmailRecord.direction == EmailDirection.IN,
+        EmailRecord.address.in_(addresses),
+        EmailRecord.conversation_id.is_not(None),
+    )
     found = await session.scalars(
         select(Conversation.id)
-        .where(Conversation.verified_customer_id.in_(list(customer_ids)))
+        .where(
+            or_(
+                Conversation.verified_customer_id.in_(list(customer_ids)),
+                Conversation.id.in_(by_mail),
+            )
+        )
         .order_by(Conversation.created_at)
     )
     return list(found)
+
+
+async def delete_attachments(
+    session: AsyncSession, conversation_ids: Sequence[str]
+) -> tuple[int, list[str]]:
+    """Deletes the attachment rows of these conversations; returns how many and their files'
+    paths (relative to the data dir) for `remove_files` once the transaction is committed."""
+    if not conversation_ids:
+        return 0, []
+    where = Attachment.conversation_id.in_(list(conversation_ids))
+    paths = list(await session.scalars(select(Attachment.path).where(where)))
+    await session.execute(delete(Attachment).where(where))
+    return len(paths), paths
+
+
+def remove_files(root: Path, paths: Iterable[str]) -> int:
+    """Unlinks these data-dir files (attachments); a path escaping the root is skipped.
+    Returns how many were there."""
+    base = root.resolve()
+    removed = 0
+    for relative in paths:
+        target = (base / relative).resolve()
+        if not relative or not target.is_relative_to(base) or not target.is_file():
+            continue
+        target.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -141,10 +188,12 @@ def _row(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     return out
 
 
-async def export_customer(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, Any]:
-    """Everything stored about these customers: their verified conversations with messages,
-    pending actions and escalations, and every audit row of theirs."""
-    conversation_ids = await customer_conversations(session, customer_ids)
+async def export_customer(
+    session: AsyncSession, customer_ids: Sequence[str], addresses: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Everything stored about these customers: their verified (and emailed) conversations with
+    messages, pending actions and escalations, and every audit row of theirs."""
+    conversation_ids = await customer_conversations(session, customer_ids, addresses)
     conversations: list[dict[str, Any]] = []
     for cid in conversation_ids:
         conversation = await session.get(Conversation, cid)
@@ -187,11 +236,19 @@ async def export_customer(session: AsyncSession, customer_ids: Sequence[str]) ->
     }
 
 
-async def erase_customer(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, Any]:
+async def erase_customer(
+    session: AsyncSession,
+    customer_ids: Sequence[str],
+    *,
+    addresses: Sequence[str] = (),
+    files: list[str] | None = None,
+) -> dict[str, Any]:
     """Inside the caller's transaction (roll it back for a preview): deletes the customers'
     conversations and everything attached, anonymises their audit rows. Returns the counts, and
-    the helpdesk tickets that live outside this database (staff erase those in the helpdesk)."""
-    conversation_ids = await customer_conversations(session, customer_ids)
+    the helpdesk tickets that live outside this database (staff erase those in the helpdesk).
+    The deleted attachments' file paths are appended to `files`: the caller removes them after
+    the commit."""
+    conversation_ids = await customer_conversations(session, customer_ids, addresses)
     audit = [
         a
         for a in await session.scalars(_audit_query(conversation_ids, customer_ids))
@@ -202,7 +259,15 @@ async def erase_customer(session: AsyncSession, customer_ids: Sequence[str]) -> 
             select(HelpdeskTicket).where(HelpdeskTicket.conversation_id.in_(conversation_ids))
         )
     )
+    attachments, paths = await delete_attachments(session, conversation_ids)
+    if files is not None:
+        files.extend(paths)
+    lowered = [a.strip().lower() for a in addresses if a.strip()]
+    mail = or_(EmailRecord.conversation_id.in_(conversation_ids), EmailRecord.address.in_(lowered))
+    emails = await _count(session, select(EmailRecord).where(mail))
+    await session.execute(delete(EmailRecord).where(mail))
     counts: dict[str, Any] = await delete_conversations(session, conversation_ids)
+    counts["attachments"], counts["email_messages"] = attachments, emails
     # an action or escalation kept under the customer's id outside those conversations
     for name, table, column, conversation in (
         (

@@ -19,8 +19,10 @@ from settings import Settings
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.tables import AuditEntry, Conversation, Escalation, Message, PendingAction
+from storage.tables_email import EmailRecord
 from storage.tables_helpdesk import OutboxEntry
 from storage.tables_security import RetentionRun
+from storage.tables_widget import Attachment
 from tests.storage.conftest import postgres_url  # noqa: F401 - the throw-away database fixture
 
 runner = CliRunner()
@@ -32,6 +34,11 @@ class Shop:
     email: str  # customer A: two verified conversations
     customer: str
     other: str  # customer B: one conversation
+    stranger: str = "stranger@example.com"  # mailed us (conversation m1), never verified
+
+    def file(self, conversation_id: str) -> Path:
+        """The seeded attachment file of this conversation."""
+        return self.settings.data_dir / "attachments" / f"att-{conversation_id}.txt"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -68,6 +75,7 @@ async def _seed(settings: Settings) -> Shop:
             ("b1", b, None),
             ("anon", None, None),
             ("old", None, old),
+            ("m1", None, None),
         ):
             extra = {"created_at": at, "updated_at": at} if at else {}
             session.add(
@@ -117,6 +125,20 @@ async def _seed(settings: Settings) -> Shop:
                            result=json.dumps({"status": "paid"})),
             ]
         )  # fmt: skip
+        # an email conversation of a sender who never verified, and one attachment file each
+        session.add(
+            EmailRecord(message_id="<m1@example.com>", direction="in", conversation_id="m1",
+                        address="stranger@example.com", subject="Broken mug")
+        )  # fmt: skip
+        for cid in ("a1", "b1", "m1"):
+            relative = f"attachments/att-{cid}.txt"
+            target = settings.data_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f"attachment of {cid}")
+            session.add(
+                Attachment(id=f"att-{cid}", conversation_id=cid, content_type="text/plain",
+                           size=16, sha256="0" * 64, path=relative)
+            )  # fmt: skip
     await engine.dispose()
     return Shop(settings=settings, email=email, customer=a, other=b)
 
@@ -167,7 +189,8 @@ def test_erase_deletes_the_customers_conversations_and_anonymises_the_audit(shop
     refused = _invoke("privacy", "erase", shop.email, input="n\n")
     assert refused.exit_code == 1 and "would erase" in refused.output
     assert "conversations: 2" in refused.output
-    assert {c.id for c in rows(shop, Conversation)} == {"a1", "a2", "b1", "anon", "old"}
+    assert {c.id for c in rows(shop, Conversation)} == {"a1", "a2", "b1", "anon", "old", "m1"}
+    assert shop.file("a1").is_file()  # the preview removed no file
 
     result = _invoke("privacy", "erase", shop.email, "--yes", "--json")
     assert result.exit_code == 0, result.output
@@ -179,11 +202,15 @@ def test_erase_deletes_the_customers_conversations_and_anonymises_the_audit(shop
         "pending_actions": 1,
         "escalations": 1,
         "outbox": 1,
+        "attachments": 1,
+        "email_messages": 0,
         "audit_anonymised": 1,
         "helpdesk_tickets": [],
     }
-    assert {c.id for c in rows(shop, Conversation)} == {"b1", "anon", "old"}
-    assert {m.conversation_id for m in rows(shop, Message)} == {"b1", "anon", "old"}
+    assert {c.id for c in rows(shop, Conversation)} == {"b1", "anon", "old", "m1"}
+    assert {m.conversation_id for m in rows(shop, Message)} == {"b1", "anon", "old", "m1"}
+    assert {a.id for a in rows(shop, Attachment)} == {"att-b1", "att-m1"}
+    assert not shop.file("a1").exists() and shop.file("b1").is_file()
     assert rows(shop, PendingAction) == [] and rows(shop, Escalation) == []
     assert rows(shop, OutboxEntry) == []
     audit = {a.conversation_id: a for a in rows(shop, AuditEntry)}
@@ -203,6 +230,22 @@ def test_erase_deletes_the_customers_conversations_and_anonymises_the_audit(shop
     assert export["conversations"] == [] and export["audit"] == []
 
 
+def test_erase_finds_an_email_sender_who_never_verified_by_their_address(shop: Shop) -> None:
+    exported = json.loads(_invoke("privacy", "export", shop.stranger).stdout)
+    assert [c["id"] for c in exported["conversations"]] == ["m1"]
+    result = _invoke("privacy", "erase", shop.stranger.upper(), "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)
+    assert (counts["customer_ids"], counts["conversations"], counts["messages"]) == ([], 1, 1)
+    assert (counts["attachments"], counts["email_messages"]) == (1, 1)
+    assert "m1" not in {c.id for c in rows(shop, Conversation)}
+    assert rows(shop, EmailRecord) == []
+    assert {a.id for a in rows(shop, Attachment)} == {"att-a1", "att-b1"}
+    assert not shop.file("m1").exists() and shop.file("a1").is_file()
+    gone = _invoke("privacy", "erase", shop.stranger, "--yes", "--json")
+    assert gone.exit_code == 1 and "no customer" in gone.output
+
+
 @pytest.mark.parametrize("shop", ["sqlite"], indirect=True)
 def test_retention_once_from_the_command_line(shop: Shop) -> None:
     dry = _invoke("privacy", "retention", "--dry-run", "--json")
@@ -213,11 +256,11 @@ def test_retention_once_from_the_command_line(shop: Shop) -> None:
 
     done = _invoke("privacy", "retention")
     assert done.exit_code == 0 and "conversations: 1" in done.output
-    assert {c.id for c in rows(shop, Conversation)} == {"a1", "a2", "b1", "anon"}
+    assert {c.id for c in rows(shop, Conversation)} == {"a1", "a2", "b1", "anon", "m1"}
     [run] = rows(shop, RetentionRun)
     assert run.counts["conversations"] == 1 and run.finished_at is not None
 
     kept = json.loads(_invoke("privacy", "retention", "--days", "0", "--json").stdout)
     assert kept["cutoff"].startswith("1970") and "conversations" not in kept
-    assert len(rows(shop, Conversation)) == 4 and len(rows(shop, Message)) == 4
+    assert len(rows(shop, Conversation)) == 5 and len(rows(shop, Message)) == 5
     assert len(rows(shop, RetentionRun)) == 2
