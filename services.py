@@ -76,7 +76,10 @@ class Services:
         ]
         # the daily retention run (storage/retention.py), in one worker at a time too
         retention = RetentionJob(
-            self.sessions, retention_days=self.settings.retention_days, clock=self.deps.clock
+            self.sessions,
+            retention_days=self.settings.retention_days,
+            clock=self.deps.clock,
+            files_root=self.settings.data_dir,  # attachment files go with their rows
         )
         self._tasks.append(
             asyncio.create_task(
@@ -181,6 +184,11 @@ async def build_services(
         intents = getattr(model, "intents", None)
         triager = build_triager(embedder, settings.data_dir / "cache", intents=intents)
         await asyncio.to_thread(triager.warm)
+    if getattr(model, "intents", None) is not None:  # the offline engine's help-center quotes
+        from agent.local.passages import warm_help_center
+
+        embed = model.intents.embedder.embed
+        await asyncio.to_thread(warm_help_center, knowledge, embed, settings.data_dir / "cache")
     http = http or httpx.AsyncClient(timeout=settings.helpdesk_timeout_s)
     outbox = OutboxWorker(
         sessions,

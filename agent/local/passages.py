@@ -9,12 +9,15 @@ payment methods and "how long to Canada?" as the Canada row of the delivery tabl
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -139,6 +142,85 @@ def embed_cached(embed: Embed, texts: list[str]) -> np.ndarray:
         return np.stack([cache[t] for t in texts])
 
 
+def unit_texts(passage: Mapping[str, Any]) -> list[str]:
+    """What `score_units` embeds for a passage: each unit read under its section heading."""
+    heading = passage.get("heading")
+    _, units = units_of(str(passage.get("text", "")))
+    return [f"{heading}: {u.plain}" if heading else u.plain for u in units]
+
+
+def warm(
+    embed: Embed,
+    passages: Iterable[Mapping[str, Any]],
+    *,
+    cache_dir: Path | None = None,
+    batch: int = 64,
+) -> int:
+    """Embeds every passage's units and label ahead of the first question (at start-up), so
+    the first customer to ask about a section does not pay for it. With `cache_dir` the vectors
+    are kept in a file named by a hash of the model and the texts: `serve --workers N` computes
+    them once in its warm-up child and each worker reads them. Returns how many were cached."""
+    texts: list[str] = []
+    for passage in passages:
+        texts += unit_texts(passage) + [_label(passage)]
+    texts = list(dict.fromkeys(t for t in texts if t.strip()))[:_CACHE_SIZE]
+    if not texts:
+        return 0
+    owner = getattr(embed, "__self__", None)
+    digest = hashlib.sha256(str(getattr(owner, "model_id", "")).encode())
+    digest.update("\0".join(texts).encode())
+    path = cache_dir / f"passage-units-{digest.hexdigest()[:24]}.npy" if cache_dir else None
+    vectors: np.ndarray | None = None
+    if path is not None and path.exists():
+        try:
+            vectors = np.load(path)
+        except (OSError, ValueError):  # a torn or foreign file: computed again below
+            vectors = None
+        if vectors is not None and vectors.shape[0] != len(texts):
+            vectors = None
+    if vectors is None:
+        parts = [np.asarray(embed(texts[i : i + batch])) for i in range(0, len(texts), batch)]
+        vectors = np.concatenate(parts).astype(np.float32)
+        if path is not None:
+            _save(path, vectors)
+    with _cache_lock:
+        cache = _cache.setdefault(owner, OrderedDict()) if owner is not None else None
+        if cache is None:
+            return 0
+        for text, vector in zip(texts, vectors, strict=True):
+            cache[text] = vector
+            cache.move_to_end(text)
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return len(texts)
+
+
+def warm_help_center(knowledge: Any, embed: Embed, cache_dir: Path | None = None) -> int:
+    """`warm` over every stored chunk of the knowledge base, as the retriever returns them."""
+    from knowledge.ranking import passage_title
+
+    store = getattr(knowledge, "store", None)
+    if store is None:  # a knowledge source without a store (tests' canned one)
+        return 0
+    passages = (
+        {"title": passage_title(c.metadata), "heading": c.metadata.get("heading"), "text": c.text}
+        for c in store.iter_chunks()
+    )
+    return warm(embed, passages, cache_dir=cache_dir)
+
+
+def _save(path: Path, vectors: np.ndarray) -> None:
+    """Written whole or not at all (workers may read it meanwhile); older files go."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob("passage-units-*.npy"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        np.save(f, vectors)
+    os.replace(tmp, path)
+
+
 def answer(
     question: str, passages: Sequence[Mapping[str, Any]], *, embed: Embed | None = None
 ) -> Answer:
@@ -190,7 +272,7 @@ def score_units(
     # each unit is read under its section heading: "Method: Standard, Cost: $6.95" alone does not
     # say it is a shipping price, "Shipping methods and prices: ..." does
     texts = [
-        f"{p['heading']}: {u.plain}" if p.get("heading") else u.plain
+        f"{p['heading']}: {u.plain}" if p.get("heading") else u.plain  # as `unit_texts`
         for p, own in zip(candidates, units, strict=True)
         for u in own
     ]

@@ -3,11 +3,12 @@ the best passage, not the article's intro; lists and tables stay lists and table
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from agent.local.passages import answer, embed_cached, units_of
+from agent.local.passages import answer, embed_cached, unit_texts, units_of, warm
 from agent.local.replies import kb_reply
 from markdown_safe import ListBlock, Table, parse
 
@@ -113,3 +114,49 @@ def test_vectors_are_cached_per_embedder() -> None:
     embed_cached(first.embed, ["b", "c", "a"])
     embed_cached(second.embed, ["a"])
     assert first.seen == ["a", "b", "c"] and second.seen == ["a"]
+
+
+class Hashing:
+    """A deterministic stand-in embedder that records what it was asked to embed."""
+
+    model_id = "hashing/test"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.seen += texts
+        out = np.zeros((len(texts), 8), dtype=np.float32)
+        for n, text in enumerate(texts):
+            out[n, hash(text) % 8] = 1.0
+        return out
+
+
+def test_warming_embeds_every_unit_so_the_first_question_only_embeds_itself(
+    tmp_path: Path,
+) -> None:
+    passages = [INTRO, TABLE, LIST]
+    cold = Hashing()
+    expected = {t for p in passages for t in unit_texts(p)}
+    assert warm(cold.embed, passages, cache_dir=tmp_path) == len(set(cold.seen))
+    assert expected <= set(cold.seen)  # every unit, read under its heading, and the labels
+    before = len(cold.seen)
+    reply = answer("how long does delivery take to Canada?", passages, embed=cold.embed)
+    assert cold.seen[before:] == ["how long does delivery take to Canada?"]
+    assert reply.passage_id in {p["id"] for p in passages}
+    # another process (a worker after the warm-up child) reads the vectors from the file
+    files = list(tmp_path.glob("passage-units-*.npy"))
+    assert len(files) == 1
+    worker = Hashing()
+    assert warm(worker.embed, passages, cache_dir=tmp_path) == len(set(cold.seen[:before]))
+    assert worker.seen == []
+    np.testing.assert_array_equal(
+        embed_cached(worker.embed, sorted(expected)), cold.embed(sorted(expected))
+    )
+    # a changed help center is embedded again, and the stale file goes
+    edited = {**LIST, "text": LIST["text"] + "\n\nGift cards are accepted too."}
+    again = Hashing()
+    warm(again.embed, [INTRO, TABLE, edited], cache_dir=tmp_path)
+    assert "Accepted payment methods: Gift cards are accepted too." in again.seen
+    assert [f.name for f in tmp_path.glob("passage-units-*.npy")] != [files[0].name]
+    assert len(list(tmp_path.glob("passage-units-*.npy"))) == 1
