@@ -138,6 +138,7 @@ def retention(
                 sessions,
                 retention_days=settings.retention_days if days is None else days,
                 dry_run=dry_run,
+                files_root=settings.data_dir,
             )
         return {"cutoff": report.cutoff.isoformat(), "dry_run": dry_run, **report.counts}
 

@@ -9,26 +9,34 @@ Once a day (and on demand: `support-agent privacy retention [--dry-run]`):
   - throttle hits older than a day are deleted whatever the setting (they only count recent
     events).
 `retention_days = 0` keeps everything but the throttle hits. Each run writes a `retention_runs`
-row with its counts, started before the work so a run that dies half-way is visible."""
+row with its counts, started before the work so a run that dies half-way is visible.
+
+Attachment files (under `files_root`, the data dir) go with their rows, removed after the
+transactions that deleted the rows have committed; files no row names (a run that died between
+the commit and the unlink, an upload whose row was never written) are swept once they are an
+hour old. `attachment_files` counts both."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, delete, exists, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.privacy import anonymise_audit, delete_conversations
+from storage.privacy import anonymise_audit, delete_conversations, remove_files
 from storage.tables import AuditEntry, Conversation, Escalation, Message, utcnow
 from storage.tables_helpdesk import OutboxEntry, OutboxStatus, as_utc
 from storage.tables_security import RetentionRun, ThrottleHit
+from storage.tables_widget import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,8 @@ BATCH = 200  # conversations or audit rows per transaction
 # tables other features may add (email channel, attachments): purged when present
 OPTIONAL_TABLES = ("emails", "email_messages", "inbound_emails", "attachments")
 _TIME_COLUMNS = ("created_at", "received_at", "sent_at")
+FILES_TABLE, FILES_FOLDER = "attachments", "attachments"  # rows with a `path` under the data dir
+ORPHAN_AGE_S = 3600  # a file no row names is swept once this old (uploads write the file first)
 
 
 @dataclass
@@ -45,6 +55,7 @@ class RetentionReport:
     cutoff: datetime
     dry_run: bool
     counts: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # of the deleted attachment rows
 
     def add(self, counts: dict[str, int]) -> None:
         for key, value in counts.items():
@@ -57,9 +68,11 @@ async def run_retention(
     retention_days: int,
     now: datetime | None = None,
     dry_run: bool = False,
+    files_root: Path | None = None,
 ) -> RetentionReport:
     """One pass. A dry run does the same work in one transaction and rolls it back, so its
-    counts are exact; it records no run."""
+    counts are exact; it records no run and removes no file. Without `files_root` attachment
+    files are left alone (rows only)."""
     now = now or utcnow()
     keep_all = retention_days <= 0
     cutoff = KEEP_ALL_CUTOFF if keep_all else now - timedelta(days=retention_days)
@@ -68,6 +81,11 @@ async def run_retention(
         async with sessions() as session:
             try:
                 await _work(lambda: _same(session), report, now=now, keep_all=keep_all)
+                if files_root is not None:
+                    # the deleted rows' files look like strays here: count each file once
+                    doomed = set(_existing(files_root, report.files))
+                    doomed |= set(await _orphans(session, files_root))
+                    report.add({"attachment_files": len(doomed)})
             finally:
                 await session.rollback()
         return report
@@ -77,6 +95,12 @@ async def run_retention(
         await session.flush()
         run_id = run.id
     await _work(sessions.begin, report, now=now, keep_all=keep_all)
+    if files_root is not None:  # the rows are committed gone: now their files, and strays
+        removed = await asyncio.to_thread(remove_files, files_root, report.files)
+        async with sessions() as session:
+            strays = await _orphans(session, files_root)
+        removed += await asyncio.to_thread(remove_files, files_root, strays)
+        report.add({"attachment_files": removed})
     async with sessions.begin() as session:
         run = await session.get(RetentionRun, run_id)
         assert run is not None
@@ -101,7 +125,7 @@ async def _work(unit: Unit, report: RetentionReport, *, now: datetime, keep_all:
         await _conversations(unit, cutoff, report, optional)
         async with unit() as session:
             report.add(await _leftovers(session, cutoff))
-            report.add(await _optional_tables(session, optional, cutoff))
+            report.add(await _optional_tables(session, optional, cutoff, report.files))
         await _audit(unit, cutoff, report)
     async with unit() as session:
         old_hits = ThrottleHit.at < now - DAY
@@ -136,7 +160,7 @@ async def _conversations(
             if not ids:
                 return
             report.add(await delete_conversations(session, ids))
-            report.add(await _optional_by_conversation(session, optional, ids))
+            report.add(await _optional_by_conversation(session, optional, ids, report.files))
         after = ids[-1]
 
 
@@ -189,7 +213,7 @@ async def _tables(session: AsyncSession) -> list[Table]:
 
 
 async def _optional_tables(
-    session: AsyncSession, tables: list[Table], cutoff: datetime
+    session: AsyncSession, tables: list[Table], cutoff: datetime, files: list[str]
 ) -> dict[str, int]:
     counts: dict[str, int] = {}
     for table in tables:
@@ -199,12 +223,13 @@ async def _optional_tables(
         found = await _count(session, select(table).where(column < cutoff))
         counts[table.name] = counts.get(table.name, 0) + found
         if found:
+            files.extend(await _paths(session, table, column < cutoff))
             await session.execute(delete(table).where(column < cutoff))
     return counts
 
 
 async def _optional_by_conversation(
-    session: AsyncSession, tables: list[Table], ids: list[str]
+    session: AsyncSession, tables: list[Table], ids: list[str], files: list[str]
 ) -> dict[str, int]:
     counts: dict[str, int] = {}
     for table in tables:
@@ -212,8 +237,33 @@ async def _optional_by_conversation(
             continue
         where = table.c.conversation_id.in_(ids)
         counts[table.name] = await _count(session, select(table).where(where))
+        files.extend(await _paths(session, table, where))
         await session.execute(delete(table).where(where))
     return counts
+
+
+async def _paths(session: AsyncSession, table: Table, where: Any) -> list[str]:
+    if table.name != FILES_TABLE or "path" not in table.c:
+        return []
+    return [p for p in await session.scalars(select(table.c.path).where(where)) if p]
+
+
+def _existing(root: Path, paths: list[str]) -> list[str]:
+    return [p for p in paths if (root / p).is_file()]
+
+
+async def _orphans(session: AsyncSession, root: Path) -> list[str]:
+    """Files under <root>/attachments/ older than ORPHAN_AGE_S that no attachment row names."""
+    folder = root / FILES_FOLDER
+    if not folder.is_dir():
+        return []
+    limit = time.time() - ORPHAN_AGE_S
+    old = [f for f in folder.iterdir() if f.is_file() and f.stat().st_mtime < limit]
+    if not old:
+        return []
+    ids = {f.name.split(".", 1)[0] for f in old}
+    known = set(await session.scalars(select(Attachment.id).where(Attachment.id.in_(sorted(ids)))))
+    return [f"{FILES_FOLDER}/{f.name}" for f in old if f.name.split(".", 1)[0] not in known]
 
 
 async def last_run(sessions: async_sessionmaker[AsyncSession]) -> datetime | None:
@@ -237,8 +287,10 @@ class RetentionJob:
         every: timedelta = DAY,
         retry_after: timedelta = timedelta(hours=1),
         first_delay: timedelta = timedelta(minutes=1),
+        files_root: Path | None = None,
     ) -> None:
         self._sessions = sessions
+        self._files_root = files_root
         self._days = retention_days
         self._clock = clock
         self._every = every
@@ -253,7 +305,12 @@ class RetentionJob:
                 wait = (last + self._every - self._clock()).total_seconds() if last else 0.0
                 if wait <= 0:
                     now = self._clock()
-                    await run_retention(self._sessions, retention_days=self._days, now=now)
+                    await run_retention(
+                        self._sessions,
+                        retention_days=self._days,
+                        now=now,
+                        files_root=self._files_root,
+                    )
                     wait = self._every.total_seconds()
             except Exception:  # the database blinked: try again later, keep the worker alive
                 log.exception("retention run failed")

@@ -121,10 +121,12 @@ async def _seed(sessions: Sessions) -> None:
                 ThrottleHit(key="verify:ip:h1", at=NOW - timedelta(days=2)),
                 ThrottleHit(key="verify:ip:h1", at=NOW - timedelta(minutes=5)),
                 # mail from a robot, suppressed, on no conversation: goes by its own age
-                EmailRecord(message_id="<old@robot>", direction="in", action="suppressed",
-                            created_at=OLD),
-                EmailRecord(message_id="<new@robot>", direction="in", action="suppressed",
-                            created_at=RECENT),
+                EmailRecord(
+                    message_id="<old@robot>", direction="in", action="suppressed", created_at=OLD
+                ),
+                EmailRecord(
+                    message_id="<new@robot>", direction="in", action="suppressed", created_at=RECENT
+                ),
             ]
         )
 
@@ -282,3 +284,48 @@ async def test_the_server_starts_the_job_under_its_own_lease(make_services: Any)
             break
         await asyncio.sleep(0.05)
     assert {"retention", "outbox"} <= names
+
+
+async def test_attachment_files_go_with_their_rows_and_strays_are_swept(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    """Files of the rows deleted by age and with deleted conversations are removed after the
+    commit; a file no row names is swept once an hour old; the rest stay. A dry run removes
+    nothing and counts the same files."""
+    import os
+    import time
+
+    root = tmp_path / "data"
+    folder = root / "attachments"
+    folder.mkdir(parents=True)
+    await _seed(sessions)
+    async with sessions.begin() as session:  # distinct files for the seeded rows
+        for aid in ("a-old", "a-new", "a-revived"):
+            await session.execute(
+                text("UPDATE attachments SET path = :p WHERE id = :i"),
+                {"p": f"attachments/{aid}.png", "i": aid},
+            )
+    for aid in ("a-old", "a-new", "a-revived"):
+        (folder / f"{aid}.png").write_bytes(b"png")
+    hour_ago = time.time() - 7200
+    stray, fresh = folder / "gone.jpg", folder / "uploading.jpg"
+    stray.write_bytes(b"jpg")
+    fresh.write_bytes(b"jpg")  # an upload whose row is about to be written
+    os.utime(stray, (hour_ago, hour_ago))
+    outside = tmp_path / "keep.txt"
+    outside.write_text("not ours")
+
+    dry = await run_retention(sessions, retention_days=365, now=NOW, dry_run=True, files_root=root)
+    assert dry.counts["attachment_files"] == 3
+    assert sorted(f.name for f in folder.iterdir()) == [
+        "a-new.png",
+        "a-old.png",
+        "a-revived.png",
+        "gone.jpg",
+        "uploading.jpg",
+    ]
+
+    report = await run_retention(sessions, retention_days=365, now=NOW, files_root=root)
+    assert report.counts["attachments"] == 2 and report.counts["attachment_files"] == 3
+    assert sorted(f.name for f in folder.iterdir()) == ["a-new.png", "uploading.jpg"]
+    assert await _attachments(sessions) == ["a-new"] and outside.exists()
