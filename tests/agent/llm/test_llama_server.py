@@ -28,7 +28,7 @@ from services import build_services
 from settings import Settings
 from storage.tables import AuditEntry
 from storage.tables_llm import ModelUsage
-from tests.conftest import free_port, run_sync
+from tests.conftest import fetch_rows, free_port
 from tests.fakes import NOW, MemoryStore
 
 pytestmark = pytest.mark.llm_server
@@ -149,24 +149,24 @@ def test_a_streamed_reply_reaches_the_socket(
             frames = [ws.receive_json()]
             while frames[-1]["type"] != "message":
                 frames.append(ws.receive_json())
-        services = holder["services"]
-        decisions = run_sync(audit(services))
+        decisions = [
+            r[0]
+            for r in fetch_rows(
+                configured, select(AuditEntry.decision).where(AuditEntry.tool == "llm_path")
+            )
+        ]
         # this base model, given the tools through ChatOpenAI, often streams an empty answer:
         # the turn then falls back, and that is the only fallback allowed here
         assert set(decisions) <= {"fallback:empty_reply"}
-        used = run_sync(_usage(services))
+        used = fetch_rows(
+            configured, select(ModelUsage.prompt_tokens, ModelUsage.completion_tokens)
+        )
     kinds = [f["type"] for f in frames]
     assert "token" in kinds and kinds.index("token") < len(kinds) - 1
     assert frames[-1]["text"].strip()
     # the real server was called with the whole prompt; it reports no usage when streaming,
     # so the call is charged an estimate (agent/llm_budget.py) and still counts
     assert used and used[0][0] > 500 and used[0][1] >= 0
-
-
-async def _usage(services: Any) -> list[tuple[int, int]]:
-    async with services.sessions() as session:
-        rows = await session.execute(select(ModelUsage.prompt_tokens, ModelUsage.completion_tokens))
-        return [tuple(r) for r in rows.all()]
 
 
 class ForceFirstTool(AgentMiddleware):
