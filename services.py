@@ -159,13 +159,15 @@ async def build_services(
     clock: Callable[[], datetime] | None = None,
     triager: Triager | None = None,
     http: httpx.AsyncClient | None = None,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> Services:
-    """Builds everything once per process. Tests pass their own doubles for any part."""
+    """Builds everything once per process. Tests pass their own doubles for any part;
+    `sessions` replaces the database's (the email dry run's, inside one rolled-back transaction)."""
     settings = settings or Settings()
     settings.ensure_data_dir()
     engine = make_engine(settings.sqlalchemy_url)
     await upgrade(engine)
-    sessions = make_sessionmaker(engine)
+    sessions = sessions or make_sessionmaker(engine)
     if embedder is None:
         from knowledge.embedder import MiniLMEmbedder
 

@@ -1,10 +1,12 @@
 """`support-agent email`: one IMAP pass by hand, and `process FILE.eml...` to see what the channel
 would do with a message (parse, loop guard, threading, agent, gate), one JSON line per file.
 
-`--dry-run` writes and sends nothing: the turn runs against a throw-away copy of the SQLite
-database (in a temporary folder, deleted afterwards), with the store's write calls refused and
-no Redis, and no outbox worker runs. On PostgreSQL the dry run is refused (a copy of a live
-server's database is not ours to make); use a staging database."""
+`--dry-run` writes and sends nothing: on SQLite the turn runs against a throw-away copy of the
+database (in a temporary folder, deleted afterwards); on PostgreSQL every session runs on one
+connection inside one outer transaction, each of the inbound path's own transactions a SAVEPOINT
+in it, and the outer transaction is rolled back at the end. Either way the store's write calls
+are refused, there is no Redis, no outbox worker runs (nothing is sent), and attachment files go
+to the temporary folder."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import asyncio
 import json
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,31 +88,69 @@ async def _process(files: list[Path], *, dry_run: bool, as_json: bool) -> None:
     from services import _build_store, build_services
 
     settings = _settings()
-    scratch: Path | None = None
-    store = None
-    if dry_run:
-        if settings.sqlalchemy_url.startswith("postgresql"):
-            raise typer.BadParameter("--dry-run works on SQLite only; use a staging database")
-        scratch = Path(tempfile.mkdtemp(prefix="support-email-dry-"))
-        settings = _scratch_settings(settings, scratch)
-        store = ReadOnlyStore(await asyncio.to_thread(_build_store, _settings()))
-    services = await build_services(settings, store=store)
+    if not dry_run:
+        services = await build_services(settings)
+        try:
+            await _run(EmailChannel(services), files, as_json=as_json)
+        finally:
+            await services.close()
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="support-email-dry-"))
     try:
-        channel = EmailChannel(services)
-        for path in files:
+        store = ReadOnlyStore(await asyncio.to_thread(_build_store, settings))
+        if settings.sqlalchemy_url.startswith("postgresql"):
+            settings = settings.model_copy(update={"redis_url": None, "smtp_host": None})
+            async with rolled_back(settings.sqlalchemy_url) as sessions:
+                services = await build_services(settings, store=store, sessions=sessions)
+                try:
+                    await _run(EmailChannel(services, files_root=scratch), files, as_json=as_json)
+                finally:
+                    await services.close()
+        else:
+            settings = _scratch_settings(settings, scratch)
+            services = await build_services(settings, store=store)
             try:
-                outcome = (await channel.handle(path.read_bytes())).as_json()
-            except SupportAgentError as exc:
-                outcome = {"action": "ignore", "reason": f"error: {exc}"}
-            line = {"file": str(path), **outcome}
-            if as_json:
-                typer.echo(json.dumps(line, ensure_ascii=False))
-            else:
-                typer.echo(f"{path}: {line['action']} ({line['reason']})")
+                await _run(EmailChannel(services, files_root=scratch), files, as_json=as_json)
+            finally:
+                await services.close()
     finally:
-        await services.close()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@asynccontextmanager
+async def rolled_back(url: str) -> AsyncIterator[Any]:
+    """Sessions that all share one connection inside one transaction, rolled back on exit:
+    a session's commit only releases its SAVEPOINT, so the inbound path runs unchanged."""
+    from storage.engine import make_engine, make_sessionmaker
+    from storage.migrate import upgrade
+
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            outer = await connection.begin()
+            try:
+                sessions = make_sessionmaker(engine)
+                sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
+                yield sessions
+            finally:
+                await outer.rollback()
+    finally:
+        await engine.dispose()
+
+
+async def _run(channel: Any, files: list[Path], *, as_json: bool) -> None:
+    """Each file through the channel, one line (or JSON line) per file."""
+    for path in files:
+        try:
+            outcome = (await channel.handle(path.read_bytes())).as_json()
+        except SupportAgentError as exc:
+            outcome = {"action": "ignore", "reason": f"error: {exc}"}
+        line = {"file": str(path), **outcome}
+        if as_json:
+            typer.echo(json.dumps(line, ensure_ascii=False))
+        else:
+            typer.echo(f"{path}: {line['action']} ({line['reason']})")
 
 
 def _scratch_settings(settings: Any, scratch: Path) -> Any:
