@@ -109,7 +109,12 @@ async def check_return_eligibility(
             }
         )
     reasons = {k: r.label for k, r in ctx.deps.policy.returns.reasons.items()}
-    return {"order_number": order.number, "items": items, "reasons": reasons}
+    return {
+        "order_number": order.number,
+        "order_status": order.status.value,  # an exchange before shipping is an item change
+        "items": items,
+        "reasons": reasons,
+    }
 
 
 @support_tool(ToolKind.WRITE, label="Preparing your return...")

@@ -18,6 +18,7 @@ from agent.local.slots import (
     names_something,
     parse_address,
     reason_of,
+    variant_words,
 )
 from agent.local.state import Decision, State, call
 
@@ -52,7 +53,7 @@ def _collect_action_slots(state: State, text: str) -> None:
         state.resolution = find_resolution(text) or state.resolution
         if (state.awaiting == "variant" or find_variant(text)) and names_something(text):
             # the whole message: the tool matches any mix of option values against the product
-            state.variant = " ".join(text.split())[:120] or state.variant
+            state.variant = variant_words(text) or state.variant
         if state.items:
             state.chosen = find_items(text, state.items) or state.chosen
     elif state.flow == "order_edit" and state.awaiting == "change":
@@ -202,6 +203,13 @@ def after_order_tool(
     if name == "check_return_eligibility":
         state.items = data.get("items", [])
         eligible = [i for i in state.items if i["eligible"]]
+        if not eligible and _edit_instead(state, data, tools):
+            # "change it to a size smaller" on an order not shipped yet: the item itself changes
+            wanted = state.variant
+            state.flow, state.items = "order_edit", []
+            state.reset_action()
+            state.question = f"to {wanted}" if wanted else None
+            return _edit_step(state, tools)
         if not eligible:
             why = "; ".join(f"{i['item']}: {i['why']}" for i in state.items)
             state.flow = None
@@ -230,6 +238,15 @@ def _edit_step(state: State, tools: set[str]) -> Decision:
     state.awaiting = None
     return call(
         state, tools, "change_order_items", order_number=state.order_number, changes=changes
+    )
+
+
+def _edit_instead(state: State, data: dict[str, Any], tools: set[str]) -> bool:
+    """An exchange asked on an order that has not shipped: its items can still be changed."""
+    return (
+        state.resolution == "exchange"
+        and "change_order_items" in tools
+        and data.get("order_status") in ("paid", "pending_payment")
     )
 
 

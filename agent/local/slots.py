@@ -96,9 +96,26 @@ def find_resolution(text: str) -> str | None:
     return None
 
 
+_RELATIVE = re.compile(
+    r"\b(?:(?:a|one|the next) size (?:smaller|bigger|larger|up|down)|(?:smaller|bigger|larger) "
+    r"size|size (?:up|down))\b",
+    re.IGNORECASE,
+)
+_NOT_VARIANT = re.compile(r"\S+@\S+|#\s?\w+", re.IGNORECASE)
+
+
 def find_variant(text: str) -> str | None:
     match = _VARIANT.search(text)
-    return match.group(1).upper() if match else None
+    if match:
+        return match.group(1).upper()
+    relative = _RELATIVE.search(text)
+    return relative.group(0).lower() if relative else None
+
+
+def variant_words(text: str) -> str:
+    """The message as the wanted variant, without its email and order number (their words are
+    not option values: "heather.manning@..." must not read as Heather Grey)."""
+    return " ".join(_NOT_VARIANT.sub(" ", text).split())[:120]
 
 
 _FILLER = re.compile(
@@ -201,7 +218,7 @@ _REMOVE = re.compile(
 )
 _QUANTITY = re.compile(
     r"\b(?:make it|change (?:it|the quantity|quantity)[\w ]{0,30}? to|only|just|want|to)\s+"
-    r"(\d{1,2}|one|two|three|four|five|six)\b(?!\s*(?:/|gb|tb|mm|cm|in\b|inch))",
+    r"(\d{1,2}|one|two|three|four|five|six)\b(?!\s*(?:/|gb|tb|mm|cm|in\b|inch|size\b|sizes?\s))",
     re.I,
 )
 _SWAP_TO = re.compile(
