@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
+from commerce.edits import OrderEdit, lines_after, price_edits
 from commerce.models import (
     Address,
     Customer,
@@ -237,10 +238,15 @@ class MemoryStore:
         self.returns: list[ReturnRecord] = []
         self.applied: dict[str, Any] = {}
         self.products = {p.id: p for p in tiny_products()}
+        self.edits: list[tuple[str, list[OrderEdit]]] = []  # executed item changes, in order
+        self.history: list[tuple[Order, list[OrderEdit], Order]] = []  # before, edits, after
 
     async def find_order(self, number: str) -> Order | None:
+        """Read in the store's own formats like a real backend ("nw 104233" -> "NW-104233")."""
         self.lookups.append(number)
-        normal = normalize_order_number(number) if number else None
+        formats = order_number_formats(self.orders)
+        normal = (normalize_order_number(number, formats) or normalize_order_number(number)
+                  if number else None)  # fmt: skip
         return self.orders.get(normal or "")
 
     async def list_orders(
@@ -349,11 +355,79 @@ class MemoryStore:
         self.orders[order_number] = self.applied[idempotency_key] = order
         return order
 
+    # the order-edit and saved-address writes: idempotent on the key like a real backend, and
+    # refusing what the demo store refuses (shipped orders, lines changed since the summary)
+    async def edit_order(
+        self,
+        *,
+        order_number: str,
+        edits: list[OrderEdit],
+        expected_total: Decimal,
+        idempotency_key: str,
+    ) -> Order:
+        if idempotency_key in self.applied:
+            return self.applied[idempotency_key]
+        order = self.orders[order_number]
+        if order.status not in (OrderStatus.PAID, OrderStatus.PENDING_PAYMENT) or order.shipments:
+            raise BackendError("order already shipped")
+        try:
+            after = lines_after(order, edits)
+        except ValueError as exc:
+            raise BackendError(str(exc)) from exc
+        if not after:
+            raise BackendError("the order would be empty")
+        titles = {e.line_item_id: e.new_variant_title for e in edits if e.new_variant_title}
+        items = []
+        for item in order.line_items:
+            if item.id not in after:
+                continue
+            sku, quantity, price = after[item.id]
+            variant = titles.get(item.id, item.variant_title)
+            items.append(
+                item.model_copy(
+                    update={
+                        "sku": sku,
+                        "quantity": quantity,
+                        "unit_price": price,
+                        "variant_title": variant,
+                    }
+                )
+            )
+        price = price_edits(order, edits)
+        if price.total != expected_total:
+            raise BackendError("order changed since the customer confirmed; nothing was changed")
+        changed = order.model_copy(
+            update={
+                "line_items": items,
+                "subtotal": price.subtotal,
+                "tax": price.tax,
+                "total": price.total,
+            }
+        )
+        self.orders[order_number] = self.applied[idempotency_key] = changed
+        self.edits.append((order_number, list(edits)))
+        self.history.append((order, list(edits), changed))
+        return changed
+
+    async def update_default_address(
+        self, *, customer_id: str, address: Address, idempotency_key: str
+    ) -> Customer:
+        if idempotency_key in self.applied:
+            return self.applied[idempotency_key]
+        customer = self.customers[customer_id].model_copy(update={"default_address": address})
+        self.customers[customer_id] = self.applied[idempotency_key] = customer
+        return customer
+
     async def ping(self) -> bool:
         return True
 
     async def close(self) -> None:
         return None
+
+
+def kind_of(value: Any) -> str:
+    """What a stored write was, for the property tests' bookkeeping."""
+    return type(value).__name__
 
 
 # ---- knowledge ---------------------------------------------------------------------------------

@@ -194,7 +194,9 @@ async def verify_customer(
         return await _verify_without_order(ctx, email, postal_code)
     assert order_number is not None
     deps = ctx.deps
-    number = normalize_order_number(order_number)
+    # the store's own formats first ("nw 104233" -> "NW-104233"), the generic reading after
+    formats = await deps.store.order_number_formats()
+    number = normalize_order_number(order_number, formats) or normalize_order_number(order_number)
     if not (email or postal_code):
         raise ToolError("Ask the customer for the email address or postal code on the order.")
     # the same lookup and comparisons whether or not a key is locked: timing tells nothing

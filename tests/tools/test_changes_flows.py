@@ -71,9 +71,7 @@ async def test_a_wrong_postcode_verifies_nothing(chat: Chat) -> None:
 
 @pytest.fixture
 async def editing(make_services: Any) -> tuple[Chat, Any]:
-    from tests.tools.editing_store import EditingStore
-
-    store = EditingStore()
+    store = MemoryStore()
     return Chat(await make_services(store=store)), store
 
 

@@ -18,8 +18,7 @@ from commerce.edits import OrderEdit, lines_after
 from commerce.models import LineItem, Order, OrderStatus, Product, Shipment, Variant
 from storage import repo
 from storage.tables import PendingAction
-from tests.fakes import NOW, tiny_store_data
-from tests.tools.editing_store import EditingStore
+from tests.fakes import NOW, MemoryStore, tiny_store_data
 from tests.tools.test_tools import call
 from tools.actions import awaiting_confirmation
 from tools.changes import change_default_address, change_order_items, edit_summary
@@ -107,8 +106,8 @@ def order(number: str, status: OrderStatus, customer: str = "c1") -> Order:
     )
 
 
-def make_store(*orders: Order) -> EditingStore:
-    store = EditingStore(extra_orders=list(orders))
+def make_store(*orders: Order) -> MemoryStore:
+    store = MemoryStore(extra_orders=list(orders))
     store.products["p3"] = TEE
     return store
 

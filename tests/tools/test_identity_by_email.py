@@ -94,3 +94,26 @@ async def test_the_email_is_locked_after_repeated_failures(
     by_order = await call(verify_customer, ctx, order_number="#1001", email="ada@example.com")
     assert by_order.status == "error"
     assert ctx.customer_id is None and await _bound(services, ctx) is None
+
+
+async def test_an_order_number_in_the_stores_own_format_verifies(make_services: Any) -> None:
+    """'nw 104233' is the store's NW-104233: verification reads the number the store's way
+    (the generic reading refused it)."""
+    from datetime import timedelta
+
+    from tests.fakes import NOW
+
+    ada_order = MemoryStore().orders["#1001"]
+    prefixed = ada_order.model_copy(
+        update={"id": "o-nw", "number": "NW-104233", "created_at": NOW - timedelta(days=1)}
+    )
+    store = MemoryStore(extra_orders=[prefixed])
+    services = await make_services(store=store)
+    ctx = await _ctx(services)
+    result = await call(verify_customer, ctx, order_number="nw 104233", email="ada@example.com")
+    data = json.loads(result.content)
+    assert result.status != "error" and data["order_number"] == "NW-104233"
+    assert ctx.customer_id == "c1" and await _bound(services, ctx) == "c1"
+    other = await _ctx(services)
+    refused = await call(verify_customer, other, order_number="nw 104233", email="bob@example.com")
+    assert refused.status == "error" and other.customer_id is None
