@@ -7,13 +7,20 @@ of an address, never an order number or a credential ("123 Elm Street, Apt 4, Sp
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from commerce.models import OrderNumberFormat, normalize_order_number
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ORDER_MARKED = re.compile(
     r"(?:#\s*|\border\s*(?:number|no\.?|num|#)?\s*:?\s*#?\s*)(\d{3,8})\b", re.IGNORECASE
 )
 _BARE_NUMBER = re.compile(r"(?<![\w#@.-])(\d{3,8})(?![\w@-])")
+# "NW-104233", "SO12345", "1043-A": a token with digits that a store's own format may fit
+_LETTERED = re.compile(
+    r"(?<![\w@.])([A-Za-z]{1,4}[- ]?\d{3,10}(?:-?[A-Za-z0-9]{1,3})?|\d{3,10}-[A-Za-z0-9]{1,3})\b"
+)
 _POSTAL_MARKED = re.compile(
     r"\b(?:zip|postal|post|postcode|zipcode)\s*(?:code)?\s*(?:is|:)?\s*"
     r"([A-Za-z0-9][A-Za-z0-9 -]{2,9}[A-Za-z0-9])",
@@ -82,9 +89,24 @@ def find_address(text: str) -> re.Match[str] | None:
     return min(found, key=lambda m: m.start()) if found else None
 
 
-def extract(text: str, *, expecting: str | None = None) -> Entities:
+def _number(digits: str, formats: Sequence[OrderNumberFormat] | None) -> str | None:
+    """The order number `digits` would be: '#digits' without formats; with the store's formats,
+    only a number that fits one of them ("123" is no order where they run #1001-#2400)."""
+    if formats is None:
+        return f"#{digits}"
+    return normalize_order_number(digits, formats)
+
+
+def extract(
+    text: str,
+    *,
+    expecting: str | None = None,
+    formats: Sequence[OrderNumberFormat] | None = None,
+) -> Entities:
     """`expecting` ("order_number", "credential", or "order_or_postal" once an email is known
-    without an order number) decides what a bare number means."""
+    without an order number) decides what a bare number means. `formats`: the store's order
+    number formats (StoreBackend.order_number_formats); numbers that fit none are not orders,
+    and lettered numbers ("nw-104233") are read the store's way."""
     rest = text
     address_match = find_address(rest)
     address = address_match.group(0).strip(" ,.") if address_match else None
@@ -96,9 +118,15 @@ def extract(text: str, *, expecting: str | None = None) -> Entities:
         rest = rest.replace(email_match.group(0), " ")
 
     order = None
-    marked = _ORDER_MARKED.search(rest)
-    if marked:
-        order = f"#{marked.group(1)}"
+    if formats is not None:
+        for lettered in _LETTERED.finditer(rest):
+            if not lettered.group(1).replace(" ", "").isdigit():
+                order = normalize_order_number(lettered.group(1), formats)
+                if order is not None:
+                    rest = rest[: lettered.start()] + " " + rest[lettered.end() :]
+                    break
+    marked = _ORDER_MARKED.search(rest) if order is None else None
+    if marked and (order := _number(marked.group(1), formats)) is not None:
         rest = rest[: marked.start()] + " " + rest[marked.end() :]
 
     postal = None
@@ -117,8 +145,9 @@ def extract(text: str, *, expecting: str | None = None) -> Entities:
     if order is None and expecting != "credential":
         bare = _BARE_NUMBER.search(rest)
         if bare and (expecting in ("order_number", "order_or_postal") or len(bare.group(1)) <= 4):
-            order = f"#{bare.group(1)}"
-            rest = rest[: bare.start()] + " " + rest[bare.end() :]
+            order = _number(bare.group(1), formats)
+            if order is not None:
+                rest = rest[: bare.start()] + " " + rest[bare.end() :]
     if postal is None and (expecting == "credential" or order is not None or email is None):
         for pattern in _POSTAL_FORMATS:
             found = pattern.search(rest)

@@ -1,0 +1,52 @@
+"""Entity extraction with the store's own order-number formats: a number that fits none of
+them is not an order ("123" where orders run #1001-#2400), lettered numbers are read the
+store's way ("nw 104233" -> NW-104233), and without formats the generic '#digits' reading
+stays as it was."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.local.entities import extract
+from commerce.models import order_number_formats
+
+HASH = order_number_formats(["#1001", "#1500", "#2400"])
+PREFIXED = order_number_formats(["NW-104233", "NW-104240"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expecting", "number"),
+    [
+        ("order 123 please", "order_number", None),
+        ("#123", None, None),
+        ("my order is 1043", None, "#1043"),
+        ("order #2061, email ada@example.com", None, "#2061"),
+    ],
+)
+def test_hash_store_takes_only_numbers_of_its_shape(
+    text: str, expecting: str | None, number: str | None
+) -> None:
+    assert extract(text, expecting=expecting, formats=HASH).order_number == number
+
+
+def test_without_formats_a_short_number_is_still_an_order() -> None:
+    assert extract("order 123 please", expecting="order_number").order_number == "#123"
+
+
+@pytest.mark.parametrize(
+    "text", ["it's nw 104233", "NW-104233", "order nw104233 email ada@example.com", "104233"]
+)
+def test_lettered_numbers_read_the_stores_way(text: str) -> None:
+    found = extract(text, expecting="order_number", formats=PREFIXED)
+    assert found.order_number == "NW-104233"
+
+
+def test_an_address_is_never_the_order_with_formats() -> None:
+    found = extract("send it to 123 Elm Street, Springfield 62704", formats=HASH)
+    assert found.order_number is None
+    assert found.address is not None and "123 Elm Street" in found.address
+
+
+def test_an_email_is_not_read_as_a_lettered_number() -> None:
+    found = extract("it's ab1234@example.com", expecting="order_number", formats=PREFIXED)
+    assert found.order_number is None and found.email == "ab1234@example.com"
