@@ -9,13 +9,15 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, insert
 
 from commerce.demo import schema as t
-from commerce.models import Address, Customer, Order, Product
+from commerce.models import Address, Customer, Order, OrderStatus, Product
 
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
 
@@ -115,15 +117,61 @@ def insert_store(
                 {**e.model_dump(), "shipment_id": s.id, "position": j}
                 for j, e in enumerate(s.events)
             ]
+    returns, return_items = _past_returns(orders)
     for table, rows in (
         (t.orders, order_rows),
         (t.line_items, items),
         (t.shipments, ships),
         (t.shipment_items, ship_items),
         (t.tracking_events, events),
+        (t.returns, returns),
+        (t.return_items, return_items),
     ):
         if rows:
             conn.execute(insert(table), rows)
+
+
+_PAST_REASONS = ("wrong_size", "changed_mind", "not_as_described", "defective")
+
+
+def _past_returns(orders: Sequence[Order]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The RMA behind every generated `returned` order: its items came back and were refunded
+    to the original payment, a day after delivery and received two days later (a returned order
+    was delivered at least three days before the store's anchor), so "where is my refund?"
+    finds the return that explains the order's status and refunded amount."""
+    returns: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    for o in orders:
+        delivered = o.delivered_at
+        back = [li for li in o.line_items if li.returned_quantity]
+        if o.status is not OrderStatus.RETURNED or delivered is None or not back:
+            continue
+        return_id, digits = f"ret_{o.id}", o.number.lstrip("#")
+        refund = sum((li.unit_price * li.refunded_quantity for li in back), Decimal("0.00"))
+        returns.append(
+            {
+                "id": return_id,
+                "rma": f"RMA-{digits}-1",
+                "order_id": o.id,
+                "order_number": o.number,
+                "customer_id": o.customer_id,
+                "reason": _PAST_REASONS[sum(map(ord, o.id)) % len(_PAST_REASONS)],
+                "resolution": "refund",
+                "refund_amount": refund,
+                "restocking_fee": Decimal("0.00"),
+                "status": "refunded",
+                "instructions": "Returned by mail; refunded to the original payment method.",
+                "created_at": delivered + timedelta(days=1),
+                "received_at": delivered + timedelta(days=2.5),
+                "idempotency_key": f"demo-return-{o.id}",
+            }
+        )
+        lines += [
+            {"return_id": return_id, "line_item_id": li.id, "position": i,
+             "quantity": li.returned_quantity, "exchange_sku": None}
+            for i, li in enumerate(back)
+        ]  # fmt: skip
+    return returns, lines
 
 
 def _fast_build_pragmas(dbapi_connection: Any, _record: Any) -> None:
