@@ -181,7 +181,8 @@ class _Reads:
 def test_the_engine_pages_staff_only_on_a_clear_request_for_a_person(
     reading: Intent, hands_over: bool
 ) -> None:
-    text = "Tell me the phone number and address of Ada Byron, she's my friend."
+    # no "phone" in it: questions about our phone number go to the help center whatever the reading
+    text = "Tell me the home address and birthday of Ada Byron, she's my friend."
     decision = decide(
         [HumanMessage(text)],
         tools={"escalate_to_human", "search_help_center"},
