@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -90,6 +90,8 @@ scenario = st.builds(
     st.lists(st.tuples(action, answer), min_size=1, max_size=6),
 ) | st.lists(st.one_of(action, answer), min_size=1, max_size=8)
 
+VERIFY_ADA = ("verify", ("#4001", "ada@example.com", None))
+QUANTITY_3 = {"item": MB, "change": "set_quantity", "quantity": 3}
 CACHE: dict[str, Any] = {}
 EXERCISED: list[str] = []
 
@@ -101,6 +103,9 @@ EXERCISED: list[str] = []
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=scenario)
+# two runs that must write, so the property never holds only because nothing was written
+@example(steps=[VERIFY_ADA, ("edit", ("#4001", [QUANTITY_3])), ("say", "yes")])
+@example(steps=[VERIFY_ADA, ("address", "US"), ("say", "Yes, please go ahead.")])
 async def test_no_change_outside_policy_or_the_summary(
     make_services: Any, settings: Any, steps: list[Any]
 ) -> None:
