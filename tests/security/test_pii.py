@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -139,6 +140,9 @@ async def _assert_only_in_the_conversation(
     # DEBUG: aiosqlite logs every statement (asyncpg logs none, so PostgreSQL has fewer lines)
     sqlite = services.settings.sqlalchemy_url.startswith("sqlite")
     assert len(logs.splitlines()) > (100 if sqlite else 1)
+    # object addresses in library DEBUG lines ("at 0x7ffae7690210") are not data: left out,
+    # or a random address holding "90210" fails the run
+    logs = re.sub(r"0x[0-9a-fA-F]+", " ", logs)
     assert [seed for seed in SEEDS if _squash(seed) in _squash(logs)] == []
 
     # staff views still read the audit log: results parse, `answerable` and order numbers stay
