@@ -134,7 +134,14 @@ class Run:
 async def fleet(run: Run, orders: list[dict[str, Any]]) -> list[Ledger]:
     args, rng = run.args, random.Random(run.args.seed)
     assert run.server is not None
-    returns = [o for o in returnable(orders) if float(o["items"][0]["price"]) <= AUTO_APPROVED_MAX]
+    # returns that execute on the customer's yes: under the approval cap, and from customers with
+    # no return yet (the policy sends a customer's 4th return in 90 days to staff review)
+    returned = {o.get("email") for o in orders if o.get("returns")}
+    returns = [
+        o
+        for o in returnable(orders)
+        if float(o["items"][0]["price"]) <= AUTO_APPROVED_MAX and o.get("email") not in returned
+    ]
     rng.shuffle(returns)
     known = [o for o in orders if o.get("email") and o["status"] != "pending_payment"]
     kinds = plan(args.conversations, len(returns))

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
