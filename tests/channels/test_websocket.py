@@ -10,37 +10,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from server import create_app
-from services import build_services
 from settings import Settings
 from storage.tables import Message
+from tests.channels.widget_client import turn, widget_client
 from tests.conftest import count_rows
-from tests.fakes import CannedKnowledge, MemoryStore
 
 
 @pytest.fixture
 def client(settings: Settings, embedder: Any, triager: Any) -> Iterator[TestClient]:
-    async def build() -> Any:
-        return await build_services(
-            settings,
-            embedder=embedder,
-            triager=triager,
-            store=MemoryStore(),
-            knowledge=CannedKnowledge(),
-        )
-
-    with TestClient(create_app(settings, build=build)) as test_client:
+    with widget_client(settings, embedder, triager) as test_client:
         yield test_client
-
-
-def turn(ws: Any) -> list[dict[str, Any]]:
-    """Frames up to and including the one that ends the turn."""
-    frames = []
-    while True:
-        frame = ws.receive_json()
-        frames.append(frame)
-        if frame["type"] in ("message", "error"):
-            return frames
 
 
 def message_count(settings: Settings) -> int:
