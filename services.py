@@ -234,7 +234,7 @@ async def build_services(
             system_prompt=prompt,
             embedder=embedder,
             policy=deps.policy,
-            intents=getattr(triager, "_intents", None),  # one intent reader for both
+            intents=getattr(triager, "intents", None),  # one intent reader for both
         )
     graph = build_graph(
         model,

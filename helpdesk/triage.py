@@ -147,6 +147,11 @@ class Triager:
         self._models: Models | None = None
         self._lock = threading.Lock()
 
+    @property
+    def intents(self) -> IntentReader | None:
+        """The intent reader triage shares with the offline engine (None: rules only)."""
+        return self._intents
+
     def warm(self) -> None:
         """Train now rather than on the first message."""
         self._trained()
