@@ -10,6 +10,8 @@ import storage.tables_security  # noqa: F401
 import storage.tables_widget  # noqa: F401
 import storage.tables_llm  # noqa: F401
 import storage.tables_email  # noqa: F401
+import storage.tables_console  # noqa: F401
+import storage.tables_notify  # noqa: F401
 from storage.tables import Base
 
 connection = context.config.attributes.get("connection")

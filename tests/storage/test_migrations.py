@@ -70,6 +70,8 @@ def test_model_matches_migrations(tmp_path: Path) -> None:
     import storage.tables_widget  # noqa: F401
     import storage.tables_llm  # noqa: F401
     import storage.tables_email  # noqa: F401
+    import storage.tables_console  # noqa: F401
+    import storage.tables_notify  # noqa: F401
     from storage.tables import Base
 
     url = Settings(data_dir=tmp_path).sqlalchemy_url
