@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, WebSocket
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -15,18 +15,12 @@ from channels.summary import collect, turn_json
 from channels.websocket import ChatSession
 from errors import ProtocolError
 from knowledge.articles_http import article_url
+from web.deps import ServicesDep, get_services  # noqa: F401  (re-exported for older imports)
 from web.static import FAVICON_SVG, static_response
 
 router = APIRouter()
 
 _STATUS = {"conversation_not_found": 404, "message_too_long": 413}
-
-
-def get_services(request: Request) -> Any:
-    return request.app.state.services
-
-
-ServicesDep = Annotated[Any, Depends(get_services)]
 
 
 class ChatRequest(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from agent.confirmation import outcome_text, say
-from channels.http import ServicesDep
+from web.deps import ServicesDep
 from console.auth import StaffUser
 from console.notify import notify_customer
 from errors import BackendError, ToolError

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException
 
-from channels.http import ServicesDep
+from web.deps import ServicesDep
 
 SCHEME = "bearer"
 
@@ -55,3 +56,50 @@ def staff_user(services: ServicesDep, authorization: Annotated[str | None, Heade
 
 
 StaffUser = Annotated[str, Depends(staff_user)]
+
+
+# --- The contract the console is built on (issue #16) -------------------------------------------
+# Every staff endpoint takes `Staff` (any signed-in staff member, or the bearer token) or
+# `AdminStaff` (admins only; the bearer token counts as admin, it is the operator's key).
+# A session call takes the staff member from the session and refuses a body `staff_id` (422);
+# a bearer call keeps the body's `staff_id`. `acting_staff_id` applies that rule in one place.
+# Until sessions land, only the bearer token is accepted.
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    id: str  # the staff member's id (a session) or the body's staff_id / "staff" (bearer)
+    email: str | None
+    role: str  # "agent" | "admin"
+    via: str  # "session" | "bearer"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def staff_principal(
+    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> StaffPrincipal:
+    staff_user(services, authorization)
+    return StaffPrincipal(id="staff", email=None, role="admin", via="bearer")
+
+
+def admin_principal(principal: Annotated[StaffPrincipal, Depends(staff_principal)]) -> StaffPrincipal:
+    if not principal.is_admin:
+        raise HTTPException(403, "this needs an admin account")
+    return principal
+
+
+Staff = Annotated[StaffPrincipal, Depends(staff_principal)]
+AdminStaff = Annotated[StaffPrincipal, Depends(admin_principal)]
+
+
+def acting_staff_id(principal: StaffPrincipal, body_staff_id: str | None) -> str:
+    """Who acts: the session's staff member (a body staff_id is refused), or for the bearer
+    token the body's staff_id (default "staff")."""
+    if principal.via == "session":
+        if body_staff_id:
+            raise HTTPException(422, "staff_id is taken from your session; do not send it")
+        return principal.id
+    return body_staff_id or "staff"

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from channels.http import ServicesDep
+from web.deps import ServicesDep
 from console.auth import StaffUser
 
 router = APIRouter(prefix="/api/staff/kb")

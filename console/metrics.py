@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import Response
 
 import metrics
-from channels.http import ServicesDep
+from web.deps import ServicesDep
 from console.auth import staff_user
 
 router = APIRouter()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from channels.attachment_files import for_conversations
-from channels.http import ServicesDep
+from web.deps import ServicesDep
 from channels.widget_frames import request_csat
 from console.api import StaffUser
 from console.notify import notify_customer

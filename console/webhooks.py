@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.http import ServicesDep
+from web.deps import ServicesDep
 from console.notify import notify_customer
 from helpdesk.outbox import ticket_for_external_id
 from helpdesk.ownership import OwnershipError, transition
