@@ -32,6 +32,9 @@ def _mount() -> None:
     from privacy_cli import app as privacy_app
 
     app.add_typer(privacy_app, name="privacy", help="Personal data: export, erase, retention.")
+    from notifications.cli import app as notify_app
+
+    app.add_typer(notify_app, name="notify", help="Order notifications: run a pass, opt-outs.")
     from channels.email.cli import app as email_app
 
     app.add_typer(email_app, name="email", help="The email channel: poll, process .eml files.")

@@ -112,6 +112,7 @@ class _Instruments:
     open_sockets: Any
     model_tokens: Any
     model_path: Any
+    notifications: Any
     registry: Any  # None in multiprocess mode: the samples live in files
 
 
@@ -178,6 +179,12 @@ def _build() -> _Instruments:
             ["outcome", "why"],
             registry=registry,
         ),
+        notifications=Counter(
+            "support_notifications",
+            "Proactive order notifications: sent, skipped (and why), deferred (and why).",
+            ["outcome", "reason"],
+            registry=registry,
+        ),
         registry=registry,
     )
 
@@ -217,6 +224,12 @@ def escalation_opened(reason: str) -> None:
 def model_path(outcome: str, why: str) -> None:
     """agent/llm_fallback.py: `outcome` fallback | handoff | guard, `why` what caused it."""
     _get().model_path.labels(outcome=outcome, why=why).inc()
+
+
+def notification(outcome: str, reason: str) -> None:
+    """notifications/runner.py: `outcome` sent | skipped | deferred; `reason` why (opted_out,
+    quiet_hours, daily_cap, superseded, ...), empty when sent."""
+    _get().notifications.labels(outcome=outcome, reason=reason).inc()
 
 
 @contextmanager

@@ -69,4 +69,7 @@ def create_app(
     app.include_router(metrics_router)
     app.include_router(attachments_router)
     app.include_router(articles_router)
+    from notifications.http import router as notifications_router
+
+    app.include_router(notifications_router)  # opt-out pages, staff notification counts
     return app

@@ -28,6 +28,7 @@ from commerce.policy import load_policy
 from helpdesk.connectors import build_connectors
 from helpdesk.outbox import OutboxWorker, RetryPolicy
 from helpdesk.triage import Triager
+from notifications.delivery import SMS_SEND, SmsWebhookSender
 from settings import Settings
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
@@ -88,6 +89,28 @@ class Services:
                 )
             )
         )
+        # proactive order notifications, when on (docs/notifications.md)
+        if self.settings.notify_enabled:
+            from notifications.runner import NotificationRunner
+
+            notifier = NotificationRunner(
+                sessions=self.sessions,
+                store=self.store,
+                settings=self.settings,
+                on_queued=self.outbox.notify,
+                bus=self.bus,
+            )
+            self._tasks.append(
+                asyncio.create_task(
+                    run_as_singleton(
+                        self.sessions,
+                        "notifications",
+                        notifier.run_forever,
+                        self._stop,
+                        holder=holder,
+                    )
+                )
+            )
         # the email channel's IMAP poller and SMTP receiver, when configured (docs/email.md)
         from channels.email.service import background_jobs
 
@@ -201,7 +224,10 @@ async def build_services(
             max_attempts=settings.outbox_max_attempts,
         ),
         poll_interval_s=settings.outbox_poll_s,
-        senders={EMAIL_SEND: SmtpSender(settings)},  # the email channel's replies
+        senders={
+            EMAIL_SEND: SmtpSender(settings),  # the email channel's replies, notifications
+            SMS_SEND: SmsWebhookSender(settings, http),  # notification texts (signed webhook)
+        },
     )
     tools = default_tools()
     throttle = build_throttle(

@@ -138,6 +138,16 @@ class Settings(BaseSettings):
     email_min_confidence: float = 0.5  # a help-center answer below this goes to staff as a draft
     mailgun_signing_key: SecretStr | None = None  # POST /email/mailgun/mime (docs/email.md)
 
+    # proactive order notifications (docs/notifications.md): `serve` runs the worker when on
+    notify_enabled: bool = False
+    notify_poll_s: float = 60.0  # how often the store is polled and due notices are sent
+    notify_poll_orders: int = 250  # the newest orders the poller watches
+    notify_rules_path: Path | None = None  # default: notifications/rules.yaml
+    notify_sms_webhook_url: str | None = None  # a signed POST per SMS, through the outbox
+    notify_sms_webhook_secret: SecretStr | None = None
+    # the Shopify app's webhook signing secret: POST /webhooks/shopify (orders, fulfillments)
+    shopify_webhook_secret: SecretStr | None = None
+
     host: str = "127.0.0.1"
     port: int = 8000
     # `serve` logs JSON lines at this level (logs.py); the other commands log warnings only

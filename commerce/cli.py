@@ -233,3 +233,38 @@ def receive(rma: Annotated[str, typer.Argument(help="The RMA number, e.g. RMA-10
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{record.rma}: {record.status} ({record.resolution.value}, {record.refund_amount})")
+
+
+async def _advance(path: Path, number: str, to: str, days: int) -> Order:
+    store = DemoStore.open(path)
+    try:
+        return await store.advance_order(order_number=number, to=to, days=days)
+    finally:
+        await store.close()
+
+
+@app.command()
+def advance(
+    order: Annotated[str, typer.Argument(help="The order number, e.g. '#1043'")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="shipped | in_transit | out_for_delivery | exception | delivered | delayed",
+        ),
+    ],
+    days: Annotated[int, typer.Option(min=1, help="With --to delayed: days added")] = 3,
+) -> None:
+    """Move a demo order along: ship it, add a carrier scan, or delay it (for notifications)."""
+    from commerce.demo.advance import STEPS
+
+    if to not in STEPS:
+        typer.echo(f"--to must be one of {', '.join(STEPS)}", err=True)
+        raise typer.Exit(2)
+    path = ensure_demo_store(_settings())
+    try:
+        updated = asyncio.run(_advance(path, order, to, days))
+    except BackendError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(order_summary(updated)))

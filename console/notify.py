@@ -44,3 +44,10 @@ async def notify_customer(services: Any, conversation_id: str, text: str, *, rol
         },
     )
     return message.id
+
+
+async def push_message(bus: Any, frame: dict[str, Any]) -> None:
+    """A message already committed to its conversation (a proactive order notification in the
+    customer's open chat, notifications/runner.py) to any socket open on it, whichever worker
+    holds it."""
+    await bus.publish(conversation_topic(frame["conversation_id"]), frame)

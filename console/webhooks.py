@@ -92,6 +92,31 @@ async def _conversation_for(session: AsyncSession, source: str, reply: StaffRepl
     return None
 
 
+@router.post("/shopify")
+async def shopify(request: Request, services: ServicesDep) -> Any:
+    """Shopify order and fulfillment webhooks: order events for notifications
+    (notifications/shopify.py). A bad signature is 401 and changes nothing."""
+    from notifications.shopify import ShopifyRejected, handle
+
+    body = await request.body()
+    if len(body) > services.settings.max_webhook_body_bytes:
+        raise HTTPException(413, "webhook body too large")
+    try:
+        async with services.sessions.begin() as session:
+            done = await handle(
+                session,
+                dict(request.headers),
+                body,
+                secret=_secret(services.settings.shopify_webhook_secret),
+                now=datetime.now(UTC),
+            )
+    except ShopifyRejected as exc:
+        return JSONResponse({"error": str(exc)}, status_code=401)
+    if done.duplicate:
+        return JSONResponse({"duplicate": True})
+    return {"events": [e.event for e in done.events], "recorded": done.recorded}
+
+
 @router.post("/{source}")
 async def inbound(source: str, request: Request, services: ServicesDep) -> Any:
     if source not in ("zendesk", "freshdesk", "generic"):

@@ -60,6 +60,10 @@ def build_message(payload: dict[str, Any]) -> EmailMessage:
     if payload.get("auto", True):
         msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
+    # extra headers of notifications (List-Unsubscribe, Auto-Submitted: auto-generated)
+    for name, value in (payload.get("headers") or {}).items():
+        if value:
+            msg[name] = value
     text = payload["text"]
     msg.set_content(markdown_safe.to_text(text) + "\n")
     msg.add_alternative(_html(text), subtype="html")

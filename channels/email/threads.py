@@ -4,7 +4,12 @@ have had today.
 A thread is found from In-Reply-To and References (newest first), then from the `[#token]` our
 subjects carry (for clients that drop those headers). The sender must be the thread's own sender
 (same keyed address digest): a Message-ID or token is no secret, and knowing one must not let
-somebody else continue a conversation whose customer was verified. A mismatch starts a new one."""
+somebody else continue a conversation whose customer was verified. A mismatch starts a new one.
+
+A reply to an order notification (notifications/) threads on our Message-ID alone when it comes
+from the address the notice went to, which is the order's own: that conversation was bound to
+the order's customer when the notice was sent. From any other address it starts a new one, where
+the customer verifies as usual."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from storage.tables import Conversation
 from storage.tables_email import EmailDirection, EmailRecord
 
 DAY = timedelta(days=1)
+NOTIFICATION_REASON = "notification"  # email_messages.reason of our order notifications
 
 
 def sender_hash(address: str, secret: bytes) -> str:
@@ -45,12 +51,28 @@ async def find_thread(session: AsyncSession, parsed: ParsedEmail, digest: str) -
     candidates: list[str] = []
     if ids:
         rows = await session.execute(
-            select(EmailRecord.message_id, EmailRecord.conversation_id).where(
-                EmailRecord.message_id.in_(ids), EmailRecord.conversation_id.is_not(None)
-            )
+            select(
+                EmailRecord.message_id,
+                EmailRecord.conversation_id,
+                EmailRecord.direction,
+                EmailRecord.reason,
+                EmailRecord.sender_hash,
+            ).where(EmailRecord.message_id.in_(ids), EmailRecord.conversation_id.is_not(None))
         )
-        by_id = dict(rows.all())
-        candidates += [by_id[i] for i in ids if i in by_id]
+        by_id = {row.message_id: row for row in rows.all()}
+        for i in ids:
+            row = by_id.get(i)
+            if row is None:
+                continue
+            # a reply to one of our order notifications, from the address it was sent to (the
+            # order's own): the order's conversation, already bound to that customer
+            if (
+                row.direction == EmailDirection.OUT
+                and row.reason == NOTIFICATION_REASON
+                and row.sender_hash == digest
+            ):
+                return str(row.conversation_id)
+            candidates.append(row.conversation_id)
     if match := TOKEN.search(parsed.subject):
         token_hits = await session.scalars(
             select(Conversation.id).where(

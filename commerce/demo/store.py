@@ -6,6 +6,7 @@ together (applied.py)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -174,6 +175,20 @@ class DemoStore(OrderEditsMixin):
             return returns.receive_return(conn, rma=rma, now=now)
 
         return await self._apply("receive", f"receive:{rma}", rma, operation, ReturnRecord)
+
+    async def advance_order(self, *, order_number: str, to: str, days: int = 3) -> Order:
+        """Demo-only: move the order along (advance.py: ship it, a carrier scan, a delay), so
+        notifications can be tried end to end. Each call is a new step, never replayed."""
+        from commerce.demo.advance import advance_order
+
+        number = await self._number(order_number)
+        now = self._clock()
+
+        def operation(conn: Connection) -> Order:
+            return advance_order(conn, order_number=number, to=to, now=now, days=days)
+
+        key = f"advance:{number}:{to}:{uuid.uuid4().hex}"
+        return await self._apply("advance", key, number, operation, Order)
 
     async def cancel_order(self, *, order_number: str, reason: str, idempotency_key: str) -> Order:
         number = await self._number(order_number)
