@@ -13,6 +13,7 @@ from channels.http import router as chat_router
 from console.api import router as staff_router
 from console.knowledge import router as knowledge_router
 from console.metrics import router as metrics_router
+from console.pages import router as console_pages_router
 from console.staff import router as conversations_router
 from console.webhooks import router as webhooks_router
 from knowledge.articles_http import router as articles_router
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(metrics_router)
     app.include_router(attachments_router)
     app.include_router(articles_router)
+    app.include_router(console_pages_router)  # the staff console page, /console
     from notifications.http import router as notifications_router
 
     app.include_router(notifications_router)  # opt-out pages, staff notification counts
