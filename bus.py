@@ -139,3 +139,20 @@ def make_bus(redis_url: str | None, *, prefix: str = "support-agent:") -> Bus:
 
 def conversation_topic(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
+
+
+# The staff console's live feed (GET /api/staff/events): queue, conversation, ownership and
+# approval changes, published by whichever worker made them and read by every worker's console
+# streams. Events name what changed; the console reloads the rows from the database.
+STAFF_TOPIC = "staff:events"
+
+
+async def announce(bus: Bus | None, event: dict[str, Any]) -> None:
+    """Publishes a staff event after its change committed. A bus failure is logged, not
+    raised: the change is already saved and the console shows it on its next load."""
+    if bus is None:
+        return
+    try:
+        await bus.publish(STAFF_TOPIC, event)
+    except Exception:
+        log.warning("could not announce a staff event %s", event.get("type"), exc_info=True)

@@ -12,6 +12,7 @@ from channels.attachments import router as attachments_router
 from channels.http import router as chat_router
 from console.api import router as staff_router
 from console.knowledge import router as knowledge_router
+from console.features import ROUTERS as console_feature_routers
 from console.metrics import router as metrics_router
 from console.pages import router as console_pages_router
 from console.staff import router as conversations_router
@@ -66,6 +67,8 @@ def create_app(
     from channels.email.mailgun import router as mailgun_router
 
     app.include_router(mailgun_router)  # the email channel's Mailgun inbound route
+    for router in console_feature_routers:  # queue, conversation view, notes, replies, ...
+        app.include_router(router)
     app.include_router(knowledge_router)
     app.include_router(metrics_router)
     app.include_router(attachments_router)

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agent.graph import build_graph
 from agent.llm import make_chat_model
 from agent.runner import Runner
-from bus import Bus, make_bus
+from bus import Bus, announce, make_bus
 from channels.email.outbound import EMAIL_SEND, SmtpSender
 from channels.rates import ChatRates
 from commerce.backend import StoreBackend
@@ -269,7 +270,10 @@ async def build_services(
         policy=deps.policy,
         middleware=llm.middleware if llm is not None else (),
     )
-    runner = Runner(deps=deps, graph=graph, tools=tools, llm=llm)
+    bus = make_bus(settings.redis_url)
+    runner = Runner(
+        deps=deps, graph=graph, tools=tools, llm=llm, announce=partial(announce, bus)
+    )
     _release_free_memory()
     return Services(
         settings=settings,
@@ -282,7 +286,7 @@ async def build_services(
         tools=tools,
         runner=runner,
         deps=deps,
-        bus=make_bus(settings.redis_url),
+        bus=bus,
         outbox=outbox,
         http=http,
         throttle=throttle,

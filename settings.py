@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     imap_port: int = 993
     imap_security: Literal["tls", "none"] = "tls"  # "none" only on loopback (tests, a local relay)
     imap_user: str | None = None
+    # first-response SLA of the staff queue, business minutes by priority (console/queue.py);
+    # SUPPORT_SLA_FIRST_RESPONSE_MINUTES='{"urgent": 10}' overrides some, the rest keep these
+    sla_first_response_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
+    )
+    # GET /api/staff/events: a heartbeat this often, and a session stream checks its session
+    staff_events_heartbeat_s: float = 15.0
     imap_password: SecretStr | None = None
     imap_mailbox: str = "INBOX"
     imap_processed_folder: str = "Processed"  # "" leaves mail in the inbox, flagged Seen

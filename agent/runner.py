@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
@@ -35,8 +35,9 @@ from agent.turn_start import Opened, open_turn
 from agent.turns import TurnClaim, TurnOrder
 from errors import ProtocolError, ToolError
 from knowledge.links import TrustedLinks
-from storage import repo
+from storage import outcomes, repo
 from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
+from storage.tables_widget import OutcomeKind
 from tools.base import tool_label
 from tools.context import SupportContext, ToolCallRecord, ToolDeps
 from tools.escalation import escalate
@@ -51,9 +52,17 @@ FALLBACK_REPLY = (
 
 class Runner:
     def __init__(
-        self, *, deps: ToolDeps, graph: Any, tools: list[BaseTool], llm: Any = None
+        self,
+        *,
+        deps: ToolDeps,
+        graph: Any,
+        tools: list[BaseTool],
+        llm: Any = None,
+        announce: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self._deps = deps
+        # staff consoles hear of customer messages and new escalations (bus.py STAFF_TOPIC)
+        self._announce = announce
         self._graph = graph
         # with a model provider: limits, fallback, guards around the graph (agent/llm_fallback.py)
         self._llm = llm
@@ -100,6 +109,17 @@ class Runner:
                 customer_msg.id,
                 client_id,
                 conversation_id is None,
+            if replay is None and self._announce is not None:
+                await self._announce(
+                    {
+                        "type": "message",
+                        "conversation_id": conversation.id,
+                        "id": customer_msg.id,
+                        "role": "customer",
+                        "owner": str(conversation.owner),
+                        "created_at": customer_msg.created_at.isoformat(),
+                    }
+                )
                 conversation.owner,
             )
             if replay is not None:
@@ -225,6 +245,7 @@ class Runner:
                 await repo.add_audit(session, **entry)
             # kept on the conversation, not only in the message window: a long conversation
             # must not forget that the customer was verified or which flow was open
+        latency_ms = int((time.perf_counter() - started) * 1000)
             if await repo.finish_turn(
                 session,
                 conversation.id,
@@ -252,6 +273,7 @@ class Runner:
                 if claim is not None:
                     await claim.release(session)
                 silenced = (await repo.get_conversation(session, conversation.id)) or conversation
+                _record_outcomes(session, conversation, customer_msg, ctx, final, latency_ms)
         if claim is not None:
             claim.settled()
         if reply is None:
@@ -270,6 +292,16 @@ class Runner:
             message_id=reply.id,
             text=reply.text,
             owner=owner,
+        if ctx.escalation and self._announce is not None:
+            await self._announce(
+                {
+                    "type": "escalation",
+                    "action": "created",
+                    "escalation_id": ctx.escalation[0],
+                    "reason": ctx.escalation[1],
+                    "conversation_id": conversation.id,
+                }
+            )
             created_at=reply.created_at,
             client_id=client_id,
             citations=citations,
@@ -323,6 +355,54 @@ def _result_from_row(row: Message, conversation: Conversation, client_id: str | 
         conversation_id=conversation.id,
         message_id=row.id,
         text=row.text,
+def _record_outcomes(
+    session: Any,
+    conversation: Conversation,
+    customer_msg: Message,
+    ctx: SupportContext,
+    final: AIMessage,
+    latency_ms: int,
+) -> None:
+    """Outcome events of a bot answer, in its commit (docs/metrics.md): the turn with its
+    latency and intent, and a resolution when the customer said the answer solved it."""
+    engine = (final.response_metadata or {}).get("engine") or {}
+    tools = [c.name for c in ctx.tool_calls]
+    intent = engine.get("intent") or engine.get("flow") or _TOOL_INTENT.get(
+        tools[0] if tools else "", "chat"
+    )
+    outcomes.record(
+        session,
+        OutcomeKind.TURN,
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        score=latency_ms,
+        detail={
+            "intent": intent,
+            "engine": "local" if "engine" in final.response_metadata else "llm",
+            "answered": not _flags(final, ctx)["unanswered"],
+            "escalated": ctx.escalation is not None,
+        },
+    )
+    if outcomes.said_it_helped(customer_msg.text):
+        outcomes.record(
+            session,
+            OutcomeKind.RESOLUTION,
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            detail={"by": "customer", "how": "said_it_helped"},
+        )
+
+
+# the intent of a turn the engine did not name, from the first tool it used
+_TOOL_INTENT = {
+    "search_help_center": "help_center",
+    "escalate_to_human": "human",
+    "verify_customer": "verification",
+    "search_products": "product_question",
+    "confirm_action": "confirmation",
+}
+
+
         owner=conversation.owner,
         created_at=row.created_at,
         client_id=client_id,

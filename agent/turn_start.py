@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent.turns import TurnClaim
 from errors import ProtocolError
 from helpdesk.ownership import transition
-from storage import repo
+from storage import outcomes, repo
 from storage.tables import Conversation, Message, Owner, PendingAction
+from storage.tables_widget import OutcomeKind
 from tools import actions
 
 HISTORY_WINDOW = 60
@@ -66,6 +67,9 @@ async def open_turn(
     if replay is None and conversation.owner == Owner.RESOLVED:
         # a customer writing after a resolve reopens it with the bot
         await transition(session, conversation.id, "reopen")
+        outcomes.record(
+            session, OutcomeKind.REOPEN, conversation_id=conversation.id, channel=channel
+        )
         conversation = await load_or_create(session, conversation.id, channel)
     run_bot = replay is None and conversation.owner == Owner.BOT
     known = any(m.id == customer_msg.id for m in before)  # a retried message

@@ -9,11 +9,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from agent.confirmation import outcome_text, say
+from bus import announce
 from web.deps import ServicesDep
 from console.auth import StaffUser
 from console.notify import notify_customer
 from errors import BackendError, ToolError
-from storage.tables import PendingAction
+from storage import outcomes
+from storage.tables import Conversation, PendingAction
+from storage.tables_widget import OutcomeKind
 from tools import actions
 
 router = APIRouter(prefix="/api/staff")
@@ -42,6 +45,30 @@ def action_json(action: PendingAction) -> dict[str, Any]:
 
 
 @router.get("/actions")
+async def decided(services: Any, action: PendingAction, outcome: str, staff_id: str) -> None:
+    """A staff decision: an outcome event (analytics) and a staff bus event (live consoles)."""
+    async with services.sessions.begin() as session:
+        conversation = await session.get(Conversation, action.conversation_id)
+        outcomes.record(
+            session,
+            OutcomeKind.APPROVAL,
+            conversation_id=action.conversation_id,
+            channel=conversation.channel if conversation else "web",
+            detail={"action_id": action.id, "outcome": outcome, "kind": action.kind},
+            staff_id=staff_id,
+        )
+    await announce(
+        services.bus,
+        {
+            "type": "action",
+            "action_id": action.id,
+            "conversation_id": action.conversation_id,
+            "status": action.status,
+            "outcome": outcome,
+        },
+    )
+
+
 async def list_actions(
     services: ServicesDep, _: StaffUser, status: Annotated[str | None, Query(max_length=30)] = None
 ) -> Any:
@@ -69,6 +96,7 @@ async def approve(action_id: str, body: Decision, services: ServicesDep, _: Staf
     return action_json(action)
 
 
+    await decided(services, action, "approved", body.staff_id)
 @router.post("/actions/{action_id}/reject")
 async def reject(action_id: str, body: Decision, services: ServicesDep, _: StaffUser) -> Any:
     if not await actions.decline(
@@ -83,3 +111,4 @@ async def reject(action_id: str, body: Decision, services: ServicesDep, _: Staff
         role="system",
     )
     return action_json(action)
+    await decided(services, action, "rejected", body.staff_id)

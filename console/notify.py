@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from bus import conversation_topic
-from storage import repo
+from bus import announce, conversation_topic
+from storage import outcomes, repo
 
 
-async def notify_customer(services: Any, conversation_id: str, text: str, *, role: str) -> str:
+async def notify_customer(
+    services: Any, conversation_id: str, text: str, *, role: str, staff_id: str | None = None
+) -> str:
+    """A staff message (`role="staff"`) also stops the escalation's first-response SLA
+    (storage/outcomes.py). Staff consoles hear of every message on the staff bus topic."""
     async with services.sessions.begin() as session:
         message = await repo.append_message(
             session, conversation_id=conversation_id, role=role, text=text
         )
         conversation = await repo.get_conversation(session, conversation_id)
+        if role == "staff" and conversation is not None:
+            await outcomes.record_first_response(session, conversation, staff_id=staff_id)
         emailed = None
         if conversation is not None and conversation.channel == "email":
             # an email conversation is answered by email, queued with the message (outbox)
@@ -40,6 +46,16 @@ async def notify_customer(services: Any, conversation_id: str, text: str, *, rol
             "text": text,
             "citations": [],
             "owner": conversation.owner if conversation else "bot",
+            "created_at": message.created_at.isoformat(),
+        },
+    )
+    await announce(
+        services.bus,
+        {
+            "type": "message",
+            "conversation_id": conversation_id,
+            "id": message.id,
+            "role": role,
             "created_at": message.created_at.isoformat(),
         },
     )

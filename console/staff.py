@@ -17,8 +17,10 @@ from console.api import StaffUser
 from console.notify import notify_customer
 from helpdesk.outbox import dead_letters, outbox_counts, retry_dead
 from helpdesk.ownership import OwnershipError, staff_may_reply, transition
-from storage import repo
+from bus import announce
+from storage import outcomes, repo
 from storage.tables import AuditEntry, Conversation, Escalation
+from storage.tables_widget import OutcomeKind
 
 router = APIRouter(prefix="/api/staff")
 
@@ -56,58 +58,10 @@ def escalation_json(e: Escalation, c: Conversation | None) -> dict[str, Any]:
     }
 
 
-@router.get("/queue")
-async def queue(
-    services: ServicesDep, _: StaffUser, include_closed: Annotated[bool, Query()] = False
-) -> Any:
-    query = (
-        select(Escalation, Conversation)
-        .outerjoin(Conversation, Conversation.id == Escalation.conversation_id)
-        .order_by(Escalation.created_at)
-    )
-    if not include_closed:
-        query = query.where(Escalation.status != "closed")
-    async with services.sessions() as session:
-        rows = (await session.execute(query)).all()
-        ids = [e.conversation_id for e, _ in rows if e.conversation_id]
-        photos = await for_conversations(session, ids, services.settings)
-    order = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
-    items = [
-        {**escalation_json(e, c), "attachments": photos.get(e.conversation_id or "", [])}
-        for e, c in rows
-    ]
-    return sorted(items, key=lambda i: order.get(i["priority"], 2))
+# the queue itself: console/queue.py
 
 
-@router.get("/conversations/{conversation_id}")
-async def conversation(conversation_id: str, services: ServicesDep, _: StaffUser) -> Any:
-    async with services.sessions() as session:
-        found = await repo.get_conversation(session, conversation_id)
-        if found is None:
-            raise HTTPException(404, "no such conversation")
-        rows = await repo.history(session, conversation_id)
-        escalation = await repo.open_escalation(session, conversation_id)
-        photos = await for_conversations(session, [conversation_id], services.settings)
-    attachments = photos.get(conversation_id, [])
-    return {
-        "id": found.id,
-        "channel": found.channel,
-        "owner": found.owner,
-        "owner_staff_id": found.owner_staff_id,
-        "owner_version": found.owner_version,
-        "verified_customer_id": found.verified_customer_id,
-        "escalation": (
-            {**escalation_json(escalation, found), "attachments": attachments}
-            if escalation
-            else None
-        ),
-        "attachments": attachments,  # the customer's photos (GET /api/staff/attachments/{id})
-        "messages": [
-            {"id": m.id, "role": m.role, "text": m.text, "created_at": m.created_at.isoformat()}
-            for m in rows
-            if m.role != "tool" and m.text
-        ],
-    }
+# the conversation view: console/conversation.py
 
 
 async def _move(services: Any, conversation_id: str, action: str, body: StaffAction) -> Any:
@@ -129,8 +83,30 @@ async def _move(services: Any, conversation_id: str, action: str, body: StaffAct
                 }.get(action, escalation.status)
     except OwnershipError as exc:
         raise HTTPException(409 if exc.conflict or "can't" in str(exc) else 404, str(exc)) from exc
+            if action in ("resolve", "hand_back") and moved.before != moved.after:
+                found = await repo.get_conversation(session, conversation_id)
+                outcomes.record(
+                    session,
+                    OutcomeKind.RESOLUTION,
+                    conversation_id=conversation_id,
+                    channel=found.channel if found else "web",
+                    detail={"by": "staff", "how": action},
+                    staff_id=body.staff_id,
+                )
     return {"conversation_id": conversation_id, "owner": moved.after, "version": moved.version}
 
+    await announce(
+        services.bus,
+        {
+            "type": "ownership",
+            "conversation_id": conversation_id,
+            "owner": str(moved.after),
+            "owner_staff_id": body.staff_id if moved.after == "human" else None,
+            "version": moved.version,
+            "escalation_id": escalation.id if escalation else None,
+            "escalation_status": escalation.status if escalation else None,
+        },
+    )
 
 @router.post("/conversations/{conversation_id}/claim")
 async def claim(
@@ -151,7 +127,9 @@ async def reply(
         raise HTTPException(404, "no such conversation")
     if not staff_may_reply(found, body.staff_id):
         await _move(services, conversation_id, "claim", body)
-    message_id = await notify_customer(services, conversation_id, body.text, role="staff")
+    message_id = await notify_customer(
+        services, conversation_id, body.text, role="staff", staff_id=body.staff_id
+    )
     return {"message_id": message_id}
 
 

@@ -13,8 +13,9 @@ from helpdesk.outbox import enqueue_ticket
 from helpdesk.ownership import transition
 from helpdesk.routing import team_for
 from masking import mask_text
-from storage import repo
+from storage import outcomes, repo
 from storage.tables import AuditEntry, Escalation, PendingAction
+from storage.tables_widget import OutcomeKind
 
 PRIORITY = {"low": "low", "normal": "normal", "high": "high", "urgent": "urgent"}
 REASON_CATEGORY = {
@@ -137,6 +138,18 @@ async def open_escalation(
     escalation.sentiment = (triage or {}).get("sentiment")
     escalation.language = (triage or {}).get("language")
     details["team"] = team_for(category)
+    outcomes.record(
+        session,
+        OutcomeKind.ESCALATION,
+        conversation_id=conversation_id,
+        channel=channel,
+        detail={
+            "escalation_id": escalation.id,
+            "reason": reason,
+            "category": category,
+            "priority": escalation.priority,
+        },
+    )
     escalation.details, escalation.suggested_reply = details, suggested
     rows = await repo.history(session, conversation_id)
     transcript = [

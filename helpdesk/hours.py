@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -48,3 +49,49 @@ def handoff_notice(now: datetime, *, spec: str, timezone: str, usual_wait_minute
         f"Our team is offline right now and back on {when}. A member of the team will "
         "reply right here then; you can close this window, your conversation is saved."
     )
+
+
+def _open_spans(
+    start: datetime, end: datetime, spec: str, timezone: str
+) -> Iterator[tuple[datetime, datetime]]:
+    """The business-hours spans (local, aware) that overlap [start, end)."""
+    days, opens, closes = parse_hours(spec)
+    zone = ZoneInfo(timezone)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    day = local_start.date()
+    while day <= local_end.date():
+        if day.weekday() in days:
+            span_start = datetime.combine(day, opens, tzinfo=zone)
+            span_end = datetime.combine(day, closes, tzinfo=zone)
+            lo, hi = max(span_start, local_start), min(span_end, local_end)
+            if lo < hi:
+                yield lo, hi
+        day += timedelta(days=1)
+
+
+def business_minutes_between(start: datetime, end: datetime, *, spec: str, timezone: str) -> float:
+    """Minutes of business hours between two instants (0 when end is not after start)."""
+    if end <= start:
+        return 0.0
+    return sum((hi - lo).total_seconds() for lo, hi in _open_spans(start, end, spec, timezone)) / 60
+
+
+def add_business_minutes(start: datetime, minutes: float, *, spec: str, timezone: str) -> datetime:
+    """The instant `minutes` of business hours after `start` (a clock that runs only while the
+    team is in): a first-response deadline. Returned in UTC."""
+    days, opens, closes = parse_hours(spec)
+    if not days or opens >= closes:
+        raise ValueError(f"business hours {spec!r} never open")
+    zone = ZoneInfo(timezone)
+    left = timedelta(minutes=minutes)
+    cursor = start.astimezone(zone)
+    while True:
+        day = cursor.date()
+        span_start = datetime.combine(day, opens, tzinfo=zone)
+        span_end = datetime.combine(day, closes, tzinfo=zone)
+        if day.weekday() in days and cursor < span_end:
+            lo = max(cursor, span_start)
+            if lo + left <= span_end:
+                return (lo + left).astimezone(UTC)
+            left -= span_end - lo
+        cursor = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)

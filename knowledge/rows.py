@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,6 +62,7 @@ def phrasing_id(chunk_id: str, n: int) -> str:
 def document_rows(documents: Sequence[DocumentChunks]) -> tuple[Rows, Rows]:
     """(chunk rows, heading and phrasing rows) for several documents."""
     chunks, headings = Rows(), Rows()
+    ingested_at = datetime.now(UTC).isoformat(timespec="seconds")  # the console shows it
     for doc in documents:
         if not len(doc.chunks) == len(doc.embeddings) == len(doc.flags):
             raise KnowledgeError("chunks, embeddings and flags must have the same length")
@@ -84,6 +86,7 @@ def document_rows(documents: Sequence[DocumentChunks]) -> tuple[Rows, Rows]:
                 "kind": doc.kind,
                 "origin": doc.origin,
                 "flagged": bool(flag),
+                "ingested_at": ingested_at,
             }
             chunks.append(chunk.id, vector, chunk.text, metadata)
     return chunks, headings
@@ -113,6 +116,7 @@ def document_infos(stored: Iterable[StoredChunk]) -> list[DocumentInfo]:
                 flagged=flagged[doc_id],
                 kind=meta.get("kind", ""),
                 origin=meta.get("origin", ""),
+                ingested_at=meta.get("ingested_at", ""),
             )
         )
     return infos

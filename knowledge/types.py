@@ -88,3 +88,4 @@ class DocumentInfo:
     flagged: int  # chunks flagged as trying to instruct the agent
     kind: str
     origin: str = ""  # where `reindex` reads it again from
+    ingested_at: str = ""  # ISO time of the last ingest ("" for chunks stored before it was kept)

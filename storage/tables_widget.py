@@ -5,6 +5,17 @@ analytics and notifications. Kinds (`OutcomeKind`), one row each:
   - `csat`: the customer's rating after a resolve or a hand-back; `score` 1-5,
     `detail = {"comment": str | None, "resolution": int}` (the conversation's owner_version at the
     time, so one rating per resolution: a second rating of the same resolution replaces the first).
+  - `turn` (#16): a bot answer; `score` its latency in ms, `detail = {"intent", "engine"}`.
+  - `escalation` (#16): a conversation handed to staff; `detail = {"escalation_id", "reason",
+    "category", "priority"}`.
+  - `first_response` (#16): the first staff message after an escalation (stops its SLA);
+    `detail = {"escalation_id"}`, `staff_id` who answered.
+  - `resolution` (#16): `detail = {"by": "staff" | "customer", "how": "resolve" | "hand_back" |
+    "said_it_helped"}`; `staff_id` for staff.
+  - `reopen` (#16): the customer wrote again after a resolve.
+  - `approval` (#16): a staff decision on an action: `detail = {"action_id", "outcome":
+    "approved" | "rejected" | "expired", "kind"}`.
+  Definitions of the figures built on them: docs/metrics.md.
 Other issues add kinds here (and say what `score` and `detail` hold) rather than new tables.
 
 `attachments` are the customer's photos (docs/protocol.md): metadata here, the re-encoded bytes
@@ -24,6 +35,12 @@ from storage.tables import Base, new_id, utcnow
 
 class OutcomeKind(StrEnum):
     CSAT = "csat"
+    TURN = "turn"
+    ESCALATION = "escalation"
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+    REOPEN = "reopen"
+    APPROVAL = "approval"
 
 
 class OutcomeEvent(Base):

@@ -23,6 +23,9 @@ def client(settings: Settings, embedder: Any, triager: Any) -> Iterator[TestClie
         yield test_client
 
 
+CSAT_ROWS = select(func.count()).select_from(OutcomeEvent).where(OutcomeEvent.kind == "csat")
+
+
 def ratings(settings: Settings) -> list[tuple[Any, ...]]:
     return fetch_rows(
         settings,
@@ -32,7 +35,9 @@ def ratings(settings: Settings) -> list[tuple[Any, ...]]:
             OutcomeEvent.score,
             OutcomeEvent.detail,
             OutcomeEvent.channel,
-        ).order_by(OutcomeEvent.created_at),
+        )
+        .where(OutcomeEvent.kind == "csat")  # the table also holds turns, escalations, ...
+        .order_by(OutcomeEvent.created_at),
     )
 
 
@@ -101,7 +106,7 @@ def test_a_bad_rating_is_refused_and_nothing_is_stored(
         error = ws.receive_json()
         assert (error["type"], error["code"]) == ("error", "bad_frame")
         assert next_frame(ws) == {"type": "pong"}  # the socket stays usable
-    assert count_rows(settings, select(func.count()).select_from(OutcomeEvent)) == 0
+    assert count_rows(settings, CSAT_ROWS) == 0
 
 
 def test_a_rating_before_any_conversation_is_refused(
@@ -111,7 +116,7 @@ def test_a_rating_before_any_conversation_is_refused(
         ws.send_json({"type": "csat", "score": 5})
         error = ws.receive_json()
     assert (error["type"], error["code"]) == ("error", "no_conversation")
-    assert count_rows(settings, select(func.count()).select_from(OutcomeEvent)) == 0
+    assert count_rows(settings, CSAT_ROWS) == 0
 
 
 def test_yes_no_quick_replies_only_while_an_action_awaits_the_customers_yes(
