@@ -108,7 +108,7 @@ async def shopify(request: Request, services: ServicesDep) -> Any:
                 dict(request.headers),
                 body,
                 secret=_secret(services.settings.shopify_webhook_secret),
-                now=datetime.now(UTC),
+                now=services.deps.clock(),
             )
     except ShopifyRejected as exc:
         return JSONResponse({"error": str(exc)}, status_code=401)

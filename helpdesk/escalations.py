@@ -135,6 +135,9 @@ async def open_escalation(
         customer_id=details["verified_customer"],
     )
     escalation.category, escalation.priority = category, PRIORITY.get(urgency, "normal")
+    if reason == "customer_request" and urgency in ("low", "normal"):
+        if await _after_delay_notice(session, conversation_id):
+            escalation.priority = "low"  # taking up our offer after a delay notice (#17)
     escalation.sentiment = (triage or {}).get("sentiment")
     escalation.language = (triage or {}).get("language")
     details["team"] = team_for(category)
@@ -177,3 +180,21 @@ async def open_escalation(
     )
     await session.flush()
     return escalation
+
+
+async def _after_delay_notice(session: AsyncSession, conversation_id: str) -> bool:
+    """The conversation holds a notice about a late or stuck parcel that offered a colleague
+    (notifications/rules.yaml `offer_person`): asking for one is the expected follow-up, filed
+    at low priority rather than jumping the queue."""
+    from storage.tables_notify import Notification
+
+    found = await session.scalar(
+        select(Notification.id)
+        .where(
+            Notification.conversation_id == conversation_id,
+            Notification.status == "sent",
+            Notification.offered_person.is_(True),
+        )
+        .limit(1)
+    )
+    return found is not None

@@ -59,6 +59,7 @@ async def record(session: AsyncSession, events: Sequence[OrderEvent], *, now: da
                 reason="",
                 not_before=now,
                 channels=[],
+                offered_person=False,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["order_number", "event"])

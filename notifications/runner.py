@@ -249,6 +249,8 @@ class NotificationRunner:
                 )
             )
         )
+        # only news that is itself told counts (a scan on the way, off by default, does not)
+        others = {e for e in others if (r := self.rules.rule(e)) is not None and r.notify}
         rank = STAGES.get(row.event)
         if rank is not None and any(STAGES.get(e, 0) > rank for e in others):
             return True
@@ -357,6 +359,7 @@ class NotificationRunner:
                 email_hash=row.email_hash,
                 conversation_id=conversation.id,
                 message_id=message_id,
+                offered_person=rule.offer_person,
             )
             .execution_options(synchronize_session=False)
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.tables import Base, utcnow
@@ -54,6 +54,8 @@ class Notification(Base):
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
     message_id: Mapped[str | None] = mapped_column(String(300))  # the email's Message-ID
+    # the notice offered a colleague (a delay, a problem): asking for one is filed at low priority
+    offered_person: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 

@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('email_hash', sa.String(length=64), nullable=True),
     sa.Column('conversation_id', sa.String(length=32), nullable=True),
     sa.Column('message_id', sa.String(length=300), nullable=True),
+    sa.Column('offered_person', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='SET NULL'),
