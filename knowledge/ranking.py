@@ -29,6 +29,13 @@ class RetrievalConfig:
     question_weight: float = 0.5
     # Share of the cosine with the chunk's "title: heading" label in every chunk's dense score.
     label_weight: float = 0.1
+    # The fused order reads each chunk's best sentence cosine too: dense score →
+    # (1 − t) × dense score + t × best sentence cosine (chunks in memory, not Q&A answers).
+    sentence_weight: float = 0.1
+    max_sentences: int = 20_000  # above this many sentences (~30 MB of vectors) the signal is off
+    # An article's lead section (the text before its first heading, when it has sections) is an
+    # overview that shares words with all of them: it ranks this much lower than a section.
+    lead_penalty: float = 0.06
     duplicate_cosine: float = 0.97  # at or above: a near-duplicate of a better passage
     coverage_weight: float = 0.05  # how much keyword coverage moves the answerability score
     coverage_centre: float = 0.5

@@ -5,7 +5,8 @@
 
     dense score  = (1 − q) × s + q × max(s, best cosine with the chunk's Q&A question phrasings)
         where s  = (1 − l) × cosine(query, chunk) + l × cosine(query, "title: heading" label)
-    fused score  = dense score + λ × BM25 / the query's best BM25
+    fused score  = (1 − t) × dense score + t × best sentence cosine + λ × BM25 / best BM25
+                   − p × [the chunk is the lead of an article with sections]
 
     answerable  ⇔  z = (1 − h) × best dense score + h × best heading cosine
                        + w × (keyword coverage of the top passage − ½)  ≥ floor
@@ -15,7 +16,9 @@ scale), so they mean the same thing as before fusion; the order is the fused ord
 side only breaks near-ties (λ = 0.15): reciprocal-rank fusion gave it as much say as meaning and
 lost to plain dense retrieval on independently paraphrased questions (docs/knowledge.md). A Q&A
 answer is also found by its question alone and by each other phrasing an entry gives, so a
-question phrased like one of them finds it even when the answer's wording differs.
+question phrased like one of them finds it even when the answer's wording differs. The
+sentence cosine (t = 0.1) and the lead penalty (p = 0.06) pick the section of a long article
+that answers rather than its overview; they move the order only, never a passage's score.
 
 `z` is on the cosine scale, so the floor keeps its meaning, and confidence = sigmoid(slope ×
 (z − floor)) is 0.5 exactly at the floor. The floor is the embedder's own (`answer_floor`,
@@ -37,9 +40,12 @@ from knowledge import untrusted
 from knowledge.dense import (
     DenseExtras,
     Phrasings,
+    Sentences,
     blend_hits,
     chunk_label,
+    embed_sentences,
     index_text,
+    lead_sections,
     missing_labels,
 )
 from knowledge.embedding_space import default_answer_floor, ensure_embedder
@@ -86,6 +92,13 @@ class HybridRetriever:
         self._headings_lock = threading.Lock()
         self._stored_headings: dict[str, np.ndarray] | None = None  # by chunk id, from ingest
         self._extras = DenseExtras()  # label and Q&A question vectors held in memory
+        self._sentences: Sentences | None = None  # every in-memory chunk's sentence vectors
+        self._leads = np.zeros(0, dtype=np.float32)  # 1.0 at an article's lead section
+
+    def warm(self) -> None:
+        """Build the keyword index and the in-memory vectors now (at start-up), so the first
+        customer's question does not wait for them."""
+        self._lexical_index()
 
     def invalidate(self) -> None:
         with self._lock:
@@ -176,8 +189,17 @@ class HybridRetriever:
                 embedding=embedding,
             )
         if c.fusion == "score":
+            sentences = self._sentences
+            best = sentences.best(vector) if sentences and c.sentence_weight else None
             for chunk_id in fused:
-                fused[chunk_id] += c.dense_weight * chunks[chunk_id].score
+                dense_score = chunks[chunk_id].score
+                position = index.position.get(chunk_id)
+                if position is not None and best is not None and best[position] > -1.0:
+                    t = c.sentence_weight
+                    dense_score = (1 - t) * dense_score + t * float(best[position])
+                if position is not None and position < len(self._leads):
+                    dense_score -= c.lead_penalty * float(self._leads[position])
+                fused[chunk_id] += c.dense_weight * dense_score
 
         order = sorted(fused, key=lambda i: (-fused[i], -chunks[i].score))
         selected: list[Scored] = []
@@ -338,6 +360,12 @@ class HybridRetriever:
                     if self._stored_headings is not None
                     else DenseExtras()
                 )
+                self._sentences = (
+                    embed_sentences(self.embedder, self._index, max_units=self.config.max_sentences)
+                    if in_memory and self.config.sentence_weight
+                    else None
+                )
+                self._leads = lead_sections(self._index.metadatas)
                 self._revision = revision
             return self._index
 

@@ -196,12 +196,17 @@ def warm(
 
 
 def warm_help_center(knowledge: Any, embed: Embed, cache_dir: Path | None = None) -> int:
-    """`warm` over every stored chunk of the knowledge base, as the retriever returns them."""
+    """`warm` over every stored chunk of the knowledge base, as the retriever returns them; and
+    the retriever's index, built now rather than on the first question."""
     from knowledge.ranking import passage_title
 
     store = getattr(knowledge, "store", None)
     if store is None:  # a knowledge source without a store (tests' canned one)
         return 0
+    # the retriever's own index (keyword index, in-memory vectors, sentence vectors) too
+    retriever_warm = getattr(getattr(knowledge, "retriever", None), "warm", None)
+    if retriever_warm is not None:
+        retriever_warm()
     passages = (
         {"title": passage_title(c.metadata), "heading": c.metadata.get("heading"), "text": c.text}
         for c in store.iter_chunks()

@@ -47,6 +47,8 @@ _BARE = {
     "deduplicate": False,
     "question_weight": 0.0,
     "label_weight": 0.0,
+    "sentence_weight": 0.0,
+    "lead_penalty": 0.0,
 }
 STAGES: list[tuple[str, dict[str, Any]]] = [
     ("dense only (same chunks)", {}),
@@ -56,6 +58,18 @@ STAGES: list[tuple[str, dict[str, Any]]] = [
     ("+ de-duplication only", {"deduplicate": True}),
     ("+ question matching only", {"question_weight": RetrievalConfig.question_weight}),
     ("+ heading-label cosine only", {"label_weight": RetrievalConfig.label_weight}),
+    ("+ sentence cosine only", {"sentence_weight": RetrievalConfig.sentence_weight}),
+    ("+ article lead yields only", {"lead_penalty": RetrievalConfig.lead_penalty}),
+    (
+        "without sentence cosine and lead penalty (settings of 2026-11-30 03:00)",
+        {
+            "lexical_weight": RetrievalConfig.lexical_weight,
+            "spelling": True,
+            "deduplicate": True,
+            "question_weight": RetrievalConfig.question_weight,
+            "label_weight": RetrievalConfig.label_weight,
+        },
+    ),
     (
         "previous settings (RRF 1:1, no question/label cosines)",
         {"fusion": "rrf", "lexical_weight": 1.0, "spelling": True, "deduplicate": True},
