@@ -32,6 +32,9 @@ def _mount() -> None:
     from privacy_cli import app as privacy_app
 
     app.add_typer(privacy_app, name="privacy", help="Personal data: export, erase, retention.")
+    from console.staff_cli import app as staff_app
+
+    app.add_typer(staff_app, name="staff", help="Staff console accounts: add, list, disable.")
     from notifications.cli import app as notify_app
 
     app.add_typer(notify_app, name="notify", help="Order notifications: run a pass, opt-outs.")

@@ -10,9 +10,11 @@ from fastapi import FastAPI
 
 from channels.attachments import router as attachments_router
 from channels.http import router as chat_router
+from console.admin import router as staff_admin_router
 from console.api import router as staff_router
-from console.knowledge import router as knowledge_router
 from console.features import ROUTERS as console_feature_routers
+from console.knowledge import router as knowledge_router
+from console.login import router as staff_login_router
 from console.metrics import router as metrics_router
 from console.pages import router as console_pages_router
 from console.staff import router as conversations_router
@@ -61,20 +63,22 @@ def create_app(
     app = FastAPI(title="support-agent", version="0.1.0", lifespan=lifespan, **app_options(config))
     harden(app, config)
     app.include_router(chat_router)
+    app.include_router(staff_login_router)  # staff sign-in, sign-out, me
+    app.include_router(staff_admin_router)  # staff accounts and settings (admins)
     app.include_router(staff_router)
     app.include_router(conversations_router)
+    for router in console_feature_routers:  # queue, conversation view, notes, replies, ...
+        app.include_router(router)
     app.include_router(webhooks_router)
     from channels.email.mailgun import router as mailgun_router
 
     app.include_router(mailgun_router)  # the email channel's Mailgun inbound route
-    for router in console_feature_routers:  # queue, conversation view, notes, replies, ...
-        app.include_router(router)
     app.include_router(knowledge_router)
     app.include_router(metrics_router)
     app.include_router(attachments_router)
     app.include_router(articles_router)
-    app.include_router(console_pages_router)  # the staff console page, /console
     from notifications.http import router as notifications_router
 
     app.include_router(notifications_router)  # opt-out pages, staff notification counts
+    app.include_router(console_pages_router)  # the staff console page, /console
     return app

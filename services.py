@@ -62,6 +62,13 @@ class Services:
     _stop: asyncio.Event | None = None
     _tasks: list[asyncio.Task[None]] | None = None
 
+    async def email_staff_reply(self, session: AsyncSession, **fields: Any) -> str | None:
+        """A staff message on an email conversation, queued as an email in `session`
+        (channels/email/outbound.py). The console reaches the email channel through here."""
+        from channels.email.outbound import enqueue_staff_reply
+
+        return await enqueue_staff_reply(session, settings=self.settings, **fields)
+
     def start_background(self) -> None:
         """Pollers for a serving process (the CLI leaves rows for the server). With N workers
         each poller runs in one of them at a time, under a database lease."""

@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("dev-secret")
     staff_token: SecretStr = SecretStr("dev-staff-token")  # bearer token of the staff API
 
+    # staff console accounts and sign-in (docs/staff.md)
+    staff_password_time_cost: int = 3  # argon2id passes
+    staff_password_memory_kib: int = 65_536  # argon2id memory per hash
+    staff_session_idle_s: int = 2 * 3600  # a session unused this long ends
+    staff_session_max_s: int = 12 * 3600  # and every session ends this long after sign-in
+    # failed sign-ins per account and per client IP inside the window, then 429
+    staff_login_account_limit: int = 5
+    staff_login_ip_limit: int = 20
+    staff_login_window_s: int = 900
+
     store_name: str = "Northwind Outfitters"
     support_email: str = "support@northwind.example"
 
@@ -109,6 +119,13 @@ class Settings(BaseSettings):
     business_hours: str = "mon-fri 09:00-18:00"
     business_timezone: str = "America/New_York"
     usual_wait_minutes: int = 10
+    # first-response SLA of the staff queue, business minutes by priority (console/queue.py);
+    # SUPPORT_SLA_FIRST_RESPONSE_MINUTES='{"urgent": 10}' overrides some, the rest keep these
+    sla_first_response_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
+    )
+    # GET /api/staff/events: a heartbeat this often, and a session stream checks its session
+    staff_events_heartbeat_s: float = 15.0
 
     # the email channel (docs/email.md): our address; IMAP polling and/or the SMTP receiver in,
     # SMTP out. Nothing runs while email_address and imap_host are unset.
@@ -119,13 +136,6 @@ class Settings(BaseSettings):
     imap_port: int = 993
     imap_security: Literal["tls", "none"] = "tls"  # "none" only on loopback (tests, a local relay)
     imap_user: str | None = None
-    # first-response SLA of the staff queue, business minutes by priority (console/queue.py);
-    # SUPPORT_SLA_FIRST_RESPONSE_MINUTES='{"urgent": 10}' overrides some, the rest keep these
-    sla_first_response_minutes: dict[str, int] = Field(
-        default_factory=lambda: {"urgent": 15, "high": 60, "normal": 240, "low": 1440}
-    )
-    # GET /api/staff/events: a heartbeat this often, and a session stream checks its session
-    staff_events_heartbeat_s: float = 15.0
     imap_password: SecretStr | None = None
     imap_mailbox: str = "INBOX"
     imap_processed_folder: str = "Processed"  # "" leaves mail in the inbox, flagged Seen

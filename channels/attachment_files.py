@@ -1,5 +1,6 @@
 """Customer photos, apart from the routes (channels/attachments.py): reading and re-encoding an
-upload, and finding a conversation's photos.
+upload. Finding a conversation's photos and serving one live in web/attachments.py, which the
+staff console shares.
 
 The type is read from the bytes (Pillow opens them; the filename and Content-Type the browser
 sent are never believed), and every image is decoded and encoded again: what is stored holds
@@ -10,11 +11,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from storage.tables_widget import Attachment
-from web.links import public_link
+# moved to web/attachments.py (the console uses them too); importable here as before
+from web.attachments import customer_url, for_conversations, owned  # noqa: F401
 
 # what Pillow calls the format -> what we store and serve
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -63,49 +61,3 @@ def reencode(data: bytes) -> tuple[bytes, str]:
     options: dict[str, Any] = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
     clean.save(out, format=fmt, **options)
     return out.getvalue(), kind
-
-
-async def owned(session: AsyncSession, conversation_id: str, ids: list[str]) -> list[Attachment]:
-    """The attachments with these ids that belong to this conversation, in the order given."""
-    if not ids:
-        return []
-    rows = await session.scalars(
-        select(Attachment).where(
-            Attachment.id.in_(ids), Attachment.conversation_id == conversation_id
-        )
-    )
-    found = {a.id: a for a in rows}
-    return [found[i] for i in ids if i in found]
-
-
-async def for_conversations(
-    session: AsyncSession, conversation_ids: list[str], settings: Any
-) -> dict[str, list[dict[str, Any]]]:
-    """The attachments of each conversation, as the staff API lists them."""
-    listed: dict[str, list[dict[str, Any]]] = {}
-    if not conversation_ids:
-        return listed
-    rows = await session.scalars(
-        select(Attachment)
-        .where(Attachment.conversation_id.in_(conversation_ids))
-        .order_by(Attachment.created_at)
-    )
-    for a in rows:
-        listed.setdefault(a.conversation_id, []).append(
-            {
-                "id": a.id,
-                "content_type": a.content_type,
-                "size": a.size,
-                "message_id": a.message_id,
-                "url": public_link(settings, f"/api/staff/attachments/{a.id}"),
-                "created_at": a.created_at.isoformat(),
-            }
-        )
-    return listed
-
-
-def customer_url(settings: Any, attachment: Attachment) -> str:
-    return public_link(
-        settings,
-        f"/api/attachments/{attachment.id}?conversation_id={attachment.conversation_id}",
-    )

@@ -1,5 +1,6 @@
-"""Customer photos over HTTP: POST /api/attachments, GET /api/attachments/{id} (the customer's
-own, by conversation id) and GET /api/staff/attachments/{id} (docs/protocol.md).
+"""Customer photos over HTTP: POST /api/attachments and GET /api/attachments/{id} (the customer's
+own, by conversation id), docs/protocol.md. Staff fetch photos through the console's
+GET /api/staff/attachments/{id} (console/staff.py); both serve with web/attachments.py.
 
 An upload is sniffed and re-encoded (channels/attachment_files.py), written to
 `<data_dir>/attachments/<id>.<ext>` and only then recorded, so a row never points to a missing
@@ -14,13 +15,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from channels.attachment_files import FOLDER, SAVE_AS, UploadRefused, customer_url, owned, reencode
 from channels.rates import RATE_WINDOW_S, rate_limited_response
-from console.auth import StaffUser
 from storage import repo
 from storage.tables_widget import Attachment
+from web.attachments import serve
 from web.clientip import ip_bucket
 from web.errors import error_response
 
@@ -106,19 +107,6 @@ def _write(target: Path, data: bytes) -> None:
     partial.replace(target)
 
 
-async def _serve(services: Any, attachment: Attachment | None) -> Any:
-    if attachment is None:
-        return error_response(404, "not_found", "No such attachment.")
-    path = services.settings.data_dir / attachment.path
-    if not path.is_file():
-        return error_response(404, "not_found", "No such attachment.")
-    return FileResponse(
-        path,
-        media_type=attachment.content_type,
-        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
-    )
-
-
 @router.get("/api/attachments/{attachment_id}")
 async def customer_get(
     attachment_id: str,
@@ -129,11 +117,4 @@ async def customer_get(
     the one the photo was uploaded to. Any mismatch is the same 404 as a missing id."""
     async with services.sessions() as session:
         found = await owned(session, conversation_id, [attachment_id])
-    return await _serve(services, found[0] if found else None)
-
-
-@router.get("/api/staff/attachments/{attachment_id}")
-async def staff_get(attachment_id: str, services: ServicesDep, _: StaffUser) -> Any:
-    async with services.sessions() as session:
-        attachment = await session.get(Attachment, attachment_id)
-    return await _serve(services, attachment)
+    return await serve(services, found[0] if found else None)

@@ -1,6 +1,7 @@
 """The widget's frames beyond a plain message (issue #13, docs/protocol.md): the signed login
 (`identify`), the rating (`csat`), photos on a message, Yes / No quick replies, and the
-`csat_request` pushed when staff resolve a conversation or hand it back to the bot.
+`csat_request` pushed when staff resolve a conversation or hand it back to the bot (sent by
+web/customer_push.py, which the console shares).
 
 Identity from a token goes through the same server-side path as a successful verify_customer
 (`repo.bind_customer` on the conversation row); the model never sees the token or supplies the
@@ -10,9 +11,8 @@ message starts a conversation already bound to that customer, so its very first 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bus import conversation_topic
 from channels import identify as tokens
 from channels.attachment_files import customer_url, owned
 from channels.protocol import (
@@ -159,10 +159,3 @@ async def history_attachments(
         )
     return by_message
 
-
-async def request_csat(services: Any, conversation_id: str) -> None:
-    """Staff resolved the conversation or handed it back: the open widget asks for a rating."""
-    await services.bus.publish(
-        conversation_topic(conversation_id),
-        {"type": "csat_request", "conversation_id": conversation_id},
-    )

@@ -1,4 +1,4 @@
-"""The staff API: bearer-token auth; approvals of actions above the store's rules."""
+"""The staff API: approvals of actions above the store's rules (who may call: console/auth.py)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,22 @@ from sqlalchemy import select
 
 from agent.confirmation import outcome_text, say
 from bus import announce
-from web.deps import ServicesDep
-from console.auth import StaffUser
+from console.auth import Staff, acting_staff_id
 from console.notify import notify_customer
 from errors import BackendError, ToolError
 from storage import outcomes
 from storage.tables import Conversation, PendingAction
 from storage.tables_widget import OutcomeKind
 from tools import actions
+from web.deps import ServicesDep
 
 router = APIRouter(prefix="/api/staff")
 
 
 class Decision(BaseModel):
     note: str = Field(default="", max_length=2000)
-    staff_id: str = Field(default="staff", max_length=64)
+    # bearer calls only (default "staff"); a session call acts as its staff member
+    staff_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 def action_json(action: PendingAction) -> dict[str, Any]:
@@ -44,7 +45,6 @@ def action_json(action: PendingAction) -> dict[str, Any]:
     }
 
 
-@router.get("/actions")
 async def decided(services: Any, action: PendingAction, outcome: str, staff_id: str) -> None:
     """A staff decision: an outcome event (analytics) and a staff bus event (live consoles)."""
     async with services.sessions.begin() as session:
@@ -69,8 +69,9 @@ async def decided(services: Any, action: PendingAction, outcome: str, staff_id: 
     )
 
 
+@router.get("/actions")
 async def list_actions(
-    services: ServicesDep, _: StaffUser, status: Annotated[str | None, Query(max_length=30)] = None
+    services: ServicesDep, _: Staff, status: Annotated[str | None, Query(max_length=30)] = None
 ) -> Any:
     query = select(PendingAction).order_by(PendingAction.created_at.desc()).limit(200)
     if status:
@@ -80,7 +81,10 @@ async def list_actions(
 
 
 @router.post("/actions/{action_id}/approve")
-async def approve(action_id: str, body: Decision, services: ServicesDep, _: StaffUser) -> Any:
+async def approve(
+    action_id: str, body: Decision, services: ServicesDep, principal: Staff
+) -> Any:
+    body.staff_id = acting_staff_id(principal, body.staff_id)
     try:
         action = await actions.approve(services.deps, action_id, staff_id=body.staff_id)
     except ToolError as exc:
@@ -92,18 +96,22 @@ async def approve(action_id: str, body: Decision, services: ServicesDep, _: Staf
         if (action.status == "executed")
         else outcome_text(action)
     )
+    await decided(services, action, "approved", body.staff_id)
     await notify_customer(services, action.conversation_id, text, role="system")
     return action_json(action)
 
 
-    await decided(services, action, "approved", body.staff_id)
 @router.post("/actions/{action_id}/reject")
-async def reject(action_id: str, body: Decision, services: ServicesDep, _: StaffUser) -> Any:
+async def reject(
+    action_id: str, body: Decision, services: ServicesDep, principal: Staff
+) -> Any:
+    body.staff_id = acting_staff_id(principal, body.staff_id)
     if not await actions.decline(
         services.deps, action_id, by=f"staff:{body.staff_id}", status=actions.ActionStatus.REJECTED
     ):
         raise HTTPException(409, "this action is not awaiting a decision")
     action = await actions.reload(services.deps, action_id)
+    await decided(services, action, "rejected", body.staff_id)
     await notify_customer(
         services,
         action.conversation_id,
@@ -111,4 +119,3 @@ async def reject(action_id: str, body: Decision, services: ServicesDep, _: Staff
         role="system",
     )
     return action_json(action)
-    await decided(services, action, "rejected", body.staff_id)

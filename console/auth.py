@@ -1,7 +1,8 @@
-"""Staff authentication: `Authorization: Bearer <token>` against SUPPORT_STAFF_TOKEN.
+"""Staff authentication: a signed-in staff member's session cookie (console/sessions.py), or
+`Authorization: Bearer <token>` against SUPPORT_STAFF_TOKEN for automation.
 
-Parsed strictly (RFC 6750): the scheme `Bearer` in any case, exactly one space, then the
-token with no whitespace. Anything else, a bare token included, is 401 with
+The bearer header is parsed strictly (RFC 6750): the scheme `Bearer` in any case, exactly one
+space, then the token with no whitespace. Anything else, a bare token included, is 401 with
 `WWW-Authenticate: Bearer`, so a client that sends the token some other way finds out at once
 rather than working by accident against a lax parser.
 """
@@ -13,8 +14,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, Header, HTTPException, Request
 
+from console import csrf, sessions
 from web.deps import ServicesDep
 
 SCHEME = "bearer"
@@ -63,7 +65,9 @@ StaffUser = Annotated[str, Depends(staff_user)]
 # `AdminStaff` (admins only; the bearer token counts as admin, it is the operator's key).
 # A session call takes the staff member from the session and refuses a body `staff_id` (422);
 # a bearer call keeps the body's `staff_id`. `acting_staff_id` applies that rule in one place.
-# Until sessions land, only the bearer token is accepted.
+# With an Authorization header the bearer token decides alone (a wrong one is 401 even beside
+# a good cookie); without one, the `sa_staff` session cookie, and for a state-changing method
+# its CSRF token and a same-site origin (console/csrf.py).
 
 
 @dataclass(frozen=True)
@@ -78,14 +82,30 @@ class StaffPrincipal:
         return self.role == "admin"
 
 
-def staff_principal(
-    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+async def staff_principal(
+    request: Request,
+    services: ServicesDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> StaffPrincipal:
-    staff_user(services, authorization)
-    return StaffPrincipal(id="staff", email=None, role="admin", via="bearer")
+    if authorization is not None:
+        staff_user(services, authorization)
+        return StaffPrincipal(id="staff", email=None, role="admin", via="bearer")
+    signed_in = await sessions.resolve(services, request.cookies.get(sessions.COOKIE))
+    if signed_in is None:
+        raise HTTPException(
+            401,
+            "sign in to the staff console, or send the staff bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if request.method not in csrf.SAFE_METHODS:
+        csrf.require_token(request, services.settings, signed_in.session_id)
+    member = signed_in.member
+    return StaffPrincipal(id=member.id, email=member.email, role=member.role, via="session")
 
 
-def admin_principal(principal: Annotated[StaffPrincipal, Depends(staff_principal)]) -> StaffPrincipal:
+def admin_principal(
+    principal: Annotated[StaffPrincipal, Depends(staff_principal)],
+) -> StaffPrincipal:
     if not principal.is_admin:
         raise HTTPException(403, "this needs an admin account")
     return principal

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from console.auth import AdminStaff, Staff
 from web.deps import ServicesDep
-from console.auth import StaffUser
 
 router = APIRouter(prefix="/api/staff/kb")
 
@@ -22,7 +22,7 @@ def _report(report: Any) -> dict[str, Any]:
 
 
 @router.get("/documents")
-async def documents(services: ServicesDep, _: StaffUser) -> Any:
+async def documents(services: ServicesDep, _: Staff) -> Any:
     found = await asyncio.to_thread(services.knowledge.documents)
     return [asdict(d) for d in found]
 
@@ -31,7 +31,7 @@ async def documents(services: ServicesDep, _: StaffUser) -> Any:
 async def upload(
     request: Request,
     services: ServicesDep,
-    _: StaffUser,
+    _: AdminStaff,
     name: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> Any:
     """The file is the raw request body; `name` (with its extension) is its document id.
@@ -44,7 +44,7 @@ async def upload(
 
 
 @router.delete("/documents/{doc_id:path}")
-async def delete(doc_id: str, services: ServicesDep, _: StaffUser) -> Any:
+async def delete(doc_id: str, services: ServicesDep, _: AdminStaff) -> Any:
     removed = await asyncio.to_thread(services.knowledge.delete, doc_id)
     if not removed:
         raise HTTPException(404, "no such document")
@@ -56,17 +56,17 @@ class Reindex(BaseModel):
 
 
 @router.post("/reindex")
-async def reindex(body: Reindex, services: ServicesDep, _: StaffUser) -> Any:
+async def reindex(body: Reindex, services: ServicesDep, _: AdminStaff) -> Any:
     return _report(await asyncio.to_thread(services.knowledge.reindex, body.doc_ids))
 
 
 @router.get("/stats")
-async def stats(services: ServicesDep, _: StaffUser) -> Any:
+async def stats(services: ServicesDep, _: Staff) -> Any:
     return asdict(await asyncio.to_thread(services.knowledge.stats))
 
 
 @router.get("/search")
-async def search(services: ServicesDep, _: StaffUser,
+async def search(services: ServicesDep, _: Staff,
                  q: Annotated[str, Query(min_length=1, max_length=1000)]) -> Any:
     result = await asyncio.to_thread(services.knowledge.search, q, 5)
     return {"query": q, "answerable": result.answerable, "confidence": result.confidence,

@@ -23,12 +23,11 @@ async def notify_customer(
             await outcomes.record_first_response(session, conversation, staff_id=staff_id)
         emailed = None
         if conversation is not None and conversation.channel == "email":
-            # an email conversation is answered by email, queued with the message (outbox)
-            from channels.email.outbound import enqueue_staff_reply
-
-            emailed = await enqueue_staff_reply(
+            # an email conversation is answered by email, queued with the message (outbox);
+            # the email channel is reached through the services handle (console never
+            # imports channels)
+            emailed = await services.email_staff_reply(
                 session,
-                settings=services.settings,
                 conversation_id=conversation_id,
                 message_id=message.id,
                 text=text,

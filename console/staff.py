@@ -10,17 +10,17 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from channels.attachment_files import for_conversations
-from web.deps import ServicesDep
-from channels.widget_frames import request_csat
-from console.api import StaffUser
+from bus import announce
+from console.auth import AdminStaff, Staff, acting_staff_id
 from console.notify import notify_customer
 from helpdesk.outbox import dead_letters, outbox_counts, retry_dead
 from helpdesk.ownership import OwnershipError, staff_may_reply, transition
-from bus import announce
 from storage import outcomes, repo
 from storage.tables import AuditEntry, Conversation, Escalation
 from storage.tables_widget import OutcomeKind
+from web.attachments import any_file
+from web.customer_push import request_csat
+from web.deps import ServicesDep
 
 router = APIRouter(prefix="/api/staff")
 
@@ -28,7 +28,9 @@ HANDBACK_NOTICE = "You're back with our virtual assistant. Ask me anything, or a
 
 
 class StaffAction(BaseModel):
-    staff_id: str = Field(min_length=1, max_length=64)
+    # bearer calls only: who acts (default "staff"); a session call acts as its staff member
+    # and is refused (422) when it sends one (console/auth.py: acting_staff_id)
+    staff_id: str | None = Field(default=None, min_length=1, max_length=64)
     expected_version: int | None = None
 
 
@@ -81,8 +83,6 @@ async def _move(services: Any, conversation_id: str, action: str, body: StaffAct
                     "resolve": "closed",
                     "hand_back": "closed",
                 }.get(action, escalation.status)
-    except OwnershipError as exc:
-        raise HTTPException(409 if exc.conflict or "can't" in str(exc) else 404, str(exc)) from exc
             if action in ("resolve", "hand_back") and moved.before != moved.after:
                 found = await repo.get_conversation(session, conversation_id)
                 outcomes.record(
@@ -93,8 +93,8 @@ async def _move(services: Any, conversation_id: str, action: str, body: StaffAct
                     detail={"by": "staff", "how": action},
                     staff_id=body.staff_id,
                 )
-    return {"conversation_id": conversation_id, "owner": moved.after, "version": moved.version}
-
+    except OwnershipError as exc:
+        raise HTTPException(409 if exc.conflict or "can't" in str(exc) else 404, str(exc)) from exc
     await announce(
         services.bus,
         {
@@ -107,20 +107,24 @@ async def _move(services: Any, conversation_id: str, action: str, body: StaffAct
             "escalation_status": escalation.status if escalation else None,
         },
     )
+    return {"conversation_id": conversation_id, "owner": moved.after, "version": moved.version}
+
 
 @router.post("/conversations/{conversation_id}/claim")
 async def claim(
-    conversation_id: str, body: StaffAction, services: ServicesDep, _: StaffUser
+    conversation_id: str, body: StaffAction, services: ServicesDep, principal: Staff
 ) -> Any:
+    body.staff_id = acting_staff_id(principal, body.staff_id)
     return await _move(services, conversation_id, "claim", body)
 
 
 @router.post("/conversations/{conversation_id}/reply")
 async def reply(
-    conversation_id: str, body: StaffReplyBody, services: ServicesDep, _: StaffUser
+    conversation_id: str, body: StaffReplyBody, services: ServicesDep, principal: Staff
 ) -> Any:
     """Sends a staff message to the customer. A queued conversation is claimed first; one
     owned by another staff member is refused."""
+    body.staff_id = acting_staff_id(principal, body.staff_id)
     async with services.sessions() as session:
         found = await repo.get_conversation(session, conversation_id)
     if found is None:
@@ -135,8 +139,9 @@ async def reply(
 
 @router.post("/conversations/{conversation_id}/handback")
 async def hand_back(
-    conversation_id: str, body: StaffAction, services: ServicesDep, _: StaffUser
+    conversation_id: str, body: StaffAction, services: ServicesDep, principal: Staff
 ) -> Any:
+    body.staff_id = acting_staff_id(principal, body.staff_id)
     moved = await _move(services, conversation_id, "hand_back", body)
     await notify_customer(services, conversation_id, HANDBACK_NOTICE, role="system")
     await request_csat(services, conversation_id)
@@ -145,15 +150,16 @@ async def hand_back(
 
 @router.post("/conversations/{conversation_id}/resolve")
 async def resolve(
-    conversation_id: str, body: StaffAction, services: ServicesDep, _: StaffUser
+    conversation_id: str, body: StaffAction, services: ServicesDep, principal: Staff
 ) -> Any:
+    body.staff_id = acting_staff_id(principal, body.staff_id)
     moved = await _move(services, conversation_id, "resolve", body)
     await request_csat(services, conversation_id)
     return moved
 
 
 @router.post("/alerts/{alert_id}/close")
-async def close_alert(alert_id: str, services: ServicesDep, _: StaffUser) -> Any:
+async def close_alert(alert_id: str, services: ServicesDep, _: Staff) -> Any:
     """Takes a staff alert off the queue (it has no conversation to resolve); the same alert
     code may be raised again afterwards."""
     async with services.sessions.begin() as session:
@@ -165,7 +171,7 @@ async def close_alert(alert_id: str, services: ServicesDep, _: StaffUser) -> Any
 
 
 @router.get("/outbox")
-async def outbox(services: ServicesDep, _: StaffUser) -> Any:
+async def outbox(services: ServicesDep, _: AdminStaff) -> Any:
     async with services.sessions() as session:
         counts = await outbox_counts(session)
         dead = await dead_letters(session)
@@ -186,7 +192,7 @@ async def outbox(services: ServicesDep, _: StaffUser) -> Any:
 
 
 @router.post("/outbox/{entry_id}/retry")
-async def outbox_retry(entry_id: int, services: ServicesDep, _: StaffUser) -> Any:
+async def outbox_retry(entry_id: int, services: ServicesDep, _: AdminStaff) -> Any:
     async with services.sessions.begin() as session:
         if not await retry_dead(session, entry_id):
             raise HTTPException(409, "not a dead letter")
@@ -194,9 +200,15 @@ async def outbox_retry(entry_id: int, services: ServicesDep, _: StaffUser) -> An
     return {"retried": entry_id}
 
 
+@router.get("/attachments/{attachment_id}")
+async def attachment(attachment_id: str, services: ServicesDep, _: Staff) -> Any:
+    """A customer's photo (the ids are in a conversation's `attachments`)."""
+    return await any_file(services, attachment_id)
+
+
 @router.get("/unanswered")
 async def unanswered(
-    services: ServicesDep, _: StaffUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    services: ServicesDep, _: Staff, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> Any:
     """Questions the help center could not answer (below the confidence floor), newest first:
     what to write next."""
