@@ -1,10 +1,10 @@
 """HTTP routes of notifications: the one-click opt-out pages and the staff counts.
 
-    GET  /notifications/opt-out?h=&t=   a confirmation page with one button (changes nothing:
-                                        mail scanners fetch links)
-    POST /notifications/opt-out?h=&t=   records the opt-out (the button, or a mail client's
-                                        RFC 8058 one-click `List-Unsubscribe=One-Click`)
-    GET  /api/staff/notifications/stats sent, skipped and deferred by reason, opt-outs"""
+GET  /notifications/opt-out?h=&t=   a confirmation page with one button (changes nothing:
+                                    mail scanners fetch links)
+POST /notifications/opt-out?h=&t=   records the opt-out (the button, or a mail client's
+                                    RFC 8058 one-click `List-Unsubscribe=One-Click`)
+GET  /api/staff/notifications/stats sent, skipped and deferred by reason, opt-outs"""
 
 from __future__ import annotations
 

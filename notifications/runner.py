@@ -418,4 +418,3 @@ class NotificationRunner:
             state["offer"] = "human"
         await repo.set_engine_state(session, conversation.id, state)
         return conversation, False
-

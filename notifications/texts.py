@@ -132,9 +132,7 @@ def render(
 ) -> Rendered:
     pack = language_pack(language)
     spec = pack["templates"][template]
-    values = facts(
-        order, event, pack=pack, tz=tz, first_name=first_name, return_days=return_days
-    )
+    values = facts(order, event, pack=pack, tz=tz, first_name=first_name, return_days=return_days)
     values.update(store=store, optout_url=optout_url)
     greeting = fill(pack["greeting"], values) or pack["greeting_anonymous"]
     parts = [greeting, _lines(spec["body"], values)]

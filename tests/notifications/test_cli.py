@@ -44,9 +44,7 @@ def _at(days: int, hour: int) -> str:
 
 
 @pytest.fixture
-def cli_env(
-    notify_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Settings:
+def cli_env(notify_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
     values = {
         "SUPPORT_ENV": "test",
         "SUPPORT_DEMO": "false",

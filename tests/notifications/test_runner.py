@@ -68,9 +68,7 @@ async def test_a_demo_order_through_its_life_sends_the_right_notices_once(notify
     at_local(env, 2, 10)
     await env.advance("#1001", "shipped")
     first = await env.run()
-    assert [(s.order, s.event, s.channels) for s in first.sent] == [
-        ("#1001", "shipped", ["email"])
-    ]
+    assert [(s.order, s.event, s.channels) for s in first.sent] == [("#1001", "shipped", ["email"])]
     at_local(env, 2, 15)
     await env.advance("#1001", "in_transit")
     assert (await env.run()).sent == []  # a scan on the way is no news (rules.yaml)
