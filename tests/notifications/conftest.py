@@ -153,8 +153,8 @@ def notify_settings(settings: Settings, smtp_sink: SmtpSink) -> Settings:  # noq
 @pytest.fixture
 async def notify_env(
     notify_settings: Settings,
-    smtp_sink: SmtpSink,
-    tmp_path: Path,  # noqa: F811
+    smtp_sink: SmtpSink,  # noqa: F811
+    tmp_path: Path,
 ) -> AsyncIterator[Env]:
     env = await make_env(notify_settings, tmp_path, sink=smtp_sink)
     yield env
