@@ -172,7 +172,7 @@ async def compute(session: Any, *, days: int, now: datetime) -> dict[str, Any]:
                 Conversation.id.in_(list(candidates))
             )
         )
-        owners = dict(found.tuples().all())
+        owners = dict(found.all())  # type: ignore[arg-type]
     watched = set(candidates) | set(resolved_at)
     customer_times = await _customer_times(session, watched, since)
     assumed: set[str] = set()
