@@ -3,7 +3,7 @@
 // to approve or reject, the reply box with saved replies, notes, resolve and hand back.
 
 import { get, post } from "./api.js";
-import { ago, clear, h, label, replace, toast, when } from "./dom.js";
+import { ago, clear, h, label, replace, staffName, toast, when } from "./dom.js";
 import { onEvent, throttled } from "./events.js";
 
 const KINDS = {
@@ -20,7 +20,7 @@ function kindOf(m) {
   return KINDS[m.kind] || KINDS[m.role] || "system";
 }
 
-function message(m) {
+function message(m, me) {
   const kind = kindOf(m);
   if (kind === "event") {
     return h("li", { class: "msg event", dataset: { id: m.id || "" } },
@@ -28,7 +28,7 @@ function message(m) {
       h("time", { datetime: m.created_at, title: when(m.created_at) }, ago(m.created_at), " ago"));
   }
   const who = kind === "staff" || kind === "note"
-    ? `${WHO[kind]}${m.staff_name || m.staff_id || m.author ? ` · ${m.staff_name || m.author || m.staff_id}` : ""}`
+    ? `${WHO[kind]}${m.staff_id ? ` · ${staffName(m.staff_id, me)}` : ""}`
     : WHO[kind];
   return h("li", { class: `msg ${kind}`, dataset: { id: m.id || "" } },
     h("div", { class: "meta" }, h("span", { class: "who" }, who),
@@ -36,11 +36,11 @@ function message(m) {
     h("div", { class: "text" }, m.text));
 }
 
-function transcript(data) {
+function transcript(data, me) {
   const notes = (data.notes || []).map((n) => ({ ...n, kind: "note" }));
   const all = [...(data.messages || []), ...notes]
     .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
-  return h("ol", { class: "transcript", role: "log", "aria-label": "Transcript" }, all.map(message));
+  return h("ol", { class: "transcript", role: "log", "aria-label": "Transcript" }, all.map((m) => message(m, me)));
 }
 
 function facts(pairs) {
@@ -55,7 +55,7 @@ function escalationCard(e) {
     facts([["Priority", h("span", { class: `badge prio ${e.priority}` }, e.priority)],
       ["Reason", label(e.reason)], ["Category", label(e.category)], ["Status", e.status],
       ["Sentiment", e.sentiment], ["Language", e.language], ["Opened", when(e.created_at)]]),
-    e.summary ? h("p", { class: "summary" }, e.summary) : null);
+    e.summary ? h("details", {}, h("summary", {}, "Summary"), h("p", {}, e.summary)) : null);
 }
 
 function money(value, currency) {
@@ -215,7 +215,7 @@ export async function renderConversation(main, session, id) {
   const drawHead = () => {
     const mine = data.owner === "human" && data.owner_staff_id === staff.id;
     const owner = data.owner === "human"
-      ? (mine ? "you" : data.owner_staff_name || data.owner_staff_id)
+      ? staffName(data.owner_staff_id, staff)
       : data.owner === "queued" ? "waiting for staff" : data.owner;
     replace(head,
       h("a", { href: "#/queue", class: "back" }, "← Queue"),
@@ -238,10 +238,11 @@ export async function renderConversation(main, session, id) {
     }
     drawHead();
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    replace(log, transcript(data));
+    replace(log, transcript(data, staff));
     if (atBottom || !log.dataset.drawn) log.scrollTop = log.scrollHeight;
     log.dataset.drawn = "1";
-    replace(side, escalationCard(data.escalation), customerCard(data), actionsCard(pending, load));
+    // what waits for a decision first, then who the customer is, then the record
+    replace(side, actionsCard(pending, load), customerCard(data), escalationCard(data.escalation));
   };
 
   replace(main, h("section", { class: "conversation" }, head,

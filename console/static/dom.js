@@ -69,6 +69,21 @@ export function when(iso) {
   return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/** A staff member's name when this page knows it, else a short form of the id. */
+export function staffName(id, me, team = []) {
+  if (!id) return "staff";
+  if (me && id === me.id) return "you";
+  const known = team.find((m) => m.id === id);
+  if (known) return known.name || known.email;
+  return id.length > 16 ? `colleague ${id.slice(0, 6)}` : id;
+}
+
+/** The escalation summary without its "Reason: ..." lead, cut to `max` characters. */
+export function brief(summary, max = 140) {
+  const text = String(summary || "").replace(/^Reason:[^.]*\.\s*/, "");
+  return text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text;
+}
+
 export function label(text) {
   return String(text || "").replaceAll("_", " ");
 }

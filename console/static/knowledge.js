@@ -107,10 +107,10 @@ export async function renderKnowledge(main, session, prefill = "") {
     h("td", {}, label(d.kind)),
     h("td", { class: "num" }, d.chunks),
     h("td", { class: "num" }, d.flagged ? h("span", { class: "badge warn" }, d.flagged) : "0"),
-    h("td", {}, when(d.ingested_at) || "—"),
-    h("td", { class: "actions" },
-      h("button", { type: "button", onclick: () => reindex([d.doc_id]), disabled: !admin }, "Re-index"),
-      h("button", { type: "button", class: "danger", disabled: !admin, onclick: () => remove(d) }, "Delete")));
+    h("td", { class: "date" }, d.ingested_at ? new Date(d.ingested_at).toLocaleDateString() : "—"),
+    h("td", { class: "actions" }, admin ? [
+      h("button", { type: "button", onclick: () => reindex([d.doc_id]) }, "Re-index"),
+      h("button", { type: "button", class: "danger", onclick: () => remove(d) }, "Delete")] : null));
 
   const remove = async (d) => {
     if (!window.confirm(`Delete "${d.title || d.doc_id}" from the help center?`)) return;
@@ -152,7 +152,8 @@ export async function renderKnowledge(main, session, prefill = "") {
     replace(unansweredList, questions.length ? questions.slice(0, 50).map((q) => h("li", {},
       h("span", { class: "q" }, q.text),
       h("span", { class: "sub" }, ` asked ${q.count}×`),
-      h("button", { type: "button", class: "draft", onclick: () => draft(q.title) }, "Write an article for this")))
+      admin ? h("button", { type: "button", class: "draft", onclick: () => draft(q.title) },
+        "Write an article for this") : null))
       : h("li", { class: "muted" }, "Every question found an answer."));
   };
 

@@ -2,7 +2,7 @@
 // claim and assign; redrawn from the live event stream without a reload.
 
 import { get, post } from "./api.js";
-import { ago, clear, h, label, replace, span, toast } from "./dom.js";
+import { ago, brief, clear, h, label, replace, span, staffName, toast } from "./dom.js";
 import { onEvent, throttled } from "./events.js";
 
 const PRIORITIES = ["urgent", "high", "normal", "low"];
@@ -58,12 +58,12 @@ export async function renderQueue(main, session) {
   const row = (item) => {
     const sla = slaOf(item);
     const mine = item.owner === "human" && item.owner_staff_id === staff.id;
+    const shown = brief(item.summary) || label(item.reason);
     const open = item.conversation_id
-      ? h("a", { href: `#/c/${item.conversation_id}`, class: "summary" },
-        item.summary || label(item.reason))
-      : h("span", { class: "summary" }, item.summary || label(item.reason));
+      ? h("a", { href: `#/c/${item.conversation_id}`, class: "summary", title: item.summary }, shown)
+      : h("span", { class: "summary", title: item.summary }, shown);
     const owner = item.owner === "human"
-      ? (mine ? "you" : nameOf(item.owner_staff_id))
+      ? staffName(item.owner_staff_id, staff, team)
       : item.owner === "queued" ? "unclaimed" : item.owner || "—";
     const actions = h("td", { class: "actions" });
     if (item.conversation_id && item.status !== "closed" && !mine) {
@@ -110,11 +110,6 @@ export async function renderQueue(main, session) {
       toast(err.message, "error");
     }
     load();
-  };
-
-  const nameOf = (id) => {
-    const t = team.find((m) => m.id === id);
-    return t ? t.name || t.email : id || "staff";
   };
 
   const load = async () => {
