@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from settings import Settings
 from tests.widget.conftest import VIEWPORT, chromium_browser, page  # noqa: F401  (fixtures)
 from tests.widget.test_widget_browser import STAFF_TOKEN
 
@@ -26,6 +27,16 @@ class Member:
     name: str
     role: str
     password: str = PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def escalations_uncapped(live_settings: Settings) -> Iterator[None]:
+    """Every test here opens escalations from 127.0.0.1, as the widget tests do on the same
+    session-wide server: lift the per-IP cap (5 an hour) while these run."""
+    before = live_settings.escalations_per_client_per_hour
+    live_settings.escalations_per_client_per_hour = 1_000
+    yield
+    live_settings.escalations_per_client_per_hour = before
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from settings import Settings
 from storage.tables import Conversation, Message, PendingAction
-from tests.console_ui.conftest import Member, sign_in
+from tests.console_ui.conftest import BEARER, Member, sign_in
 from tests.widget.test_widget_browser import STORAGE_KEY, ask, open_chat
 from tests.widget.test_widget_e2e import rows
 
@@ -276,3 +276,73 @@ def test_sign_out_ends_the_session(
     assert staff.evaluate("fetch('/api/staff/queue').then(r => r.status)") == 401
     staff.reload()
     expect(staff.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_write_an_article_for_an_unanswered_question(
+    console: Callable[[Member], Page],
+    staff_member: Callable[[str], Member],
+    contexts: Callable[..., BrowserContext],
+    live_server: str,
+) -> None:
+    api = contexts().request
+    question = "Can I pay with Klarna?"
+    asked = api.post(f"{live_server}/api/chat", data={"text": question})
+    assert asked.status == 200, asked.text()
+
+    admin = console(staff_member("admin"))
+    admin.locator("header.top nav").get_by_role("link", name="Knowledge").click()
+    entry = admin.locator("ol.unanswered li", has_text=question)
+    expect(entry).to_be_visible()
+    entry.get_by_role("button", name="Write an article for this").click()
+    title = admin.get_by_label("Title (the question it answers)")
+    expect(title).to_have_value(re.compile("Klarna"))
+    expect(admin.get_by_label("Answer (Markdown)")).to_be_focused()
+    admin.get_by_label("Answer (Markdown)").fill(
+        "Yes. At checkout choose Klarna to pay in four interest-free instalments.")
+    admin.get_by_role("button", name="Publish article").click()
+    row = admin.locator("table.docs tr[data-doc='can-i-pay-with-klarna.md']")
+    expect(row).to_be_visible()
+
+    found = api.get(f"{live_server}/api/staff/kb/search", params={"q": question},
+                    headers=BEARER).json()
+    assert found["answerable"] and found["results"][0]["source"] == "can-i-pay-with-klarna.md"
+
+    # and out again, so the session's other tests see the demo help center as it was
+    admin.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+
+
+def test_keyboard_only_sign_in_and_open_a_conversation(
+    page: Page,
+    staff_member: Callable[[str], Member],
+    contexts: Callable[..., BrowserContext],
+    live_server: str,
+) -> None:
+    api = contexts().request
+    conversation_id = None
+    for text in ["My order is late", "I want to talk to a person"]:
+        answer = api.post(f"{live_server}/api/chat",
+                          data={"text": text, "conversation_id": conversation_id})
+        conversation_id = answer.json()["conversation_id"]
+    member = staff_member("agent")
+
+    page.goto(f"{live_server}/console")
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.keyboard.type(member.email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(member.password)
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Queue")
+
+    link = page.locator(f"tr[data-conversation='{conversation_id}'] a.summary")
+    expect(link).to_be_visible()
+    for _ in range(60):  # Tab through the page until the row's link has focus
+        page.keyboard.press("Tab")
+        if link.evaluate("el => el === document.activeElement"):
+            break
+    else:
+        raise AssertionError("the conversation's link is not reachable with Tab")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"#/c/{conversation_id}$"))
+    expect(page.locator(".transcript .msg.customer .text").first).to_have_text("My order is late")
