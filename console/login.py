@@ -87,6 +87,9 @@ async def login(body: Credentials, request: Request, services: ServicesDep) -> A
         raise HTTPException(401, BAD_CREDENTIALS)
     # a good sign-in clears the account's count; the IP's stays (one IP, many accounts)
     await services.throttle.reset(keys[0][0])
+    previous = request.cookies.get(sessions.COOKIE)
+    if previous:  # signing in again replaces this browser's session, never adds to it
+        await sessions.end(services, previous)
     session_id = await sessions.start(services, member)
     response = JSONResponse(
         {"staff": staff_json(member), "csrf_token": csrf.token_for(settings, session_id)}

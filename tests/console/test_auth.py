@@ -214,6 +214,23 @@ def test_logout_deletes_the_session_and_clears_the_cookie(
     assert client.get("/api/staff/me", headers=other.headers()).status_code == 200
 
 
+def test_signing_in_again_replaces_the_browsers_session(
+    client: TestClient, app_settings: Settings
+) -> None:
+    member = add_member(client, "a@example.com")
+    first = login(client, "a@example.com")
+    response = client.post(
+        "/api/staff/login",
+        json={"email": "a@example.com", "password": PASSWORD},
+        headers={"Origin": ORIGIN, "Cookie": f"sa_staff={first.session_id}"},
+    )
+    assert response.status_code == 200
+    assert response.cookies["sa_staff"] != first.session_id
+    client.cookies.clear()
+    assert _sessions_of(app_settings, member.id) == 1
+    assert client.get("/api/staff/me", headers=first.headers()).status_code == 401
+
+
 @pytest.mark.parametrize("which", ["absolute", "idle"])
 def test_an_expired_session_is_refused_and_deleted(
     client: TestClient, app_settings: Settings, which: str
