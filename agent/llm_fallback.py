@@ -36,7 +36,7 @@ from agent.guardrails import ReplyLinkStream
 from agent.guards_input import check_input
 from agent.guards_output import check_reply, reply_facts, tool_definitions
 from agent.llm_budget import LimitReached, PriceTable, TurnLimits, over_budget, start_turn
-from agent.llm_circuit import CircuitBreaker
+from agent.llm_circuit import CircuitBreaker, build_circuit
 from errors import ToolError
 from settings import Settings
 from tools.context import SupportContext, ToolCallRecord
@@ -67,11 +67,7 @@ class LLMPath:
         self._echo_source = system_prompt + "\n" + tool_definitions(tools)
         self.fallback_graph = fallback_graph
         self.prices = prices or PriceTable.load(settings.llm_price_table)
-        self.circuit = circuit or CircuitBreaker(
-            failures_to_open=settings.llm_failures_to_open,
-            base_s=settings.llm_backoff_s,
-            max_s=settings.llm_backoff_max_s,
-        )
+        self.circuit = circuit or build_circuit(settings)
         self.middleware = [TurnLimits()]
         self.counts: Counter[str] = Counter()  # outcome -> turns, for tests and the log
 
@@ -98,7 +94,7 @@ class LLMPath:
             async for event in self._handoff(ctx, out, spent):
                 yield event
             return
-        if not self.circuit.allow():
+        if not await self.circuit.allow():
             async for event in self._fallback(stream_graph, history, ctx, out, links, "circuit"):
                 yield event
             return
@@ -110,7 +106,7 @@ class LLMPath:
             if not _reply_text(out):
                 failure = "empty_reply"
         except LimitReached as exc:
-            self.circuit.success()  # the provider answered; the turn asked too much of it
+            await self.circuit.success()  # the provider answered; the turn asked too much of it
             await self._record_usage(ctx, count.replies, today)
             async for event in self._handoff(ctx, out, exc.reason):
                 yield event
@@ -122,13 +118,17 @@ class LLMPath:
             failure = _failure_name(exc)
         await self._record_usage(ctx, count.replies, today)
         if failure is not None:
-            self.circuit.failure()
+            await self.circuit.failure()
             async for event in self._fallback(stream_graph, history, ctx, out, links, failure):
                 yield event
             return
-        self.circuit.success()
+        await self.circuit.success()
         await self._guard_reply(ctx, out)
         self.counts["model"] += 1
+
+    async def aclose(self) -> None:
+        """At shutdown: the circuit breaker's connection to its shared state."""
+        await self.circuit.aclose()
 
     # ---- outcomes ---------------------------------------------------------------------------
 

@@ -90,14 +90,14 @@ async def test_the_circuit_opens_and_retries_after_the_backoff(
     fake_openai.script = [{"status": 500}, {"status": 500}]
     cid = (await turn(llm_services, "How long does shipping take?")).conversation_id
     await turn(llm_services, "And what about returns?", cid)
-    assert path.circuit.state == "open" and len(fake_openai.requests) == 2
+    assert await path.circuit.state() == "open" and len(fake_openai.requests) == 2
     third = await turn(llm_services, "Do you ship to Canada?", cid)
     assert len(fake_openai.requests) == 2  # not called while open
     assert third.text and path.counts["fallback:circuit"] == 1
     now["t"] += 31  # the back-off has passed: one trial call, which succeeds
     fake_openai.script = [{"text": "Yes, we ship to Canada."}]
     fourth = await turn(llm_services, "Do you ship to Canada?", cid)
-    assert fourth.text == "Yes, we ship to Canada." and path.circuit.state == "closed"
+    assert fourth.text == "Yes, we ship to Canada." and await path.circuit.state() == "closed"
     fake_openai.assert_complete()
 
 

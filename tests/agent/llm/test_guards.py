@@ -1,4 +1,4 @@
-"""The model path's guardrails, circuit breaker, price table and prompt, without a model."""
+"""The model path's guardrails, price table and prompt, without a model."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from agent.guards_output import (
 )
 from agent.llm import data_block
 from agent.llm_budget import PriceTable
-from agent.llm_circuit import CircuitBreaker
 from agent.prompting import load_prompt, placeholders, policy_summary, system_prompt
 from commerce.policy import load_policy
 
@@ -168,31 +167,6 @@ def test_check_reply_runs_every_guard() -> None:
 
 
 # ---- the rest ---------------------------------------------------------------------------------
-
-
-def test_circuit_breaker_backs_off_and_half_opens() -> None:
-    now = {"t": 0.0}
-    circuit = CircuitBreaker(failures_to_open=2, base_s=10, max_s=25, clock=lambda: now["t"])
-    assert circuit.allow()
-    circuit.failure()
-    assert circuit.state == "closed" and circuit.allow()
-    circuit.failure()
-    assert circuit.state == "open" and not circuit.allow()
-    now["t"] = 10
-    assert circuit.allow()  # one trial
-    assert not circuit.allow()  # and only one
-    circuit.failure()  # the trial failed: open twice as long
-    assert circuit.state == "open" and circuit.backoff_s() == 20
-    now["t"] = 29
-    assert not circuit.allow()
-    now["t"] = 30
-    assert circuit.allow()
-    circuit.failure()
-    assert circuit.backoff_s() == 25  # capped
-    now["t"] = 55
-    assert circuit.allow()
-    circuit.success()
-    assert circuit.state == "closed" and circuit.failures == 0 and circuit.allow()
 
 
 def test_price_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
