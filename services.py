@@ -19,7 +19,7 @@ from langchain_core.tools import BaseTool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent.graph import build_graph
-from agent.llm import make_chat_model
+from agent.llm import close_model, make_chat_model
 from agent.runner import Runner
 from bus import Bus, announce, make_bus
 from channels.email.outbound import EMAIL_SEND, SmtpSender
@@ -138,6 +138,10 @@ class Services:
             await self.throttle.close()
         if self.http is not None:
             await self.http.aclose()
+        # the model's own connection pool and the LLM path's circuit state (agent/llm.py)
+        await close_model(self.model)
+        if self.runner.llm is not None:
+            await self.runner.llm.aclose()
         await self.store.close()
         await self.engine.dispose()
 

@@ -77,6 +77,14 @@ def make_openai_model(settings: Settings) -> SupportChatOpenAI:
     )
 
 
+async def close_model(model: Any) -> None:
+    """At shutdown: the connection pool an OpenAI-compatible model was given (make_openai_model
+    creates one per model; nothing else closes it). Other models hold no client."""
+    client = getattr(model, "http_async_client", None)
+    if isinstance(client, httpx.AsyncClient) and not client.is_closed:
+        await client.aclose()
+
+
 def make_chat_model(settings: Settings, *, embedder: Any = None) -> BaseChatModel:
     """`local`: the offline engine (default). `openai`: any OpenAI-compatible endpoint."""
     if settings.llm_provider == "local":

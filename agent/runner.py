@@ -72,6 +72,11 @@ class Runner:
         # across workers (they need Redis) the turn order is kept in the database as well
         self.turns = TurnOrder(deps.sessions, across_workers=bool(deps.settings.redis_url))
 
+    @property
+    def llm(self) -> Any:
+        """The LLM path (agent/llm_fallback.py) when a provider is configured, else None."""
+        return self._llm
+
     def validate(self, text: str) -> None:
         limit = self._deps.settings.max_message_chars
         if len(text) > limit:
