@@ -24,6 +24,12 @@ class Token:
 
 
 @dataclass(frozen=True)
+class TokenReset:
+    """Drop the tokens streamed so far this turn: the engine that wrote them failed mid-reply
+    and another (the offline fallback, or a handoff) answers the turn instead."""
+
+
+@dataclass(frozen=True)
 class ToolStatus:
     tool: str
     status: str  # started | finished | failed
@@ -66,4 +72,4 @@ class TurnResult:
     escalation: Escalated | None = None
 
 
-TurnEvent = Accepted | Token | ToolStatus | Escalated | TurnResult
+TurnEvent = Accepted | Token | TokenReset | ToolStatus | Escalated | TurnResult

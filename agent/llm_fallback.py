@@ -31,7 +31,7 @@ from langchain_core.tools import BaseTool
 
 import metrics
 from agent.confirmation import say
-from agent.events import Escalated, TurnEvent
+from agent.events import Escalated, Token, TokenReset, TurnEvent
 from agent.guardrails import ReplyLinkStream
 from agent.guards_input import check_input
 from agent.guards_output import check_reply, reply_facts, tool_definitions
@@ -100,14 +100,18 @@ class LLMPath:
             return
         count = start_turn(self._settings)
         failure: str | None = None
+        streamed = False  # tokens of the model's reply reached the customer already
         try:
             async for event in stream_graph(history, ctx, out, links):
+                streamed = streamed or isinstance(event, Token)
                 yield event
             if not _reply_text(out):
                 failure = "empty_reply"
         except LimitReached as exc:
             await self.circuit.success()  # the provider answered; the turn asked too much of it
             await self._record_usage(ctx, count.replies, today)
+            if streamed:
+                yield TokenReset()
             async for event in self._handoff(ctx, out, exc.reason):
                 yield event
             return
@@ -119,6 +123,8 @@ class LLMPath:
         await self._record_usage(ctx, count.replies, today)
         if failure is not None:
             await self.circuit.failure()
+            if streamed:  # the widget drops the half-written reply before the fallback's
+                yield TokenReset()
             async for event in self._fallback(stream_graph, history, ctx, out, links, failure):
                 yield event
             return

@@ -107,6 +107,12 @@ class ServerToken(_Frame):
     text: str
 
 
+class ServerTokenReset(_Frame):
+    """The tokens streamed so far are void (the model failed mid-reply); others follow."""
+
+    type: Literal["token_reset"] = "token_reset"
+
+
 class ServerToolStatus(_Frame):
     type: Literal["tool_status"] = "tool_status"
     tool: str
@@ -171,6 +177,7 @@ ServerFrame = Annotated[
     ServerConversation
     | ServerAck
     | ServerToken
+    | ServerTokenReset
     | ServerToolStatus
     | ServerEscalated
     | ServerMessage
@@ -185,6 +192,7 @@ SERVER_FRAME_TYPES = (
     "conversation",
     "ack",
     "token",
+    "token_reset",
     "tool_status",
     "escalated",
     "message",

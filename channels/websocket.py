@@ -13,7 +13,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 import metrics
-from agent.events import Accepted, Escalated, Token, ToolStatus, TurnResult
+from agent.events import Accepted, Escalated, Token, TokenReset, ToolStatus, TurnResult
 from bus import conversation_topic
 from channels import widget_frames
 from channels.protocol import (
@@ -33,6 +33,7 @@ from channels.protocol import (
     ServerMessage,
     ServerPong,
     ServerToken,
+    ServerTokenReset,
     ServerToolStatus,
     client_frame_adapter,
 )
@@ -244,6 +245,10 @@ class ChatSession:
                 # one frame per TOKEN_FRAME_S at most: fewer frames, same text
                 if tokens.add(event.text):
                     await self.send(ServerToken(text=tokens.take()))
+                continue
+            if isinstance(event, TokenReset):
+                tokens.take()  # held back, never sent: nothing to take back
+                await self.send(ServerTokenReset())
                 continue
             if tokens.pending:
                 await self.send(ServerToken(text=tokens.take()))

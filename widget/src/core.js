@@ -10,8 +10,8 @@
 
 // Mirrors channels/protocol.py; tests/widget/test_frame_names.py checks the lists match.
 const SERVER_FRAME_TYPES = [
-  "conversation", "ack", "token", "tool_status", "escalated", "message", "error", "pong",
-  "identified", "csat_request", "csat_saved",
+  "conversation", "ack", "token", "token_reset", "tool_status", "escalated", "message", "error",
+  "pong", "identified", "csat_request", "csat_saved",
 ];
 const CLIENT_FRAME_TYPES = ["message", "resume", "ping", "identify", "csat"];
 

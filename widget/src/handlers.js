@@ -29,6 +29,12 @@ const HANDLERS = {
     this.pending.querySelector(".body").textContent += f.text;
     this.showStatus();
   },
+  token_reset() {
+    // The draft so far is void (the model failed mid-reply); the turn's answer streams anew.
+    this.pending = null;
+    this.ui.live.replaceChildren();
+    this.showStatus();
+  },
   tool_status(f) {
     if (f.status === "started") this.tools.set(f.tool, f.label);
     else this.tools.delete(f.tool);
