@@ -20,18 +20,9 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
+from agent.prompting import data_block
 from errors import ConfigurationError
 from settings import Settings
-
-DATA_OPEN = '<data source="{source}" trust="untrusted">'
-DATA_CLOSE = "</data>"
-
-
-def data_block(source: str, text: str) -> str:
-    """`text` inside a delimited, untrusted data block; a closing tag inside it is defused so
-    the data cannot end the block early and speak as instructions."""
-    body = text.replace("</data", "<\\/data")
-    return f"{DATA_OPEN.format(source=source)}\n{body}\n{DATA_CLOSE}"
 
 
 class SupportChatOpenAI(ChatOpenAI):

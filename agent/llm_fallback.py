@@ -37,6 +37,7 @@ from agent.guards_input import check_input
 from agent.guards_output import check_reply, reply_facts, tool_definitions
 from agent.llm_budget import LimitReached, PriceTable, TurnLimits, over_budget, start_turn
 from agent.llm_circuit import CircuitBreaker, build_circuit
+from agent.prompting import model_view
 from errors import ToolError
 from settings import Settings
 from tools.context import SupportContext, ToolCallRecord
@@ -102,7 +103,7 @@ class LLMPath:
         failure: str | None = None
         streamed = False  # tokens of the model's reply reached the customer already
         try:
-            async for event in stream_graph(history, ctx, out, links):
+            async for event in stream_graph(model_view(history, ctx.channel), ctx, out, links):
                 streamed = streamed or isinstance(event, Token)
                 yield event
             if not _reply_text(out):

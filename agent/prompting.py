@@ -11,9 +11,17 @@ import string
 from datetime import UTC, datetime
 from importlib import resources
 
+from langchain_core.messages import BaseMessage, HumanMessage
+
 from commerce.policy import StorePolicy, load_policy
 
+DATA_OPEN = '<data source="{source}" trust="untrusted">'
+DATA_CLOSE = "</data>"
 DEFAULT_VOICE = "warm, brief and concrete; plain words, no jargon"
+EMAIL_SOURCE = "customer email"
+# channels whose customer messages are a document from outside (a mail body, with whatever was
+# pasted or forwarded into it) rather than typed into the store's own chat
+DOCUMENT_CHANNELS = frozenset({"email"})
 
 
 def load_prompt(name: str) -> str:
@@ -79,3 +87,24 @@ def system_prompt(
         today=today or datetime.now(UTC).date().isoformat(),
         policy_summary=policy_summary(policy or load_policy()),
     )
+
+
+def data_block(source: str, text: str) -> str:
+    """`text` inside a delimited, untrusted data block; a closing tag inside it is defused so
+    the data cannot end the block early and speak as instructions."""
+    body = text.replace("</data", "<\\/data")
+    return f"{DATA_OPEN.format(source=source)}\n{body}\n{DATA_CLOSE}"
+
+
+def model_view(history: list[BaseMessage], channel: str) -> list[BaseMessage]:
+    """The conversation as the model is shown it: on the email channel each customer message
+    (the mail body) goes inside an untrusted data block, which the system prompt describes.
+    The stored messages and the offline engine's view are unchanged."""
+    if channel not in DOCUMENT_CHANNELS:
+        return history
+    return [
+        HumanMessage(data_block(EMAIL_SOURCE, m.text), id=m.id)
+        if isinstance(m, HumanMessage)
+        else m
+        for m in history
+    ]
