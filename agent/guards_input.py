@@ -4,8 +4,12 @@ already handed over abuse and refused instruction overrides, and the two wrapper
 those the same named form so the model path can be checked as one list.
 
 A tripped input guard means: answer with `text` (agent/prompts/safe_replies.yaml), no model call.
-Off-topic detection is deliberately narrow (a task for a general assistant and no word about the
-store), since a false positive refuses a customer.
+Off-topic: the understanding layer's out-of-scope decision (agent/local/intents.py: a class
+trained on general-assistant requests) reads the message as the offline engine does, so both
+engines decline the same requests. A false positive refuses a customer, so only a sure reading
+counts: out-of-scope as the classifier's best class (not merely a weak reading under its floor),
+of a message of a few words that names nothing of the store (no store word, order number or
+email). A short list of general-assistant tasks is also caught without the classifier.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
 from agent import triggers
 from agent.guardrails import GuardrailResult
 from agent.injection import injection_reason
+from agent.local.intent_model import OUT_OF_SCOPE
 
 NOT_TRIPPED = GuardrailResult(False)
 PASTE_CHARS = 2500
@@ -35,9 +41,14 @@ _GENERAL_TASK = re.compile(
 _STORE_WORDS = re.compile(
     r"\b(order|orders|return|refund|exchange|ship|shipping|shipped|deliver\w*|package|parcel|"
     r"tracking|size|sizes|product|item|items|store|shop|account|payment|paid|charge[ds]?|"
-    r"cancel\w*|address|discount|coupon|warranty|stock)\b|#\d{3,}",
+    r"cancel\w*|address|discount|coupon|warranty|stock|"
+    # questions to the store about itself ("what are your opening hours?"), which the intent
+    # classifier can read as out of scope
+    r"your|hours|open|opening|contact|phone|located|location)\b|#\d{3,}|@",
     re.IGNORECASE,
 )
+OFF_TOPIC_SURE = 0.5  # the out-of-scope class's probability, when it is the best class
+OFF_TOPIC_WORDS = 3  # shorter messages are answers to the assistant's questions, read in context
 
 
 @cache
@@ -46,8 +57,24 @@ def safe_replies() -> dict[str, str]:
     return {str(k): str(v) for k, v in yaml.safe_load(raw).items()}
 
 
-def check_off_topic(text: str) -> GuardrailResult:
-    if _GENERAL_TASK.search(text) and not _STORE_WORDS.search(text):
+def sure_out_of_scope(reading: Any) -> bool:
+    """An intent reading (agent/local/intents.Intent) that is out of scope by the classifier's
+    own class, surely; not one that only fell under the floor for lack of a better match."""
+    return (
+        reading is not None
+        and reading.name == OUT_OF_SCOPE
+        and reading.runner_up == OUT_OF_SCOPE  # the best class was out_of_scope itself
+        and reading.score >= OFF_TOPIC_SURE
+    )
+
+
+def check_off_topic(text: str, *, reading: Any = None) -> GuardrailResult:
+    """A request unrelated to the store. `reading`: the understanding layer's intent of `text`
+    (IntentClassifier.classify), when the model path has the classifier."""
+    if _STORE_WORDS.search(text):
+        return NOT_TRIPPED
+    general = bool(_GENERAL_TASK.search(text))
+    if general or (len(text.split()) >= OFF_TOPIC_WORDS and sure_out_of_scope(reading)):
         return GuardrailResult(
             True,
             reason="off_topic",
@@ -83,9 +110,10 @@ def check_instruction_override(text: str) -> GuardrailResult:
     return NOT_TRIPPED
 
 
-def check_input(text: str) -> GuardrailResult:
-    """The guards the model path adds before a model call; the first tripped result wins."""
-    for result in (check_oversize_paste(text), check_off_topic(text)):
+def check_input(text: str, *, reading: Any = None) -> GuardrailResult:
+    """The guards the model path adds before a model call; the first tripped result wins.
+    `reading`: the intent classifier's reading of `text` (see check_off_topic)."""
+    for result in (check_oversize_paste(text), check_off_topic(text, reading=reading)):
         if result.tripped:
             return result
     return NOT_TRIPPED

@@ -26,14 +26,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool
 
 import metrics
 from agent.confirmation import say
 from agent.events import Escalated, Token, TokenReset, TurnEvent
 from agent.guardrails import ReplyLinkStream
-from agent.guards_input import check_input
+from agent.guards_input import PASTE_CHARS, check_input
 from agent.guards_output import check_reply, reply_facts, tool_definitions
 from agent.llm_budget import LimitReached, PriceTable, TurnLimits, over_budget, start_turn
 from agent.llm_circuit import CircuitBreaker, build_circuit
@@ -62,6 +62,7 @@ class LLMPath:
         fallback_graph: Any = None,
         prices: PriceTable | None = None,
         circuit: CircuitBreaker | None = None,
+        intents: Any = None,
     ) -> None:
         self._settings = settings
         self._tools = list(tools)
@@ -69,6 +70,8 @@ class LLMPath:
         self.fallback_graph = fallback_graph
         self.prices = prices or PriceTable.load(settings.llm_price_table)
         self.circuit = circuit or build_circuit(settings)
+        # the offline engine's intent reader: the off-topic guard uses its out-of-scope decision
+        self.intents = intents
         self.middleware = [TurnLimits()]
         self.counts: Counter[str] = Counter()  # outcome -> turns, for tests and the log
 
@@ -81,7 +84,7 @@ class LLMPath:
         links: ReplyLinkStream,
     ) -> AsyncIterator[TurnEvent]:
         """One turn; appends its messages to `out` (the last AIMessage is the reply)."""
-        guard = check_input(ctx.customer_text)
+        guard = check_input(ctx.customer_text, reading=await self._reading(ctx.customer_text))
         if guard.tripped:
             self._note(ctx, f"input:{guard.reason}", guard.summary)
             out.append(AIMessage(guard.text))
@@ -130,8 +133,22 @@ class LLMPath:
                 yield event
             return
         await self.circuit.success()
-        await self._guard_reply(ctx, out)
+        await self._guard_reply(ctx, out, history)
         self.counts["model"] += 1
+
+    async def _reading(self, text: str) -> Any:
+        """The intent classifier's reading of an English message of chat size, else None."""
+        if self.intents is None or len(text) > PASTE_CHARS:
+            return None
+        from agent.local.understand import language_of
+
+        if language_of(text) != "en":
+            return None
+        try:
+            return await asyncio.to_thread(self.intents.classify, text)
+        except Exception:  # the guard then works without it; the turn goes on
+            log.exception("the intent reading for the input guard failed")
+            return None
 
     async def aclose(self) -> None:
         """At shutdown: the circuit breaker's connection to its shared state."""
@@ -186,12 +203,20 @@ class LLMPath:
             yield Escalated(*ctx.escalation)
         out.append(AIMessage(text, response_metadata={"llm_path": why}))
 
-    async def _guard_reply(self, ctx: SupportContext, out: list[BaseMessage]) -> None:
+    async def _guard_reply(
+        self, ctx: SupportContext, out: list[BaseMessage], history: list[BaseMessage]
+    ) -> None:
         final = _final(out)
         if final is None:
             return
         text = str(final.content)
-        facts = await reply_facts(text, ctx, system_prompt=self._echo_source, tools=self._tools)
+        facts = await reply_facts(
+            text,
+            ctx,
+            system_prompt=self._echo_source,
+            tools=self._tools,
+            customer_texts=[m.text for m in history if isinstance(m, HumanMessage)],
+        )
         result = check_reply(text, facts)
         if result.tripped:
             log.warning("reply replaced in %s: %s", ctx.conversation_id, result.summary)
@@ -275,5 +300,9 @@ async def build_llm_path(
         await asyncio.to_thread(warm)
     graph = build_graph(fallback, list(tools), store_name=settings.store_name, policy=policy)
     return LLMPath(
-        settings=settings, tools=tools, system_prompt=system_prompt, fallback_graph=graph
+        settings=settings,
+        tools=tools,
+        system_prompt=system_prompt,
+        fallback_graph=graph,
+        intents=getattr(fallback, "intents", None),
     )
