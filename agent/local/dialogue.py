@@ -108,7 +108,7 @@ def _after_customer(
 ) -> Decision:
     offer, state.offer = state.offer, None
     options, state.options = state.options, []
-    found = extract(text, expecting=_expecting(state))
+    found = extract(text, expecting=_expecting(state), formats=persona.order_formats)
     says_more = bool(found.leftover_words or not found.any)
     if offer == "human" and state.language:
         answer = yes_or_no(text, state.language)
@@ -124,7 +124,8 @@ def _after_customer(
         chosen = choose(text, options, intents)
         if chosen is not None:
             asked, state.asked_about = state.asked_about or text, None
-            return requests.start(chosen, asked, state, extract(asked), tools, persona)
+            found = extract(asked, formats=persona.order_formats)
+            return requests.start(chosen, asked, state, found, tools, persona)
 
     if says_more and not found.any and gibberish(text, intents):
         return Decision(state, text=say("fallback"), flags={"misunderstood": True})

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,9 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from agent.local.dialogue import decide
 from agent.local.intents import IntentClassifier
 from agent.local.state import Decision, Known, Persona
+from commerce.models import OrderNumberFormat
+
+logger = logging.getLogger(__name__)
 
 # a few words per chunk: streamed like an LLM, without a chunk object per word
 _WORDS = re.compile(r"(?:\S+\s*){1,6}|\s+")
@@ -60,12 +65,21 @@ class LocalChatModel(BaseChatModel):
             self._bound[names] = bound
         return bound
 
-    def _decide(self, messages: list[BaseMessage]) -> Decision:
+    def _decide(
+        self,
+        messages: list[BaseMessage],
+        formats: Sequence[OrderNumberFormat] | None = None,
+    ) -> Decision:
+        """`formats`: the store's order-number formats, so a street number or a quantity that
+        fits none of them is never read as an order (sync calls outside a run have none)."""
+        persona = self.persona
+        if formats is not None:
+            persona = replace(persona, order_formats=tuple(formats))
         return decide(
             messages,
             tools=set(self.tool_names),
             intents=self.intents,
-            persona=self.persona,
+            persona=persona,
             known=_known(),
         )
 
@@ -87,6 +101,16 @@ class LocalChatModel(BaseChatModel):
             generations=[ChatGeneration(message=self._message(self._decide(messages)))]
         )
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        decision = self._decide(messages, await _store_formats())
+        return ChatResult(generations=[ChatGeneration(message=self._message(decision))])
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -107,7 +131,7 @@ class LocalChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        message = self._message(self._decide(messages))
+        message = self._message(self._decide(messages, await _store_formats()))
         for chunk in _chunks(message):
             if run_manager and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -126,6 +150,24 @@ def _known() -> Known | None:
     if ctx is None or not hasattr(ctx, "customer_id"):
         return None
     return Known(engine_state=ctx.engine_state, verified=ctx.customer_id is not None)
+
+
+async def _store_formats() -> list[OrderNumberFormat] | None:
+    """The order-number formats of the store behind this run (StoreBackend.order_number_formats,
+    read once and cached by the backends); None outside a graph run or when the store cannot
+    say, and extraction then reads numbers the generic way."""
+    from langgraph.runtime import get_runtime
+
+    try:
+        ctx = get_runtime().context
+        store = ctx.deps.store
+    except (RuntimeError, KeyError, AttributeError):
+        return None
+    try:
+        return list(await store.order_number_formats())
+    except Exception:  # a store that is down must not stop the conversation
+        logger.warning("order-number formats unavailable; reading numbers generically")
+        return None
 
 
 def _call_id() -> str:

@@ -21,6 +21,8 @@ _BARE_NUMBER = re.compile(r"(?<![\w#@.-])(\d{3,8})(?![\w@-])")
 _LETTERED = re.compile(
     r"(?<![\w@.])([A-Za-z]{1,4}[- ]?\d{3,10}(?:-?[A-Za-z0-9]{1,3})?|\d{3,10}-[A-Za-z0-9]{1,3})\b"
 )
+# "A1B2C3", "7K4Q2": letters and digits mixed in one word, for stores whose numbers look so
+_MIXED = re.compile(r"(?<![\w@.-])([A-Za-z0-9]*(?:[A-Za-z]\d|\d[A-Za-z])[A-Za-z0-9]*)(?![\w@-])")
 _POSTAL_MARKED = re.compile(
     r"\b(?:zip|postal|post|postcode|zipcode)\s*(?:code)?\s*(?:is|:)?\s*"
     r"([A-Za-z0-9][A-Za-z0-9 -]{2,9}[A-Za-z0-9])",
@@ -125,6 +127,11 @@ def extract(
                 if order is not None:
                     rest = rest[: lettered.start()] + " " + rest[lettered.end() :]
                     break
+        for mixed in _MIXED.finditer(rest) if order is None else ():
+            order = normalize_order_number(mixed.group(1), formats)
+            if order is not None:
+                rest = rest[: mixed.start()] + " " + rest[mixed.end() :]
+                break
     marked = _ORDER_MARKED.search(rest) if order is None else None
     if marked and (order := _number(marked.group(1), formats)) is not None:
         rest = rest[: marked.start()] + " " + rest[marked.end() :]

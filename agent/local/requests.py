@@ -174,7 +174,8 @@ def follow_on(decision: Decision, tools: set[str], persona: Persona) -> Decision
             state.said.append(decision.text)
         state.cited.extend(decision.citations)
         nxt = state.queue.pop(0)
-        decision = start(nxt["intent"], nxt["text"], state, extract(nxt["text"]), tools, persona)
+        found = extract(nxt["text"], formats=persona.order_formats)
+        decision = start(nxt["intent"], nxt["text"], state, found, tools, persona)
     if decision.tool is not None:
         return decision
     if state.said or state.closing:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from agent.local.replies import say
+from commerce.models import OrderNumberFormat
 
 ORDER_FLOWS = {
     "order_status",
@@ -94,6 +95,9 @@ class Known:
 class Persona:
     store: str
     support_email: str
+    # the store's order-number formats for this run (the engine reads them from the backend);
+    # None: numbers are read the generic '#digits' way
+    order_formats: tuple[OrderNumberFormat, ...] | None = None
 
 
 def call(state: State, tools: set[str], name: str, **args: Any) -> Decision:

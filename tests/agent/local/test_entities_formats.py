@@ -50,3 +50,28 @@ def test_an_address_is_never_the_order_with_formats() -> None:
 def test_an_email_is_not_read_as_a_lettered_number() -> None:
     found = extract("it's ab1234@example.com", expecting="order_number", formats=PREFIXED)
     assert found.order_number is None and found.email == "ab1234@example.com"
+
+
+SHOP = order_number_formats(["SH-10441", "SH-10442", "SH-10443"])
+MIXED = order_number_formats(["A1B2C3", "A4D5E6"])
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("order sh 10442 please", "SH-10442"),
+        ("it's SH10442", "SH-10442"),
+        ("I want 123 of them", None),
+        ("send it to 123 Elm Street, Springfield 62704", None),
+    ],
+)
+def test_prefixed_store(text: str, number: str | None) -> None:
+    assert extract(text, formats=SHOP).order_number == number
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("where is a1b2c3?", "A1B2C3"), ("order A4D5E6, ada@example.com", "A4D5E6"), ("mp3", None)],
+)
+def test_letters_and_digits_mixed(text: str, number: str | None) -> None:
+    assert extract(text, formats=MIXED).order_number == number
