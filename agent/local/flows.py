@@ -20,7 +20,7 @@ from agent.local.slots import (
     reason_of,
     variant_words,
 )
-from agent.local.state import Decision, State, call
+from agent.local.state import ORDER_FLOWS, Decision, State, call
 
 
 def order_flow(state: State, found: Entities, text: str, tools: set[str]) -> Decision:
@@ -40,8 +40,39 @@ def order_flow(state: State, found: Entities, text: str, tools: set[str]) -> Dec
     if state.flow == "refund_status":
         return call(state, tools, "list_returns")
     if not state.order_number:
+        if "list_orders" in tools and state.awaiting != "order_number":
+            # verified without a number (a signed storefront login, email + postcode): their
+            # recent orders to choose from instead of asking them to find the number
+            return call(state, tools, "list_orders")
         return _ask(state, "order_number", say("ask_which_order"))
     return _next_action_step(state, tools)
+
+
+def _choose_order(
+    state: State, orders: list[dict[str, Any]], tools: set[str], template: str = "choose_order"
+) -> Decision:
+    """The customer's orders to pick from; with exactly one, that one (nothing to choose)."""
+    if len(orders) == 1:
+        state.order_number = orders[0]["order_number"]
+        return _next_action_step(state, tools)
+    if not orders:
+        state.flow = None
+        state.reset_action()
+        return Decision(state, text=say("no_orders"))
+    return _ask(state, "order_number", say(template, orders=listed_orders(orders)))
+
+
+def listed_orders(orders: list[dict[str, Any]]) -> str:
+    """One line per order: number, date, status, what is in it (names or a count), total."""
+    lines = []
+    for o in orders:
+        items = o.get("items")
+        if isinstance(items, int):
+            items = f"{items} item{'s' if items != 1 else ''}"
+        total = f", total {o['total']}" if o.get("total") else ""
+        status = str(o["status"]).replace("_", " ")
+        lines.append(f"- {o['order_number']} placed {o['placed_on']} ({status}): {items}{total}")
+    return "\n".join(lines)
 
 
 def _collect_action_slots(state: State, text: str) -> None:
@@ -161,15 +192,8 @@ def after_order_tool(
         if state.flow == "refund_status":
             return call(state, tools, "list_returns")
         orders = data.get("orders") or []
-        if not state.order_number and len(orders) == 1:
-            state.order_number = orders[0]["order_number"]
-        elif not state.order_number and orders:
-            listed = "\n".join(
-                f"- {o['order_number']} placed {o['placed_on']} ({o['status'].replace('_', ' ')}): "
-                f"{o['items']}"
-                for o in orders
-            )
-            return _ask(state, "order_number", say("choose_order", orders=listed))
+        if not state.order_number and orders:
+            return _choose_order(state, orders, tools)
         return _next_action_step(state, tools)
     if failed and name == "change_order_items" and _asks_variant(content):
         state.awaiting = "change"  # which variant, or which line: the flow waits for it
@@ -184,6 +208,8 @@ def after_order_tool(
             state.flow = None
             state.reset_action()
         return Decision(state, text=say("order_error", error=content))
+    if name == "list_orders" and state.flow in ORDER_FLOWS and not state.order_number:
+        return _choose_order(state, data.get("orders") or [], tools, "choose_your_order")
     if name == "get_order" and state.flow == "order_edit":
         state.items = [
             {"item": f"{i['name']} ({i['variant']})", "quantity": i["quantity"]}
