@@ -238,6 +238,10 @@ def _answers_our_question(slot: str, text: str, found: Any, classified: Any) -> 
     question = text.strip().endswith("?") or bool(_QUESTION_START.match(text))
     if slot in ("order_number", "credential"):
         return found.any or (found.leftover_words <= 3 and not question)
+    if slot == "change" and not question:
+        # "swap the L tee for XL and remove the mug" answers "what would you like to change?"
+        # even though its words read as an exchange or a return request
+        return classified is None or classified.name != "human"
     if classified is None:
         return True
     if classified.name == "human" or classified.rule:

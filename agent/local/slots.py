@@ -229,11 +229,43 @@ _SWAP_TO = re.compile(
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
+# where one change ends and the next begins: "swap the M shirt for L and remove the mug",
+# "remove the socks, make the tee 2": a joiner followed by a change verb (a joiner inside a
+# value, "in blue and white", is not followed by one)
+_NEXT_CHANGE = re.compile(
+    r"\s*(?:[,;]|\band\b|\balso\b|\bplus\b|\bthen\b)(?:\s*(?:[,;]|\band\b|\balso\b|\bplus\b|"
+    r"\bthen\b|\bplease\b|\bcould you\b|\bcan you\b))*\s*"
+    r"(?=(?:remove|take (?:off|out)|delete|drop|swap|switch|change|exchange|replace|make|set|"
+    r"get rid of|i'?d like|i want|i'?ll take|only|just)\b)",
+    re.I,
+)
+
+
+def split_changes(text: str) -> list[str]:
+    """The message cut into one clause per change it asks for."""
+    return [c.strip(" .!") for c in _NEXT_CHANGE.split(" ".join(text.split())) if c.strip(" .!")]
+
+
 def find_changes(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The item changes a message asks for (change_order_items' `changes`): "remove the
-    socks", "make it 3 tees", "change the M black tee to L". The item is named by the words
-    before the new value; the tool tells two lines of one product apart by their variant."""
-    words = " ".join(text.split())
+    """The item changes a message asks for (change_order_items' `changes`), one per clause:
+    "remove the socks", "make it 3 tees", "swap the M shirt for L and remove the mug". Nothing
+    when any clause is not understood: a summary that silently left out one of the changes
+    asked for would get a yes for less than the customer meant."""
+    clauses = split_changes(text)
+    if len(clauses) <= 1:
+        return _one_change(" ".join(text.split()), items)
+    changes = []
+    for clause in clauses:
+        found = _one_change(clause, items)
+        if not found:
+            return []
+        changes.extend(found)
+    return changes
+
+
+def _one_change(words: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The change one clause asks for. The item is named by the words before the new value;
+    the tool tells two lines of one product apart by their variant."""
     if not words or not items:
         return []
     # the product names alone ("Classic Tee (M / Black)" -> "Classic Tee") find the line

@@ -65,3 +65,46 @@ def test_changes_are_read(
 )
 def test_no_change_named_means_ask(text: str) -> None:
     assert find_changes(text, TWO_TEES) == []
+
+
+SHOP = [
+    {"item": "Oxford Shirt (M / White)"},
+    {"item": "Enamel Mug (Blue)"},
+    {"item": "Merino Sock (M)"},
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "swap the M shirt for L and remove the mug",
+            [
+                ("Oxford Shirt (M / White)", "swap_variant", "L"),
+                ("Enamel Mug (Blue)", "remove_item", None),
+            ],
+        ),
+        (
+            "remove the mug, make it 3 socks and change the shirt to XL",
+            [
+                ("Enamel Mug (Blue)", "remove_item", None),
+                ("Merino Sock (M)", "set_quantity", 3),
+                ("Oxford Shirt (M / White)", "swap_variant", "XL"),
+            ],
+        ),
+        # a joiner inside the value is not a new change
+        (
+            "swap the shirt for the blue and white one",
+            [("Oxford Shirt (M / White)", "swap_variant", "blue and white one")],
+        ),
+    ],
+)
+def test_several_changes_in_one_message(text: str, expected: list[tuple[str, str, object]]) -> None:
+    found = find_changes(text, SHOP)
+    values = [c.get("new_variant") or c.get("quantity") for c in found]
+    assert [(c["item"], c["change"], v) for c, v in zip(found, values, strict=True)] == expected
+
+
+def test_one_clause_not_understood_drops_the_whole_request() -> None:
+    """A summary that left out one of the changes asked for would get a yes for less."""
+    assert find_changes("remove the mug and also make it nicer", SHOP) == []
