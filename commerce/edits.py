@@ -87,8 +87,32 @@ def price_edits(order: Order, edits: list[OrderEdit]) -> EditPrice:
     return EditPrice(subtotal.quantize(_CENT), tax, total, total - order.total)
 
 
-def money_moves(order: Order, price: EditPrice) -> str:
-    """Where the difference goes, in the customer's words."""
+def settle(order: Order, price: EditPrice) -> tuple[Decimal, Decimal]:
+    """(refunded_amount, amount_due) of a paid order after a change priced `price`: a cheaper
+    order first cancels what is still due, then refunds the rest; a dearer one adds to what is
+    due (a pending charge, collected through a payment link), never to what was taken. An
+    unpaid order settles nothing: its total is what will be paid."""
+    refunded, due = order.refunded_amount, order.amount_due
+    if order.status is OrderStatus.PENDING_PAYMENT or price.difference == 0:
+        return refunded, due
+    if price.difference > 0:
+        return refunded, due + price.difference
+    back = -price.difference
+    cancelled = min(due, back)
+    return refunded + back - cancelled, due - cancelled
+
+
+def collects_extra(order: Order, price: EditPrice) -> bool:
+    """Does this change leave the customer owing money on an order they already paid? Such an
+    extra is never taken silently: it is collected the way the store's policy says
+    (`edits.extra_charge`: a payment link for an amount recorded as due, or staff)."""
+    return price.money == "charge" and order.status is not OrderStatus.PENDING_PAYMENT
+
+
+def money_moves(order: Order, price: EditPrice, collect: str = "payment_link") -> str:
+    """Where the difference goes, in the customer's words. `collect` is the store's rule for
+    an extra charge (StorePolicy.edits.extra_charge): "payment_link" records the amount as due
+    on the order and it is paid through a link; "staff" has our team arrange it first."""
     amount = abs(price.difference)
     shown = f"${amount:.2f}" if order.currency == "USD" else f"{amount:.2f} {order.currency}"
     if price.money == "none":
@@ -97,7 +121,16 @@ def money_moves(order: Order, price: EditPrice) -> str:
         return f"Nothing has been charged yet; the order total becomes {_show(order, price)}."
     if price.money == "refund":
         return f"{shown} is refunded to the original payment method."
-    return f"The extra {shown} is charged to the original payment method."
+    if collect == "staff":
+        return (
+            f"This costs {shown} more, which is not charged automatically: our team contacts "
+            "you to arrange the payment, and the change is made once they approve it."
+        )
+    return (
+        f"This costs {shown} more, which is not taken from your card: the change is made and "
+        f"{shown} is recorded as due on the order, to be paid through a payment link we send "
+        "to your email."
+    )
 
 
 def _show(order: Order, price: EditPrice) -> str:

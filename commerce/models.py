@@ -156,6 +156,8 @@ class Order(_Model):
     tax: Decimal
     total: Decimal
     refunded_amount: Decimal = Decimal("0")
+    # owed after a change that cost more (a pending charge, paid through a payment link)
+    amount_due: Decimal = Decimal("0")
     # masked for display, never a full card number: "Visa •••• 4242", "PayPal", "Gift card"
     payment_method: str | None = None
     shipping_address: Address

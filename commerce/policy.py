@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from commerce.edits import EditAction, EditPrice, OrderEdit
+from commerce.edits import EditAction, EditPrice, OrderEdit, collects_extra
 from commerce.models import LineItem, Order, OrderStatus
 
 _CENT = Decimal("0.01")
@@ -73,6 +73,10 @@ class EditRules(_Rules):
     # only changes that keep the total (and exchanges at the same price) are offered
     price_difference: Literal["refund_or_charge", "same_price_only"] = "refund_or_charge"
     review_over: Decimal | None = Field(default=None, ge=0)  # a bigger difference: staff review
+    # how an extra charge on a paid order is collected, never silently: payment_link records it
+    # as due on the order (paid through a link sent to the customer); staff approve the change
+    # and arrange the payment first
+    extra_charge: Literal["payment_link", "staff"] = "payment_link"
 
 
 class AccountRules(_Rules):
@@ -322,6 +326,12 @@ def check_edit(
     if rules.price_difference == "same_price_only" and price.difference != 0:
         return _refuse("this store only makes changes that keep the same price")
     currency = order.currency
+    if rules.extra_charge == "staff" and collects_extra(order, price):
+        return Decision(
+            allowed=True,
+            needs_approval=True,
+            reason="a change that costs more is arranged with you by our team before it is made",
+        )
     if rules.review_over is not None and abs(price.difference) > rules.review_over:
         return Decision(
             allowed=True,

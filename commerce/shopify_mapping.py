@@ -217,6 +217,8 @@ def order(raw: Json) -> Order:
         tax=money(raw.get("totalTaxSet")),
         total=money(raw.get("totalPriceSet")),
         refunded_amount=money(raw.get("totalRefundedSet")),
+        # after an edit that cost more: the balance Shopify's invoice (notifyCustomer) collects
+        amount_due=money(raw.get("totalOutstandingSet")),
         payment_method=payment_method(raw),
         # Digital-only orders have no shipping address; the model needs one.
         shipping_address=shipping

@@ -23,6 +23,7 @@ fragment OrderFields on Order {{
   totalTaxSet {{ {_MONEY} }}
   totalPriceSet {{ {_MONEY} }}
   totalRefundedSet {{ {_MONEY} }}
+  totalOutstandingSet {{ {_MONEY} }}
   customer {{ id }}
   paymentGatewayNames
   transactions(first: 5) {{

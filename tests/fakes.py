@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from commerce.edits import OrderEdit, lines_after, price_edits
+from commerce.edits import OrderEdit, lines_after, price_edits, settle
 from commerce.models import (
     Address,
     Customer,
@@ -402,6 +402,7 @@ class MemoryStore:
                 "subtotal": price.subtotal,
                 "tax": price.tax,
                 "total": price.total,
+                **dict(zip(("refunded_amount", "amount_due"), settle(order, price), strict=True)),
             }
         )
         self.orders[order_number] = self.applied[idempotency_key] = changed

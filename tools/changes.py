@@ -5,12 +5,13 @@ what executes (tools/actions.py), so the store can only do what the customer con
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from langchain.tools import ToolRuntime
 from pydantic import BaseModel, Field
 
-from commerce.edits import EditAction, OrderEdit, money_moves, price_edits
+from commerce.edits import EditAction, OrderEdit, collects_extra, money_moves, price_edits
 from commerce.models import LineItem, Order
 from commerce.policy import check_default_address, check_edit
 from errors import ToolError
@@ -39,33 +40,49 @@ class ItemChange(BaseModel):
     )
 
 
+def _delta(amount: Decimal, order: Order) -> str:
+    """A line's change to the items' cost: "+$2.00", "-$20.00" (tax comes on the total)."""
+    sign = "+" if amount > 0 else "-" if amount < 0 else "±"
+    return f"{sign}{_money(abs(amount), order.currency)}"
+
+
 def edit_lines(order: Order, edits: list[OrderEdit]) -> list[str]:
-    """One sentence per change, from the stored edits alone: what the customer confirms."""
+    """One sentence per change, from the stored edits alone: what the customer confirms. Each
+    names the line as it is (quantity, product, variant), what it becomes and what that does
+    to the items' cost."""
     items = {i.id: i for i in order.line_items}
     lines = []
     for edit in edits:
         item = items[edit.line_item_id]
         was = f"{item.quantity} × {item.name} ({item.variant_title})"
         if edit.action is EditAction.REMOVE_ITEM:
-            lines.append(f"Remove {was}.")
+            delta = -item.quantity * item.unit_price
+            lines.append(f"Remove {was} ({_delta(delta, order)}).")
         elif edit.action is EditAction.SET_QUANTITY:
-            lines.append(f"Change {was} to {edit.quantity}.")
+            assert edit.quantity is not None
+            delta = (edit.quantity - item.quantity) * item.unit_price
+            lines.append(f"Change {was} to {edit.quantity} ({_delta(delta, order)}).")
         else:
             assert edit.new_unit_price is not None
             price = _money(edit.new_unit_price, order.currency)
+            delta = item.quantity * (edit.new_unit_price - item.unit_price)
             lines.append(
                 f"Swap {was} for {item.quantity} × {item.name} ({edit.new_variant_title}) at "
-                f"{price} each."
+                f"{price} each ({_delta(delta, order)})."
             )
     return lines
 
 
-def edit_summary(order: Order, edits: list[OrderEdit]) -> str:
+def edit_summary(order: Order, edits: list[OrderEdit], collect: str = "payment_link") -> str:
+    """What a yes does, computed from the stored edits alone: each line's change, the new
+    total beside the old one, and where the difference goes (`collect`: how the store's policy
+    collects an extra charge, commerce/edits.money_moves)."""
     price = price_edits(order, edits)
     total = _money(price.total, order.currency)
+    was = _money(order.total, order.currency)
     return (
         f"Change order {order.number}: {' '.join(edit_lines(order, edits))} "
-        f"New order total: {total}. {money_moves(order, price)}"
+        f"New order total: {total} (was {was}). {money_moves(order, price, collect)}"
     )
 
 
@@ -130,7 +147,8 @@ async def change_order_items(
     decision = check_edit(ctx.deps.policy, order, edits, price, ctx.deps.clock())
     if not decision.allowed:
         raise ToolError(f"Order {order.number} can't be changed: {decision.reason}.")
-    summary = edit_summary(order, edits)
+    collect = ctx.deps.policy.edits.extra_charge
+    summary = edit_summary(order, edits, collect)
     if decision.needs_approval:
         summary += f" Our team will review it first ({decision.reason})."
     stored = [e.model_dump(mode="json") for e in edits]
@@ -142,6 +160,8 @@ async def change_order_items(
             "expected_total": f"{price.total:.2f}",
             "difference": f"{price.difference:.2f}",
             "money": price.money,
+            # how an extra is collected (never silently): recorded as due, or staff arrange it
+            "collect": collect if collects_extra(order, price) else None,
         },
         summary=summary,
         needs_approval=decision.needs_approval,

@@ -192,6 +192,7 @@ class OrderIn(_In):
     tax: Money = Decimal("0.00")
     total: Money | None = None  # checked against subtotal + shipping_cost + tax when given
     refunded_amount: Money = Decimal("0.00")
+    amount_due: Money = Decimal("0.00")  # a pending charge after a change that cost more
     payment_method: Annotated[str, Field(max_length=80)] | None = None  # version 2, masked
     shipping_address: AddressIn | None = None
     line_items: Annotated[list[LineItemIn], Field(min_length=1)]

@@ -164,6 +164,7 @@ def _resolve_order(
         tax=order.tax,
         total=subtotal + order.shipping_cost + order.tax,
         refunded_amount=order.refunded_amount,
+        amount_due=order.amount_due,
         payment_method=order.payment_method,
         shipping_address=address,
         line_items=items,

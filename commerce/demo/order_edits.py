@@ -20,7 +20,7 @@ from commerce.demo import queries
 from commerce.demo import schema as t
 from commerce.demo.order_writes import _COUNTRY, UNSHIPPED, load_order
 from commerce.demo.rows import ADDRESS_FIELDS
-from commerce.edits import EditAction, OrderEdit, lines_after, price_edits
+from commerce.edits import EditAction, OrderEdit, lines_after, price_edits, settle
 from commerce.models import Address, Customer, Order, OrderStatus
 from errors import BackendError
 
@@ -85,9 +85,9 @@ def edit_order(
                 raise BackendError(f"only {max(variant['stock'], 0)} of {sku} left in stock")
         _move_stock(conn, sku, -needed)
         conn.execute(update(t.line_items).where(t.line_items.c.id == item.id).values(**values))
-    refunded = order.refunded_amount
-    if order.status is OrderStatus.PAID and priced.difference < 0:
-        refunded += -priced.difference
+    # a dearer order is never charged here: the extra is recorded as due (a pending charge the
+    # customer pays through a payment link), as the summary they confirmed said
+    refunded, due = settle(order, priced)
     conn.execute(
         update(t.orders)
         .where(t.orders.c.id == order.id)
@@ -96,6 +96,7 @@ def edit_order(
             tax=priced.tax,
             total=priced.total,
             refunded_amount=refunded,
+            amount_due=due,
         )
     )
     return load_order(conn, order_number)

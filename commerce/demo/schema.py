@@ -27,7 +27,7 @@ from sqlalchemy.engine import Dialect
 # "2" added returns, return_items and applied_operations: purely additive, so a "1" file is
 # upgraded in place when opened (see upgrade.py). "3" added product and variant options, the
 # variants' inventory policy and the orders' payment method: new columns, added in place too.
-FORMAT_VERSION = "3"
+FORMAT_VERSION = "4"
 
 _CENT = Decimal("0.01")
 
@@ -144,6 +144,8 @@ orders = Table(
     Column("tax", Money, nullable=False),
     Column("total", Money, nullable=False),
     Column("refunded_amount", Money, nullable=False),
+    # a pending charge after an item change that cost more (format 4)
+    Column("amount_due", Money, nullable=False, default=Decimal("0"), server_default="0"),
     Column("payment_method", String(80)),  # masked: "Visa •••• 4242"
     Column("cancelled_at", UTCDateTime),
     Column("cancel_reason", Text),

@@ -1,7 +1,8 @@
 """Bring an older demo store file up to the current FORMAT_VERSION when it is opened.
 
 "2" only added tables: `create_all` (which skips existing tables) adds them. "3" added columns
-(options, inventory policy, payment method): each missing one is added with ALTER TABLE, and the
+(options, inventory policy, payment method) and "4" the orders' amount due: each missing one is
+added with ALTER TABLE (the amount due starts at 0), and the
 variants' options are read back from their titles ("M / Navy" -> Size M, Color Navy) where the
 value is one the demo catalogue knows, else "Option 1", "Option 2"... One transaction; a file
 written by a newer version is refused rather than guessed at. A file that is not a database at
@@ -22,7 +23,7 @@ from commerce.demo.catalog import CLOTHING_SIZES, COLOURS, SHOE_SIZES, SOCK_SIZE
 from errors import BackendError
 
 # Versions this code can upgrade from.
-_UPGRADABLE = {"1", "2"}
+_UPGRADABLE = {"1", "2", "3"}
 _SIZES = set(SHOE_SIZES) | set(CLOTHING_SIZES) | set(SOCK_SIZES)
 _COLOURS = set(COLOURS.values())
 
@@ -83,7 +84,8 @@ def upgrade_store_file(path: Path) -> bool:
         with engine.begin() as conn:
             t.metadata.create_all(conn)
             _add_columns(conn)
-            _fill_options(conn)
+            if version in ("1", "2"):  # a "3" file has its options already
+                _fill_options(conn)
             conn.execute(
                 update(t.meta)
                 .where(t.meta.c.key == "format_version")

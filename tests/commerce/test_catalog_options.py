@@ -281,3 +281,28 @@ async def test_shopify_maps_options_and_searches_with_plain_words() -> None:
     assert [v.available for v in fleece.variants] == [False, True]  # L sells on backorder
     assert plain.options == [] and plain.variants[0].options == {}
     assert json.dumps(sent["query"]).count("ProductFields") >= 1
+
+
+async def test_a_format_3_file_gets_amount_due_zero_and_keeps_its_options(
+    demo_db: Path, demo_data: DemoData, tmp_path: Path
+) -> None:
+    db = tmp_path / "v3.db"
+    shutil.copy(demo_db, db)
+    conn = sqlite3.connect(db)
+    conn.execute("ALTER TABLE orders DROP COLUMN amount_due")
+    conn.execute('UPDATE variants SET options = \'{"Fit": "kept"}\' WHERE rowid = 1')
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'format_version'")
+    conn.commit()
+    conn.close()
+    store = DemoStore.open(db)
+    try:
+        order = await store.find_order(demo_data.orders[0].number)
+    finally:
+        await store.close()
+    assert order is not None and order.amount_due == 0
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT options FROM variants WHERE rowid = 1").fetchone() == (
+        '{"Fit": "kept"}',
+    )
+    assert conn.execute("SELECT value FROM meta WHERE key='format_version'").fetchone() == ("4",)
+    conn.close()

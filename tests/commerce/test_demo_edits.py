@@ -15,7 +15,7 @@ from commerce.backend import StoreBackend
 from commerce.demo.generate import DemoData
 from commerce.demo.store import DemoStore
 from commerce.edits import EditAction, OrderEdit, price_edits
-from commerce.models import Address, Order, OrderStatus, Product
+from commerce.models import Address, LineItem, Order, OrderStatus, Product
 from errors import BackendError
 from tests.commerce.test_demo_writes import (  # noqa: F401 (fixtures)
     db,
@@ -165,3 +165,60 @@ async def test_saved_address_changes_the_customer_only(
             address=address.model_copy(update={"country": "USA"}),
             idempotency_key="addr-2",
         )
+
+
+async def _paid_with_stock(data: DemoData, store: DemoStore) -> tuple[Order, LineItem]:
+    """A paid order and one of its lines with at least one more unit in stock."""
+    for candidate in data.orders:
+        if candidate.status is not OrderStatus.PAID or candidate.shipments:
+            continue
+        order = await store.find_order(candidate.number)
+        assert order is not None
+        for item in order.line_items:
+            product = await store.get_product(item.product_id)
+            variant = product.variant(item.sku) if product else None
+            if variant is not None and variant.stock >= 1:
+                return order, item
+    raise AssertionError("no paid order with an item in stock in the demo data")
+
+
+async def test_a_dearer_change_is_recorded_as_due_not_charged(
+    store: DemoStore, demo_data: DemoData, db: Path
+) -> None:
+    """An extra is never taken silently: the order records it as due (a pending charge, paid
+    through a payment link); a later cheaper change cancels what is due before refunding."""
+    order, item = await _paid_with_stock(demo_data, store)
+    more = OrderEdit(
+        line_item_id=item.id,
+        action=EditAction.SET_QUANTITY,
+        from_sku=item.sku,
+        from_quantity=item.quantity,
+        quantity=item.quantity + 1,
+    )
+    price = price_edits(order, [more])
+    assert price.difference > 0
+    before = snapshot(db)
+    done = await store.edit_order(
+        order_number=order.number, edits=[more], expected_total=price.total, idempotency_key="up"
+    )
+    row = diff(before, snapshot(db))["orders"]["changed"]
+    changed = next(iter(row.values()))
+    assert changed["amount_due"] == (0, int(price.difference * 100))
+    assert "refunded_amount" not in changed
+    assert (done.amount_due, done.refunded_amount) == (price.difference, order.refunded_amount)
+    back = OrderEdit(
+        line_item_id=item.id,
+        action=EditAction.SET_QUANTITY,
+        from_sku=item.sku,
+        from_quantity=item.quantity + 1,
+        quantity=item.quantity,
+    )
+    price_back = price_edits(done, [back])
+    undone = await store.edit_order(
+        order_number=order.number,
+        edits=[back],
+        expected_total=price_back.total,
+        idempotency_key="down",
+    )
+    assert undone.amount_due == 0 and undone.refunded_amount == order.refunded_amount
+    assert undone.total == order.total

@@ -821,3 +821,15 @@ async def test_list_returns_for_a_customer(store: ShopifyStore, shop: FakeShopif
     assert (record.rma, record.status, record.reason) == ("#1043-R1", "open", "defective")
     assert record.refund_amount == Decimal("64.50")  # not ours: the items' value
     assert record.lines == [ReturnLine(line_item_id=LINE_GID, quantity=1)]
+
+
+async def test_outstanding_balance_is_the_amount_due(
+    store: ShopifyStore, shop: FakeShopify
+) -> None:
+    """After an edit that cost more, Shopify's invoice collects the balance: the order's
+    `amount_due`, beside (not inside) what was refunded."""
+    shop.on("FindOrder", orders(order_node(totalOutstandingSet=money("2.16"))))
+    order = await store.find_order("#1043")
+    assert order is not None
+    assert (order.amount_due, order.refunded_amount) == (Decimal("2.16"), Decimal("0.00"))
+    assert "totalOutstandingSet" in shop.sent("FindOrder")[-1]["query"]

@@ -6,7 +6,7 @@ executed exactly the edits the summary was written from."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -122,6 +122,9 @@ class Case:
     says: list[str] = field(default_factory=list)  # in the summary
     skus: dict[str, tuple[str, int]] | None = None  # line suffix -> (sku, quantity) after
     customer: str = "c1"
+    collect: str = "payment_link"  # the policy's edits.extra_charge
+    due: str = "0.00"  # the order's amount due after the yes (a pending charge)
+    refunded: str = "0.00"  # and what it refunded
 
 
 def sw(item: str, new: str) -> dict[str, Any]:
@@ -143,9 +146,11 @@ CASES = [
         [sw(LB, "XL")],
         says=[
             "for 1 × Classic Tee (XL / Black) at $22.00",
-            "New order total: $151.00",
-            "extra $2.00 is charged",
+            "New order total: $151.00 (was $149.00)",
+            "costs $2.00 more",
+            "recorded as due",
         ],
+        due="2.00",
         skus={"b": ("T-XL-BLA", 1)},
     ),
     Case(
@@ -175,11 +180,29 @@ CASES = [
         "two lines told apart",
         [rm(LB)],
         skus={"a": ("T-M-BLA", 2)},
-        says=["Remove 1 × Classic Tee (L / Black)", "$20.00 is refunded"],
+        says=["Remove 1 × Classic Tee (L / Black) (-$20.00)", "$20.00 is refunded"],
+        refunded="20.00",
     ),
-    Case("told apart by one value", [rm("the tee in L")], skus={"a": ("T-M-BLA", 2)}),
-    Case("quantity up", [qty(MB, 3)], skus={"a": ("T-M-BLA", 3)}, says=["extra $20.00"]),
-    Case("quantity down", [qty(MB, 1)], skus={"a": ("T-M-BLA", 1)}, says=["$20.00 is refunded"]),
+    Case(
+        "told apart by one value",
+        [rm("the tee in L")],
+        skus={"a": ("T-M-BLA", 2)},
+        refunded="20.00",
+    ),
+    Case(
+        "quantity up",
+        [qty(MB, 3)],
+        skus={"a": ("T-M-BLA", 3)},
+        says=["(+$20.00)", "costs $20.00 more", "payment link"],
+        due="20.00",
+    ),
+    Case(
+        "quantity down",
+        [qty(MB, 1)],
+        skus={"a": ("T-M-BLA", 1)},
+        says=["(-$20.00)", "$20.00 is refunded"],
+        refunded="20.00",
+    ),
     Case("quantity zero", [qty(MB, 0)], expect="refused", refused_with="new quantity"),
     Case("quantity unchanged", [qty(MB, 2)], expect="refused", refused_with="already has"),
     Case("quantity beyond stock", [qty(MB, 9)], expect="refused", refused_with="in stock"),
@@ -193,7 +216,8 @@ CASES = [
         "several in one request",
         [sw(LB, "XL"), rm(TR), qty(MB, 1)],
         skus={"a": ("T-M-BLA", 1), "b": ("T-XL-BLA", 1)},
-        says=["$107.00 is refunded"],
+        says=["(+$2.00)", "(-$89.00)", "(-$20.00)", "$107.00 is refunded"],
+        refunded="107.00",
     ),
     Case("same line twice", [qty(MB, 1), rm(MB)], expect="refused", refused_with="named twice"),
     Case("no changes", [], expect="refused", refused_with="which item"),
@@ -219,6 +243,40 @@ CASES = [
     ),
     Case("difference at the review line", [qty(MB, 12)], expect="refused"),  # stock 5
     Case("item not on the order", [rm("Kayak")], expect="refused", refused_with="is not on"),
+    # an extra charge is never taken silently: the policy says how it is collected
+    Case(
+        "dearer, collected by staff",
+        [sw(LB, "XL")],
+        collect="staff",
+        expect="approval",
+        says=["costs $2.00 more", "our team contacts you", "arranged with you by our team"],
+    ),
+    Case(
+        "cheaper, staff rule changes nothing",
+        [rm(TR)],
+        collect="staff",
+        says=["$89.00 is refunded"],
+        refunded="89.00",
+    ),
+    Case(
+        "dearer and cheaper at once",
+        [sw(LB, "XL"), qty(MB, 1)],
+        says=["(+$2.00)", "(-$20.00)", "$18.00 is refunded"],
+        refunded="18.00",
+    ),
+    Case(
+        "dearer before payment",
+        [qty(MB, 3)],
+        status=S.PENDING_PAYMENT,
+        says=["Nothing has been charged yet; the order total becomes $169.00"],
+    ),
+    Case(
+        "dearer before payment, staff rule",
+        [qty(MB, 3)],
+        status=S.PENDING_PAYMENT,
+        collect="staff",
+        says=["Nothing has been charged yet"],
+    ),
 ]
 
 
@@ -256,6 +314,9 @@ async def test_change_matrix(case: Case, make_services: Any) -> None:
     store = make_store(original)
     services = await make_services(store=store, clock=lambda: NOW)
     ctx = await _verified(services)
+    policy = ctx.deps.policy
+    edits = policy.edits.model_copy(update={"extra_charge": case.collect})
+    ctx.deps = replace(ctx.deps, policy=policy.model_copy(update={"edits": edits}))
     result = await call(change_order_items, ctx, order_number="#4001", changes=case.changes)
     async with services.sessions() as session:
         actions = (await session.scalars(select(PendingAction))).all()
@@ -279,8 +340,10 @@ async def test_change_matrix(case: Case, make_services: Any) -> None:
     # what ran is exactly what the summary was written from, and nothing else
     confirmed = [OrderEdit.model_validate(e) for e in reply.action.args["edits"]]
     assert store.edits == [("#4001", confirmed)]
-    assert reply.action.summary.startswith(edit_summary(original, confirmed))
+    assert reply.action.summary.startswith(edit_summary(original, confirmed, case.collect))
     after = store.orders["#4001"]
+    # the money as the summary said: an extra recorded as due, never taken; a saving refunded
+    assert (f"{after.amount_due:.2f}", f"{after.refunded_amount:.2f}") == (case.due, case.refunded)
     expected = lines_after(original, confirmed)
     assert {i.id: (i.sku, i.quantity, i.unit_price) for i in after.line_items} == expected
     assert f"{after.total:.2f}" == reply.action.args["expected_total"]
