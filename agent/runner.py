@@ -302,6 +302,22 @@ class Runner:
                 {
                     "type": "escalation",
                     "action": "created",
+        elif gate is not None and gate.action.status == "awaiting_approval":
+            if self._announce is not None:  # the customer said yes; staff must decide
+                await self._announce(
+                    {
+                        "type": "escalation",
+                        "action": "created",
+                        "reason": "approval_required",
+                        "action_id": gate.action.id,
+                        "conversation_id": conversation.id,
+                    }
+                )
+        yield TurnResult(
+            conversation_id=conversation.id,
+            message_id=reply.id,
+            text=reply.text,
+            owner=owner,
                     "escalation_id": ctx.escalation[0],
                     "reason": ctx.escalation[1],
                     "conversation_id": conversation.id,

@@ -5,7 +5,9 @@ customer's socket reaches a console streaming from another worker (through Redis
 is one `data:` line of JSON with a `type`:
 
   - `message`: a message in a conversation (`conversation_id`, `id`, `role`)
-  - `escalation`: an escalation created (`escalation_id`, `conversation_id`, `reason`)
+  - `escalation`: an escalation created (`escalation_id`, `conversation_id`, `reason`; for an
+    action waiting for approval `reason: approval_required` and `action_id`)
+  - `note`: an internal note added (`conversation_id`, `id`, `staff_id`)
   - `ownership`: claim, assign, resolve or hand back (`conversation_id`, `owner`,
     `owner_staff_id`, `version`, `escalation_id`, `escalation_status`)
   - `action`: a staff decision on an action (`action_id`, `conversation_id`, `outcome`)

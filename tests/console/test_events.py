@@ -224,3 +224,54 @@ def test_signing_out_ends_the_stream(settings: Settings, embedder: Any, triager:
             stream.close()
     finally:
         app.stop()
+
+
+def test_an_approval_request_and_its_decision_are_announced(
+    settings: Settings, embedder: Any, triager: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The approval gate's request (settled in code, no escalation of the conversation) and the
+    staff decision both reach the staff topic."""
+    from fastapi.testclient import TestClient
+
+    from bus import STAFF_TOPIC
+    from server import create_app
+    from services import build_services
+    from tests.fakes import NOW, ScriptedChatModel, calls, says
+
+    model = ScriptedChatModel(script=[
+        calls("verify_customer", order_number="#1002", email="ada@example.com"),
+        calls("start_return", _id="c2", order_number="#1002",
+              items=[{"item": "Trail Runner", "quantity": 1}], reason="exception",
+              resolution="refund"),
+        says("This needs a review. Shall I send it?"),
+    ])
+
+    async def build() -> Any:
+        return await build_services(settings, embedder=embedder, triager=triager,
+                                    store=MemoryStore(), model=model, clock=lambda: NOW)
+
+    with TestClient(create_app(settings, build=build)) as client:
+        bus = client.app.state.services.bus  # type: ignore[attr-defined]
+        heard: list[dict[str, Any]] = []
+
+        async def publish(topic: str, event: dict[str, Any]) -> None:
+            if topic == STAFF_TOPIC:
+                heard.append(event)
+
+        monkeypatch.setattr(bus, "publish", publish)
+        first = client.post("/api/chat", json={"text": "return #1002 ada@example.com"}).json()
+        cid = first["conversation_id"]
+        client.post("/api/chat", json={"text": "yes", "conversation_id": cid})
+        (action,) = client.get("/api/staff/actions", headers=BEARER).json()
+        assert action["status"] == "awaiting_approval"
+        requested = [e for e in heard if e["type"] == "escalation"]
+        assert requested == [{"type": "escalation", "action": "created",
+                              "reason": "approval_required", "action_id": action["id"],
+                              "conversation_id": cid}]
+        client.post(f"/api/staff/actions/{action['id']}/reject", headers=BEARER,
+                    json={"staff_id": "sam"})
+        (decided,) = [e for e in heard if e["type"] == "action"]
+        assert decided == {"type": "action", "action_id": action["id"], "conversation_id": cid,
+                           "status": "rejected", "outcome": "rejected"}
+        told = [e for e in heard if e["type"] == "message" and e["role"] == "system"]
+        assert len(told) == 1 and told[0]["conversation_id"] == cid
