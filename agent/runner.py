@@ -109,11 +109,6 @@ class Runner:
             if not opened.run_bot:
                 claim.settled()  # released by the transaction that just committed
             conversation, customer_msg, replay = opened.conversation, opened.message, opened.replay
-            yield Accepted(
-                conversation.id,
-                customer_msg.id,
-                client_id,
-                conversation_id is None,
             if replay is None and self._announce is not None:
                 await self._announce(
                     {
@@ -125,6 +120,11 @@ class Runner:
                         "created_at": customer_msg.created_at.isoformat(),
                     }
                 )
+            yield Accepted(
+                conversation.id,
+                customer_msg.id,
+                client_id,
+                conversation_id is None,
                 conversation.owner,
             )
             if replay is not None:
@@ -245,12 +245,12 @@ class Runner:
         final.response_metadata["engine_flags"] = _flags(final, ctx)
         engine = (final.response_metadata or {}).get("engine", repo.KEEP)
         reply: Message | None = None
+        latency_ms = int((time.perf_counter() - started) * 1000)
         async with self._deps.sessions.begin() as session:
             for entry in ctx.pending_audit:
                 await repo.add_audit(session, **entry)
             # kept on the conversation, not only in the message window: a long conversation
             # must not forget that the customer was verified or which flow was open
-        latency_ms = int((time.perf_counter() - started) * 1000)
             if await repo.finish_turn(
                 session,
                 conversation.id,
@@ -273,12 +273,12 @@ class Runner:
                     }
                 )
                 reply = (await repo.append_messages(session, conversation.id, rows_out))[-1]
+                _record_outcomes(session, conversation, customer_msg, ctx, final, latency_ms)
             else:
                 # a human took over while the bot was thinking: the bot stays silent
                 if claim is not None:
                     await claim.release(session)
                 silenced = (await repo.get_conversation(session, conversation.id)) or conversation
-                _record_outcomes(session, conversation, customer_msg, ctx, final, latency_ms)
         if claim is not None:
             claim.settled()
         if reply is None:
@@ -292,16 +292,16 @@ class Runner:
         )
         owner = Owner.QUEUED if ctx.escalation else Owner.BOT
         escalation = Escalated(*ctx.escalation) if ctx.escalation else None
-        yield TurnResult(
-            conversation_id=conversation.id,
-            message_id=reply.id,
-            text=reply.text,
-            owner=owner,
         if ctx.escalation and self._announce is not None:
             await self._announce(
                 {
                     "type": "escalation",
                     "action": "created",
+                    "escalation_id": ctx.escalation[0],
+                    "reason": ctx.escalation[1],
+                    "conversation_id": conversation.id,
+                }
+            )
         elif gate is not None and gate.action.status == "awaiting_approval":
             if self._announce is not None:  # the customer said yes; staff must decide
                 await self._announce(
@@ -318,11 +318,6 @@ class Runner:
             message_id=reply.id,
             text=reply.text,
             owner=owner,
-                    "escalation_id": ctx.escalation[0],
-                    "reason": ctx.escalation[1],
-                    "conversation_id": conversation.id,
-                }
-            )
             created_at=reply.created_at,
             client_id=client_id,
             citations=citations,
@@ -371,11 +366,6 @@ class Runner:
             yield Token(tail)
 
 
-def _result_from_row(row: Message, conversation: Conversation, client_id: str | None) -> TurnResult:
-    return TurnResult(
-        conversation_id=conversation.id,
-        message_id=row.id,
-        text=row.text,
 def _record_outcomes(
     session: Any,
     conversation: Conversation,
@@ -424,6 +414,11 @@ _TOOL_INTENT = {
 }
 
 
+def _result_from_row(row: Message, conversation: Conversation, client_id: str | None) -> TurnResult:
+    return TurnResult(
+        conversation_id=conversation.id,
+        message_id=row.id,
+        text=row.text,
         owner=conversation.owner,
         created_at=row.created_at,
         client_id=client_id,
