@@ -83,12 +83,15 @@ def masked_settings(settings: Any) -> dict[str, Any]:
     shown: dict[str, Any] = {}
     for name in type(settings).model_fields:
         value = getattr(settings, name)
-        if isinstance(value, SecretStr) or any(word in name for word in _SECRET_WORDS):
+        secret_name = any(word in name for word in _SECRET_WORDS)
+        if isinstance(value, SecretStr) or (secret_name and isinstance(value, str)):
             shown[name] = MASK if value else None
         elif isinstance(value, str) and "://" in value:
             shown[name] = _mask_url(value)
         elif isinstance(value, str | int | float | bool) or value is None:
-            shown[name] = value
+            shown[name] = value  # openai_max_tokens is a number, not a token
+        elif isinstance(value, dict):
+            shown[name] = {str(k): v for k, v in value.items()}
         elif isinstance(value, list | tuple):
             shown[name] = [str(v) for v in value]
         else:

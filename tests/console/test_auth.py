@@ -495,3 +495,6 @@ def test_settings_are_shown_to_admins_with_every_secret_masked(
     assert shown["redis_url"] == "redis://:********@127.0.0.1:6379/0"
     assert shown["store_name"] == configured.store_name
     assert shown["staff_login_account_limit"] == 3
+    assert shown["openai_max_tokens"] == configured.openai_max_tokens  # a number, not a secret
+    assert shown["sla_first_response_minutes"]["urgent"] == 15
+    assert shown["data_dir"] == str(configured.data_dir)
