@@ -306,8 +306,12 @@ def test_a_wrong_bearer_token_is_refused_even_beside_a_good_cookie(client: TestC
         {"token": "other-session"},
         {"origin": "https://evil.example"},
         {"origin": "null"},
+        {"origin": None, "fetch_site": "cross-site"},
     ],
-    ids=["missing", "wrong", "another-sessions-token", "cross-site-origin", "null-origin"],
+    ids=[
+        "missing", "wrong", "another-sessions-token", "cross-site-origin", "null-origin",
+        "cross-site-fetch-metadata",
+    ],
 )
 def test_csrf_refusals_change_nothing(
     client: TestClient, app_settings: Settings, headers: dict[str, Any]
@@ -318,6 +322,8 @@ def test_csrf_refusals_change_nothing(
     other = login(client, "b@example.com")
     conversation_id = _queued_conversation(client)
     sent = signed.headers(csrf=headers.get("csrf", True), origin=headers.get("origin", ORIGIN))
+    if "fetch_site" in headers:
+        sent["Sec-Fetch-Site"] = headers["fetch_site"]
     if "token" in headers:
         token = headers["token"]
         sent["X-CSRF-Token"] = other.csrf if token == "other-session" else token
