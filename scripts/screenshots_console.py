@@ -97,25 +97,29 @@ def chat(api: httpx.Client, text: str, conversation_id: str | None = None) -> di
     return dict(answer.json())
 
 
-def approval_order(settings: Any) -> Any:
-    """A fresh delivered one-item order worth $110-240: damaged, it needs staff approval."""
+def approval_orders(settings: Any, count: int) -> list[Any]:
+    """Fresh delivered one-item orders worth $110-240 of different customers: damaged, each
+    return needs staff approval."""
     from datetime import UTC, datetime
 
     from commerce.demo.store import DemoStore
     from commerce.models import OrderStatus
 
-    async def find() -> Any:
+    async def find() -> list[Any]:
         store = DemoStore.open(settings.demo_store_path)
+        found: dict[str, Any] = {}
         try:
             recent = datetime.now(UTC) - timedelta(days=20)
             for order in await store.list_orders(status=OrderStatus.DELIVERED, limit=500):
                 item = order.line_items[0]
                 if (len(order.line_items) == 1 and order.delivered_at
                         and order.delivered_at > recent and not item.final_sale
-                        and item.returned_quantity == 0
-                        and 110 < item.unit_price * item.quantity < 240):
-                    return order
-            raise SystemExit("no demo order fits the approval example")
+                        and item.returned_quantity == 0 and order.customer_id not in found
+                        and item.quantity == 1 and 110 < item.unit_price < 240):
+                    found[order.customer_id] = order
+                if len(found) == count:
+                    return list(found.values())
+            raise SystemExit("not enough demo orders fit the approval example")
         finally:
             await store.close()
 
@@ -164,15 +168,31 @@ def seed(base: str, settings: Any) -> dict[str, Any]:
         for line in lines:
             cid = chat(customer, line, cid)["conversation_id"]
         conversations.append(cid)
-    shown = damaged_return(customer, approval_order(settings))
+    shown_order, approved, rejected = approval_orders(settings, 3)
+    shown = damaged_return(customer, shown_order)
     chat(customer, "Also, can I talk to someone about the replacement?", shown)
+    decided = [damaged_return(customer, approved), damaged_return(customer, rejected)]
+    waiting = staff.get("/api/staff/actions", params={"status": "awaiting_approval"}).json()
+    mine = {a["conversation_id"] for a in waiting} & set(decided)
+    if len(mine) != 2:
+        every = staff.get("/api/staff/actions").json()
+        raise SystemExit(f"returns not waiting for approval: {decided} {every}")
+    for action in waiting:
+        if action["conversation_id"] == decided[0]:
+            staff.post(f"/api/staff/actions/{action['id']}/approve",
+                       json={"staff_id": "alex"}).raise_for_status()
+        elif action["conversation_id"] == decided[1]:
+            staff.post(f"/api/staff/actions/{action['id']}/reject",
+                       json={"staff_id": "alex", "note": "The photo shows wear, not damage."}
+                       ).raise_for_status()
 
     queue = staff.get("/api/staff/queue").json()
     sam, alex = members["sam"]["id"], members["alex"]["id"]
     # Alex answered and resolved one; Sam holds another; the rest wait
-    done = [i for i in queue if i["conversation_id"] not in (shown,)]
+    done = [i for i in queue if i["conversation_id"] not in (shown, *decided)]
+    resolved = None
     if done:
-        cid = done[-1]["conversation_id"]
+        cid = resolved = done[-1]["conversation_id"]
         staff.post(f"/api/staff/conversations/{cid}/reply",
                    json={"staff_id": alex, "text": "Sorted: the duplicate charge is refunded."}
                    ).raise_for_status()
@@ -183,11 +203,11 @@ def seed(base: str, settings: Any) -> dict[str, Any]:
     staff.post(f"/api/staff/conversations/{shown}/notes",
                json={"staff_id": sam, "text": "Photo shows a torn seam. Approve if under $250."}
                ).raise_for_status()
-    history(settings, conversations)
+    history(settings, conversations, resolved)
     return {"members": members, "shown": shown}
 
 
-def history(settings: Any, conversations: list[str]) -> None:
+def history(settings: Any, conversations: list[str], by_staff: str | None) -> None:
     """Demo data only, written to the database directly: the conversations spread over the
     last 14 days (they were all made a minute ago), and ratings as the widget would store."""
     from sqlalchemy import create_engine, select
@@ -218,6 +238,10 @@ def history(settings: Any, conversations: list[str]) -> None:
                 score=rng.choice([5, 5, 5, 4, 4, 4, 3, 2, 5, 4]),
                 detail={"comment": None, "resolution": 1}, channel="web",
                 created_at=now - timedelta(days=rng.randint(0, 13), hours=rng.randint(0, 20))))
+        for score in [5, 4, 5, 5, 3, 5] if by_staff else []:  # after a staff member answered
+            db.add(OutcomeEvent(conversation_id=by_staff, kind=OutcomeKind.CSAT, score=score,
+                                detail={"comment": None, "resolution": 1}, channel="web",
+                                created_at=now))
     engine.dispose()
 
 
@@ -238,11 +262,11 @@ def shoot(base: str, seeded: dict[str, Any], out: Path) -> list[Path]:
         expect(page.locator("header.top .live")).to_have_text("Live")
         expect(page.locator("table.grid tbody tr").first).to_be_visible()
 
-        def snap(name: str) -> None:
+        def snap(name: str, *, full_page: bool = False) -> None:
             page.mouse.move(0, 0)
             page.wait_for_timeout(300)
             path = out / f"console-{name}.png"
-            page.screenshot(path=path)
+            page.screenshot(path=path, full_page=full_page)
             shots.append(path)
 
         snap("queue")
@@ -253,7 +277,7 @@ def shoot(base: str, seeded: dict[str, Any], out: Path) -> list[Path]:
         snap("conversation")
         page.goto(f"{base}/console#/analytics")
         expect(page.locator("svg.chart").first).to_be_visible()
-        snap("analytics")
+        snap("analytics", full_page=True)
         # knowledge as the admin, who writes the article an unanswered question asks for
         page.get_by_role("button", name="Sign out").click()
         page.get_by_label("Email").fill("robin@northwind.example")

@@ -46,7 +46,9 @@ export function columns(points, { title, unit = "" } = {}) {
 
 /** Horizontal bars: `pairs` is [[label, value], ...]; colours per row unless `color` is set. */
 export function bars(pairs, { title, unit = "", color, max: fixedMax } = {}) {
-  const row = 26, L = 150, W = 560;
+  const row = 26, W = 560, CHAR = 6.8, MAX_CHARS = 36;  // CHAR: one 12px character, in units
+  const longest = Math.max(4, ...pairs.map(([k]) => Math.min(String(k).length, MAX_CHARS)));
+  const L = Math.round(longest * CHAR + 14);
   const H = Math.max(row, pairs.length * row) + 4;
   const max = fixedMax || nice(Math.max(0, ...pairs.map(([, v]) => v)));
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart bars", role: "img",
@@ -57,7 +59,7 @@ export function bars(pairs, { title, unit = "", color, max: fixedMax } = {}) {
     const text = String(key);
     svg.append(
       s("text", { x: L - 8, y: y + 15, "text-anchor": "end", class: "label" },
-        text.length > 24 ? `${text.slice(0, 23)}…` : text, s("title", {}, text)),
+        text.length > MAX_CHARS ? `${text.slice(0, MAX_CHARS - 1)}…` : text, s("title", {}, text)),
       s("rect", { x: L, y, width: Math.max(value > 0 ? 2 : 0, w), height: row - 8, rx: 3,
         fill: color || PALETTE[i % PALETTE.length], class: "bar" }),
       s("text", { x: L + w + 6, y: y + 15, class: "value" }, `${fmt(value)}${unit}`));

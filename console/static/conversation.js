@@ -25,14 +25,14 @@ function message(m, me) {
   if (kind === "event") {
     return h("li", { class: "msg event", dataset: { id: m.id || "" } },
       h("span", { class: "text" }, m.text), " · ",
-      h("time", { datetime: m.created_at, title: when(m.created_at) }, ago(m.created_at), " ago"));
+      h("time", { datetime: m.created_at, title: when(m.created_at) }, ago(m.created_at)));
   }
   const who = kind === "staff" || kind === "note"
     ? `${WHO[kind]}${m.staff_id ? ` · ${staffName(m.staff_id, me)}` : ""}`
     : WHO[kind];
   return h("li", { class: `msg ${kind}`, dataset: { id: m.id || "" } },
     h("div", { class: "meta" }, h("span", { class: "who" }, who),
-      h("time", { datetime: m.created_at, title: when(m.created_at) }, ago(m.created_at), " ago")),
+      h("time", { datetime: m.created_at, title: when(m.created_at) }, ago(m.created_at))),
     h("div", { class: "text" }, m.text));
 }
 
@@ -106,7 +106,7 @@ function actionsCard(list, reload) {
   }
   for (const a of list) {
     const note = h("input", { type: "text", "aria-label": "Note to the customer (optional)",
-      placeholder: "Note (optional, sent with a rejection)" });
+      placeholder: "Note to the customer" });
     const decide = async (verb) => {
       try {
         await post(`/api/staff/actions/${a.id}/${verb}`, { note: note.value });

@@ -59,8 +59,16 @@ export function span(ms) {
   return `${Math.floor(hours / 24)} d`;
 }
 
-export function ago(iso) {
+/** How long since `iso`: "4 min". */
+export function since(iso) {
   return iso ? span(Date.now() - Date.parse(iso)) : "";
+}
+
+/** "just now", "4 min ago". */
+export function ago(iso) {
+  if (!iso) return "";
+  const ms = Date.now() - Date.parse(iso);
+  return ms < 60_000 ? "just now" : `${span(ms)} ago`;
 }
 
 export function when(iso) {

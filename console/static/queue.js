@@ -2,7 +2,7 @@
 // claim and assign; redrawn from the live event stream without a reload.
 
 import { get, post } from "./api.js";
-import { ago, brief, clear, h, label, replace, span, staffName, toast } from "./dom.js";
+import { brief, clear, h, label, replace, since, span, staffName, toast } from "./dom.js";
 import { onEvent, throttled } from "./events.js";
 
 const PRIORITIES = ["urgent", "high", "normal", "low"];
@@ -84,7 +84,7 @@ export async function renderQueue(main, session) {
     h("td", {}, label(item.category)),
     h("td", {}, label(item.reason)),
     h("td", {}, open, h("div", { class: "sub" }, contextOf(item))),
-    h("td", { class: "waiting" }, ago(item.created_at)),
+    h("td", { class: "waiting" }, since(item.created_at)),
     h("td", {}, h("span", { class: `sla ${sla.state}`, title: `SLA: ${sla.state}` }, sla.text)),
     h("td", { class: "owner" }, owner),
     actions);

@@ -102,10 +102,9 @@ def _approval_order(settings: Settings) -> Any:
                 if order.delivered_at is None or order.delivered_at < recent:
                     continue
                 for item in order.line_items:
-                    value = item.unit_price * item.quantity
                     if (not item.final_sale and item.returned_quantity == 0
-                            and item.category != "gift cards" and 110 < value < 240
-                            and len(order.line_items) == 1):
+                            and item.category != "gift cards" and item.quantity == 1
+                            and 110 < item.unit_price < 240 and len(order.line_items) == 1):
                         return order
             raise AssertionError("the demo store has no fresh single-item order over $110")
         finally:
