@@ -292,6 +292,17 @@ class Runner:
         )
         owner = Owner.QUEUED if ctx.escalation else Owner.BOT
         escalation = Escalated(*ctx.escalation) if ctx.escalation else None
+        if self._announce is not None:
+            await self._announce(
+                {
+                    "type": "message",
+                    "conversation_id": conversation.id,
+                    "id": reply.id,
+                    "role": "assistant",
+                    "owner": str(owner),
+                    "created_at": reply.created_at.isoformat(),
+                }
+            )
         if ctx.escalation and self._announce is not None:
             await self._announce(
                 {

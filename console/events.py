@@ -4,7 +4,8 @@ Fed from the bus (bus.py `STAFF_TOPIC`), so an escalation opened by the worker h
 customer's socket reaches a console streaming from another worker (through Redis). Each event
 is one `data:` line of JSON with a `type`:
 
-  - `message`: a message in a conversation (`conversation_id`, `id`, `role`)
+  - `message`: a message in a conversation (`conversation_id`, `id`, `role`: customer,
+    assistant, staff or system)
   - `escalation`: an escalation created (`escalation_id`, `conversation_id`, `reason`; for an
     action waiting for approval `reason: approval_required` and `action_id`)
   - `note`: an internal note added (`conversation_id`, `id`, `staff_id`)

@@ -135,6 +135,8 @@ def test_a_console_stream_hears_the_queue_change_in_process(one_app: LiveApp) ->
         cid = handed["conversation_id"]
         said = stream.next_event(lambda e: e.get("conversation_id") == cid)
         assert (said["type"], said["role"]) == ("message", "customer")
+        answered = stream.next_event(lambda e: e["type"] == "message")
+        assert (answered["role"], answered["owner"]) == ("assistant", "queued")
         opened = stream.next_event(lambda e: e["type"] == "escalation")
         assert opened["conversation_id"] == cid and opened["reason"] == "customer_request"
         assert opened["escalation_id"] == handed["escalation"]["id"]
