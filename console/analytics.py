@@ -122,7 +122,11 @@ async def compute(session: Any, *, days: int, now: datetime) -> dict[str, Any]:
     events = (
         await session.execute(
             select(*EVENT_COLUMNS)
-            .where(OutcomeEvent.created_at >= since)
+            .where(
+                # the (kind, created_at) index serves this
+                OutcomeEvent.kind.in_([str(k) for k in OutcomeKind]),
+                OutcomeEvent.created_at >= since,
+            )
             .order_by(OutcomeEvent.created_at)
         )
     ).all()

@@ -69,6 +69,17 @@ def test_sla_states_by_priority_and_settings_override(settings: Settings) -> Non
     assert sla_for(opened, "low", settings=custom, now=at(6)).target_minutes == 1440
 
 
+def test_the_sla_override_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("SUPPORT_SLA_FIRST_RESPONSE_MINUTES", '{"urgent": 5, "low": 2880}')
+    custom = Settings(env="test", data_dir=tmp_path)
+    opened = ny(2026, 11, 30, 9, 0)
+    assert sla_for(opened, "urgent", settings=custom, now=opened).target_minutes == 5
+    assert sla_for(opened, "low", settings=custom, now=opened).target_minutes == 2880
+    assert sla_for(opened, "high", settings=custom, now=opened).target_minutes == 60  # default
+
+
 @pytest.fixture
 def client(settings: Settings, embedder: Any, triager: Any) -> Iterator[TestClient]:
     with staff_client(fast_settings(settings), embedder, triager) as c:
