@@ -57,6 +57,14 @@ def test_sign_in_claim_and_reply_reaches_the_widget(
     expect(row.locator(".sla")).to_have_text(re.compile(r"due in|over"))
     expect(row.locator(".owner")).to_have_text("unclaimed")
 
+    # search reads the conversation's words; a miss empties the table
+    search = staff.get_by_label("Search the queue")
+    search.fill("zz-no-such-words")
+    expect(row).to_have_count(0)
+    search.fill("parcel never arrived")
+    expect(row).to_be_visible()
+    expect(staff.locator("table.grid tbody tr")).to_have_count(1)
+
     row.get_by_role("button", name="Claim").click()
     expect(staff).to_have_url(re.compile(f"#/c/{conversation_id}$"))
     expect(staff.locator(".conv-head")).to_contain_text("owner: you")
@@ -73,6 +81,15 @@ def test_sign_in_claim_and_reply_reaches_the_widget(
 
     # The customer's widget, in another browser context, gets it live.
     expect(customer.locator("support-chat .msg.staff .body")).to_have_text(text)
+
+    # The customer answers; the open conversation shows it without a reload.
+    box = customer.get_by_role("textbox", name="Your message")
+    box.fill("Thank you, that was quick")
+    box.press("Enter")
+    expect(staff.locator(".transcript .msg.customer .text").last).to_have_text(
+        "Thank you, that was quick"
+    )
+    assert staff.evaluate("window.__sameDocument") is True
 
     # An internal note stays in the console.
     staff.get_by_label("Internal note").check()
