@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, String, column, func, select, table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -73,6 +74,13 @@ _OUTBOX = table(
     column("created_at", DateTime()),
 )
 _WAITING = ("pending", "delivering")
+# proactive notifications (storage/tables_notify.py), counted from their rows at scrape time so
+# the passes of every process show, `notify run` from the command line too
+_NOTIFICATIONS = table(
+    "notifications",
+    column("status", String()),
+    column("reason", String()),
+)
 
 
 def prepare_multiprocess_dir(
@@ -112,7 +120,6 @@ class _Instruments:
     open_sockets: Any
     model_tokens: Any
     model_path: Any
-    notifications: Any
     registry: Any  # None in multiprocess mode: the samples live in files
 
 
@@ -179,12 +186,6 @@ def _build() -> _Instruments:
             ["outcome", "why"],
             registry=registry,
         ),
-        notifications=Counter(
-            "support_notifications",
-            "Proactive order notifications: sent, skipped (and why), deferred (and why).",
-            ["outcome", "reason"],
-            registry=registry,
-        ),
         registry=registry,
     )
 
@@ -226,12 +227,6 @@ def model_path(outcome: str, why: str) -> None:
     _get().model_path.labels(outcome=outcome, why=why).inc()
 
 
-def notification(outcome: str, reason: str) -> None:
-    """notifications/runner.py: `outcome` sent | skipped | deferred; `reason` why (opted_out,
-    quiet_hours, daily_cap, superseded, ...), empty when sent."""
-    _get().notifications.labels(outcome=outcome, reason=reason).inc()
-
-
 @contextmanager
 def socket_open() -> Iterator[None]:
     gauge = _get().open_sockets
@@ -262,11 +257,27 @@ async def outbox_backlog(engine: AsyncEngine) -> tuple[int, float]:
     return int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds())
 
 
+async def notification_counts(engine: AsyncEngine) -> list[tuple[str, str, int]]:
+    """(status, reason, rows) of the notifications table; none when the table is absent (a
+    database older than migration 0010)."""
+    query = (
+        select(_NOTIFICATIONS.c.status, _NOTIFICATIONS.c.reason, func.count())
+        .select_from(_NOTIFICATIONS)
+        .group_by(_NOTIFICATIONS.c.status, _NOTIFICATIONS.c.reason)
+    )
+    try:
+        async with engine.connect() as conn:
+            found = (await conn.execute(query)).all()
+    except DBAPIError:
+        return []
+    return [(str(status), str(reason or ""), int(n)) for status, reason, n in found]
+
+
 async def render(engine: AsyncEngine | None, *, multiproc_dir: Path | None = None) -> bytes:
     """The exposition text: this process's samples (or all workers' when a multiprocess folder
     is configured or given), then the gauges read from the database at scrape time."""
     from prometheus_client import CollectorRegistry, generate_latest
-    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
     configured = os.environ.get(MULTIPROC_ENV)
     path = multiproc_dir or (Path(configured) if configured else None)
@@ -281,6 +292,21 @@ async def render(engine: AsyncEngine | None, *, multiproc_dir: Path | None = Non
     if engine is None:
         return body
     depth, age = await outbox_backlog(engine)
+    told = CounterMetricFamily(
+        "support_notifications",
+        "Proactive order notifications decided, from the database: sent, or skipped and why.",
+        labels=["outcome", "reason"],
+    )
+    waiting = GaugeMetricFamily(
+        "support_notifications_pending",
+        "Notifications waiting, and why (quiet_hours, daily_cap; empty: due now).",
+        labels=["reason"],
+    )
+    for status, reason, n in await notification_counts(engine):
+        if status == "pending":
+            waiting.add_metric([reason], n)
+        else:
+            told.add_metric([status, "" if status == "sent" else reason], n)
     extra = CollectorRegistry()
     extra.register(
         _Fixed(
@@ -292,6 +318,8 @@ async def render(engine: AsyncEngine | None, *, multiproc_dir: Path | None = Non
                 "Age of the oldest outbox row waiting for delivery (0 when none).",
                 value=age,
             ),
+            told,
+            waiting,
         )
     )
     return body + generate_latest(extra)

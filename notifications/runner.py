@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import metrics
 from commerce.backend import StoreBackend
 from commerce.models import Order
 from commerce.policy import load_policy
@@ -186,13 +185,10 @@ class NotificationRunner:
                 continue
             if outcome.kind == "sent" and outcome.sent is not None:
                 report.sent.append(outcome.sent)
-                metrics.notification("sent", "")
             elif outcome.kind == "skipped":
                 report.skipped[outcome.reason] = report.skipped.get(outcome.reason, 0) + 1
-                metrics.notification("skipped", outcome.reason)
             else:
                 report.deferred[outcome.reason] = report.deferred.get(outcome.reason, 0) + 1
-                metrics.notification("deferred", outcome.reason)
 
     # ---- one row --------------------------------------------------------------------------------
 
