@@ -297,7 +297,10 @@ def shoot(base: str, seeded: dict[str, Any], out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--size", default="1280x800", help="the browser window, WIDTHxHEIGHT")
     args = parser.parse_args()
+    width, _, height = args.size.partition("x")
+    VIEWPORT.update(width=int(width), height=int(height))
     from pydantic import SecretStr
 
     from settings import Settings

@@ -88,7 +88,8 @@ export function staffName(id, me, team = []) {
 
 /** The escalation summary without its "Reason: ..." lead, cut to `max` characters. */
 export function brief(summary, max = 140) {
-  const text = String(summary || "").replace(/^Reason:[^.]*\.\s*/, "");
+  const text = String(summary || "").replace(/^Reason:[^.]*\.\s*/, "")
+    .replace(/^Approve or reject action [0-9a-f]{8,}:\s*/, "Approve or reject: ");
   return text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text;
 }
 
