@@ -64,10 +64,19 @@ class Services:
 
     async def email_staff_reply(self, session: AsyncSession, **fields: Any) -> str | None:
         """A staff message on an email conversation, queued as an email in `session`
-        (channels/email/outbound.py). The console reaches the email channel through here."""
+        (channels/email/outbound.py). The console reaches the email channel through here.
+        A conversation a notice started, where the customer has not written yet, is answered
+        at the order's address, threaded on the notice (notifications/replies.py)."""
         from channels.email.outbound import enqueue_staff_reply
 
-        return await enqueue_staff_reply(session, settings=self.settings, **fields)
+        sent = await enqueue_staff_reply(session, settings=self.settings, **fields)
+        if sent is None:
+            from notifications.replies import enqueue_notice_reply
+
+            sent = await enqueue_notice_reply(
+                session, settings=self.settings, store=self.store, now=self.deps.clock(), **fields
+            )
+        return sent
 
     def start_background(self) -> None:
         """Pollers for a serving process (the CLI leaves rows for the server). With N workers

@@ -142,3 +142,63 @@ async def test_a_delay_notice_offers_a_person_and_a_yes_files_a_low_priority_tic
         )
     assert escalation is not None
     assert escalation.priority == "low"
+
+
+async def _staff_reply(world: _World, conversation_id: str, text: str) -> None:
+    import httpx
+
+    from server import create_app
+
+    app = create_app(world.services.settings, world.services)
+    app.state.services = world.services  # what the lifespan sets; the test owns the services
+    token = world.services.settings.staff_token.get_secret_value()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.post(
+            f"/api/staff/conversations/{conversation_id}/reply",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"staff_id": "sam", "text": text},
+        )
+    assert response.status_code == 200, response.text
+
+
+async def test_staff_can_write_first_in_a_notice_conversation(world: _World) -> None:
+    """Before the customer has written, a staff reply goes to the order's address through the
+    outbox, under the notice's thread; the customer's answer comes back to the conversation."""
+    await world.notice("#1001", "shipped")
+    at_local(world, 4, 10)  # type: ignore[arg-type]
+    notice, conversation_id = await world.notice("#1001", "delayed")
+    await _staff_reply(world, conversation_id, "Hi Ada, Sam here: I asked the carrier.")
+    before = len(world.sink.sent)
+    await world.deliver()
+    assert len(world.sink.sent) == before + 1
+    sent = world.sink.sent[-1]
+    email = sent.message
+    assert sent.rcpt_tos == ["ada@example.com"]
+    assert email["In-Reply-To"] == notice["Message-ID"]
+    assert notice["Message-ID"] in email["References"]
+    assert "Sam here" in email.get_body(("plain",)).get_content()
+    assert email["Subject"].startswith("Re: ")
+    outcome = await world.channel.handle(
+        mail(
+            "Thanks Sam, any news?",
+            sender="Ada Lovelace <ada@example.com>",
+            subject=email["Subject"],
+            headers={  # a mail client keeps the thread's References and adds what it answers
+                "In-Reply-To": email["Message-ID"],
+                "References": f"{email['References']} {email['Message-ID']}",
+            },
+        )
+    )
+    assert outcome.conversation_id == conversation_id
+
+
+async def test_a_staff_reply_where_no_notice_was_emailed_sends_nothing(world: _World) -> None:
+    async with world.services.sessions.begin() as session:
+        from storage import repo
+
+        conversation = await repo.create_conversation(session, channel="email")
+    before = len(world.sink.sent)
+    await _staff_reply(world, conversation.id, "Hello?")
+    await world.deliver()
+    assert len(world.sink.sent) == before
