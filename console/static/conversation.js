@@ -97,6 +97,17 @@ function customerCard(data) {
   return card;
 }
 
+function photosCard(photos) {
+  if (!photos?.length) return null;
+  return h("section", { class: "card photos", "aria-labelledby": "photo-title" },
+    h("h2", { id: "photo-title" }, `Photos (${photos.length})`),
+    h("div", { class: "thumbs" }, photos.map((p, i) => {
+      const src = `/api/staff/attachments/${encodeURIComponent(p.id)}`;
+      return h("a", { href: src, target: "_blank", rel: "noopener" },
+        h("img", { src, alt: `Customer photo ${i + 1}`, loading: "lazy", width: 96, height: 96 }));
+    })));
+}
+
 function actionsCard(list, reload) {
   const card = h("section", { class: "card actions-card", "aria-labelledby": "act-title" },
     h("h2", { id: "act-title" }, "Pending actions"));
@@ -242,7 +253,8 @@ export async function renderConversation(main, session, id) {
     if (atBottom || !log.dataset.drawn) log.scrollTop = log.scrollHeight;
     log.dataset.drawn = "1";
     // what waits for a decision first, then who the customer is, then the record
-    replace(side, actionsCard(pending, load), customerCard(data), escalationCard(data.escalation));
+    replace(side, actionsCard(pending, load), photosCard(data.attachments), customerCard(data),
+      escalationCard(data.escalation));
   };
 
   replace(main, h("section", { class: "conversation" }, head,

@@ -18,7 +18,7 @@ from settings import Settings
 from storage.tables import Conversation, Message, PendingAction
 from tests.console_ui.conftest import BEARER, Member, sign_in
 from tests.widget.test_widget_browser import STORAGE_KEY, ask, open_chat
-from tests.widget.test_widget_e2e import rows
+from tests.widget.test_widget_e2e import png, rows
 
 pytestmark = pytest.mark.browser
 
@@ -30,6 +30,11 @@ def escalate(customer: Page, base_url: str, first: str = "My parcel never arrive
     id the widget keeps."""
     open_chat(customer, base_url)
     ask(customer, first)
+    customer.locator("support-chat input[type=file]").set_input_files(
+        {"name": "IMG_0001.png", "mimeType": "image/png", "buffer": png(64, 48, (40, 90, 200))}
+    )
+    expect(customer.locator("support-chat .tray img")).to_have_count(1)
+    ask(customer, "Here is a photo of the label")
     ask(customer, "I want to talk to a person")
     expect(customer.locator("support-chat .notice").first).to_be_visible()
     return str(customer.evaluate(f"localStorage.getItem('{STORAGE_KEY}')"))
@@ -71,6 +76,10 @@ def test_sign_in_claim_and_reply_reaches_the_widget(
     expect(staff.locator(".transcript .msg.customer .text").first).to_have_text(
         "My parcel never arrived"
     )
+    # the customer's photo, fetched with the staff session
+    photo = staff.locator(".photos img")
+    expect(photo).to_have_count(1)
+    expect(photo).to_have_js_property("naturalWidth", 64)
     claimed = rows(live_settings, Conversation, id=conversation_id)[0]
     assert (claimed.owner, claimed.owner_staff_id) == ("human", agent.id)
 
