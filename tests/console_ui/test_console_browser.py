@@ -139,6 +139,24 @@ def _approval_order(settings: Settings) -> Any:
     return asyncio.run(find())
 
 
+def order_customer_first_name(settings: Settings, order: Any) -> str:
+    import asyncio
+
+    from commerce.demo.store import DemoStore
+
+    async def read() -> str:
+        store = DemoStore.open(settings.demo_store_path)
+        try:
+            customer = await store.get_customer(order.customer_id)
+            assert customer is not None
+            return customer.first_name
+        finally:
+            await store.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
+
+
 def propose_damaged_return(customer: Page, order: Any) -> None:
     """Walks the widget's return dialogue for a damaged item until the customer says Yes."""
     reply = ask(customer, f"I want to return order {order.number}, {order.email}")
@@ -185,6 +203,17 @@ def test_approve_a_pending_return_and_the_customer_is_told(
     card = staff.locator(f".action[data-id='{action_id}']")
     expect(card).to_contain_text("awaiting approval")
     expect(card).to_contain_text(order.number)
+    # a saved reply, filled in from this conversation's customer and order
+    title = f"Damaged item {uuid.uuid4().hex[:6]}"
+    made = staff.request.post(f"{live_server}/api/staff/saved-replies", headers=BEARER, data={
+        "title": title, "text": "Hi {{first_name}}, sorry about order {{order_number}}."})
+    assert made.status == 201, made.text()
+    staff.reload()
+    staff.get_by_label("Insert a saved reply").select_option(label=title)
+    first_name = order_customer_first_name(live_settings, order)
+    expect(staff.get_by_label("Reply to the customer")).to_have_value(
+        f"Hi {first_name}, sorry about order {order.number}.")
+
     notices_before = customer.locator("support-chat .notice").count()
     card.get_by_role("button", name="Approve").click()
     expect(staff.locator(".toast")).to_have_text("Approved; the customer has been told.")
