@@ -40,6 +40,10 @@ HEADING_WEIGHT = 0.3
 # passage gets this much more than the last
 RANK_BONUS = 0.1
 META_PENALTY = 0.2
+# A sentence that opens on a condition ("If ...", "For returns from outside the US ...", "Unless
+# ...") is the exception to the section's rule; the rule answers the plain question ("do I pay
+# for return shipping?" -> "Returns from US addresses are free", not the outside-the-US clause).
+CONDITION_PENALTY = 0.05
 MAX_SENTENCES = 3
 # A section whose prose is this short is quoted whole when it holds the best sentence: "how do
 # reward points work?" needs "1 point per $1" as much as "100 points make a $5 reward".
@@ -48,6 +52,10 @@ WHOLE_LIST = 8  # a list this short is kept whole once any item is chosen
 MAX_ROWS = 4
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[*_])")
+_CONDITION = re.compile(
+    r"^(if|unless|except|for (returns|orders|items|parcels|customers) (from|to|outside|in))\b",
+    re.I,
+)
 # Sentences about the article rather than the answer ("This article explains ...").
 _META = re.compile(
     r"^(this (article|page|guide) (explains|lists|covers|describes)|see (our|the) )", re.I
@@ -265,6 +273,7 @@ def score_units(
             [
                 weight * _overlap(words, f"{p.get('heading', '')} {u.plain}")
                 - (META_PENALTY if _META.match(u.plain) else 0.0)
+                - (CONDITION_PENALTY if u.kind == "sentence" and _CONDITION.match(u.plain) else 0.0)
                 for u in own
             ],
             dtype=np.float32,

@@ -83,6 +83,31 @@ def test_a_list_comes_back_as_a_list_with_its_lead_in(embedder: Any) -> None:
     assert lists and "PayPal" in lists[0].items
 
 
+RETURN_SHIPPING = {
+    "id": "returns.md#5",
+    "title": "Returns Policy",
+    "heading": "Return shipping costs and restocking fees",
+    "score": 0.63,
+    "text": (
+        "Returns from US addresses are free: we email you a prepaid return label. For returns "
+        "from outside the US, you pay return shipping and choose the carrier; we recommend a "
+        "tracked service.\n\nWe do not charge a restocking fee, except for opened electronics."
+    ),
+}
+
+
+def test_the_rule_is_quoted_before_its_exception(embedder: Any) -> None:
+    found = answer(
+        "actually first, do I have to pay for return shipping?",
+        [RETURN_SHIPPING],
+        embed=embedder.embed,
+    )
+    assert found.text.startswith("Returns from US addresses are free")
+    # the exception is kept only beside the rule, never instead of it
+    asked = answer("I live in Canada, who pays return shipping?", [RETURN_SHIPPING], embed=None)
+    assert "outside the US" in asked.text
+
+
 def test_sentences_about_the_article_are_not_quoted() -> None:
     found = answer("how long does delivery take?", [INTRO])
     assert "This article" not in found.text
