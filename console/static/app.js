@@ -89,10 +89,8 @@ function renderLogin(message = "") {
       showShell();
       await route();
     } catch (err) {
-      error.textContent = err.status === 429
-        ? "Too many attempts. Wait a minute and try again."
-        : err.status === 401 || err.status === 403
-          ? "Wrong email or password." : err.message;
+      // 429 carries the server's own words: how long until sign-in is allowed again
+      error.textContent = err.status === 401 ? "Wrong email or password." : err.message;
       password.value = "";
       password.focus();
     } finally {

@@ -400,3 +400,49 @@ def test_keyboard_only_sign_in_and_open_a_conversation(
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(f"#/c/{conversation_id}$"))
     expect(page.locator(".transcript .msg.customer .text").first).to_have_text("My order is late")
+
+
+def test_an_admin_assigns_a_conversation(
+    console: Callable[[Member], Page],
+    staff_member: Callable[[str], Member],
+    contexts: Callable[..., BrowserContext],
+    live_server: str,
+    live_settings: Settings,
+) -> None:
+    api = contexts().request
+    conversation_id = None
+    for text in ["My jacket zip broke", "I want to talk to a person"]:
+        answer = api.post(f"{live_server}/api/chat",
+                          data={"text": text, "conversation_id": conversation_id})
+        conversation_id = answer.json()["conversation_id"]
+    agent = staff_member("agent")
+    admin = console(staff_member("admin"))
+    row = admin.locator(f"tr[data-conversation='{conversation_id}']")
+    row.get_by_label("Assign to").select_option(label=agent.name)
+    expect(admin.locator(".toast")).to_have_text("Assigned.")
+    expect(row.locator(".owner")).to_have_text(agent.name)
+    assigned = rows(live_settings, Conversation, id=conversation_id)[0]
+    assert (assigned.owner, assigned.owner_staff_id) == ("human", agent.id)
+
+
+def test_wrong_passwords_then_the_throttle(
+    page: Page, staff_member: Callable[[str], Member], live_server: str
+) -> None:
+    member = staff_member("agent")
+    page.goto(f"{live_server}/console")
+    error = page.locator("form.login .error")
+    for _ in range(5):
+        page.get_by_label("Email").fill(member.email)
+        page.get_by_label("Password").fill("not the password at all")
+        page.get_by_role("button", name="Sign in").click()
+        expect(error).to_have_text("Wrong email or password.")
+        expect(page.get_by_label("Password")).to_be_focused()
+        expect(page.get_by_label("Password")).to_have_value("")
+        page.evaluate("document.querySelector('form.login .error').textContent = ''")
+    # past the account's limit even the right password is refused, and the page says why
+    page.get_by_label("Password").fill(member.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(error).to_have_text(
+        re.compile(r"^Too many failed sign-ins\. Try again in \d+ seconds\.$")
+    )
+    expect(page.locator("header.top")).to_be_hidden()
