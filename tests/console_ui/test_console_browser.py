@@ -111,9 +111,10 @@ def test_sign_in_claim_and_reply_reaches_the_widget(
     assert [m.text for m in stored] == [text]
 
 
-def _approval_order(settings: Settings) -> Any:
+def _approval_order(settings: Settings, nth: int = 0) -> Any:
     """A fresh delivered demo order with an item worth over the damaged-review limit ($100)
-    and under the auto-approve limit, that has not been returned."""
+    and under the auto-approve limit, that has not been returned: the `nth` such order of a
+    customer not seen before in the list."""
     import asyncio
     from datetime import UTC, datetime, timedelta
 
@@ -124,14 +125,18 @@ def _approval_order(settings: Settings) -> Any:
         store = DemoStore.open(settings.demo_store_path)
         try:
             recent = datetime.now(UTC) - timedelta(days=20)
+            seen: set[str] = set()
             for order in await store.list_orders(status=OrderStatus.DELIVERED, limit=500):
                 if order.delivered_at is None or order.delivered_at < recent:
                     continue
                 for item in order.line_items:
                     if (not item.final_sale and item.returned_quantity == 0
                             and item.category != "gift cards" and item.quantity == 1
-                            and 110 < item.unit_price < 240 and len(order.line_items) == 1):
-                        return order
+                            and 110 < item.unit_price < 240 and len(order.line_items) == 1
+                            and order.customer_id not in seen):
+                        if len(seen) == nth:
+                            return order
+                        seen.add(order.customer_id)
             raise AssertionError("the demo store has no fresh single-item order over $110")
         finally:
             await store.close()
@@ -227,6 +232,37 @@ def test_approve_a_pending_return_and_the_customer_is_told(
     told = rows(live_settings, Message, conversation_id=conversation_id, role="system")
     assert any("RMA-" in m.text for m in told)
     expect(staff.locator(".transcript .msg.system").last).to_contain_text("RMA-")
+
+
+def test_reject_a_pending_return_with_a_note(
+    contexts: Callable[..., BrowserContext],
+    console: Callable[[Member], Page],
+    staff_member: Callable[[str], Member],
+    live_server: str,
+    live_settings: Settings,
+) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        order = pool.submit(_approval_order, live_settings, 1).result()
+    customer = contexts().new_page()
+    open_chat(customer, live_server)
+    propose_damaged_return(customer, order)
+    conversation_id = str(customer.evaluate(f"localStorage.getItem('{STORAGE_KEY}')"))
+    [waiting] = rows(live_settings, PendingAction, conversation_id=conversation_id,
+                     status="awaiting_approval")
+
+    staff = console(staff_member("agent"))
+    staff.goto(f"{live_server}/console#/c/{conversation_id}")
+    card = staff.locator(f".action[data-id='{waiting.id}']")
+    card.get_by_label("Note to the customer (optional)").fill("The photo shows wear, not damage.")
+    card.get_by_role("button", name="Reject").click()
+    expect(staff.locator(".toast")).to_have_text("Rejected; the customer has been told.")
+    expect(card).to_have_count(0)
+    expect(customer.locator("support-chat .notice").last).to_contain_text(
+        "The photo shows wear, not damage.")
+    decided = rows(live_settings, PendingAction, id=waiting.id)[0]
+    assert decided.status == "rejected"
+    assert not any(r.status == "executed" for r in rows(
+        live_settings, PendingAction, conversation_id=conversation_id))
 
 
 HOSTILE = [
