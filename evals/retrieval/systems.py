@@ -1,11 +1,12 @@
 """The retrieval systems the eval compares, each over one corpus (a folder or a file).
 
-- `ours`: the product (`KnowledgeBase.search`: dense + question phrasings + BM25, RRF,
-  de-duplication, calibrated answerability with the product's floor).
+- `ours`: the product (`KnowledgeBase.search`: dense + question phrasings + heading labels +
+  BM25 fused by score, best-sentence cosine, article leads yielding, de-duplication,
+  calibrated answerability with the product's floor).
 - stage rows: the same store searched with one stage of the product switched on at a time
   (dense only; + BM25 fusion; + spelling correction; + de-duplication; + Q&A question
-  matching), each abstaining below its own top cosine tuned on the dev split, so a loss can
-  be pinned on one stage.
+  matching; + heading label; + best-sentence cosine; + article lead yielding), each abstaining
+  below its own top cosine tuned on the dev split, so a loss can be pinned on one stage.
 - `LangChain Chroma (baseline)`: what a user would build otherwise: LangChain's text splitter
   (a Q&A file: one document per entry, its question embedded with its answer) and Chroma vector
   store, the same embedder, dense top-k, abstaining below a relevance threshold tuned on dev.
