@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,10 +18,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_inline
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # transactions are begun by us (below), not by the driver's implicit BEGIN
-    dbapi_connection.isolation_level = None
+    # transactions are begun by us (below), not by the driver's implicit BEGIN (the inline
+    # driver connects that way already)
+    if dbapi_connection.isolation_level is not None:
+        dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
@@ -46,7 +50,17 @@ def make_engine(url: str) -> AsyncEngine:
     """hide_parameters: an error trace names the statement but never the values, which are
     customers' emails, addresses and messages."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        parsed = make_url(url)
+        engine = create_async_engine(
+            url,
+            # the sqlite3 connection without aiosqlite's thread hop per call (sqlite_inline.py)
+            async_creator=sqlite_inline.creator(
+                parsed.database or ":memory:",
+                uri=parsed.query.get("uri") in ("true", "1"),
+                timeout=30,
+            ),
+            hide_parameters=True,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin)
         return engine
