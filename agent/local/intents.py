@@ -3,8 +3,8 @@ of docs/intents.md.
 
 In order: typos fixed against the store's vocabulary (`normalize.TypoFixer`); rules for dialogue
 acts, a request for a person and plain order-action requests (`rules`); then a scikit-learn
-logistic regression over the sentence embedding (`intent_model`). The classifier has an
-out_of_scope class trained on general-assistant requests, and a floor on its top probability
+logistic regression over the sentence embedding and the words (`intent_model`). The classifier
+has an out_of_scope class trained on general-assistant requests, and a floor on its top probability
 catches the off-topic requests unlike any of them; when the two best task intents are close the
 reading is marked `ambiguous`, so the engine asks which one was meant. The floor and the margin
 are fitted by cross-validation (evals/intents/crossval.py) and stored in intent_calibration.yaml.
@@ -121,7 +121,12 @@ class IntentClassifier:
     def _model(self) -> Any:
         texts, labels = self._training
         return shared_model(
-            self._embedder, texts, labels, c=self.calibration.c, cache_dir=self._cache_dir
+            self._embedder,
+            texts,
+            labels,
+            c=self.calibration.c,
+            cache_dir=self._cache_dir,
+            keyword_weight=self.calibration.keyword_weight,
         )
 
     @cached_property
@@ -172,8 +177,10 @@ class IntentClassifier:
         found: list[Intent | None] = [self._rule(t, language) for t in cleaned]
         todo = [i for i, hit in enumerate(found) if hit is None]
         if todo:
-            vectors = self.vectors([cleaned[i] for i in todo], [language] * len(todo))
-            for i, intent in zip(todo, self.predict(vectors), strict=True):
+            texts = [cleaned[i] for i in todo]
+            vectors = self.vectors(texts, [language] * len(todo))
+            predicted = self.predict(vectors, texts, [language] * len(todo))
+            for i, intent in zip(todo, predicted, strict=True):
                 found[i] = intent
         return [
             _with_text(intent, text) for intent, text in zip(found, cleaned, strict=True) if intent
@@ -192,15 +199,23 @@ class IntentClassifier:
                 return Intent(action, 1.0, rule=True)
         return None
 
-    def probabilities(self, vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    def probabilities(
+        self, vectors: np.ndarray, texts: Sequence[str], languages: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, list[str]]:
+        """Per message, the probability of each intent; `vectors` are `self.vectors(texts,
+        languages)` (the embedding), `texts` the messages as `clean` left them."""
         model = self._model
-        return model.predict_proba(vectors), [str(c) for c in model.classes_]
+        languages = languages or ["en"] * len(texts)
+        features = [self.features(t, lang) for t, lang in zip(texts, languages, strict=True)]
+        return model.predict_proba(vectors, features), [str(c) for c in model.classes_]
 
-    def predict(self, vectors: np.ndarray) -> list[Intent]:
-        """The model's reading of each embedding, with the out-of-scope floor and the margin."""
+    def predict(
+        self, vectors: np.ndarray, texts: Sequence[str], languages: Sequence[str] | None = None
+    ) -> list[Intent]:
+        """The model's reading of each message, with the out-of-scope floor and the margin."""
         if len(vectors) == 0:
             return []
-        probabilities, labels = self.probabilities(vectors)
+        probabilities, labels = self.probabilities(vectors, texts, languages)
         return [decide(row, labels, self.calibration) for row in probabilities]
 
     # --- for triage (helpdesk.triage_intents.IntentReader) ------------------------------------
@@ -208,7 +223,7 @@ class IntentClassifier:
     def read(self, texts: Sequence[str], languages: Sequence[str]) -> list[IntentReading]:
         cleaned = [self.clean(t, lang) for t, lang in zip(texts, languages, strict=True)]
         vectors = self.vectors(cleaned, languages)
-        predicted = self.predict(vectors)
+        predicted = self.predict(vectors, cleaned, languages)
         readings = []
         for i, (text, language) in enumerate(zip(cleaned, languages, strict=True)):
             intent = self._rule(text, language) or predicted[i]

@@ -1,9 +1,10 @@
 """Two requests in one message: "Where is my order #1001? Also, what's your return policy?"
 
-The message is cut at sentence ends and at a conjunction that starts a new request ("... and
-how long do refunds take"); each part is read on its own. A part that is only details (an
-order number, an email) or only a greeting stays with its neighbour; `requests` then keeps the
-split only when the parts ask for different things."""
+The message is cut at sentence ends, at a conjunction that starts a new request ("... and
+how long do refunds take", "... and stop sending me emails") and before a closing question after
+a comma ("cancel #1555, how long will the refund take?"); each part is read on its own. A part
+that is only details (an order number, an email) or only a greeting stays with its neighbour;
+`requests` then keeps the split only when the parts ask for different things."""
 
 from __future__ import annotations
 
@@ -16,10 +17,26 @@ _REQUEST_START = (
     r"will|would|should|i'd|i'm|i\s+would|i\s+want|i\s+need|i\s+also|i\s+have|please|tell|"
     r"also)\b"
 )
+# ... or, after "and", a verb that asks for something of its own ("... and stop sending me emails",
+# "... and exchange the boots"); "and get my money back" stays with what it follows
+_ACTION_START = (
+    r"(?:stop|cancel|delete|remove|unsubscribe|change|update|exchange|swap|return|send|check|"
+    r"tell|show|let)\b"
+)
 _CONJUNCTION = re.compile(
     r"\s*[,;]?\s+(?:and\s+also|and\s+then|and|also|plus|oh\s+and|btw|by\s+the\s+way|"
-    r"another\s+thing)[,:]?\s+(?=" + _REQUEST_START + ")",
+    r"another\s+thing)[,:]?\s+(?=" + _REQUEST_START + ")"
+    r"|\s*,?\s+and\s+(?=" + _ACTION_START + ")",
     re.IGNORECASE,
+)
+# a question after a comma that ends the message ("cancel #1555, how long will the refund
+# take?"), unless the part before it is a condition ("if it doesn't fit, can I return it?")
+_COMMA_QUESTION = re.compile(
+    r",\s+(?=(?:how|when|where|what|why|which|can|could|do|does|is|are|will)\b[^,]*\?\s*$)",
+    re.IGNORECASE,
+)
+_CONDITION = re.compile(
+    r"^\W*(if|when|once|after|before|unless|as soon as|since|because|so)\b", re.IGNORECASE
 )
 _ONLY_DETAILS = re.compile(
     r"^[\s,.;:!?-]*(?:(?:order|number|no\.?|email|e-mail|my|is|it's|and|zip|postal|code)\s*|"
@@ -37,7 +54,11 @@ def parts(text: str) -> list[str]:
     """The message cut into candidate requests, in order (one part when nothing to cut)."""
     pieces: list[str] = []
     for sentence in _SENTENCE.split(text.strip()):
-        pieces.extend(p.strip() for p in _CONJUNCTION.split(sentence) if p.strip())
+        head, *question = _COMMA_QUESTION.split(sentence, maxsplit=1)
+        if question and (_CONDITION.match(head) or len(head.split()) < 3):
+            head, question = sentence, []
+        for clause in [head, *question]:
+            pieces.extend(p.strip() for p in _CONJUNCTION.split(clause) if p.strip())
     merged: list[str] = []
     for piece in pieces:
         if merged and (_ONLY_DETAILS.match(piece) or len(piece.split()) < _MIN_WORDS):

@@ -100,7 +100,8 @@ def choose(text: str, options: list[str], intents: IntentClassifier) -> str | No
         return reading.name
     if reading.rule:
         return None
-    probabilities, labels = intents.probabilities(intents.vectors([reading.text or text]))
+    said = reading.text or text
+    probabilities, labels = intents.probabilities(intents.vectors([said]), [said])
     words = set(re.findall(r"[a-z]+", text.lower())) - _FILLER
     scores = []
     for name in options:

@@ -23,6 +23,7 @@ from agent.local.intents import IntentClassifier
 from agent.local.understand import language_of, read
 
 HELDOUT = Path(__file__).resolve().parent / "heldout.jsonl"
+TWO_REQUESTS = Path(__file__).resolve().parent / "two_requests.txt"  # dev data, for tuning
 
 
 def load_rows(path: Path = HELDOUT) -> list[dict[str, Any]]:
