@@ -36,6 +36,9 @@ class OrderEdit(BaseModel):
     from_sku: str | None = None
     from_quantity: int | None = None
     quantity: int | None = Field(default=None, ge=1, le=99)  # set_quantity only
+    # swap_variant only: how many of the line's units change variant (a partial swap: the rest
+    # stay, the swapped ones become a new line, `split_line_id`); None: the whole line
+    units: int | None = Field(default=None, ge=1, le=99)
     new_sku: str | None = None
     new_variant_title: str | None = None
     new_unit_price: Decimal | None = Field(default=None, ge=0)
@@ -53,9 +56,22 @@ class EditPrice:
         return "charge" if self.difference > 0 else "refund" if self.difference < 0 else "none"
 
 
+def split_line_id(edit: OrderEdit) -> str:
+    """The id of the new line a partial swap makes: stable, so a replay finds it."""
+    return f"{edit.line_item_id}+{edit.new_sku}"[:64]
+
+
+def partial(edit: OrderEdit, quantity: int) -> bool:
+    """Does this swap change only some of the line's `quantity` units?"""
+    return (
+        edit.action is EditAction.SWAP_VARIANT and edit.units is not None and edit.units < quantity
+    )
+
+
 def lines_after(order: Order, edits: list[OrderEdit]) -> dict[str, tuple[str, int, Decimal]]:
     """line id -> (sku, quantity, unit price) once the edits are applied; removed lines are
-    gone. Raises ValueError for an edit that names no line of the order."""
+    gone, a partial swap's units are a new line. Raises ValueError for an edit that names no
+    line of the order."""
     lines = {i.id: (i.sku, i.quantity, i.unit_price) for i in order.line_items}
     for edit in edits:
         if edit.line_item_id not in lines:
@@ -74,7 +90,14 @@ def lines_after(order: Order, edits: list[OrderEdit]) -> dict[str, tuple[str, in
         else:
             if edit.new_sku is None or edit.new_unit_price is None:
                 raise ValueError("a variant swap needs the new variant and its price")
-            lines[edit.line_item_id] = (edit.new_sku, quantity, edit.new_unit_price)
+            if edit.units is not None and edit.units > quantity:
+                raise ValueError(f"the line has {quantity}, so {edit.units} can't be swapped")
+            if partial(edit, quantity):
+                assert edit.units is not None
+                lines[edit.line_item_id] = (sku, quantity - edit.units, price)
+                lines[split_line_id(edit)] = (edit.new_sku, edit.units, edit.new_unit_price)
+            else:
+                lines[edit.line_item_id] = (edit.new_sku, quantity, edit.new_unit_price)
     return lines
 
 

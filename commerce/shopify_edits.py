@@ -144,18 +144,22 @@ class ShopifyEditor:
                 if line_id is None:
                     raise BackendError(f"line {edit.line_item_id} is not on order {before.number}")
                 quantity = 0 if edit.action is not EditAction.SET_QUANTITY else edit.quantity
+                units = None
+                if edit.action is EditAction.SWAP_VARIANT:
+                    old = next(i for i in before.line_items if i.id == edit.line_item_id)
+                    units = min(edit.units or old.quantity, old.quantity)
+                    quantity = old.quantity - units  # a partial swap keeps the rest
                 await self._mutate(
                     "OrderEditSetQuantity",
                     EDIT_SET_QUANTITY,
                     {"id": calc["id"], "lineItemId": line_id, "quantity": quantity},
                 )
-                if edit.action is EditAction.SWAP_VARIANT:
-                    old = next(i for i in before.line_items if i.id == edit.line_item_id)
+                if units is not None:
                     variant = await writer._variant_id(edit.new_sku)  # noqa: SLF001
                     await self._mutate(
                         "OrderEditAddVariant",
                         EDIT_ADD_VARIANT,
-                        {"id": calc["id"], "variantId": variant, "quantity": old.quantity},
+                        {"id": calc["id"], "variantId": variant, "quantity": units},
                     )
             await self._mutate(
                 "OrderEditCommit",

@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from commerce.edits import OrderEdit, lines_after, price_edits, settle
+from commerce.edits import OrderEdit, lines_after, partial, price_edits, settle, split_line_id
 from commerce.models import (
     Address,
     Customer,
@@ -377,8 +377,15 @@ class MemoryStore:
         if not after:
             raise BackendError("the order would be empty")
         titles = {e.line_item_id: e.new_variant_title for e in edits if e.new_variant_title}
+        split = {split_line_id(e): e for e in edits if partial(e, e.from_quantity or 0)}
+        kept = {e.line_item_id for e in split.values()}  # their line keeps its own variant
+        titles = {k: v for k, v in titles.items() if k not in kept}
         items = []
-        for item in order.line_items:
+        sources = {i.id: i for i in order.line_items}
+        for new_id, edit in split.items():  # a partial swap's units: a new line
+            sources[new_id] = sources[edit.line_item_id].model_copy(update={"id": new_id})
+            titles[new_id] = edit.new_variant_title or ""
+        for item in sources.values():
             if item.id not in after:
                 continue
             sku, quantity, price = after[item.id]

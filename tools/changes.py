@@ -11,7 +11,14 @@ from typing import Any, Literal
 from langchain.tools import ToolRuntime
 from pydantic import BaseModel, Field
 
-from commerce.edits import EditAction, OrderEdit, collects_extra, money_moves, price_edits
+from commerce.edits import (
+    EditAction,
+    OrderEdit,
+    collects_extra,
+    money_moves,
+    partial,
+    price_edits,
+)
 from commerce.models import LineItem, Order
 from commerce.policy import check_default_address, check_edit
 from errors import ToolError
@@ -32,7 +39,11 @@ class ItemChange(BaseModel):
         description="swap_variant: another size/colour/... of the same product; set_quantity: "
         "a new quantity; remove_item: take it off the order"
     )
-    quantity: int | None = Field(default=None, description="The new quantity (set_quantity)")
+    quantity: int | None = Field(
+        default=None,
+        description="set_quantity: the new quantity; swap_variant: how many of the line's units "
+        "to swap when not all of them ('one of my two tees'), else leave it out",
+    )
     new_variant: str | None = Field(
         default=None,
         description="For swap_variant, the option values the customer wants, in their words "
@@ -65,9 +76,12 @@ def edit_lines(order: Order, edits: list[OrderEdit]) -> list[str]:
         else:
             assert edit.new_unit_price is not None
             price = _money(edit.new_unit_price, order.currency)
-            delta = item.quantity * (edit.new_unit_price - item.unit_price)
+            units = edit.units if partial(edit, item.quantity) else item.quantity
+            assert units is not None
+            delta = units * (edit.new_unit_price - item.unit_price)
+            some = f"{units} of " if units < item.quantity else ""
             lines.append(
-                f"Swap {was} for {item.quantity} × {item.name} ({edit.new_variant_title}) at "
+                f"Swap {some}{was} for {units} × {item.name} ({edit.new_variant_title}) at "
                 f"{price} each ({_delta(delta, order)})."
             )
     return lines
@@ -107,12 +121,19 @@ async def _edit_for(ctx: SupportContext, order: Order, item: LineItem, c: ItemCh
     product = await ctx.deps.store.get_product(item.product_id)
     if product is None:
         raise ToolError(f"{item.name} is no longer sold, so it can't be swapped.")
+    units = c.quantity if c.quantity is not None and c.quantity != item.quantity else None
+    if units is not None and not 1 <= units < item.quantity:
+        raise ToolError(
+            f"Order {order.number} has {item.quantity} × {item.name} ({item.variant_title}); "
+            f"ask how many of them to swap (1 to {item.quantity})."
+        )
     variant = choose_variant(
-        product, c.new_variant or "", current_sku=item.sku, quantity=item.quantity
+        product, c.new_variant or "", current_sku=item.sku, quantity=units or item.quantity
     )
     return OrderEdit(
         **seen,
         action=EditAction.SWAP_VARIANT,
+        units=units,
         new_sku=variant.sku,
         new_variant_title=variant.title,
         new_unit_price=variant.price,

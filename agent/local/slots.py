@@ -138,7 +138,7 @@ def find_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for item in items:
         label = item.get("item") or item["name"]
-        name = label.lower()
+        name = re.sub(r"\s*\(.*\)\s*$", "", label).lower()  # "Tee (M / Black)": the product
         words = [w for w in re.findall(r"[a-z]+", name) if len(w) > 2]
         tail = words[-1] if words else name
         if name in lowered or (tail and re.search(rf"\b{re.escape(tail)}s?\b", lowered)):
@@ -151,7 +151,34 @@ def find_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 token = number.group(1)
                 quantity = int(token) if token.isdigit() else _WORD_NUMBERS.get(token, 1)
             found.append({"item": label, "quantity": max(1, min(quantity, 99))})
-    return found
+    return _told_apart(lowered, found)
+
+
+def _variant_words(label: str) -> set[str]:
+    inside = re.search(r"\(([^)]*)\)\s*$", label)
+    return set(re.findall(r"[a-z0-9]+", inside.group(1).lower())) if inside else set()
+
+
+def _told_apart(lowered: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two lines of one product ("Jacket (XS / Black)", "Jacket (XL / Sky Blue)") both match
+    its name: the text's variant words say which one ("the jacket in XS / Black"), else a value
+    only that line has ("the XS one"); when they say nothing, both stay (the flow asks)."""
+    if len(found) < 2:
+        return found
+    words = set(re.findall(r"[a-z0-9]+", lowered))
+    kept = []
+    for base in dict.fromkeys(re.sub(r"\s*\(.*\)\s*$", "", f["item"]) for f in found):
+        same = [f for f in found if re.sub(r"\s*\(.*\)\s*$", "", f["item"]) == base]
+        if len(same) > 1:
+            full = [
+                f for f in same if _variant_words(f["item"]) and _variant_words(f["item"]) <= words
+            ]
+            if not full:
+                shared = set.intersection(*(_variant_words(f["item"]) for f in same))
+                full = [f for f in same if (_variant_words(f["item"]) - shared) & words]
+            same = full or same
+        kept += same
+    return kept
 
 
 _UNIT = re.compile(r"^(apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building|#)\b", re.I)
@@ -216,9 +243,17 @@ def parse_address(text: str) -> dict[str, str | None] | None:
 _REMOVE = re.compile(
     r"\b(remove|take (off|out)|delete|drop|don'?t want the|no longer want)\b", re.I
 )
+
+
+def asks_removal(text: str) -> bool:
+    """Does the text ask to take an item off the order ("remove the mug", "drop the socks")?"""
+    return bool(_REMOVE.search(text))
+
+
 _QUANTITY = re.compile(
     r"\b(?:make it|change (?:it|the quantity|quantity)[\w ]{0,30}? to|only|just|want|to)\s+"
-    r"(\d{1,2}|one|two|three|four|five|six)\b(?!\s*(?:/|gb|tb|mm|cm|in\b|inch|size\b|sizes?\s))",
+    r"(\d{1,2}|one|two|three|four|five|six)\b(?!\s*(?:/|gb|tb|mm|cm|in\b|inch|size\b|sizes?\s|"
+    r"l\b|ml\b|litres?|liters?|oz\b|kg\b|lbs?\b|-?person\b|p\b))",
     re.I,
 )
 _SWAP_TO = re.compile(
@@ -227,6 +262,9 @@ _SWAP_TO = re.compile(
     re.I,
 )
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_SOME_OF = re.compile(
+    r"\b(\d{1,2}|one|two|three|four|five|six) of (?:the|my|these|those|them)\b", re.I
+)
 
 
 # where one change ends and the next begins: "swap the M shirt for L and remove the mug",
@@ -284,5 +322,10 @@ def _one_change(words: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]
         count = int(token) if token.isdigit() else _NUMBERS[token]
         return [{"item": item if only else words, "change": "set_quantity", "quantity": count}]
     if swap and swap.group(1).strip(" .!"):
-        return [{"item": item, "change": "swap_variant", "new_variant": swap.group(1).strip(" .!")}]
+        change = {"item": item, "change": "swap_variant", "new_variant": swap.group(1).strip(" .!")}
+        some = _SOME_OF.search(before)
+        if some:  # "swap one of the two M tees for L": a partial swap
+            token = some.group(1).lower()
+            change["quantity"] = int(token) if token.isdigit() else _NUMBERS[token]
+        return [change]
     return []

@@ -14,14 +14,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from commerce.demo import queries
 from commerce.demo import schema as t
 from commerce.demo.order_writes import _COUNTRY, UNSHIPPED, load_order
 from commerce.demo.rows import ADDRESS_FIELDS
-from commerce.edits import EditAction, OrderEdit, lines_after, price_edits, settle
-from commerce.models import Address, Customer, Order, OrderStatus
+from commerce.edits import (
+    EditAction,
+    OrderEdit,
+    lines_after,
+    partial,
+    price_edits,
+    settle,
+    split_line_id,
+)
+from commerce.models import Address, Customer, LineItem, Order, OrderStatus
 from errors import BackendError
 
 
@@ -66,6 +74,9 @@ def edit_order(
             conn.execute(delete(t.line_items).where(t.line_items.c.id == item.id))
             _move_stock(conn, item.sku, item.quantity)
             continue
+        if partial(edit, item.quantity):
+            _split(conn, order.id, item, edit, after)
+            continue
         sku, quantity, unit_price = after[item.id]
         if edit.action is EditAction.SWAP_VARIANT:
             variant = _variant(conn, sku)
@@ -100,6 +111,49 @@ def edit_order(
         )
     )
     return load_order(conn, order_number)
+
+
+def _split(
+    conn: Connection,
+    order_id: str,
+    item: LineItem,
+    edit: OrderEdit,
+    after: dict[str, tuple[str, int, Decimal]],
+) -> None:
+    """A partial swap: the line keeps the units not swapped, the swapped ones become a new
+    line of the new variant (same product), with the stock moved for those units only."""
+    sku, units, unit_price = after[split_line_id(edit)]
+    variant = _variant(conn, sku)
+    if variant is None or variant["product_id"] != item.product_id:
+        raise BackendError(f"{sku} is not a variant of {item.name}")
+    if unit_price != variant["price"]:
+        raise BackendError(f"{sku} no longer costs {unit_price}; ask the customer again")
+    if variant["stock"] < units and variant["inventory_policy"] != "continue":
+        raise BackendError(f"only {max(variant['stock'], 0)} of {sku} left in stock")
+    row = conn.execute(select(t.line_items).where(t.line_items.c.id == item.id)).mappings().one()
+    last = conn.execute(
+        select(func.max(t.line_items.c.position)).where(t.line_items.c.order_id == order_id)
+    ).scalar()
+    conn.execute(
+        update(t.line_items).where(t.line_items.c.id == item.id).values(quantity=after[item.id][1])
+    )
+    conn.execute(
+        insert(t.line_items).values(
+            {
+                **row,
+                "id": split_line_id(edit),
+                "position": (last or 0) + 1,
+                "sku": sku,
+                "variant_title": variant["title"],
+                "unit_price": unit_price,
+                "quantity": units,
+                "returned_quantity": 0,
+                "refunded_quantity": 0,
+            }
+        )
+    )
+    _move_stock(conn, item.sku, units)
+    _move_stock(conn, sku, -units)
 
 
 def update_default_address(conn: Connection, *, customer_id: str, address: Address) -> Customer:

@@ -222,3 +222,54 @@ async def test_a_dearer_change_is_recorded_as_due_not_charged(
     )
     assert undone.amount_due == 0 and undone.refunded_amount == order.refunded_amount
     assert undone.total == order.total
+
+
+async def test_a_partial_swap_splits_the_line(
+    store: DemoStore, demo_data: DemoData, db: Path
+) -> None:
+    """'Swap one of my two tees for L': the line keeps one unit, a new line holds the swapped
+    one, and stock moves for that unit only."""
+    for candidate in demo_data.orders:
+        if candidate.status is not OrderStatus.PAID or candidate.shipments:
+            continue
+        order = await store.find_order(candidate.number)
+        assert order is not None
+        for item in order.line_items:
+            product = await store.get_product(item.product_id)
+            others = [v for v in (product.variants if product else []) if v.sku != item.sku]
+            new = next((v for v in others if v.stock >= 1), None)
+            if item.quantity >= 2 and new is not None:
+                break
+        else:
+            continue
+        break
+    else:
+        raise AssertionError("no paid order with two units of a swappable item")
+    edit = OrderEdit(
+        line_item_id=item.id,
+        action=EditAction.SWAP_VARIANT,
+        from_sku=item.sku,
+        from_quantity=item.quantity,
+        units=1,
+        new_sku=new.sku,
+        new_variant_title=new.title,
+        new_unit_price=new.price,
+    )
+    price = price_edits(order, [edit])
+    before = snapshot(db)
+    done = await store.edit_order(
+        order_number=order.number, edits=[edit], expected_total=price.total, idempotency_key="p1"
+    )
+    changed = diff(before, snapshot(db))
+    assert changed["line_items"]["added"] == 1 and changed["line_items"]["removed"] == 0
+    lines = {i.id: (i.sku, i.quantity, i.variant_title) for i in done.line_items}
+    assert lines[item.id] == (item.sku, item.quantity - 1, item.variant_title)
+    assert lines[f"{item.id}+{new.sku}"] == (new.sku, 1, new.title)
+    stock = {k[0]: v["stock"] for k, v in changed["variants"]["changed"].items()}
+    assert stock[item.sku][1] - stock[item.sku][0] == 1
+    assert stock[new.sku][0] - stock[new.sku][1] == 1
+    assert done.total == price.total
+    again = await store.edit_order(
+        order_number=order.number, edits=[edit], expected_total=price.total, idempotency_key="p1"
+    )
+    assert again == done and diff(before, snapshot(db)) == changed

@@ -270,6 +270,31 @@ CASES = [
         status=S.PENDING_PAYMENT,
         says=["Nothing has been charged yet; the order total becomes $169.00"],
     ),
+    # a partial swap: some of a line's units become another variant, the rest stay
+    Case(
+        "partial swap",
+        [{**sw(MB, "XL"), "quantity": 1}],
+        skus={"a": ("T-M-BLA", 1), "a+T-XL-BLA": ("T-XL-BLA", 1)},
+        says=[
+            "Swap 1 of 2 × Classic Tee (M / Black) for 1 × Classic Tee (XL / Black) at $22.00 "
+            "each (+$2.00)",
+            "costs $2.00 more",
+        ],
+        due="2.00",
+    ),
+    Case(
+        "partial swap of more than the line",
+        [{**sw(MB, "XL"), "quantity": 3}],
+        expect="refused",
+        refused_with="how many of them to swap",
+    ),
+    Case(
+        "partial swap and a removal",
+        [{**sw(MB, "blue"), "quantity": 1}, rm(TR)],
+        skus={"a": ("T-M-BLA", 1), "a+T-M-BLU": ("T-M-BLU", 1)},
+        says=["Swap 1 of 2", "Remove 1 × Trail Runner (42 / Black) (-$89.00)"],
+        refunded="89.00",
+    ),
     Case(
         "dearer before payment, staff rule",
         [qty(MB, 3)],

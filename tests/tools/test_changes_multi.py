@@ -46,6 +46,9 @@ TARGETS = {"a": ["XL", "blue", "heather grey", "purple"], "b": ["XL", "M"], "c":
 def _clause(line: str, kind: str, name: str, value: Any) -> tuple[str, tuple[str, str, Any]]:
     if kind == "remove":
         return f"remove {name}", (line, "remove_item", None)
+    if kind == "some":  # "one of": a partial swap where the line has more than one
+        mine = name if name.startswith(("the ", "my ")) else f"my {name}"
+        return f"swap one of {mine} for {value}", (line, "swap_some", value)
     if kind == "quantity":
         noun = "tees" if line in "ab" else "trail runners"
         return f"make it {value} {noun}", (line, "set_quantity", value)
@@ -55,7 +58,7 @@ def _clause(line: str, kind: str, name: str, value: Any) -> tuple[str, tuple[str
 clause = st.sampled_from(sorted(LINES)).flatmap(
     lambda line: st.tuples(
         st.just(line),
-        st.sampled_from(["remove", "quantity", "swap"]),
+        st.sampled_from(["remove", "quantity", "swap", "some"]),
         st.sampled_from(LINES[line]),
         st.sampled_from(TARGETS[line]) if line else st.nothing(),
         st.integers(1, 4),
@@ -78,13 +81,29 @@ def _message(parts: list[Any], joins: list[str]) -> tuple[str, list[tuple[str, s
 
 
 def _diff(before: Order, after: Order) -> list[OrderEdit]:
-    """The edits that turn `before` into `after`, read from the store alone."""
+    """The edits that turn `before` into `after`, read from the store alone: a line gone was
+    removed, a line of another sku was swapped, a new line "<line>+<sku>" holds the units of a
+    partial swap (its source line keeps the rest), another quantity was a quantity change."""
     now = {i.id: i for i in after.line_items}
+    split = {i.id.split("+")[0]: i for i in after.line_items if "+" in i.id}
     edits = []
     for item in before.line_items:
         seen = {"line_item_id": item.id, "from_sku": item.sku, "from_quantity": item.quantity}
         new = now.get(item.id)
-        if new is None:
+        if item.id in split:
+            part = split[item.id]
+            assert new is not None and new.quantity + part.quantity == item.quantity
+            edits.append(
+                OrderEdit(
+                    **seen,
+                    action=EditAction.SWAP_VARIANT,
+                    units=part.quantity,
+                    new_sku=part.sku,
+                    new_variant_title=part.variant_title,
+                    new_unit_price=part.unit_price,
+                )
+            )
+        elif new is None:
             edits.append(OrderEdit(**seen, action=EditAction.REMOVE_ITEM))
         elif new.sku != item.sku:
             edits.append(
@@ -118,6 +137,10 @@ WROTE: list[int] = []
 @example(
     parts=[("a", "quantity", "the M tee", "XL", 3), ("c", "swap", "the trail runners", "43", 1)],
     joins=[", "],
+)
+@example(
+    parts=[("a", "some", "the M tees", "XL", 1), ("c", "remove", "the trail runner", "43", 1)],
+    joins=[" and "],
 )
 async def test_what_runs_is_the_confirmed_summary_of_what_was_asked(
     make_services: Any, parts: list[Any], joins: list[str]
@@ -157,11 +180,13 @@ async def test_what_runs_is_the_confirmed_summary_of_what_was_asked(
     assert sorted(by_line) == sorted(line for line, _, _ in asked)
     for line, action, value in asked:
         edit = by_line[line]
-        assert edit.action.value == action
+        assert edit.action.value == action.replace("swap_some", "swap_variant")
         if action == "set_quantity":
             assert edit.quantity == value
-        if action == "swap_variant":
+        if action.startswith("swap"):
             assert str(value).lower() in (edit.new_variant_title or "").lower()
+            several = original.line_items[ord(line) - ord("a")].quantity > 1
+            assert edit.units == (1 if action == "swap_some" and several else None)
     # money: an extra recorded as due, never taken; a saving refunded
     difference = after.total - original.total
     assert after.amount_due == max(difference, Decimal(0))
