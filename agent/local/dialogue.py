@@ -39,6 +39,7 @@ _GENERAL_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _ORDER_INTENT_FLOOR_FOR_QUESTIONS = 0.7
+_PEOPLE_CAPACITY = re.compile(r"\b\d+\s*-?\s*(?:person|people|man)\b", re.IGNORECASE)
 # A request for a person that no rule recognised, read by the classifier below this probability,
 # gets an offer of a colleague instead of a handoff: injection probes and requests for other
 # people's details were read as "human" at 0.2-0.3 and paged the staff (issue #9).
@@ -238,6 +239,8 @@ def _answers_our_question(slot: str, text: str, found: Any, classified: Any) -> 
     question = text.strip().endswith("?") or bool(_QUESTION_START.match(text))
     if slot in ("order_number", "credential"):
         return found.any or (found.leftover_words <= 3 and not question)
+    if slot in ("variant", "change") and _PEOPLE_CAPACITY.search(text):
+        return True  # "the 3-person one" is a tent's capacity, not a request for a person
     if slot == "change" and not question:
         # "swap the L tee for XL and remove the mug" answers "what would you like to change?"
         # even though its words read as an exchange or a return request

@@ -10,6 +10,7 @@ from agent.local.entities import Entities, find_address
 from agent.local.phrases import phrase
 from agent.local.replies import order_reply, refunds_reply, say
 from agent.local.slots import (
+    asks_removal,
     find_changes,
     find_items,
     find_reason,
@@ -77,6 +78,10 @@ def listed_orders(orders: list[dict[str, Any]]) -> str:
 
 def _collect_action_slots(state: State, text: str) -> None:
     if state.flow == "return_request":
+        if state.asked is None and text.strip():
+            # the request in the customer's words: the items it names once the order's are
+            # known, and an edit instead if the order has not shipped (_edit_instead)
+            state.asked = text
         state.reason = find_reason(text) or state.reason
         if state.awaiting == "reason" and state.reason is None and not find_resolution(text):
             # an answer to "what's the reason?" that no rule knows: "other", in their words
@@ -86,7 +91,7 @@ def _collect_action_slots(state: State, text: str) -> None:
             # the whole message: the tool matches any mix of option values against the product
             state.variant = variant_words(text) or state.variant
         if state.items:
-            state.chosen = find_items(text, state.items) or state.chosen
+            state.chosen = find_items(text, _labelled(state.items)) or state.chosen
     elif state.flow == "order_edit" and state.awaiting == "change":
         state.question = text  # the change, said again or said better
     elif state.flow == "address_change" and (state.awaiting == "address" or find_address(text)):
@@ -229,12 +234,17 @@ def after_order_tool(
     if name == "check_return_eligibility":
         state.items = data.get("items", [])
         eligible = [i for i in state.items if i["eligible"]]
+        if not state.chosen and state.asked and len(eligible) > 1:
+            # "return the jacket in XS / Black": the first message named the item
+            state.chosen = find_items(state.asked, _labelled(eligible))
         if not eligible and _edit_instead(state, data, tools):
             # "change it to a size smaller" on an order not shipped yet: the item itself changes
-            wanted = state.variant
+            wanted, asked, exchange = state.variant, state.asked, state.resolution == "exchange"
             state.flow, state.items = "order_edit", []
             state.reset_action()
-            state.question = f"to {wanted}" if wanted else None
+            # the customer's own words when they name the changes ("swap the tee for the navy
+            # one and remove the mug"), else the wanted variant alone
+            state.question = f"to {wanted}" if wanted and exchange else asked
             return _edit_step(state, tools)
         if not eligible:
             why = "; ".join(f"{i['item']}: {i['why']}" for i in state.items)
@@ -267,10 +277,23 @@ def _edit_step(state: State, tools: set[str]) -> Decision:
     )
 
 
+def _labelled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The eligibility items as the customer tells them apart: with their variant when two
+    lines are one product ("Jacket (XS / Black)"), which start_return reads the same way."""
+    names = [i["item"] for i in items]
+    return [
+        {**i, "item": f"{i['item']} ({i['variant']})"}
+        if names.count(i["item"]) > 1 and i.get("variant")
+        else i
+        for i in items
+    ]
+
+
 def _edit_instead(state: State, data: dict[str, Any], tools: set[str]) -> bool:
-    """An exchange asked on an order that has not shipped: its items can still be changed."""
+    """An exchange, or taking an item off ("remove the tights from my order"), asked on an
+    order that has not shipped: its items can still be changed."""
     return (
-        state.resolution == "exchange"
+        (state.resolution == "exchange" or bool(state.asked and asks_removal(state.asked)))
         and "change_order_items" in tools
         and data.get("order_status") in ("paid", "pending_payment")
     )

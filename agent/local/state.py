@@ -35,6 +35,7 @@ class State:
     reason_note: str | None = None  # the customer's own words when the reason is "other"
     resolution: str | None = None
     variant: str | None = None
+    asked: str | None = None  # the message that asked for an exchange, in the customer's words
     address: dict[str, Any] | None = None
     product: str | None = None  # the product a catalogue question was last about (its id)
     awaiting: str | None = None  # the slot we just asked for
@@ -61,7 +62,7 @@ class State:
 
     def reset_action(self) -> None:
         self.items, self.chosen, self.address, self.awaiting = [], [], None, None
-        self.reason = self.reason_note = self.resolution = self.variant = None
+        self.reason = self.reason_note = self.resolution = self.variant = self.asked = None
 
 
 @dataclass

@@ -47,6 +47,7 @@ class ReturnState:
     order_number: str
     items: tuple[str, ...]  # product names, sorted
     resolution: str
+    exchange_skus: tuple[str, ...] = ()  # the replacements of an exchange, sorted
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class OrderState:
     line1: str
     city: str
     postal_code: str
+    items: tuple[str, ...] = ()  # "2 × Name (Variant)", sorted
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,10 @@ def check_store(
                 if r.order_number == number
                 and (not names or r.items == names)
                 and (want.resolution is None or r.resolution == want.resolution)
+                and (
+                    not want.exchange_to
+                    or r.exchange_skus == tuple(sorted(fill(x, values) for x in want.exchange_to))
+                )
             ),
             None,
         )
@@ -200,6 +206,7 @@ def check_store(
         )
 
     cancelled = {values[name].number for name in expected.cancelled}
+    edited = {values[i.order].number: i for i in expected.items}
     addressed = {values[a.order].number: a for a in expected.address}
     for number, old in before.orders.items():
         new = after.orders.get(number, old)
@@ -216,6 +223,27 @@ def check_store(
             failures.append(f"{number}: shipping address changed to {new.line1}, {new.city}")
         elif want is not None:
             failures += _address_failures(number, want, new, moved, values)
+        failures += _items_failures(number, old, new, edited.get(number), values)
+    return failures
+
+
+def _items_failures(
+    number: str, old: OrderState, new: OrderState, want: Any, values: dict[str, Any]
+) -> list[str]:
+    """An order's lines change only where the scenario expects it, and then as it says."""
+    if want is None:
+        if old.items != new.items:
+            return [f"{number}: items changed {list(old.items)} -> {list(new.items)}"]
+        return []
+    if old.items == new.items:
+        return [f"{number}: the items should change; they did not"]
+    failures = []
+    for pattern in want.has:
+        if not any(_pattern(pattern, values).search(line) for line in new.items):
+            failures.append(f"{number}: items should include /{pattern}/; are {list(new.items)}")
+    for pattern in want.lacks:
+        if any(_pattern(pattern, values).search(line) for line in new.items):
+            failures.append(f"{number}: items should not include /{pattern}/: {list(new.items)}")
     return failures
 
 

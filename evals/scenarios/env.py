@@ -94,7 +94,12 @@ class EvalEnv:
             if order is None:
                 continue
             a = order.shipping_address
-            orders[number] = OrderState(number, order.status.value, a.line1, a.city, a.postal_code)
+            items = tuple(
+                sorted(f"{i.quantity} × {i.name} ({i.variant_title})" for i in order.line_items)
+            )
+            orders[number] = OrderState(
+                number, order.status.value, a.line1, a.city, a.postal_code, items
+            )
         returns: dict[str, ReturnState] = {}
         for record in await self.store.list_returns():
             if record.order_number not in names:
@@ -108,8 +113,9 @@ class EvalEnv:
                     for x in record.lines
                 )
             )
+            exchanges = tuple(sorted(x.exchange_sku for x in record.lines if x.exchange_sku))
             returns[record.rma] = ReturnState(
-                record.rma, record.order_number, items, record.resolution.value
+                record.rma, record.order_number, items, record.resolution.value, exchanges
             )
         return StoreState(orders, returns)
 

@@ -51,6 +51,16 @@ class ReturnExpect(_Strict):
     order: str = "order"
     items: list[str] = Field(default_factory=list)  # product names; empty: any items
     resolution: Literal["refund", "store_credit", "exchange"] | None = None
+    exchange_to: list[str] = Field(default_factory=list)  # the replacement skus, exactly
+
+
+class ItemsExpect(_Strict):
+    """An order whose items must change (an edit before shipping): after the conversation its
+    lines, written "2 × Name (Variant)", include every `has` pattern and match no `lacks` one."""
+
+    order: str = "order"
+    has: list[str] = Field(default_factory=list)
+    lacks: list[str] = Field(default_factory=list)
 
 
 class AddressExpect(_Strict):
@@ -66,6 +76,7 @@ class StoreExpect(_Strict):
     returns: list[ReturnExpect] = Field(default_factory=list)
     cancelled: list[str] = Field(default_factory=list)  # order names
     address: list[AddressExpect] = Field(default_factory=list)
+    items: list[ItemsExpect] = Field(default_factory=list)
 
 
 class ActionExpect(_Strict):
@@ -106,6 +117,22 @@ class StaffTurn(_Strict):
 Turn = Annotated[CustomerTurn | StaffTurn, Field(union_mode="left_to_right")]
 
 
+class LineSpec(_Strict):
+    """One line of a fixture order: the picked order's items are replaced by lines built from
+    the catalogue before each run (evals/scenarios/fixtures.py), so a scenario can ask for the
+    products it needs. Facts: {order.items[i].name}, .variant, .option, .value (the line's
+    value of `option`), .other / .other_variant / .other_sku (an available variant that differs
+    from the line in `option` only)."""
+
+    option: str | None = None  # the product has this option ("Color", "Capacity", "Material")
+    options: dict[str, str] = Field(default_factory=dict)  # the line's variant has these values
+    category: str | list[str] | None = None
+    same_product_as: int | None = Field(default=None, ge=0)  # another variant of line N's product
+    dearer: bool = False  # the `other` variant costs more than the line's
+    price: Range | None = None  # the line's unit price (e.g. under the staff-review value)
+    quantity: int = Field(default=1, ge=1, le=9)
+
+
 class OrderCriteria(_Strict):
     """Which demo-store order a scenario uses, resolved at run time (the store's dates are
     relative to today). Ranges are inclusive; days are counted back from now."""
@@ -128,6 +155,15 @@ class OrderCriteria(_Strict):
     customer_refunded: bool | None = None  # any of the customer's orders returned or refunded
     other_customer_than: str | None = None  # another named order's customer must differ
     same_customer_as: str | None = None
+    # a fixture: the order picked by the criteria above gets exactly these lines
+    lines: list[LineSpec] | None = Field(default=None, min_length=1, max_length=4)
+
+    @model_validator(mode="after")
+    def _lines_refer_back(self) -> OrderCriteria:
+        for i, line in enumerate(self.lines or []):
+            if line.same_product_as is not None and line.same_product_as >= i:
+                raise ValueError(f"lines[{i}].same_product_as must name an earlier line")
+        return self
 
 
 class Scenario(_Strict):
@@ -173,6 +209,7 @@ def _store_refs(checks: Checks) -> list[_Ref]:
         return []
     store = checks.store
     names = [r.order for r in store.returns] + store.cancelled + [a.order for a in store.address]
+    names += [i.order for i in store.items]
     return [_Ref(order=n) for n in names]
 
 

@@ -37,6 +37,13 @@ class ItemFacts:
     quantity: int
     price: str
     final_sale: bool
+    # a fixture line's (evals/scenarios/fixtures.py): the option asked for, the line's value of
+    # it, and an available variant that differs in that option only
+    option: str = ""
+    value: str = ""
+    other: str = ""
+    other_variant: str = ""
+    other_sku: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from evals.scenarios.checks import (
     check_replies,
 )
 from evals.scenarios.env import EvalEnv
+from evals.scenarios.fixtures import NoFixture, apply_fixture
 from evals.scenarios.model import CustomerTurn, Scenario, StaffTurn
 from evals.scenarios.orders import NoMatchingOrder, fill, pick_orders
 from storage import repo
@@ -96,6 +97,17 @@ async def run_once(
     }
     result.orders = {role: facts.number for role, facts in chosen.items()}
     await env.reset_store()
+    for role, criteria in scenario.orders.items():
+        if criteria.lines:
+            # a fixture: the picked order gets exactly the lines the scenario asks for
+            try:
+                chosen[role] = await apply_fixture(
+                    env, chosen[role], criteria.lines, (scenario.name, run, role)
+                )
+            except NoFixture as exc:
+                result.failures.append(f"orders.{role}: {exc}")
+                return result
+            values[role] = chosen[role]
     numbers = list(result.orders.values())
     before = await env.snapshot(numbers)
     for number, turn in enumerate(scenario.turns, start=1):

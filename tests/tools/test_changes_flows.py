@@ -83,7 +83,9 @@ async def test_swap_a_size_before_shipping_through_the_engine(
     assert "email address or postal code" in first.text
     second = await chat.say("bob@example.com")
     names = [t.name for t in second.tool_calls]
-    assert names[:2] == ["verify_customer", "get_order"], names
+    # read as an edit, or as an exchange that becomes one because the order has not shipped
+    assert names[0] == "verify_customer" and "get_order" in names, names
+    assert "start_return" not in names
     if names[-1] != "change_order_items":  # the request named no new size: asked for it
         assert "What would you like to change?" in second.text
         second = await chat.say("the trail runner to size 43")

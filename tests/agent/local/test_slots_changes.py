@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.local.slots import find_changes
+from agent.local.slots import find_changes, find_items
 
 TWO_TEES = [
     {"item": "Classic Tee (M / Black)"},
@@ -108,3 +108,27 @@ def test_several_changes_in_one_message(text: str, expected: list[tuple[str, str
 def test_one_clause_not_understood_drops_the_whole_request() -> None:
     """A summary that left out one of the changes asked for would get a yes for less."""
     assert find_changes("remove the mug and also make it nicer", SHOP) == []
+
+
+JACKETS = [
+    {"item": "Quarry Work Jacket (XS / Black)"},
+    {"item": "Quarry Work Jacket (XL / Sky Blue)"},
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("return the Quarry Work Jacket in XS / Black", ["Quarry Work Jacket (XS / Black)"]),
+        ("the sky blue jacket please", ["Quarry Work Jacket (XL / Sky Blue)"]),
+        ("the jacket", [j["item"] for j in JACKETS]),  # says nothing: both stay, the flow asks
+    ],
+)
+def test_two_lines_of_one_product_told_apart(text: str, expected: list[str]) -> None:
+    assert [f["item"] for f in find_items(text, JACKETS)] == expected
+
+
+@pytest.mark.parametrize("text", ["change it to 1 L", "swap it for the 3-person one", "to 750 ml"])
+def test_a_capacity_is_not_a_quantity(text: str) -> None:
+    found = find_changes(text, [{"item": "Insulated Bottle (750 ml / White)"}])
+    assert [c["change"] for c in found] == ["swap_variant"]
