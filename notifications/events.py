@@ -2,9 +2,10 @@
 
 Two sources feed the same table: Shopify webhooks (shopify.py) and a poller that compares each
 watched order with what it saw last time, for backends without webhooks (the demo store, or a
-shop whose webhooks are not set up). Both call `record`, whose insert ignores an (order, event)
-already present: a duplicate webhook, a webhook and a poll telling the same news, a retry after
-a crash - one row, so one notice.
+shop whose webhooks are not set up). Both call `record`, whose insert ignores an (order, event,
+news) already present (news.py: which shipment, which new date): a duplicate webhook, a webhook
+and a poll telling the same news, a retry after a crash - one row, so one notice; a second
+parcel or a second delay is another row.
 
 The poller treats what happened before it started watching (`notification_sources.since`) as
 history: on its first pass every order is remembered as it is and nothing is announced."""
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.backend import StoreBackend
 from commerce.models import Order
 from helpdesk.outbox import _insert
+from notifications.news import shipment_key
 from notifications.rules import EVENTS, Rules
 from storage.tables import utcnow
 from storage.tables_notify import (
@@ -40,6 +42,7 @@ class OrderEvent:
     event: str
     occurred_at: datetime
     source: str  # shopify | poll
+    news: str = ""  # news.py
 
 
 async def record(session: AsyncSession, events: Sequence[OrderEvent], *, now: datetime) -> int:
@@ -53,6 +56,7 @@ async def record(session: AsyncSession, events: Sequence[OrderEvent], *, now: da
             .values(
                 order_number=item.order_number,
                 event=item.event,
+                news=item.news[:120],
                 source=item.source,
                 occurred_at=item.occurred_at,
                 status=NotificationStatus.PENDING,
@@ -62,7 +66,7 @@ async def record(session: AsyncSession, events: Sequence[OrderEvent], *, now: da
                 offered_person=False,
                 created_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["order_number", "event"])
+            .on_conflict_do_nothing(index_elements=["order_number", "event", "news"])
         )
         added += int(getattr(result, "rowcount", 0) == 1)
     return added
@@ -99,30 +103,32 @@ def changes(
     seen = seen or {"shipments": {}, "refunded": "0"}
     found: list[OrderEvent] = []
 
-    def add(event: str, at: datetime) -> None:
-        found.append(OrderEvent(order.number, event, at, "poll"))
+    def add(event: str, at: datetime, news: str) -> None:
+        found.append(OrderEvent(order.number, event, at, "poll", news))
 
     for shipment in order.shipments:
-        before = seen["shipments"].get(shipment.id)
+        sid = shipment.id
+        before = seen["shipments"].get(sid)
         if before is None:
-            add("shipped", shipment.shipped_at)
+            add("shipped", shipment.shipped_at, sid)
         for scan in shipment.events[before["scans"] if before else 0 :]:
             if scan.status in SCAN_EVENTS:
-                add(scan.status, scan.at)
+                add(scan.status, scan.at, sid)
         eta = shipment.estimated_delivery
         if before and before.get("eta") and eta is not None:
             if eta > datetime.fromisoformat(before["eta"]):
-                add("delayed", now)
+                add("delayed", now, shipment_key(sid, eta))  # each new date is news once
         if shipment.status == "delivered":
             continue
         last = shipment.events[-1].at if shipment.events else shipment.shipped_at
         quiet_since = last + timedelta(days=rules.no_scan_days)
         if since <= quiet_since <= now:
-            add("no_scan", quiet_since)
+            add("no_scan", quiet_since, f"{sid}@{last.isoformat()}")
         if eta is not None and since <= eta <= now:
-            add("eta_passed", eta)
-    if order.refunded_amount > 0 and str(order.refunded_amount) != seen.get("refunded"):
-        add("refunded", now)
+            add("eta_passed", eta, shipment_key(sid, eta))
+    refunded = str(order.refunded_amount)
+    if order.refunded_amount > 0 and refunded != seen.get("refunded"):
+        add("refunded", now, refunded)
     return found
 
 

@@ -4,6 +4,8 @@ exactly one notice, or skip it with a reason, or move it later.
 For each due row, in one transaction:
 
     rule off ─► skipped(rule_off)        order gone ─► skipped(order_not_found)
+    a webhook's news completed from the store (news.py) is news already recorded
+             ─► skipped(duplicate)
     a later stage known (delivered before in_transit), or a problem after delivery
              ─► skipped(superseded)
     the order's address opted out ─► skipped(opted_out)         (checked in the same transaction)
@@ -35,6 +37,7 @@ from commerce.models import Order
 from commerce.policy import load_policy
 from notifications.delivery import enqueue_email, enqueue_sms
 from notifications.events import Poller
+from notifications.news import resolve, shipment_of
 from notifications.optout import email_hash, is_opted_out, optout_url
 from notifications.rules import PROBLEMS, STAGES, EventRule, Rules, load_rules
 from notifications.texts import render
@@ -204,6 +207,8 @@ class NotificationRunner:
         order = await self._store.find_order(row.order_number)
         if order is None:
             return self._skip(row, "order_not_found")
+        if await self._complete(session, row, order):
+            return self._skip(row, "duplicate")
         if await self._superseded(session, row, order):
             return self._skip(row, "superseded")
         if not order.email:
@@ -235,25 +240,53 @@ class NotificationRunner:
         row.not_before, row.reason = until, reason
         return _Outcome("deferred", reason)
 
-    async def _superseded(self, session: AsyncSession, row: Notification, order: Order) -> bool:
-        others = set(
-            await session.scalars(
-                select(Notification.event).where(
-                    Notification.order_number == row.order_number,
-                    Notification.id != row.id,
-                    Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENT)),
-                )
+    async def _complete(self, session: AsyncSession, row: Notification, order: Order) -> bool:
+        """Completes the row's news from the store (which shipment, which new date); True when
+        that news is already another row (a webhook and a poll told it both)."""
+        news = resolve(order, row.event, row.news or "")
+        if news == (row.news or ""):
+            return False
+        known = await session.scalar(
+            select(Notification.id).where(
+                Notification.order_number == row.order_number,
+                Notification.event == row.event,
+                Notification.news == news,
+                Notification.id != row.id,
             )
         )
+        if known is not None:
+            return True
+        row.news = news
+        await session.flush()
+        return False
+
+    async def _superseded(self, session: AsyncSession, row: Notification, order: Order) -> bool:
+        """A stage a later one of the same shipment already passed, or a problem of a parcel
+        that is delivered. Another shipment's news supersedes nothing."""
+        shipment = shipment_of(row.news or "")
+        others = {
+            event
+            for event, news in (
+                await session.execute(
+                    select(Notification.event, Notification.news).where(
+                        Notification.order_number == row.order_number,
+                        Notification.id != row.id,
+                        Notification.status.in_(
+                            (NotificationStatus.PENDING, NotificationStatus.SENT)
+                        ),
+                    )
+                )
+            ).all()
+            if not shipment or not news or shipment_of(news) == shipment
+        }
         # only news that is itself told counts (a scan on the way, off by default, does not)
         others = {e for e in others if (r := self.rules.rule(e)) is not None and r.notify}
         rank = STAGES.get(row.event)
         if rank is not None and any(STAGES.get(e, 0) > rank for e in others):
             return True
         if row.event in PROBLEMS:
-            delivered = bool(order.shipments) and all(
-                s.status == "delivered" for s in order.shipments
-            )
+            mine = [s for s in order.shipments if not shipment or s.id == shipment]
+            delivered = bool(mine) and all(s.status == "delivered" for s in mine)
             return delivered or "delivered" in others
         return False
 
@@ -274,6 +307,7 @@ class NotificationRunner:
         )
         if getattr(taken, "rowcount", 0) != 1:
             return None
+        order = _about(order, shipment_of(row.news or ""))
         conversation, chat = await self._conversation(session, order, rule)
         customer = await self._store.get_customer(order.customer_id)
         first_name = customer.first_name if customer else None
@@ -414,3 +448,12 @@ class NotificationRunner:
             state["offer"] = "human"
         await repo.set_engine_state(session, conversation.id, state)
         return conversation, False
+
+
+def _about(order: Order, shipment_id: str) -> Order:
+    """The order with the notice's shipment last: the texts tell the facts of the last one."""
+    mine = [s for s in order.shipments if s.id == shipment_id]
+    if not mine:
+        return order
+    rest = [s for s in order.shipments if s.id != shipment_id]
+    return order.model_copy(update={"shipments": [*rest, *mine]})

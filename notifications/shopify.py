@@ -7,8 +7,10 @@ transaction, so a retry changes nothing, and the (order, event) key catches the 
 twice under different ids. Order of arrival does not matter: the runner drops a stage that a
 later one already passed (a `delivered` before its `in_transit`).
 
-Only the order number and the kind of news are taken from the payload; every fact a notice
-states is read again from the store backend when it is sent."""
+Only the order number, the kind of news and the fulfillment's id (which shipment: the Shopify
+adapter's shipment ids are the fulfillments' GraphQL ids) are taken from the payload; every fact
+a notice states is read again from the store backend when it is sent, and what the payload did
+not say (which shipment, the new estimate) is completed from it then (news.py)."""
 
 from __future__ import annotations
 
@@ -71,22 +73,40 @@ def _order_number(payload: dict[str, Any]) -> str | None:
     return name.strip().rsplit(".", 1)[0] if "." in name else name.strip()
 
 
+GID = "gid://shopify/Fulfillment/"
+
+
+def _fulfillment_id(payload: dict[str, Any], *, key: str = "id") -> str:
+    """The fulfillment's GraphQL id, as the Shopify adapter names shipments ("" if unknown)."""
+    gid = payload.get("admin_graphql_api_id") if key == "id" else None
+    if isinstance(gid, str) and gid.startswith(GID):
+        return gid
+    raw = payload.get(key)
+    return f"{GID}{raw}" if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()) else ""
+
+
 def events_from(topic: str, payload: dict[str, Any], *, now: datetime) -> list[OrderEvent]:
     number = _order_number(payload)
     if number is None:
         return []
 
-    def one(event: str) -> list[OrderEvent]:
-        return [OrderEvent(number, event, now, "shopify")]
+    def one(event: str, news: str = "") -> list[OrderEvent]:
+        return [OrderEvent(number, event, now, "shopify", news)]
 
-    if topic in ("fulfillments/create", "orders/fulfilled"):
-        found = one("shipped")
+    if topic == "orders/fulfilled":
+        fulfillments = [f for f in payload.get("fulfillments") or [] if isinstance(f, dict)]
+        return [e for f in fulfillments for e in one("shipped", _fulfillment_id(f))] or one(
+            "shipped"
+        )
+    if topic == "fulfillments/create":
+        shipment = _fulfillment_id(payload)
         status = _SHIPMENT_STATUS.get(str(payload.get("shipment_status") or ""))
-        return found + (one(status) if status else [])
+        return one("shipped", shipment) + (one(status, shipment) if status else [])
     if topic in ("fulfillments/update", "fulfillment_events/create"):
         status = payload.get("shipment_status") or payload.get("status")
         event = _SHIPMENT_STATUS.get(str(status or ""))
-        return one(event) if event else []
+        key = "id" if topic == "fulfillments/update" else "fulfillment_id"
+        return one(event, _fulfillment_id(payload, key=key)) if event else []
     if topic in ("orders/updated", "refunds/create"):
         if str(payload.get("financial_status") or "") in ("refunded", "partially_refunded"):
             return one("refunded")

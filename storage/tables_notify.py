@@ -1,7 +1,9 @@
 """Tables of proactive order notifications (issue #17, migration 0010).
 
-`notifications` holds one row per (order, event), whatever told us about it (a Shopify webhook,
-a poll of the store, both, twice): the unique key is what makes a notice go out once. A row is
+`notifications` holds one row per piece of news, (order, event, news), whatever told us about it
+(a Shopify webhook, a poll of the store, both, twice): the unique key is what makes a notice go
+out once. `news` tells apart what the same event means twice on one order: the shipment (a
+second parcel's `shipped`), the new estimated date (a second delay), the refunded total. A row is
 `pending` until its `not_before` (quiet hours and the daily cap move it, never drop it), then
 `sent` (the message, the email's outbox row and any SMS row committed with that status) or
 `skipped` with the reason (opted_out, superseded, rule_off, no_address, order_not_found).
@@ -30,7 +32,7 @@ class NotificationStatus:
 class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
-        UniqueConstraint("order_number", "event", name="uq_notifications_order_event"),
+        UniqueConstraint("order_number", "event", "news", name="uq_notifications_order_event"),
         Index("ix_notifications_due", "status", "not_before"),
         Index("ix_notifications_order", "order_number", "status"),
     )
@@ -40,6 +42,10 @@ class Notification(Base):
     # shipped | in_transit | out_for_delivery | delivered | exception | delayed | no_scan |
     # eta_passed | refunded
     event: Mapped[str] = mapped_column(String(30))
+    # which piece of news (notifications/news.py): "<shipment id>" for a stage or a problem,
+    # "<shipment id>@<date>" for a delay, an estimate passed or a silence, the refunded total
+    # for a refund; "" until a webhook's news is matched to the store's shipment
+    news: Mapped[str] = mapped_column(String(120), default="", server_default="")
     source: Mapped[str] = mapped_column(String(20))  # shopify | poll
     occurred_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12), default=NotificationStatus.PENDING)

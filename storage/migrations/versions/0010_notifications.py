@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('order_number', sa.String(length=40), nullable=False),
     sa.Column('event', sa.String(length=30), nullable=False),
+    sa.Column('news', sa.String(length=120), server_default='', nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
@@ -39,7 +40,7 @@ def upgrade() -> None:
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('order_number', 'event', name='uq_notifications_order_event'),
+    sa.UniqueConstraint('order_number', 'event', 'news', name='uq_notifications_order_event'),
     )
     op.create_index('ix_notifications_due', 'notifications', ['status', 'not_before'])
     op.create_index('ix_notifications_order', 'notifications', ['order_number', 'status'])
