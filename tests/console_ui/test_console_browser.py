@@ -20,7 +20,7 @@ from tests.console_ui.conftest import BEARER, Member, sign_in
 from tests.widget.test_widget_browser import STORAGE_KEY, ask, open_chat
 from tests.widget.test_widget_e2e import png, rows
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("escalations_uncapped")]
 
 REPLY_TIMEOUT_MS = 60_000  # the offline engine answers on CPU
 
