@@ -8,7 +8,10 @@ and a poll telling the same news, a retry after a crash - one row, so one notice
 parcel or a second delay is another row.
 
 The poller treats what happened before it started watching (`notification_sources.since`) as
-history: on its first pass every order is remembered as it is and nothing is announced."""
+history: on its first pass every order is remembered as it is and nothing is announced. An order
+without a snapshot that was already there at the previous pass (its snapshot and notices were
+deleted by retention or a privacy erasure) is remembered again the same way: forgotten news is
+not told twice."""
 
 from __future__ import annotations
 
@@ -148,16 +151,24 @@ class Poller:
         """When this source started watching; (now, True) the first time."""
         row = await session.get(NotificationSource, self.source)
         if row is not None:
-            started = row.since
-            return (started if started.tzinfo else started.replace(tzinfo=now.tzinfo)), False
-        session.add(NotificationSource(name=self.source, since=now))
+            return _aware(row.since, now), False
+        session.add(NotificationSource(name=self.source, since=now, polled_at=now))
         await session.flush()
         return now, True
+
+    async def _last_pass(self, session: AsyncSession, since: datetime, now: datetime) -> datetime:
+        """The previous pass's time (`since` when none is recorded); records this one."""
+        row = await session.get(NotificationSource, self.source)
+        assert row is not None
+        last = _aware(row.polled_at, now) if row.polled_at is not None else since
+        row.polled_at = now
+        return last
 
     async def poll(self, session: AsyncSession, *, now: datetime | None = None) -> int:
         """Inside the caller's transaction. Returns how many new events were recorded."""
         now = now or utcnow()
         since, first = await self.since(session, now)
+        last_pass = await self._last_pass(session, since, now)
         orders = await self._store.list_orders(limit=self._limit)
         numbers = [o.number for o in orders]
         rows = (
@@ -168,10 +179,11 @@ class Poller:
         for order in orders:
             row = watched.get(order.number)
             if not first:
-                # an order first seen now is news only if it was placed after we started
+                # an order first seen now is news only if it was placed since the last pass
                 known = row.state if row is not None else None
-                if row is not None or _created_at(order) >= since:
-                    events += changes(order, known, since=since, now=now, rules=self._rules)
+                if row is not None or _created_at(order) >= last_pass:
+                    # what time makes (no scan, estimate passed) happens once, between passes
+                    events += changes(order, known, since=last_pass, now=now, rules=self._rules)
             state = snapshot(order)
             if row is None:
                 session.add(OrderWatch(order_number=order.number, state=state, updated_at=now))
@@ -183,3 +195,7 @@ class Poller:
 
 def _created_at(order: Order) -> datetime:
     return order.created_at
+
+
+def _aware(value: datetime, like: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=like.tzinfo)

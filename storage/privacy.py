@@ -8,7 +8,13 @@ came from their address (a sender who never verified is still that person); an a
 visitor's conversation names no one and is left to retention. Attachment rows go with their
 conversations; their files are removed by the caller after the commit (`remove_files`), so a
 rolled-back preview deletes no file. Audit rows are anonymised rather than deleted: the counts,
-tools, decisions and times stay for the record, nothing in them points to a person."""
+tools, decisions and times stay for the record, nothing in them points to a person.
+
+Order notifications (storage/tables_notify.py) go too: every notice row of the customer's
+orders, found through the notices in their conversations (the order numbers, the keyed digest
+of their address), the poller's snapshots of those orders and the SMS outbox rows of those
+notices. An opt-out is kept on purpose: it is a keyed digest, not the address, and forgetting it
+would start sending to someone who asked us to stop (docs/notifications.md)."""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.tables import AuditEntry, Conversation, Escalation, Message, PendingAction
 from storage.tables_email import EmailDirection, EmailRecord
 from storage.tables_helpdesk import HelpdeskTicket, OutboxEntry
+from storage.tables_notify import Notification, OrderWatch
 from storage.tables_widget import Attachment
 
 ANONYMISED = '{"anonymised": true'  # how an anonymised audit result starts
@@ -113,6 +120,57 @@ async def _outbox_rows(
         )
     )
     return list(found)
+
+
+SMS_SEND = "sms.send"  # notifications/delivery.py: its payload names the notice, not a conversation
+
+
+async def delete_notifications(
+    session: AsyncSession, conversation_ids: Sequence[str]
+) -> dict[str, int]:
+    """The order notifications of the customer whose conversations these are: every notice of
+    the orders told in them, or sent to the same address digest, the poller's snapshots of those
+    orders, and those notices' SMS outbox rows. Opt-outs stay (module docstring)."""
+    counts = {"notifications": 0, "notification_order_state": 0, "outbox": 0}
+    if not conversation_ids:
+        return counts
+    told = (
+        await session.execute(
+            select(Notification.order_number, Notification.email_hash).where(
+                Notification.conversation_id.in_(list(conversation_ids))
+            )
+        )
+    ).all()
+    orders = sorted({order for order, _ in told})
+    digests = sorted({digest for _, digest in told if digest})
+    if not orders:
+        return counts
+    where = or_(
+        Notification.conversation_id.in_(list(conversation_ids)),
+        Notification.order_number.in_(orders),
+        Notification.email_hash.in_(digests),
+    )
+    found = await session.execute(select(Notification.id, Notification.order_number).where(where))
+    pairs = found.all()
+    ids = [notice_id for notice_id, _ in pairs]
+    orders = sorted(set(orders) | {order for _, order in pairs})  # found by the digest too
+    texts = list(
+        await session.scalars(
+            select(OutboxEntry.id).where(
+                OutboxEntry.kind == SMS_SEND,
+                OutboxEntry.payload["notification_id"].as_integer().in_(ids),
+            )
+        )
+    )
+    watched = OrderWatch.order_number.in_(orders)
+    counts["notifications"] = len(ids)
+    counts["notification_order_state"] = await _count(session, select(OrderWatch).where(watched))
+    counts["outbox"] = len(texts)
+    if texts:
+        await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_(texts)))
+    await session.execute(delete(Notification).where(Notification.id.in_(ids)))
+    await session.execute(delete(OrderWatch).where(watched))
+    return counts
 
 
 def _audit_query(conversation_ids: Sequence[str], customer_ids: Sequence[str]) -> Select[Any]:
@@ -259,6 +317,7 @@ async def erase_customer(
             select(HelpdeskTicket).where(HelpdeskTicket.conversation_id.in_(conversation_ids))
         )
     )
+    notices = await delete_notifications(session, conversation_ids)
     attachments, paths = await delete_attachments(session, conversation_ids)
     if files is not None:
         files.extend(paths)
@@ -268,6 +327,8 @@ async def erase_customer(
     await session.execute(delete(EmailRecord).where(mail))
     counts: dict[str, Any] = await delete_conversations(session, conversation_ids)
     counts["attachments"], counts["email_messages"] = attachments, emails
+    counts["outbox"] += notices.pop("outbox")
+    counts.update(notices)
     # an action or escalation kept under the customer's id outside those conversations
     for name, table, column, conversation in (
         (

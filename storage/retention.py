@@ -5,6 +5,9 @@ Once a day (and on demand: `support-agent privacy retention [--dry-run]`):
     pending actions, escalations and outbox rows; stored emails and attachments too, when those
     tables exist;
   - staff alerts and delivered or dead outbox rows older than the cutoff are deleted;
+  - order notifications told or skipped before the cutoff, and the poller's snapshots of orders
+    unchanged since then, are deleted (pending ones wait to be told; opt-outs stay: they are
+    digests, and forgetting one would send to someone who asked us to stop);
   - audit rows older than the cutoff are anonymised (tool, kind, outcome and time stay);
   - throttle hits older than a day are deleted whatever the setting (they only count recent
     events).
@@ -35,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.privacy import anonymise_audit, delete_conversations, remove_files
 from storage.tables import AuditEntry, Conversation, Escalation, Message, utcnow
 from storage.tables_helpdesk import OutboxEntry, OutboxStatus, as_utc
+from storage.tables_notify import Notification, NotificationStatus, OrderWatch
 from storage.tables_security import RetentionRun, ThrottleHit
 from storage.tables_widget import Attachment
 
@@ -125,6 +129,7 @@ async def _work(unit: Unit, report: RetentionReport, *, now: datetime, keep_all:
         await _conversations(unit, cutoff, report, optional)
         async with unit() as session:
             report.add(await _leftovers(session, cutoff))
+            report.add(await _notifications(session, cutoff))
             report.add(await _optional_tables(session, optional, cutoff, report.files))
         await _audit(unit, cutoff, report)
     async with unit() as session:
@@ -177,6 +182,23 @@ async def _leftovers(session: AsyncSession, cutoff: datetime) -> dict[str, int]:
     }
     await session.execute(delete(Escalation).where(*alerts))
     await session.execute(delete(OutboxEntry).where(*finished))
+    return counts
+
+
+async def _notifications(session: AsyncSession, cutoff: datetime) -> dict[str, int]:
+    """Notices told or skipped before the cutoff, and snapshots of orders unchanged since; the
+    poller remembers a forgotten order again without telling its past (notifications/events.py)."""
+    done = (
+        Notification.status != NotificationStatus.PENDING,
+        func.coalesce(Notification.sent_at, Notification.created_at) < cutoff,
+    )
+    stale = OrderWatch.updated_at < cutoff
+    counts = {
+        "notifications": await _count(session, select(Notification).where(*done)),
+        "notification_order_state": await _count(session, select(OrderWatch).where(stale)),
+    }
+    await session.execute(delete(Notification).where(*done))
+    await session.execute(delete(OrderWatch).where(stale))
     return counts
 
 

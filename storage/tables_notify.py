@@ -93,6 +93,9 @@ class NotificationSource(Base):
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     since: Mapped[datetime]
+    # the last pass: an order it could have seen but has no snapshot of (forgotten by retention
+    # or erasure) is remembered again as it is, not told again
+    polled_at: Mapped[datetime | None]
 
 
 class ShopifyDelivery(Base):

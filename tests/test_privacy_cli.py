@@ -21,6 +21,7 @@ from storage.migrate import upgrade
 from storage.tables import AuditEntry, Conversation, Escalation, Message, PendingAction
 from storage.tables_email import EmailRecord
 from storage.tables_helpdesk import OutboxEntry
+from storage.tables_notify import Notification, NotificationOptOut, OrderWatch
 from storage.tables_security import RetentionRun
 from storage.tables_widget import Attachment
 from tests.storage.conftest import postgres_url  # noqa: F401 - the throw-away database fixture
@@ -139,8 +140,43 @@ async def _seed(settings: Settings) -> Shop:
                 Attachment(id=f"att-{cid}", conversation_id=cid, content_type="text/plain",
                            size=16, sha256="0" * 64, path=relative)
             )  # fmt: skip
+        await _seed_notices(session, orders, a, b)
     await engine.dispose()
     return Shop(settings=settings, email=email, customer=a, other=b)
+
+
+async def _seed_notices(session: Any, orders: list[Any], a: str, b: str) -> None:
+    """Order notices: A's shipped notice in a1 (its email's outbox row and an SMS one), a scan
+    of the same order never told, a notice of A's other order skipped because A opted out, the
+    poller's snapshots; B's notice in b1. A's opt-out digest is kept on purpose."""
+    mine = sorted(o.number for o in orders if o.customer_id == a)
+    theirs = sorted(o.number for o in orders if o.customer_id == b)
+    now = datetime.now(UTC)
+
+    def notice(number: str, event: str, status: str, **extra: Any) -> Notification:
+        return Notification(order_number=number, event=event, news="s1", source="poll",
+                            occurred_at=now, status=status, not_before=now, **extra)  # fmt: skip
+
+    told = notice(mine[0], "shipped", "sent", conversation_id="a1", email_hash="h" * 64,
+                  message_id="<notify-1@shop.test>", reason="")  # fmt: skip
+    session.add_all(
+        [
+            told,
+            notice(mine[0], "in_transit", "skipped", reason="rule_off"),
+            notice(mine[-1], "shipped", "skipped", reason="opted_out", email_hash="h" * 64),
+            notice(theirs[0], "shipped", "sent", conversation_id="b1", email_hash="b" * 64),
+            OrderWatch(order_number=mine[0], state={"shipments": {}}),
+            OrderWatch(order_number=mine[-1], state={"shipments": {}}),
+            OrderWatch(order_number=theirs[0], state={"shipments": {}}),
+            NotificationOptOut(email_hash="h" * 64, source="link"),
+        ]
+    )
+    await session.flush()
+    session.add(
+        OutboxEntry(kind="sms.send", target="sms", idempotency_key=f"sms:{told.id}",
+                    payload={"to": "+1 212-555-0101", "notification_id": told.id,
+                             "order": mine[0], "event": "shipped", "text": "on its way"})
+    )  # fmt: skip
 
 
 async def _rows(settings: Settings, table: Any, *where: Any) -> list[Any]:
@@ -201,9 +237,11 @@ def test_erase_deletes_the_customers_conversations_and_anonymises_the_audit(shop
         "messages": 2,
         "pending_actions": 1,
         "escalations": 1,
-        "outbox": 1,
+        "outbox": 2,  # the ticket, and the SMS of the shipped notice
         "attachments": 1,
         "email_messages": 0,
+        "notifications": 3,
+        "notification_order_state": 2,
         "audit_anonymised": 1,
         "helpdesk_tickets": [],
     }
@@ -213,6 +251,11 @@ def test_erase_deletes_the_customers_conversations_and_anonymises_the_audit(shop
     assert not shop.file("a1").exists() and shop.file("b1").is_file()
     assert rows(shop, PendingAction) == [] and rows(shop, Escalation) == []
     assert rows(shop, OutboxEntry) == []
+    # no notice, snapshot or text of A's orders is left; B's stay; A's opt-out digest stays
+    assert [n.conversation_id for n in rows(shop, Notification)] == ["b1"]
+    (kept_order,) = {n.order_number for n in rows(shop, Notification)}
+    assert [w.order_number for w in rows(shop, OrderWatch)] == [kept_order]
+    assert [o.email_hash for o in rows(shop, NotificationOptOut)] == ["h" * 64]
     audit = {a.conversation_id: a for a in rows(shop, AuditEntry)}
     erased, kept = audit["a1"], audit["b1"]
     assert (erased.tool, erased.ok, erased.actor, erased.args) == (

@@ -158,6 +158,8 @@ async def test_old_rows_go_newer_rows_stay_and_counts_are_recorded(sessions: Ses
         "audit_anonymised": 1,
         "throttle_hits": 1,
         "email_messages": 1,
+        "notifications": 0,  # tests/notifications/test_forgetting.py
+        "notification_order_state": 0,
     }
     assert report.counts == expected
     async with sessions() as session:

@@ -59,6 +59,7 @@ def upgrade() -> None:
     op.create_table('notification_sources',
     sa.Column('name', sa.String(length=60), nullable=False),
     sa.Column('since', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('polled_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('name'),
     )
     op.create_table('shopify_webhooks',
