@@ -208,3 +208,51 @@ async def test_saved_address_is_created_as_default_once(
         customer_id="gid://shopify/Customer/77", address=new, idempotency_key="d-1"
     )
     assert len(shop.sent("CustomerAddressCreate")) == 1
+
+
+def split_state(kept: int, swapped: int) -> Any:
+    nodes = [{"id": LINE_GID, "sku": "TR-9-BLK", "currentQuantity": kept}]
+    if swapped:
+        nodes.append({"id": "gid://shopify/LineItem/902", "sku": "TR-10-BLK", "currentQuantity": 1})
+    return body(
+        {
+            "order": {
+                "id": ORDER_GID,
+                "name": "#1043",
+                "displayFulfillmentStatus": "UNFULFILLED",
+                "cancelledAt": None,
+                "totalPriceSet": {"shopMoney": {"amount": "138.35"}},
+                "lineItems": {"nodes": nodes},
+            }
+        }
+    )
+
+
+async def test_a_partial_swap_keeps_the_rest_of_the_line(
+    store: ShopifyStore, shop: FakeShopify
+) -> None:
+    """'Swap one of my two': the line is set to the units kept and the swapped units are
+    added as the new variant, in one session."""
+    shop.on("FindOrder", orders(order_node(**UNFULFILLED)))
+    shop.on("EditState", split_state(2, 0))  # before: not landed
+    shop.on("EditState", split_state(1, 1))  # after the commit
+    calc_line = "gid://shopify/CalculatedLineItem/901"
+    begun = {
+        "calculatedOrder": {
+            "id": "gid://shopify/CalculatedOrder/7",
+            "lineItems": {"nodes": [{"id": calc_line, "sku": "TR-9-BLK", "quantity": 2}]},
+        }
+    }
+    shop.on("OrderEditBegin", ok("orderEditBegin", begun))
+    shop.on("OrderEditSetQuantity", ok("orderEditSetQuantity", {"calculatedOrder": {"id": "c"}}))
+    variant = {"id": "gid://shopify/ProductVariant/55", "sku": "TR-10-BLK"}
+    shop.on("VariantBySku", body({"productVariants": {"nodes": [variant]}}))
+    shop.on("OrderEditAddVariant", ok("orderEditAddVariant", {"calculatedLineItem": {"id": "x"}}))
+    shop.on("OrderEditCommit", ok("orderEditCommit", {"order": {"id": ORDER_GID}}))
+    one = SWAP.model_copy(update={"units": 1})
+    await store.edit_order(
+        order_number="#1043", edits=[one], expected_total=Decimal("138.35"), idempotency_key="p-1"
+    )
+    assert shop.sent("OrderEditSetQuantity")[0]["variables"]["quantity"] == 1
+    assert shop.sent("OrderEditAddVariant")[0]["variables"]["quantity"] == 1
+    assert len(shop.sent("OrderEditCommit")) == 1
