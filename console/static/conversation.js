@@ -261,7 +261,7 @@ export async function renderConversation(main, session, id) {
     h("div", { class: "columns" }, h("div", { class: "thread" }, log, composer), side)));
   clear(log);
   await load();
-  const refresh = throttled(load);
+  const refresh = throttled(() => load().catch((err) => toast(err.message, "error")));
   onEvent((event) => {
     if (!event.conversation_id || event.conversation_id === id) refresh();
   });

@@ -159,7 +159,9 @@ export async function renderQueue(main, session) {
     }
   }
   await load();
-  const refresh = throttled(load);
+  const refresh = throttled(() => load().catch((err) => toast(err.message, "error")));
   onEvent(() => refresh());
-  const tick = setInterval(() => (main.querySelector(".queue") ? draw() : clearInterval(tick)), 30_000);
+  // waiting times and SLA states move on by themselves; this view's own clock stops with it
+  const view = main.querySelector(".queue");
+  const tick = setInterval(() => (view.isConnected ? draw() : clearInterval(tick)), 30_000);
 }

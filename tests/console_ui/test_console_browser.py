@@ -403,11 +403,12 @@ def test_write_an_article_for_an_unanswered_question(
     expect(row).to_have_count(0)
 
 
-def test_keyboard_only_sign_in_and_open_a_conversation(
+def test_keyboard_only_sign_in_open_and_resolve_a_conversation(
     page: Page,
     staff_member: Callable[[str], Member],
     contexts: Callable[..., BrowserContext],
     live_server: str,
+    live_settings: Settings,
 ) -> None:
     api = contexts().request
     conversation_id = None
@@ -437,6 +438,13 @@ def test_keyboard_only_sign_in_and_open_a_conversation(
     expect(page).to_have_url(re.compile(f"#/c/{conversation_id}$"))
     expect(page.locator(".transcript .msg.customer .text").first).to_have_text("My order is late")
 
+    page.get_by_role("button", name="Claim").click()
+    expect(page.locator(".conv-head")).to_contain_text("owner: you")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator(".conv-head")).to_contain_text("owner: resolved")
+    expect(page.get_by_role("button", name="Resolve")).to_be_disabled()
+    assert rows(live_settings, Conversation, id=conversation_id)[0].owner == "resolved"
+
 
 def test_an_admin_assigns_a_conversation(
     console: Callable[[Member], Page],
@@ -459,6 +467,14 @@ def test_an_admin_assigns_a_conversation(
     expect(row.locator(".owner")).to_have_text(agent.name)
     assigned = rows(live_settings, Conversation, id=conversation_id)[0]
     assert (assigned.owner, assigned.owner_staff_id) == ("human", agent.id)
+
+    # the admin opens it and hands the customer back to the bot
+    row.locator("a.summary").click()
+    admin.get_by_role("button", name="Hand back to bot").click()
+    expect(admin.locator(".conv-head")).to_contain_text("owner: bot")
+    assert rows(live_settings, Conversation, id=conversation_id)[0].owner == "bot"
+    expect(admin.locator(".transcript .msg.system").last).to_contain_text(
+        "back with our virtual assistant")
 
 
 def test_wrong_passwords_then_the_throttle(
