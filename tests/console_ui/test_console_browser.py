@@ -498,3 +498,25 @@ def test_wrong_passwords_then_the_throttle(
         re.compile(r"^Too many failed sign-ins\. Try again in \d+ seconds\.$")
     )
     expect(page.locator("header.top")).to_be_hidden()
+
+
+def test_analytics_draws_its_charts(
+    console: Callable[[Member], Page],
+    staff_member: Callable[[str], Member],
+    contexts: Callable[..., BrowserContext],
+    live_server: str,
+) -> None:
+    asked = contexts().request.post(f"{live_server}/api/chat",
+                                    data={"text": "How long does delivery take?"})
+    assert asked.status == 200, asked.text()
+    staff = console(staff_member("agent"))
+    staff.locator("header.top nav").get_by_role("link", name="Analytics").click()
+    per_day = staff.locator("svg.chart.columns")
+    expect(per_day.locator("rect.bar")).to_have_count(30)  # one column a day, zeros included
+    heights = per_day.locator("rect.bar").evaluate_all(
+        "bars => bars.map(b => Number(b.getAttribute('height')))")
+    assert heights[-1] > 0 and all(h >= 0 for h in heights)  # today's conversation counts
+    intents = staff.locator(".chart-card", has_text="Top intents").locator("svg.chart.bars")
+    expect(intents).to_have_attribute("aria-label", re.compile(r"^Top intents: .+ \d+"))
+    staff.get_by_label("Period").select_option("7")
+    expect(per_day.locator("rect.bar")).to_have_count(7)
