@@ -5,11 +5,11 @@ with PostgreSQL + Redis.
     bash bench/all.sh                      # starts PostgreSQL and Redis if needed, then this
     .venv/bin/python -m bench.suite [--only sqlite|postgres] [--json]
 
-Every run spawns its own `support-agent serve` (bench/load_server.py) on one data dir made for
-the suite: the first start generates the demo store and embeds the help center (1.5-2 min),
-the later ones reuse them. The two-worker runs use a PostgreSQL database made for the suite and
-dropped at the end (each run gets its own, so neither sees the other's conversations), and
-Redis at --redis-url. Run it on a quiet machine: the figures are the machine's as much as the
+Each setup spawns one `support-agent serve` (bench/load_server.py, the per-IP limits raised)
+for its two runs, saturation first, on one data dir made for the suite: the first start
+generates the demo store and embeds the help center (1.5-2 min), the second reuses them. The
+two-worker runs use a PostgreSQL database made for the suite and dropped at the end, and Redis
+at --redis-url. Run it on a quiet machine: the figures are the machine's as much as the
 server's (note the load average the table prints)."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import load
+from bench.load_server import spawn
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -99,32 +100,52 @@ def fresh_database(tag: str) -> Iterator[str]:
         asyncio.run(_database(name, create=False))
 
 
-def run_one(
-    run: Run, data_dir: Path, redis_url: str, log_dir: Path, *, quick: bool = False
-) -> dict[str, Any]:
-    conversations, duration = run.conversations, run.duration
-    if quick:
-        conversations, duration = min(conversations, 4), 5.0
-    argv = [
-        run.mode,
-        "--spawn",
-        "--data-dir",
-        str(data_dir),
-        "--conversations",
-        str(conversations),
-        "--duration",
-        str(duration),
-        "--log",
-        str(log_dir / f"{run.mode}-{run.workers}w.log"),
-    ]
-    if run.workers > 1:
-        argv += ["--workers", str(run.workers)]
-    if not run.postgres:
-        return load.run(load.parser().parse_args(argv))
-    with fresh_database(f"{run.mode}_{run.workers}w") as url:
-        return load.run(
-            load.parser().parse_args([*argv, "--database-url", url, "--redis-url", redis_url])
+def run_setup(
+    runs: list[Run],
+    data_dir: Path,
+    redis_url: str,
+    log_dir: Path,
+    *,
+    quick: bool = False,
+) -> list[tuple[Run, dict[str, Any]]]:
+    """The runs of one setup (workers, database) against one spawned server: a start saved
+    per run (a two-worker start on a fresh database costs about a minute)."""
+    first = runs[0]
+    with contextlib.ExitStack() as stack:
+        env: dict[str, str] = {}
+        if first.postgres:
+            env["SUPPORT_DATABASE_URL"] = stack.enter_context(fresh_database(f"{first.workers}w"))
+            env["SUPPORT_REDIS_URL"] = redis_url
+        server = stack.enter_context(
+            spawn(
+                port=load._free_port(),
+                data_dir=data_dir,
+                workers=first.workers if first.workers > 1 else None,
+                env=env,
+                log=log_dir / f"server-{first.workers}w.log",
+            )
         )
+        done = []
+        for run in runs:
+            print(f"==> {run.name}", flush=True)
+            conversations, duration = run.conversations, run.duration
+            if quick:
+                conversations, duration = min(conversations, 4), 5.0
+            argv = [
+                run.mode,
+                "--url",
+                server.url,
+                "--data-dir",
+                str(data_dir),
+                "--server-pid",
+                str(server.root_pids[0]),
+                "--conversations",
+                str(conversations),
+                "--duration",
+                str(duration),
+            ]
+            done.append((run, load.run(load.parser().parse_args(argv))))
+        return done
 
 
 def _cell(value: Any, unit: str = "") -> str:
@@ -172,9 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     started, load_before = time.monotonic(), os.getloadavg()
     rows: list[tuple[Run, dict[str, Any]]] = []
     try:
-        for run in runs:
-            print(f"==> {run.name}", flush=True)
-            rows.append((run, run_one(run, data_dir, args.redis_url, log_dir, quick=args.quick)))
+        for postgres in (False, True):
+            setup = [r for r in runs if r.postgres == postgres]
+            if setup:
+                rows += run_setup(setup, data_dir, args.redis_url, log_dir, quick=args.quick)
     finally:
         if made:
             shutil.rmtree(data_dir, ignore_errors=True)
