@@ -6,11 +6,12 @@ out once. `news` tells apart what the same event means twice on one order: the s
 second parcel's `shipped`), the new estimated date (a second delay), the refunded total. A row is
 `pending` until its `not_before` (quiet hours and the daily cap move it, never drop it), then
 `sent` (the message, the email's outbox row and any SMS row committed with that status) or
-`skipped` with the reason (opted_out, superseded, rule_off, no_address, order_not_found).
+`skipped` with the reason (opted_out, superseded, duplicate, rule_off, no_channel,
+no_address, order_not_found).
 
 Opt-outs keep a keyed digest of the address, never the address. Polling keeps, per order, what
-it saw last (`notification_order_state`) and, per source, when it started watching
-(`notification_sources`): what happened before that is history, not news."""
+it saw last (`notification_order_state`) and, per source, when it started watching and when it
+last passed (`notification_sources`): what happened before that is history, not news."""
 
 from __future__ import annotations
 
