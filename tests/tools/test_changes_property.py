@@ -5,6 +5,7 @@ when the rules ask), or different from the summary the customer confirmed."""
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
@@ -43,6 +44,8 @@ change = st.one_of(
             "item": item,
             "change": st.just("swap_variant"),
             "new_variant": st.sampled_from(["XL", "blue", "XL blue", "M black", "43", "purple"]),
+            # some of the line's units only (a partial swap), or all of them
+            "quantity": st.one_of(st.none(), st.integers(0, 3)),
         }
     ),
     st.fixed_dictionaries(
@@ -92,6 +95,7 @@ scenario = st.builds(
 
 VERIFY_ADA = ("verify", ("#4001", "ada@example.com", None))
 QUANTITY_3 = {"item": MB, "change": "set_quantity", "quantity": 3}
+ONE_TO_XL = {"item": MB, "change": "swap_variant", "new_variant": "XL", "quantity": 1}
 CACHE: dict[str, Any] = {}
 EXERCISED: list[str] = []
 
@@ -102,12 +106,23 @@ EXERCISED: list[str] = []
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=scenario)
+@given(steps=scenario, collect=st.sampled_from(["payment_link", "staff"]))
 # two runs that must write, so the property never holds only because nothing was written
-@example(steps=[VERIFY_ADA, ("edit", ("#4001", [QUANTITY_3])), ("say", "yes")])
-@example(steps=[VERIFY_ADA, ("address", "US"), ("say", "Yes, please go ahead.")])
+@example(
+    steps=[VERIFY_ADA, ("edit", ("#4001", [QUANTITY_3])), ("say", "yes")], collect="payment_link"
+)
+@example(
+    steps=[VERIFY_ADA, ("address", "US"), ("say", "Yes, please go ahead.")], collect="payment_link"
+)
+@example(
+    steps=[VERIFY_ADA, ("edit", ("#4001", [ONE_TO_XL])), ("say", "yes")], collect="payment_link"
+)
+@example(
+    steps=[VERIFY_ADA, ("edit", ("#4001", [ONE_TO_XL])), ("say", "yes"), ("staff", "approve")],
+    collect="staff",
+)
 async def test_no_change_outside_policy_or_the_summary(
-    make_services: Any, settings: Any, steps: list[Any]
+    make_services: Any, settings: Any, steps: list[Any], collect: str
 ) -> None:
     store = make_store(*[order(n, s, customer=c) for n, s, c in ORDERS])
     original = dict(store.orders)
@@ -120,7 +135,10 @@ async def test_no_change_outside_policy_or_the_summary(
             services=await make_services(clock=lambda: NOW, settings=unthrottled),
         )
     services = CACHE["services"]
-    deps = replace(services.deps, store=store)
+    # the store's rule for an extra charge: recorded as due (payment link) or staff first
+    edits_rule = services.deps.policy.edits.model_copy(update={"extra_charge": collect})
+    policy = services.deps.policy.model_copy(update={"edits": edits_rule})
+    deps = replace(services.deps, store=store, policy=policy)
     async with services.sessions.begin() as session:
         conversation = await repo.create_conversation(session, channel="test")
     ctx = SupportContext(
@@ -208,11 +226,21 @@ async def test_no_change_outside_policy_or_the_summary(
         assert decision.allowed
         assert decision.needs_approval is done.needs_approval
         # what ran is the summary the customer said yes to, and the store holds exactly it
-        assert done.summary.startswith(edit_summary(before, edits))
+        assert done.summary.startswith(edit_summary(before, edits, collect))
         assert {i.id: (i.sku, i.quantity, i.unit_price) for i in after.line_items} == lines_after(
             before, edits
         )
         assert f"{after.total:.2f}" == done.args["expected_total"]
+        EXERCISED.extend("partial_swap" for e in edits if e.units is not None)
+        EXERCISED.extend(["amount_due"] if after.amount_due > before.amount_due else [])
+        # an extra is never taken: it is recorded as due; a saving is refunded
+        if before.status is OrderStatus.PAID:
+            assert after.amount_due - before.amount_due == max(price.difference, Decimal(0))
+            assert after.refunded_amount - before.refunded_amount == max(
+                -price.difference, Decimal(0)
+            )
+        if collect == "staff" and price.difference > 0 and before.status is OrderStatus.PAID:
+            assert done.needs_approval and (done.decided_by or "").startswith("staff:")
     for number, before in original.items():
         if number not in {b.number for b, _, _ in store.history}:
             assert store.orders[number] == before  # no write, no change
@@ -221,3 +249,4 @@ async def test_no_change_outside_policy_or_the_summary(
 def test_the_property_run_exercised_real_writes() -> None:
     """Guards the property above against passing vacuously."""
     assert "order_edit" in EXERCISED and "default_address" in EXERCISED, EXERCISED
+    assert "partial_swap" in EXERCISED and "amount_due" in EXERCISED, sorted(set(EXERCISED))
