@@ -30,14 +30,15 @@ _CONJUNCTION = re.compile(
     re.IGNORECASE,
 )
 # a question after a comma that ends the message ("cancel #1555, how long will the refund
-# take?"), unless the part before it is a condition ("if it doesn't fit, can I return it?")
+# take?") ...
 _COMMA_QUESTION = re.compile(
     r",\s+(?=(?:how|when|where|what|why|which|can|could|do|does|is|are|will)\b[^,]*\?\s*$)",
     re.IGNORECASE,
 )
-_CONDITION = re.compile(
-    r"^\W*(if|when|once|after|before|unless|as soon as|since|because|so)\b", re.IGNORECASE
-)
+# ... when the part before it asks for something itself ("I'd like to cancel #1555", "cancel
+# it"); "i cancelled an order yesterday, when does the charge disappear?" is one question
+_ASKING = re.compile(r"^\W*(?:" + _REQUEST_START + "|" + _ACTION_START + ")", re.IGNORECASE)
+_CONDITION = re.compile(r"^\W*(?:if|when|once|after|before|unless|as\s+soon\s+as)\b", re.I)
 _ONLY_DETAILS = re.compile(
     r"^[\s,.;:!?-]*(?:(?:order|number|no\.?|email|e-mail|my|is|it's|and|zip|postal|code)\s*|"
     r"#?\s*\d{3,8}\s*|[\w.+-]+@[\w-]+\.[\w.]+\s*|[,.;:!?-]\s*)*$",
@@ -55,8 +56,8 @@ def parts(text: str) -> list[str]:
     pieces: list[str] = []
     for sentence in _SENTENCE.split(text.strip()):
         head, *question = _COMMA_QUESTION.split(sentence, maxsplit=1)
-        if question and (_CONDITION.match(head) or len(head.split()) < 3):
-            head, question = sentence, []
+        if question and (_CONDITION.match(head) or not _ASKING.match(head)):
+            head, question = sentence, []  # a condition or a report before the question
         for clause in [head, *question]:
             pieces.extend(p.strip() for p in _CONJUNCTION.split(clause) if p.strip())
     merged: list[str] = []

@@ -187,6 +187,10 @@ def test_splitting_into_requests() -> None:
         "if it doesn't fit, can I return it for free?"
     ]
     assert parts("Hi, where is order 1600?") == ["Hi, where is order 1600?"]
+    # a report before the question is its context, not a request (a cancellation it is not)
+    report = "i cancelled an order yesterday, when does the charge disappear from my card?"
+    assert parts(report) == [report]
+    assert parts("when it arrives, can I return it?") == ["when it arrives, can I return it?"]
 
 
 def test_two_requests_on_the_dev_set(intents: IntentClassifier) -> None:
