@@ -163,7 +163,10 @@ async def _customer(env: EvalEnv, text: str, result: RunResult) -> Step:
 
 async def _staff(env: EvalEnv, turn: StaffTurn, values: dict[str, Any], result: RunResult) -> Step:
     from console import api, staff
+    from console.auth import StaffPrincipal
 
+    # the eval acts as automation does: the bearer token, with the body's staff_id
+    principal = StaffPrincipal(id=STAFF_ID, email=None, role="admin", via="bearer")
     step = Step("staff", turn.staff)
     conversation_id = result.conversation_id
     if conversation_id is None:
@@ -180,10 +183,10 @@ async def _staff(env: EvalEnv, turn: StaffTurn, values: dict[str, Any], result: 
                 return step
             decision = api.Decision(note=text, staff_id=STAFF_ID)
             route = api.approve if turn.staff == "approve" else api.reject
-            await route(action.id, decision, services, STAFF_ID)
+            await route(action.id, decision, services, principal)
         elif turn.staff == "reply":
             body = staff.StaffReplyBody(staff_id=STAFF_ID, text=text)
-            await staff.reply(conversation_id, body, services, STAFF_ID)
+            await staff.reply(conversation_id, body, services, principal)
         elif turn.staff == "receive_return":
             number = values[turn.order].number
             returns = await services.store.list_returns(order_number=number)
@@ -194,7 +197,7 @@ async def _staff(env: EvalEnv, turn: StaffTurn, values: dict[str, Any], result: 
         else:
             route = {"claim": staff.claim, "hand_back": staff.hand_back, "resolve": staff.resolve}
             await route[turn.staff](
-                conversation_id, staff.StaffAction(staff_id=STAFF_ID), services, STAFF_ID
+                conversation_id, staff.StaffAction(staff_id=STAFF_ID), services, principal
             )
     except HTTPException as exc:
         step.error = f"staff {turn.staff} refused: {exc.status_code} {exc.detail}"
