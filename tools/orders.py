@@ -7,6 +7,7 @@ from typing import Any
 from langchain.tools import ToolRuntime
 
 from commerce.models import Order, normalize_order_number
+from commerce.policy import check_address_change, check_cancel
 from errors import ToolError
 from tools.base import ToolKind, support_tool
 from tools.context import SupportContext
@@ -36,8 +37,8 @@ async def own_order(ctx: SupportContext, order_number: str) -> Order:
 @support_tool(ToolKind.READ, label="Looking up your order...")
 async def get_order(order_number: str, runtime: ToolRuntime[SupportContext]) -> dict[str, Any]:
     """Get one of the verified customer's orders: status, items with their prices, subtotal,
-    shipping, tax, total, the payment method (masked), shipments and tracking, and its returns
-    and refunds.
+    shipping, tax, total, the payment method (masked), shipments and tracking, its returns
+    and refunds, and whether it can still be cancelled or sent to another address (and why not).
 
     Only works after verify_customer succeeded in this conversation, and only for that
     customer's own orders.
@@ -50,7 +51,18 @@ async def get_order(order_number: str, runtime: ToolRuntime[SupportContext]) -> 
     returns = await ctx.deps.store.list_returns(
         customer_id=ctx.customer_id, order_number=order.number
     )
-    return order_view(order, returns)
+    view = order_view(order, returns)
+    # what may still change, by the store's rules, so a request is refused before its details
+    # are asked for ("the new address?" on an order that has shipped)
+    now, policy = ctx.deps.clock(), ctx.deps.policy
+    view["can_change"] = {
+        name: {"allowed": decision.allowed, "reason": decision.reason}
+        for name, decision in (
+            ("cancel", check_cancel(policy, order, now)),
+            ("address", check_address_change(policy, order, now)),
+        )
+    }
+    return view
 
 
 @support_tool(ToolKind.READ, label="Looking up your orders...")

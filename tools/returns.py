@@ -11,7 +11,7 @@ from typing import Any, Literal
 from langchain.tools import ToolRuntime
 from pydantic import BaseModel, Field
 
-from commerce.models import LineItem, Order, Variant
+from commerce.models import LineItem, Order, OrderStatus, Variant
 from commerce.policy import Decision, check_address_change, check_cancel, check_return
 from errors import ToolError
 from tools.actions import Proposal, propose
@@ -285,7 +285,8 @@ async def cancel_order(
     order = await own_order(ctx, order_number)
     decision = check_cancel(ctx.deps.policy, order, ctx.deps.clock())
     if not decision.allowed:
-        raise ToolError(f"Order {order.number} can't be cancelled: {decision.reason}.")
+        instead = _return_instead(ctx, order)
+        raise ToolError(f"Order {order.number} can't be cancelled: {decision.reason}.{instead}")
     summary = (
         f"Cancel order {order.number} ({_money(order.total, order.currency)}); "
         "any payment is refunded to the original payment method."
@@ -300,6 +301,18 @@ async def cancel_order(
         key_detail="cancel",
     )
     return await _proposed(ctx, proposal)
+
+
+def _return_instead(ctx: SupportContext, order: Order) -> str:
+    """What a customer too late to cancel can do instead: return it, once it is there."""
+    if order.status is OrderStatus.DELIVERED:
+        when = "It has been delivered, so you can"
+    elif order.status in (OrderStatus.SHIPPED, OrderStatus.PARTIALLY_SHIPPED):
+        when = "Once it arrives, you can"
+    else:
+        return ""
+    days = ctx.deps.policy.returns.window_days
+    return f" {when} return it instead, within {days} days of delivery."
 
 
 @support_tool(ToolKind.WRITE, label="Preparing the address change...")

@@ -134,7 +134,7 @@ def _ask(state: State, slot: str, text: str) -> Decision:
 
 def _next_action_step(state: State, tools: set[str]) -> Decision:
     number = state.order_number
-    state.awaiting = None
+    asked, state.awaiting = state.awaiting, None
     if state.flow == "order_status":
         return call(state, tools, "get_order", order_number=number)
     if state.flow == "order_edit":
@@ -142,6 +142,9 @@ def _next_action_step(state: State, tools: set[str]) -> Decision:
     if state.flow == "cancel_request":
         return call(state, tools, "cancel_order", order_number=number, reason="customer request")
     if state.flow == "address_change":
+        if not state.address and asked != "address" and "get_order" in tools:
+            # the order's state first: a shipped order is refused before the address is asked
+            return call(state, tools, "get_order", order_number=number)
         if not state.address:
             return _ask(state, "address", say("ask_address", order_number=number))
         return call(
@@ -221,6 +224,15 @@ def after_order_tool(
             for i in data.get("items", [])
         ]
         return _edit_step(state, tools)
+    if name == "get_order" and state.flow == "address_change":
+        change = (data.get("can_change") or {}).get("address") or {"allowed": True}
+        if not change["allowed"]:
+            number = state.order_number
+            state.flow = None
+            state.reset_action()
+            text = say("address_refused", order_number=number, reason=change["reason"])
+            return Decision(state, text=text, flags={"policy_refusal": True})
+        return _ask(state, "address", say("ask_address", order_number=state.order_number))
     if name == "get_order":
         state.flow = None
         if state.intent == "delivery_problem":
@@ -246,6 +258,19 @@ def after_order_tool(
             # one and remove the mug"), else the wanted variant alone
             state.question = f"to {wanted}" if wanted and exchange else asked
             return _edit_step(state, tools)
+        refused = _named_and_refused(state)
+        if refused:
+            # "can I return the socks?": the item they asked about is refused, whatever else
+            # the order holds
+            why = "; ".join(i["why"] for i in refused)
+            names = ", ".join(i["item"] for i in refused)
+            state.flow = None
+            state.reset_action()
+            return Decision(
+                state,
+                text=say("item_not_returnable", items=names, why=why),
+                flags={"policy_refusal": True},
+            )
         if not eligible:
             why = "; ".join(f"{i['item']}: {i['why']}" for i in state.items)
             state.flow = None
@@ -287,6 +312,17 @@ def _labelled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else i
         for i in items
     ]
+
+
+def _named_and_refused(state: State) -> list[dict[str, Any]]:
+    """The items the request named ("can I return the gift card?") when none of them can be
+    returned; empty when it named none or one of them can be."""
+    if state.chosen or not state.asked:
+        return []
+    labelled = _labelled(state.items)
+    named = {n["item"] for n in find_items(state.asked, labelled)}
+    items = [i for i in labelled if i["item"] in named]
+    return items if items and not any(i["eligible"] for i in items) else []
 
 
 def _edit_instead(state: State, data: dict[str, Any], tools: set[str]) -> bool:

@@ -62,6 +62,12 @@ _REMEDY = re.compile(r"\b(refund|replace|replacement|return|money back|send (it|
 # as a greeting, "where is #2042? email ..." as a newsletter question)
 _NOT_ABOUT_ORDERS = frozenset({"greeting", "thanks", "goodbye", "feedback", OUT_OF_SCOPE})
 _WEAK = 0.6
+# asking to return something ("can I return ...", "is it possible to send it back?")
+_CAN_I_RETURN = re.compile(
+    r"\b(can|could|may) (i|we) (still )?(return|send\b.{0,20}\bback)\b"
+    r"|\b(possible|allowed) to (return|send\b.{0,20}\bback)\b",
+    re.IGNORECASE,
+)
 _ADDRESS = re.compile(r"\b(address|street|postcode|post code|zip|ship it to|send it to|deliver "
                       r"(it )?to|redirect|moved)\b", re.IGNORECASE)  # fmt: skip
 
@@ -132,6 +138,10 @@ def redirect(intent: str, read: Intent | None, text: str, found: Entities, state
     if _CONTACT.search(text) and intent not in FLOW_OF:
         return "question", text
     if found.order_number and intent not in FLOW_OF:
+        if intent == "return_policy" and _CAN_I_RETURN.search(text):
+            # "can I return the gift card? order #1949": whether it can is that order's
+            # eligibility check (the return flow), not the policy page or the order's status
+            return "return_request", text
         if intent == "complaint":
             return "delivery_problem", text
         if intent in _NOT_ABOUT_ORDERS or intent == "human" or read.score < _WEAK:

@@ -251,8 +251,20 @@ CASES = [
         {"status": OrderStatus.PENDING_PAYMENT, "delivered_days": None},
         tool="cancel",
     ),
-    Case("cancel shipped", {"status": OrderStatus.SHIPPED}, tool="cancel", expect="refused"),
-    Case("cancel delivered", {"status": D}, tool="cancel", expect="refused"),
+    Case(
+        "cancel shipped",
+        {"status": OrderStatus.SHIPPED},
+        tool="cancel",
+        expect="refused",
+        refused_with="Once it arrives, you can return it instead, within 30 days",
+    ),
+    Case(
+        "cancel delivered",
+        {"status": D},
+        tool="cancel",
+        expect="refused",
+        refused_with="delivered, so you can return it instead",
+    ),
     Case(
         "cancel cancelled",
         {"status": OrderStatus.CANCELLED, "delivered_days": None},
