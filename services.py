@@ -290,7 +290,7 @@ async def build_services(
         policy=deps.policy,
         middleware=llm.middleware if llm is not None else (),
     )
-    bus = make_bus(settings.redis_url)
+    bus = make_bus(settings.redis_url, prefix=settings.redis_bus_prefix)
     runner = Runner(
         deps=deps, graph=graph, tools=tools, llm=llm, announce=partial(announce, bus)
     )

@@ -176,6 +176,8 @@ class Settings(BaseSettings):
     widget_secret: SecretStr | None = None
     max_attachment_bytes: int = 8 * 1024 * 1024  # a customer's photo (POST /api/attachments)
     redis_url: str | None = None  # redis://127.0.0.1:6379/0: throttles and the bus across workers
+    # the bus's channel prefix: keeps several deployments (or test runs) on one Redis apart
+    redis_bus_prefix: str = "support-agent:"
 
     # security (docs/security.md)
     api_docs: bool = False  # /docs, /redoc, /openapi.json

@@ -8,6 +8,7 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,9 +93,13 @@ class Stream:
                 return
         raise AssertionError("the stream ended before it said connected")
 
-    def next_event(self, where: Any = None) -> dict[str, Any]:
-        """The next `data:` event matching `where` (others are skipped)."""
+    def next_event(self, where: Any = None, within_s: float = 60.0) -> dict[str, Any]:
+        """The next `data:` event matching `where` (others are skipped); fails when none came
+        in `within_s` (the heartbeat comments give the loop a turn at least every second)."""
+        deadline = time.monotonic() + within_s
         for line in self.lines:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no matching event within {within_s} s")
             if line.startswith("data: "):
                 event = json.loads(line.removeprefix("data: "))
                 if where is None or where(event):
@@ -119,7 +124,8 @@ def _chat(url: str, text: str, cid: str | None = None) -> dict[str, Any]:
 
 @pytest.fixture
 def one_app(settings: Settings, embedder: Any, triager: Any) -> Iterator[LiveApp]:
-    app = LiveApp(settings, embedder, triager)
+    app = LiveApp(settings.model_copy(update={"staff_events_heartbeat_s": 1.0}), embedder,
+                  triager)
     yield app
     app.stop()
 
@@ -155,7 +161,12 @@ def test_a_console_stream_hears_the_queue_change_in_process(one_app: LiveApp) ->
 
 @pytest.fixture
 def two_apps(settings: Settings, embedder: Any, triager: Any) -> Iterator[tuple[LiveApp, LiveApp]]:
-    shared = settings.model_copy(update={"redis_url": REDIS_URL})
+    shared = settings.model_copy(update={
+        "redis_url": REDIS_URL,
+        # this test's own channels: another run on the same Redis cannot flood its stream
+        "redis_bus_prefix": f"test-{uuid.uuid4().hex[:8]}:",
+        "staff_events_heartbeat_s": 1.0,
+    })
     first = LiveApp(shared, embedder, triager)
     second = LiveApp(shared, embedder, triager)
     yield first, second
