@@ -14,7 +14,7 @@ from console.auth import Staff, acting_staff_id
 from console.notify import notify_customer
 from errors import BackendError, ToolError
 from storage import outcomes
-from storage.tables import Conversation, PendingAction
+from storage.tables import Conversation, Escalation, PendingAction
 from storage.tables_widget import OutcomeKind
 from tools import actions
 from web.deps import ServicesDep
@@ -57,6 +57,7 @@ async def decided(services: Any, action: PendingAction, outcome: str, staff_id: 
             detail={"action_id": action.id, "outcome": outcome, "kind": action.kind},
             staff_id=staff_id,
         )
+        closed = await _close_approval_escalation(session, action.conversation_id)
     await announce(
         services.bus,
         {
@@ -67,6 +68,43 @@ async def decided(services: Any, action: PendingAction, outcome: str, staff_id: 
             "outcome": outcome,
         },
     )
+    for escalation_id in closed:
+        await announce(
+            services.bus,
+            {
+                "type": "escalation",
+                "action": "closed",
+                "escalation_id": escalation_id,
+                "conversation_id": action.conversation_id,
+                "status": "closed",
+            },
+        )
+
+
+async def _close_approval_escalation(session: Any, conversation_id: str) -> list[str]:
+    """A decided action takes its "approval required" entry off the queue, unless another
+    action of the same conversation still awaits a decision. Escalations for other reasons
+    (the customer asked for a person, ...) stay open. Returns the ids closed."""
+    waiting = await session.scalar(
+        select(PendingAction.id).where(
+            PendingAction.conversation_id == conversation_id,
+            PendingAction.status == actions.ActionStatus.AWAITING_APPROVAL,
+        )
+    )
+    if waiting is not None:
+        return []
+    rows = (
+        await session.scalars(
+            select(Escalation).where(
+                Escalation.conversation_id == conversation_id,
+                Escalation.reason == "approval_required",
+                Escalation.status != "closed",
+            )
+        )
+    ).all()
+    for row in rows:
+        row.status = "closed"
+    return [row.id for row in rows]
 
 
 @router.get("/actions")

@@ -300,6 +300,10 @@ def test_staff_approval_executes_and_tells_the_customer(
         pushed = ws.receive_json()  # the outcome arrives on the open socket
         assert pushed["type"] == "message" and pushed["role"] == "system"
         assert "approved" in pushed["text"] and store.returns[0].rma in pushed["text"]
+        # decided: the approval entry leaves the open queue, closed, not deleted
+        assert client.get("/api/staff/queue", headers=staff).json() == []
+        closed = client.get("/api/staff/queue?include_closed=true", headers=staff).json()
+        assert [(q["reason"], q["status"]) for q in closed] == [("approval_required", "closed")]
         again = client.post(
             f"/api/staff/actions/{waiting[0]['id']}/approve", headers=staff, json={}
         )
@@ -321,6 +325,7 @@ def test_staff_rejection_tells_the_customer(
         json={"note": "Outside our policy, sorry."},
     )
     assert rejected.json()["status"] == "rejected" and store.returns == []
+    assert client.get("/api/staff/queue", headers=staff).json() == []
     with client.websocket_connect("/ws/chat") as ws:
         ws.send_json({"type": "resume", "conversation_id": first["conversation_id"]})
         history = ws.receive_json()["messages"]
