@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from settings import Settings
 from tests.conftest import free_port
@@ -165,6 +166,9 @@ def two_apps(settings: Settings, embedder: Any, triager: Any) -> Iterator[tuple[
         "redis_url": REDIS_URL,
         # this test's own channels: another run on the same Redis cannot flood its stream
         "redis_bus_prefix": f"test-{uuid.uuid4().hex[:8]}:",
+        # and its own throttle keys (keyed by the secret): the Redis throttle outlives a run,
+        # and earlier runs' hand-offs from 127.0.0.1 would count against this one's cap
+        "secret_key": SecretStr(uuid.uuid4().hex),
         "staff_events_heartbeat_s": 1.0,
     })
     first = LiveApp(shared, embedder, triager)
