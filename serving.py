@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -57,10 +58,33 @@ async def _prepare(settings: Settings) -> None:
         from commerce.demo.store import ensure_demo_store
 
         await asyncio.to_thread(ensure_demo_store, settings)
+        await _demo_console_account(settings)
     # the help center embedded and the intent and triage models fitted once, before the
     # workers start: each worker then finds them on disk instead of embedding them again (N
     # times the CPU of a start, on the cores that are about to serve)
     await asyncio.to_thread(once_in_a_child, warm_caches, settings)
+
+
+async def _demo_console_account(settings: Settings) -> None:
+    """The demo's staff console works on the first start: an admin account if there is none,
+    its password shown once here and kept in the data dir (console/accounts.py)."""
+    from console.accounts import DEMO_ADMIN_EMAIL, DEMO_ADMIN_FILE, ensure_demo_admin
+    from storage.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            password = await ensure_demo_admin(session, settings)
+    finally:
+        await engine.dispose()
+    path = settings.data_dir / DEMO_ADMIN_FILE
+    if password is not None:
+        sys.stderr.write(
+            f"Staff console: /console, sign in as {DEMO_ADMIN_EMAIL} with password {password} "
+            f"(kept in {path}; add your team with `support-agent staff add`)\n"
+        )
+    elif path.exists():
+        sys.stderr.write(f"Staff console: /console, the demo admin's sign-in is in {path}\n")
 
 
 def warm_caches(settings: Settings) -> None:

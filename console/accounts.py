@@ -9,7 +9,9 @@ password ends all of its sessions in the same transaction."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -176,3 +178,24 @@ async def authenticate(
     if rehashed is not None:
         member.password_hash = rehashed
     return member
+
+
+DEMO_ADMIN_EMAIL = "admin@demo.example"
+DEMO_ADMIN_FILE = "console-admin.txt"
+
+
+async def ensure_demo_admin(session: AsyncSession, settings: Any) -> str | None:
+    """The demo's first start: with no staff account at all, an admin with a random password,
+    written to `<data dir>/console-admin.txt` (owner-only) so the console can be tried at once.
+    Returns the password when it made the account; never touches a store that has accounts."""
+    if await session.scalar(select(StaffMember.id).limit(1)) is not None:
+        return None
+    password = secrets.token_urlsafe(12)
+    await create(
+        session, settings, email=DEMO_ADMIN_EMAIL, role=StaffRole.ADMIN, password=password,
+        name="Demo admin",
+    )
+    path = Path(settings.data_dir) / DEMO_ADMIN_FILE
+    path.write_text(f"{DEMO_ADMIN_EMAIL}\n{password}\n", encoding="utf-8")
+    path.chmod(0o600)
+    return password
