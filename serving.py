@@ -58,7 +58,6 @@ async def _prepare(settings: Settings) -> None:
         from commerce.demo.store import ensure_demo_store
 
         await asyncio.to_thread(ensure_demo_store, settings)
-        await _demo_console_account(settings)
     # the help center embedded and the intent and triage models fitted once, before the
     # workers start: each worker then finds them on disk instead of embedding them again (N
     # times the CPU of a start, on the cores that are about to serve)
@@ -70,9 +69,12 @@ async def _demo_console_account(settings: Settings) -> None:
     its password shown once here and kept in the data dir (console/accounts.py)."""
     from console.accounts import DEMO_ADMIN_EMAIL, DEMO_ADMIN_FILE, ensure_demo_admin
     from storage.engine import make_engine, make_sessionmaker
+    from storage.migrate import upgrade
 
+    settings.ensure_data_dir()
     engine = make_engine(settings.sqlalchemy_url)
     try:
+        await upgrade(engine)
         async with make_sessionmaker(engine).begin() as session:
             password = await ensure_demo_admin(session, settings)
     finally:
@@ -125,6 +127,8 @@ def run(settings: Settings, *, host: str, port: int, workers: int, env: dict[str
         "ws_per_message_deflate": WS_PER_MESSAGE_DEFLATE,
         "log_config": None,  # our JSON, masked handler (logs.py)
     }
+    if settings.demo:  # migrated first: one worker's app migrates at start-up otherwise
+        asyncio.run(_demo_console_account(settings))
     if workers == 1:
         from server import create_app
 
