@@ -137,9 +137,11 @@ async def _assert_only_in_the_conversation(
     in_messages = " ".join(_squash(text) for table, _c, text in cells if table == "messages")
     assert [seed for seed in SEEDS if _squash(seed) not in in_messages] == []
 
-    # the capture is live: the migrations and the turns logged at DEBUG (statements are not
-    # logged per call any more: SQLite runs most of them inline, asyncpg never logged them)
-    assert len(logs.splitlines()) > 15
+    # the capture is live: on SQLite the migrations run in the test and log at DEBUG
+    # (statements are not logged per call any more: SQLite runs most of them inline, asyncpg
+    # never logged them); on PostgreSQL the schema is already there and two lines come
+    sqlite = services.settings.sqlalchemy_url.startswith("sqlite")
+    assert len(logs.splitlines()) > (15 if sqlite else 1)
     # object addresses in library DEBUG lines ("at 0x7ffae7690210") are not data: left out,
     # or a random address holding "90210" fails the run
     logs = re.sub(r"0x[0-9a-fA-F]+", " ", logs)
