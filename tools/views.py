@@ -63,6 +63,8 @@ def order_view(order: Order, returns: Iterable[ReturnRecord] = ()) -> dict[str, 
         "total": f"{order.total:.2f}",
         "payment_method": order.payment_method,
         "refunded": f"{order.refunded_amount:.2f}",
+        # left to pay after a change that cost more (policy edits.extra_charge: payment_link)
+        "amount_due": f"{order.amount_due:.2f}",
         "items": [
             {
                 "name": item.name,

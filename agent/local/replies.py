@@ -59,6 +59,8 @@ def _totals(view: dict[str, Any]) -> list[str]:
     refunded_said = view["status"] in ("returned", "partially_refunded")
     if view.get("refunded") and float(view["refunded"]) > 0 and not refunded_said:
         lines.append(say("order_refunded", amount=money(view["refunded"], currency)))
+    if view.get("amount_due") and float(view["amount_due"]) > 0:
+        lines.append(say("order_amount_due", amount=money(view["amount_due"], currency)))
     for r in view.get("returns", []):
         items = _items([f"{i['quantity']} × {i['name']}" for i in r["items"]])
         exchange = r["resolution"] == "exchange"

@@ -135,3 +135,20 @@ def test_the_status_reply_shows_refunds_and_returns_in_the_orders_currency() -> 
 def test_a_view_without_money_fields_still_reads() -> None:
     old = {k: v for k, v in _view().items() if k not in ("subtotal", "shipping", "tax")}
     assert "Total" not in order_reply(old) and "Trail Runner" in order_reply(old)
+
+
+async def test_an_amount_due_after_a_dearer_change_is_in_the_view_and_the_reply(
+    make_services: Any,
+) -> None:
+    store = paid_store()
+    store.orders["#1002"] = store.orders["#1002"].model_copy(
+        update={"amount_due": Decimal("6.50")}
+    )
+    services = await make_services(store=store)
+    ctx = await verified(services)
+    view = json.loads(str((await call(get_order, ctx, order_number="#1002")).content))
+    assert view["amount_due"] == "6.50"
+    reply = order_reply(view)
+    assert "Still to pay for the changes to this order: $6.50, through the payment link" in reply
+    # nothing due: nothing said
+    assert "Still to pay" not in order_reply({**view, "amount_due": "0.00"})
