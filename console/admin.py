@@ -9,8 +9,10 @@ from urllib.parse import urlsplit, urlunsplit
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, SecretStr
 
+from bus import announce
 from console import accounts
 from console.auth import AdminStaff
+from console.events import SESSION_ENDED
 from storage.tables_console import StaffRole
 from web.deps import ServicesDep
 
@@ -61,6 +63,7 @@ async def disable_member(staff_id: str, services: ServicesDep, _: AdminStaff) ->
         if member is None:
             raise HTTPException(404, "no such staff member")
         await accounts.disable(db, member.id)
+    await announce(services.bus, {"type": SESSION_ENDED, "staff_id": member.id})
     return accounts.member_json(member)
 
 

@@ -17,7 +17,9 @@ is one `data:` line of JSON with a `type`:
 Events say what changed; the console reloads the rows (the database is the truth, and pub/sub
 is fire-and-forget). A comment line (`: heartbeat`) every `staff_events_heartbeat_s` keeps
 proxies from closing an idle stream; at each one a session-authenticated stream checks that its
-session is still alive, so logging out (or the session expiring) ends the stream."""
+session is still alive, so a session that expires ends the stream. Signing out and disabling an
+account end the member's streams at once: they publish `session.ended` (never forwarded), on which
+each of that member's streams checks its own session."""
 
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ router = APIRouter(prefix="/api/staff", tags=["events"])
 
 SUBSCRIBE_CHECK_S = 5.0
 HELLO = "stream.hello"  # a stream's own probe that its subscription is live; never forwarded
+# a member signed out or was disabled: their streams check their session at once (not forwarded)
+SESSION_ENDED = "session.ended"
 
 
 def frame(event: dict[str, Any], event_id: int) -> str:
@@ -96,6 +100,16 @@ async def stream_events(
                 yield ": heartbeat\n\n"
                 continue
             if event.get("type") == HELLO:
+                continue
+            if event.get("type") == SESSION_ENDED:
+                if (
+                    principal.via == "session"
+                    and event.get("staff_id") == principal.id
+                    and not await _still_signed_in(services, principal, cookie)
+                ):
+                    event_id += 1
+                    yield frame({"type": "logout"}, event_id)
+                    return
                 continue
             event_id += 1
             yield frame(event, event_id)

@@ -14,8 +14,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from bus import announce
 from console import accounts, csrf, sessions
 from console.auth import Staff
+from console.events import SESSION_ENDED
 from storage.tables_console import StaffMember
 from web.clientip import client_ip, ip_bucket
 from web.deps import ServicesDep
@@ -104,6 +106,8 @@ async def logout(request: Request, principal: Staff, services: ServicesDep) -> A
     if principal.via != "session":
         raise HTTPException(400, "the bearer token has no session to end")
     await sessions.end(services, request.cookies.get(sessions.COOKIE, ""))
+    # this member's open event streams, on any worker, check their session now
+    await announce(services.bus, {"type": SESSION_ENDED, "staff_id": principal.id})
     response = JSONResponse({"signed_out": True})
     sessions.clear_cookie(response, request, services.settings)
     return response

@@ -243,6 +243,47 @@ def test_signing_out_ends_the_stream(settings: Settings, embedder: Any, triager:
         app.stop()
 
 
+def test_signing_out_ends_the_stream_at_once_not_at_the_heartbeat(
+    settings: Settings, embedder: Any, triager: Any
+) -> None:
+    """With a heartbeat far away, the sign-out's own event ends the stream: no heartbeat line
+    comes before the logout frame (the session check at the heartbeat would be the only other
+    way out)."""
+    slow = settings.model_copy(update={
+        "staff_events_heartbeat_s": 120.0, "staff_password_time_cost": 1,
+        "staff_password_memory_kib": 64,
+    })
+    app = LiveApp(slow, embedder, triager)
+    try:
+        from console import accounts
+
+        async def add() -> None:
+            async with app.services.sessions.begin() as session:
+                await accounts.create(session, app.services.settings, email="kim@store.example",
+                                      role="agent", password=PASSWORD)
+
+        app.call(add())
+        signed = httpx.post(app.url + "/api/staff/login", headers={"Origin": app.url},
+                            json={"email": "kim@store.example", "password": PASSWORD})
+        assert signed.status_code == 200, signed.text
+        cookie = {"Cookie": f"sa_staff={signed.cookies['sa_staff']}"}
+        stream = Stream(app.url, cookie)
+        try:
+            stream.until_connected()
+            out = httpx.post(app.url + "/api/staff/logout", headers={
+                **cookie, "Origin": app.url, "X-CSRF-Token": signed.json()["csrf_token"],
+            })
+            assert out.status_code == 200, out.text
+            tail = stream.rest()
+            assert [line for line in tail if line.startswith(("data:", ":"))] == [
+                'data: {"type":"logout"}'
+            ]
+        finally:
+            stream.close()
+    finally:
+        app.stop()
+
+
 def test_an_approval_request_and_its_decision_are_announced(
     settings: Settings, embedder: Any, triager: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
