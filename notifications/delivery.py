@@ -21,24 +21,18 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.email.compose import thread_token
-from channels.email.outbound import EMAIL_SEND
-from channels.email.threads import NOTIFICATION_REASON, sender_hash
+from channels.email.outbound import mail_domain, record_and_queue
+from channels.email.threads import NOTIFICATION_REASON
 from helpdesk.connectors.base import DeliveryError
 from helpdesk.connectors.signing import IDEMPOTENCY_HEADER, signature_headers
-from helpdesk.outbox import _insert, enqueue
-from masking import mask_text
+from helpdesk.outbox import enqueue
 from settings import Settings
-from storage.tables_email import EmailDirection, EmailRecord
 
 SMS_SEND = "sms.send"
 
 
-def _domain(settings: Settings) -> str:
-    return (settings.email_address or "support-agent.invalid").rsplit("@", 1)[-1]
-
-
 def notification_message_id(notification_id: int, settings: Settings) -> str:
-    return f"<notify-{notification_id}@{_domain(settings)}>"
+    return f"<notify-{notification_id}@{mail_domain(settings)}>"
 
 
 async def enqueue_email(
@@ -77,27 +71,9 @@ async def enqueue_email(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     }
-    await session.execute(
-        _insert(session)(EmailRecord)
-        .values(
-            message_id=message_id,
-            direction=EmailDirection.OUT,
-            conversation_id=conversation_id,
-            sender_hash=sender_hash(to, settings.secret_key.get_secret_value().encode()),
-            subject=mask_text(subject_out)[:300],
-            action="sent",
-            reason=NOTIFICATION_REASON,
-            auto=False,  # not counted against the automatic-reply caps
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["message_id"])
-    )
-    await enqueue(
-        session,
-        kind=EMAIL_SEND,
-        target="smtp",
-        payload=payload,
-        idempotency_key=f"email:{message_id}",
+    await record_and_queue(
+        session, settings=settings, payload=payload, reason=NOTIFICATION_REASON,
+        auto=False,  # not counted against the automatic-reply caps
         now=now,
     )
     return message_id

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 EMAIL_SEND = "email.send"
 
 
-def _domain(settings: Settings) -> str:
+def mail_domain(settings: Settings) -> str:
+    """The right side of our Message-IDs: the support address's domain."""
     return (settings.email_address or "support-agent.invalid").rsplit("@", 1)[-1]
 
 
@@ -69,7 +70,7 @@ async def enqueue_reply(
 ) -> str:
     """Inside the caller's transaction. Returns the reply's Message-ID."""
     now = now or utcnow()
-    message_id = message_id_for(reply_id, _domain(settings))
+    message_id = message_id_for(reply_id, mail_domain(settings))
     subject_out = reply_subject(subject, conversation_id)
     payload: dict[str, Any] = {
         "from": settings.email_address,
@@ -84,16 +85,38 @@ async def enqueue_reply(
         "auto": auto,
         "conversation_id": conversation_id,
     }
+    await record_and_queue(
+        session, settings=settings, payload=payload, reason="auto" if auto else "staff",
+        auto=auto, now=now,
+    )
+    return message_id
+
+
+async def record_and_queue(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    payload: dict[str, Any],
+    reason: str,
+    auto: bool,
+    now: datetime,
+) -> None:
+    """Inside the caller's transaction: the outgoing email's row in `email_messages` (its
+    Message-ID is how a reply finds the conversation; `auto` counts against the automatic-reply
+    caps) and its outbox entry, keyed by the Message-ID so a retry sends it once."""
+    message_id = payload["message_id"]
     await session.execute(
         _insert(session)(EmailRecord)
         .values(
             message_id=message_id,
             direction=EmailDirection.OUT,
-            conversation_id=conversation_id,
-            sender_hash=sender_hash(to, settings.secret_key.get_secret_value().encode()),
-            subject=mask_text(subject_out)[:300],
+            conversation_id=payload["conversation_id"],
+            sender_hash=sender_hash(
+                payload["to"], settings.secret_key.get_secret_value().encode()
+            ),
+            subject=mask_text(payload["subject"])[:300],
             action="sent",
-            reason="auto" if auto else "staff",
+            reason=reason,
             auto=auto,
             created_at=now,
         )
@@ -107,7 +130,6 @@ async def enqueue_reply(
         idempotency_key=f"email:{message_id}",
         now=now,
     )
-    return message_id
 
 
 async def enqueue_staff_reply(
