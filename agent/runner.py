@@ -20,7 +20,6 @@ from agent import triggers
 from agent.confirmation import answer_pending, say
 from agent.events import (
     Accepted,
-    Citation,
     Escalated,
     Token,
     ToolCall,
@@ -30,14 +29,14 @@ from agent.events import (
 )
 from agent.guardrails import ReplyLinkStream
 from agent.history import to_langchain, to_payload
+from agent.turn_result import record_outcomes, reply_citations, reply_flags, result_from_row
 from agent.turn_start import HISTORY_WINDOW as HISTORY_WINDOW  # re-exported for callers
 from agent.turn_start import Opened, open_turn
 from agent.turns import TurnClaim, TurnOrder
 from errors import ProtocolError, ToolError
 from knowledge.links import TrustedLinks
-from storage import outcomes, repo
+from storage import repo
 from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
-from storage.tables_widget import OutcomeKind
 from tools.base import tool_label
 from tools.context import SupportContext, ToolCallRecord, ToolDeps
 from tools.escalation import escalate
@@ -128,7 +127,7 @@ class Runner:
                 conversation.owner,
             )
             if replay is not None:
-                yield _result_from_row(replay, conversation, client_id)
+                yield result_from_row(replay, conversation, client_id)
             elif not opened.run_bot:
                 yield TurnResult(conversation.id, None, "", conversation.owner, utcnow(), client_id)
             else:
@@ -241,8 +240,8 @@ class Runner:
         checked = links.check_final(str(final.content), conversation.id)
         if checked.tripped:  # no link outside the store is stored or sent
             final.content = checked.text
-        citations = _citations(final, ctx)
-        final.response_metadata["engine_flags"] = _flags(final, ctx)
+        citations = reply_citations(final, ctx)
+        final.response_metadata["engine_flags"] = reply_flags(final, ctx)
         engine = (final.response_metadata or {}).get("engine", repo.KEEP)
         reply: Message | None = None
         latency_ms = int((time.perf_counter() - started) * 1000)
@@ -273,7 +272,7 @@ class Runner:
                     }
                 )
                 reply = (await repo.append_messages(session, conversation.id, rows_out))[-1]
-                _record_outcomes(session, conversation, customer_msg, ctx, final, latency_ms)
+                record_outcomes(session, conversation, customer_msg, ctx, final, latency_ms)
             else:
                 # a human took over while the bot was thinking: the bot stays silent
                 if claim is not None:
@@ -375,91 +374,3 @@ class Runner:
                             yield Escalated(*ctx.escalation)
         if tail := links.flush():  # the last word, held back in case it was a link
             yield Token(tail)
-
-
-def _record_outcomes(
-    session: Any,
-    conversation: Conversation,
-    customer_msg: Message,
-    ctx: SupportContext,
-    final: AIMessage,
-    latency_ms: int,
-) -> None:
-    """Outcome events of a bot answer, in its commit (docs/metrics.md): the turn with its
-    latency and intent, and a resolution when the customer said the answer solved it."""
-    engine = (final.response_metadata or {}).get("engine") or {}
-    tools = [c.name for c in ctx.tool_calls]
-    intent = engine.get("intent") or engine.get("flow") or _TOOL_INTENT.get(
-        tools[0] if tools else "", "chat"
-    )
-    outcomes.record(
-        session,
-        OutcomeKind.TURN,
-        conversation_id=conversation.id,
-        channel=conversation.channel,
-        score=latency_ms,
-        detail={
-            "intent": intent,
-            "engine": "local" if "engine" in final.response_metadata else "llm",
-            "answered": not _flags(final, ctx)["unanswered"],
-            "escalated": ctx.escalation is not None,
-        },
-    )
-    if outcomes.said_it_helped(customer_msg.text):
-        outcomes.record(
-            session,
-            OutcomeKind.RESOLUTION,
-            conversation_id=conversation.id,
-            channel=conversation.channel,
-            detail={"by": "customer", "how": "said_it_helped"},
-        )
-
-
-# the intent of a turn the engine did not name, from the first tool it used
-_TOOL_INTENT = {
-    "search_help_center": "help_center",
-    "escalate_to_human": "human",
-    "verify_customer": "verification",
-    "search_products": "product_question",
-    "confirm_action": "confirmation",
-}
-
-
-def _result_from_row(row: Message, conversation: Conversation, client_id: str | None) -> TurnResult:
-    return TurnResult(
-        conversation_id=conversation.id,
-        message_id=row.id,
-        text=row.text,
-        owner=conversation.owner,
-        created_at=row.created_at,
-        client_id=client_id,
-        citations=[Citation(**c) for c in row.citations],
-    )
-
-
-def _flags(final: AIMessage, ctx: SupportContext) -> dict[str, bool]:
-    """How the turn went, for the code triggers of the next turn (engine-independent)."""
-    searched = any(c.name == "search_help_center" for c in ctx.tool_calls)
-    refused_write = any(
-        not c.ok
-        and c.name
-        in ("start_return", "cancel_order", "change_shipping_address", "check_return_eligibility")
-        for c in ctx.tool_calls
-    )
-    engine = (final.response_metadata or {}).get("engine_flags") or {}
-    return {
-        "unanswered": searched and not ctx.passages,
-        "policy_refusal": refused_write or bool(engine.get("policy_refusal")),
-        "misunderstood": bool(engine.get("misunderstood")),
-    }
-
-
-def _citations(final: AIMessage, ctx: SupportContext) -> list[Citation]:
-    retrieved = {p.id: p for p in ctx.passages}
-    chosen = (final.response_metadata or {}).get("citations")
-    ids = [i for i in chosen if i in retrieved] if chosen is not None else list(retrieved)
-    seen: dict[str, Citation] = {}
-    for pid in ids:
-        p = retrieved[pid]
-        seen.setdefault(pid, Citation(id=p.id, title=p.title, source=p.source))
-    return list(seen.values())
