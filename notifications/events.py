@@ -151,7 +151,7 @@ class Poller:
         """When this source started watching; (now, True) the first time."""
         row = await session.get(NotificationSource, self.source)
         if row is not None:
-            return _aware(row.since, now), False
+            return aware(row.since, now), False
         session.add(NotificationSource(name=self.source, since=now, polled_at=now))
         await session.flush()
         return now, True
@@ -160,7 +160,7 @@ class Poller:
         """The previous pass's time (`since` when none is recorded); records this one."""
         row = await session.get(NotificationSource, self.source)
         assert row is not None
-        last = _aware(row.polled_at, now) if row.polled_at is not None else since
+        last = aware(row.polled_at, now) if row.polled_at is not None else since
         row.polled_at = now
         return last
 
@@ -197,5 +197,6 @@ def _created_at(order: Order) -> datetime:
     return order.created_at
 
 
-def _aware(value: datetime, like: datetime) -> datetime:
+def aware(value: datetime, like: datetime) -> datetime:
+    """`value` with `like`'s time zone when the database gave it none (SQLite)."""
     return value if value.tzinfo else value.replace(tzinfo=like.tzinfo)

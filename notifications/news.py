@@ -11,7 +11,9 @@ One order can give the same event more than once, and each time is news: a secon
 The poller knows the shipment and writes the full key. A webhook may not (a payload without
 the fulfillment's id; a delay without the new date): its row starts with what it has, and the
 runner completes it from the store before it is told (`resolve`), so a webhook and a poll
-telling the same news meet on one key, and one notice goes out."""
+telling the same news meet on one key, and one notice goes out. A parcel's news whose shipment
+the store does not show yet (the webhook came first) waits until it does (`shown`): told
+without its shipment, it would not meet the poller's row for the same parcel, and go out twice."""
 
 from __future__ import annotations
 
@@ -37,6 +39,12 @@ def shipment_key(shipment_id: str, at: datetime | None = None) -> str:
 def shipment_of(news: str) -> str:
     """The shipment a key names ("" when it names none)."""
     return news.split("@", 1)[0]
+
+
+def shown(order: Order, news: str) -> bool:
+    """Whether the store shows the shipment this key names (a webhook can be ahead of it)."""
+    wanted = shipment_of(news)
+    return bool(wanted) and any(s.id == wanted for s in order.shipments)
 
 
 def _latest(shipments: list[Shipment]) -> Shipment | None:

@@ -6,6 +6,9 @@ For each due row, in one transaction:
     rule off ─► skipped(rule_off)        order gone ─► skipped(order_not_found)
     a webhook's news completed from the store (news.py) is news already recorded
              ─► skipped(duplicate)
+    a parcel's news whose shipment the store does not show yet (a webhook ahead of the store)
+             ─► not_before = a few minutes later (awaiting_store); after two days
+             ─► skipped(not_in_store)
     a later stage known (delivered before in_transit), or a problem after delivery
              ─► skipped(superseded)
     the order's address opted out ─► skipped(opted_out)         (checked in the same transaction)
@@ -36,8 +39,8 @@ from commerce.backend import StoreBackend
 from commerce.models import Order
 from commerce.policy import load_policy
 from notifications.delivery import enqueue_email, enqueue_sms
-from notifications.events import Poller
-from notifications.news import resolve, shipment_of
+from notifications.events import Poller, aware
+from notifications.news import PER_SHIPMENT, resolve, shipment_of, shown
 from notifications.optout import email_hash, is_opted_out, optout_url
 from notifications.rules import PROBLEMS, STAGES, EventRule, Rules, load_rules
 from notifications.texts import render
@@ -49,6 +52,9 @@ from storage.tables_notify import Notification, NotificationStatus
 log = logging.getLogger(__name__)
 
 OPEN_CHAT = timedelta(hours=24)  # a chat touched this recently counts as open
+# a parcel's news the store does not show yet: asked again this often, given up after this long
+AWAIT_STORE_RETRY = timedelta(minutes=5)
+AWAIT_STORE_FOR = timedelta(days=2)
 CHAT_CHANNEL = "web"
 
 
@@ -209,6 +215,8 @@ class NotificationRunner:
             return self._skip(row, "order_not_found")
         if await self._complete(session, row, order):
             return self._skip(row, "duplicate")
+        if row.event in PER_SHIPMENT and not shown(order, row.news or ""):
+            return self._await_store(row, now)
         if await self._superseded(session, row, order):
             return self._skip(row, "superseded")
         if not order.email:
@@ -240,6 +248,13 @@ class NotificationRunner:
         row.not_before, row.reason = until, reason
         return _Outcome("deferred", reason)
 
+    def _await_store(self, row: Notification, now: datetime) -> _Outcome:
+        """Asked again a little later, so that once the store shows the shipment the row is
+        keyed by it and meets the poller's row for the same parcel; not kept forever."""
+        if now - aware(row.created_at, now) >= AWAIT_STORE_FOR:
+            return self._skip(row, "not_in_store")
+        return self._defer(row, now + AWAIT_STORE_RETRY, "awaiting_store")
+
     async def _complete(self, session: AsyncSession, row: Notification, order: Order) -> bool:
         """Completes the row's news from the store (which shipment, which new date); True when
         that news is already another row (a webhook and a poll told it both)."""
@@ -264,21 +279,20 @@ class NotificationRunner:
         """A stage a later one of the same shipment already passed, or a problem of a parcel
         that is delivered. Another shipment's news supersedes nothing."""
         shipment = shipment_of(row.news or "")
-        others = {
-            event
-            for event, news in (
-                await session.execute(
-                    select(Notification.event, Notification.news).where(
-                        Notification.order_number == row.order_number,
-                        Notification.id != row.id,
-                        Notification.status.in_(
-                            (NotificationStatus.PENDING, NotificationStatus.SENT)
-                        ),
-                    )
-                )
-            ).all()
-            if not shipment or not news or shipment_of(news) == shipment
-        }
+        found = await session.execute(
+            select(Notification.event, Notification.news).where(
+                Notification.order_number == row.order_number,
+                Notification.id != row.id,
+                Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENT)),
+            )
+        )
+        others: set[str] = set()
+        for event, told in found.all():
+            news = resolve(order, event, told or "")
+            if event in PER_SHIPMENT and not shown(order, news):
+                continue  # news of a parcel the store does not show yet is not known news
+            if not shipment or shipment_of(news) == shipment:
+                others.add(event)
         # only news that is itself told counts (a scan on the way, off by default, does not)
         others = {e for e in others if (r := self.rules.rule(e)) is not None and r.notify}
         rank = STAGES.get(row.event)

@@ -258,3 +258,62 @@ async def test_time_makes_events_too(notify_env: Env) -> None:
 
 def _events(report: Any) -> list[str]:
     return [s.event for s in report.sent]
+
+
+async def _webhook_shipped(env: Env, number: str, webhook_id: str) -> None:
+    """Shopify's fulfillments/create for `number`, naming no fulfillment id."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    from notifications.shopify import handle
+
+    body = json.dumps({"name": f"{number}.1"}).encode()
+    mac = base64.b64encode(hmac.new(b"s3cret", body, hashlib.sha256).digest()).decode()
+    headers = {
+        "X-Shopify-Topic": "fulfillments/create",
+        "X-Shopify-Hmac-Sha256": mac,
+        "X-Shopify-Webhook-Id": webhook_id,
+    }
+    async with env.sessions.begin() as session:
+        await handle(session, headers, body, secret="s3cret", now=env.clock.now)
+
+
+async def test_a_webhook_ahead_of_the_store_waits_for_the_shipment_and_is_told_once(
+    notify_env: Env,
+) -> None:
+    env = notify_env
+    await env.run()
+    at_local(env, 2, 10)
+    await _webhook_shipped(env, "#1001", "w-1")  # the store shows no shipment yet
+    early = await env.run()
+    assert early.sent == [] and early.deferred == {"awaiting_store": 1}
+    await env.advance("#1001", "shipped")  # now it does; the poller sees it too
+    env.clock.advance(minutes=1)
+    assert [(s.order, s.event) for s in (await env.run()).sent] == [("#1001", "shipped")]
+    env.clock.advance(minutes=10)  # the webhook's row is due again: keyed by the shipment now
+    later = await env.run()
+    assert later.sent == [] and later.skipped == {"duplicate": 1}
+    assert await rows(env) == [
+        ("#1001", "shipped", "skipped", "duplicate"),
+        ("#1001", "shipped", "sent", ""),
+    ]
+    assert await env.deliver() == 1
+    assert env.sink is not None and len(env.sink.sent) == 1
+
+
+async def test_a_webhook_the_store_never_confirms_is_given_up_after_two_days(
+    notify_env: Env,
+) -> None:
+    env = notify_env
+    await env.run()
+    at_local(env, 2, 10)
+    await _webhook_shipped(env, "#1002", "w-2")
+    for hours in (1, 20, 26):
+        env.clock.advance(hours=hours)
+        report = await env.run()
+        assert report.sent == [] and report.deferred == {"awaiting_store": 1}
+    env.clock.advance(hours=1)  # 48 hours after it came
+    assert (await env.run()).skipped == {"not_in_store": 1}
+    assert await rows(env) == [("#1002", "shipped", "skipped", "not_in_store")]
