@@ -72,7 +72,10 @@ async def enqueue_email(
         },
     }
     await record_and_queue(
-        session, settings=settings, payload=payload, reason=NOTIFICATION_REASON,
+        session,
+        settings=settings,
+        payload=payload,
+        reason=NOTIFICATION_REASON,
         auto=False,  # not counted against the automatic-reply caps
         now=now,
     )

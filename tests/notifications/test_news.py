@@ -276,7 +276,7 @@ async def test_a_second_parcel_is_announced_after_the_first_was_delivered(
 
 
 def test_a_notice_speaks_of_its_own_parcel() -> None:
-    from notifications.runner import _about
+    from notifications.sending import _about
 
     both = order(parcel("s1"), parcel("s2"))
     assert [p.id for p in _about(both, "s1").shipments] == ["s2", "s1"]
