@@ -71,6 +71,7 @@ def export(
     customer_id: CustomerOpt = None,
 ) -> None:
     """Everything held about the customer with this email, as JSON."""
+    from notifications.optout import email_hash
     from storage.privacy import export_customer
 
     async def run() -> dict[str, Any]:
@@ -78,7 +79,8 @@ def export(
         ids = await customer_ids(settings, email, customer_id)
         async with _database(settings) as sessions, sessions() as session:
             await _known(session, email, ids)
-            data = await export_customer(session, ids, [email])
+            digest = email_hash(email, settings)  # an opt-out is kept under it
+            data = await export_customer(session, ids, [email], address_digests=[digest])
         return {"email": email, **data}
 
     text = json.dumps(asyncio.run(run()), ensure_ascii=False, indent=2, default=str)

@@ -10,7 +10,8 @@ conversations; their files are removed by the caller after the commit (`remove_f
 rolled-back preview deletes no file. Audit rows are anonymised rather than deleted: the counts,
 tools, decisions and times stay for the record, nothing in them points to a person.
 
-Order notifications (storage/tables_notify.py) go too: every notice row of the customer's
+The export holds their order notices and opt-out too. Order notifications
+(storage/tables_notify.py) go too: every notice row of the customer's
 orders, found through the notices in their conversations (the order numbers, the keyed digest
 of their address), the poller's snapshots of those orders and the SMS outbox rows of those
 notices. An opt-out is kept on purpose: it is a keyed digest, not the address, and forgetting it
@@ -25,13 +26,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.tables import AuditEntry, Conversation, Escalation, Message, PendingAction
 from storage.tables_email import EmailDirection, EmailRecord
 from storage.tables_helpdesk import HelpdeskTicket, OutboxEntry
-from storage.tables_notify import Notification, OrderWatch
+from storage.tables_notify import Notification, NotificationOptOut, OrderWatch
 from storage.tables_widget import Attachment
 
 ANONYMISED = '{"anonymised": true'  # how an anonymised audit result starts
@@ -125,15 +126,12 @@ async def _outbox_rows(
 SMS_SEND = "sms.send"  # notifications/delivery.py: its payload names the notice, not a conversation
 
 
-async def delete_notifications(
-    session: AsyncSession, conversation_ids: Sequence[str]
-) -> dict[str, int]:
-    """The order notifications of the customer whose conversations these are: every notice of
-    the orders told in them, or sent to the same address digest, the poller's snapshots of those
-    orders, and those notices' SMS outbox rows. Opt-outs stay (module docstring)."""
-    counts = {"notifications": 0, "notification_order_state": 0, "outbox": 0}
-    if not conversation_ids:
-        return counts
+async def _notices(
+    session: AsyncSession, conversation_ids: Sequence[str], digests: Sequence[str] = ()
+) -> ColumnElement[bool] | None:
+    """Which notice rows are the customer's: those in their conversations, every notice of the
+    orders told there, and those sent (or skipped) for the same address digests as those, or as
+    `digests`. None when there are none to look for."""
     told = (
         await session.execute(
             select(Notification.order_number, Notification.email_hash).where(
@@ -142,18 +140,30 @@ async def delete_notifications(
         )
     ).all()
     orders = sorted({order for order, _ in told})
-    digests = sorted({digest for _, digest in told if digest})
-    if not orders:
-        return counts
-    where = or_(
+    known = sorted({digest for _, digest in told if digest} | set(digests))
+    if not orders and not known:
+        return None
+    return or_(
         Notification.conversation_id.in_(list(conversation_ids)),
         Notification.order_number.in_(orders),
-        Notification.email_hash.in_(digests),
+        Notification.email_hash.in_(known),
     )
+
+
+async def delete_notifications(
+    session: AsyncSession, conversation_ids: Sequence[str]
+) -> dict[str, int]:
+    """The order notifications of the customer whose conversations these are: every notice of
+    the orders told in them, or sent to the same address digest, the poller's snapshots of those
+    orders, and those notices' SMS outbox rows. Opt-outs stay (module docstring)."""
+    counts = {"notifications": 0, "notification_order_state": 0, "outbox": 0}
+    where = await _notices(session, conversation_ids)
+    if where is None:
+        return counts
     found = await session.execute(select(Notification.id, Notification.order_number).where(where))
     pairs = found.all()
     ids = [notice_id for notice_id, _ in pairs]
-    orders = sorted(set(orders) | {order for _, order in pairs})  # found by the digest too
+    orders = sorted({order for _, order in pairs})  # those told in them, and by the digest
     texts = list(
         await session.scalars(
             select(OutboxEntry.id).where(
@@ -246,11 +256,47 @@ def _row(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     return out
 
 
+async def export_notifications(
+    session: AsyncSession, conversation_ids: Sequence[str], digests: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The customer's order notices (told, skipped or waiting, and why) and their opt-out: the
+    rows erasure would delete, found the same way, plus those of the address digests given
+    (`notifications/optout.py` makes them; an opt-out by staff may precede any notice)."""
+    notices: list[Notification] = []
+    if (where := await _notices(session, conversation_ids, digests)) is not None:
+        notices += await session.scalars(
+            select(Notification).where(where).order_by(Notification.id)
+        )
+    known = sorted({n.email_hash for n in notices if n.email_hash} | set(digests))
+    optouts = await session.scalars(
+        select(NotificationOptOut).where(NotificationOptOut.email_hash.in_(known))
+    )
+    return {
+        "notifications": [
+            {
+                "order": n.order_number,
+                "event": n.event,
+                "channel": ",".join(n.channels or []),
+                "status": n.status,
+                "reason": n.reason,
+                "sent_at": _iso(n.sent_at),
+            }
+            for n in notices
+        ],
+        "notification_optouts": [_row(o) for o in optouts],
+    }
+
+
 async def export_customer(
-    session: AsyncSession, customer_ids: Sequence[str], addresses: Sequence[str] = ()
+    session: AsyncSession,
+    customer_ids: Sequence[str],
+    addresses: Sequence[str] = (),
+    *,
+    address_digests: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything stored about these customers: their verified (and emailed) conversations with
-    messages, pending actions and escalations, and every audit row of theirs."""
+    messages, pending actions and escalations, every audit row of theirs, their order notices
+    and their opt-out (`address_digests`: the opt-out keys of their addresses)."""
     conversation_ids = await customer_conversations(session, customer_ids, addresses)
     conversations: list[dict[str, Any]] = []
     for cid in conversation_ids:
@@ -291,6 +337,7 @@ async def export_customer(
         "conversations": conversations,
         "audit": [_row(a) for a in audit],
         "helpdesk_tickets": [_row(t) for t in tickets],
+        **await export_notifications(session, conversation_ids, address_digests),
     }
 
 

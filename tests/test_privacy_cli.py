@@ -158,7 +158,8 @@ async def _seed_notices(session: Any, orders: list[Any], a: str, b: str) -> None
                             occurred_at=now, status=status, not_before=now, **extra)  # fmt: skip
 
     told = notice(mine[0], "shipped", "sent", conversation_id="a1", email_hash="h" * 64,
-                  message_id="<notify-1@shop.test>", reason="")  # fmt: skip
+                  message_id="<notify-1@shop.test>", reason="", channels=["email", "sms"],
+                  sent_at=now)  # fmt: skip
     session.add_all(
         [
             told,
@@ -196,7 +197,6 @@ def _invoke(*args: str, **kwargs: Any) -> Any:
     return runner.invoke(app, list(args), **kwargs)
 
 
-@pytest.mark.parametrize("shop", ["sqlite"], indirect=True)
 def test_export_holds_everything_about_the_customer_and_nobody_else(
     shop: Shop, tmp_path: Path
 ) -> None:
@@ -212,6 +212,20 @@ def test_export_holds_everything_about_the_customer_and_nobody_else(
     assert [e["id"] for e in first["escalations"]] == ["e-a1"]
     assert [(a["conversation_id"], a["tool"]) for a in data["audit"]] == [("a1", "get_order")]
     assert shop.other not in result.stdout and "b1" not in [c["id"] for c in data["conversations"]]
+    # A's notices: the one told in a1, the scan of that order, the one skipped as opted out
+    # (found by the address digest); B's is not there. A opted out by the link.
+    notices = [(n["event"], n["status"], n["reason"]) for n in data["notifications"]]
+    assert notices == [
+        ("shipped", "sent", ""),
+        ("in_transit", "skipped", "rule_off"),
+        ("shipped", "skipped", "opted_out"),
+    ]
+    told = data["notifications"][0]
+    assert set(told) == {"order", "event", "channel", "status", "reason", "sent_at"}
+    assert (told["channel"], told["sent_at"] is not None) == ("email,sms", True)
+    assert [(o["email_hash"], o["source"]) for o in data["notification_optouts"]] == [
+        ("h" * 64, "link")
+    ]
 
     out = tmp_path / "export.json"
     written = _invoke("privacy", "export", shop.email, "--output", str(out))
@@ -219,6 +233,29 @@ def test_export_holds_everything_about_the_customer_and_nobody_else(
 
     missing = _invoke("privacy", "export", "nobody@example.com")
     assert missing.exit_code == 1 and "no customer" in missing.output
+
+
+def test_export_shows_an_opt_out_made_before_any_notice(shop: Shop) -> None:
+    """B never opted out by a link; staff opt B out by address: the export finds it by the
+    address's digest, not through a notice."""
+    other = asyncio.run(_email_of(shop.settings, shop.other))
+    before = json.loads(_invoke("privacy", "export", other).stdout)
+    assert before["notification_optouts"] == []
+    assert [n["status"] for n in before["notifications"]] == ["sent"]
+    assert _invoke("notify", "opt-out", other).exit_code == 0
+    after = json.loads(_invoke("privacy", "export", other).stdout)
+    assert [o["source"] for o in after["notification_optouts"]] == ["staff"]
+    assert after["notifications"] == before["notifications"]
+
+
+async def _email_of(settings: Settings, customer_id: str) -> str:
+    from commerce.demo.store import DemoStore, ensure_demo_store
+
+    store = DemoStore.open(ensure_demo_store(settings))
+    try:
+        return (await store.list_orders(customer_id=customer_id, limit=1))[0].email
+    finally:
+        await store.close()
 
 
 def test_erase_deletes_the_customers_conversations_and_anonymises_the_audit(shop: Shop) -> None:
