@@ -7,34 +7,22 @@ news) already present (news.py: which shipment, which new date): a duplicate web
 and a poll telling the same news, a retry after a crash - one row, so one notice; a second
 parcel or a second delay is another row.
 
-The poller treats what happened before it started watching (`notification_sources.since`) as
-history: on its first pass every order is remembered as it is and nothing is announced. An order
-without a snapshot that was already there at the previous pass (its snapshot and notices were
-deleted by retention or a privacy erasure) is remembered again the same way: forgotten news is
-not told twice."""
+The poller itself (which orders it looks at, what it treats as history) is poller.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.backend import StoreBackend
-from commerce.models import Order
+from commerce.models import Order, OrderStatus
 from helpdesk.outbox import _insert
 from notifications.news import shipment_key
 from notifications.rules import EVENTS, Rules
-from storage.tables import utcnow
-from storage.tables_notify import (
-    Notification,
-    NotificationSource,
-    NotificationStatus,
-    OrderWatch,
-)
+from storage.tables_notify import Notification, NotificationStatus
 
 SCAN_EVENTS = {"in_transit", "out_for_delivery", "delivered", "exception"}
 
@@ -75,7 +63,32 @@ async def record(session: AsyncSession, events: Sequence[OrderEvent], *, now: da
     return added
 
 
-# ---- polling ---------------------------------------------------------------------------------
+# an order in one of these can still ship or move; after them, only a refund (or a late scan)
+IN_FLIGHT = (
+    OrderStatus.PENDING_PAYMENT,
+    OrderStatus.PAID,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.SHIPPED,
+)
+
+
+def stamp(value: datetime | None) -> str | None:
+    """A UTC ISO time that sorts as text (the poller compares these inside the database)."""
+    if value is None:
+        return None
+    utc = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return utc.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def settled_at(order: Order) -> datetime | None:
+    """When the order stopped moving: cancelled, or everything delivered (its last scan); None
+    while something can still ship or is on its way."""
+    if order.cancelled_at is not None:
+        return order.cancelled_at
+    if order.status in IN_FLIGHT or any(s.status != "delivered" for s in order.shipments):
+        return None
+    times = [order.created_at, *(s.delivered_at or s.shipped_at for s in order.shipments)]
+    return max([*times, *(e.at for s in order.shipments for e in s.events)])
 
 
 def snapshot(order: Order) -> dict[str, Any]:
@@ -89,6 +102,7 @@ def snapshot(order: Order) -> dict[str, Any]:
             for s in order.shipments
         },
         "refunded": str(order.refunded_amount),
+        "settled": stamp(settled_at(order)),
     }
 
 
@@ -133,68 +147,6 @@ def changes(
     if order.refunded_amount > 0 and refunded != seen.get("refunded"):
         add("refunded", now, refunded)
     return found
-
-
-class Poller:
-    """One pass over the newest orders of the store: events recorded, snapshots kept."""
-
-    def __init__(self, store: StoreBackend, rules: Rules, *, limit: int = 250) -> None:
-        self._store = store
-        self._rules = rules
-        self._limit = limit
-
-    @property
-    def source(self) -> str:
-        return f"poll:{self._store.name}"
-
-    async def since(self, session: AsyncSession, now: datetime) -> tuple[datetime, bool]:
-        """When this source started watching; (now, True) the first time."""
-        row = await session.get(NotificationSource, self.source)
-        if row is not None:
-            return aware(row.since, now), False
-        session.add(NotificationSource(name=self.source, since=now, polled_at=now))
-        await session.flush()
-        return now, True
-
-    async def _last_pass(self, session: AsyncSession, since: datetime, now: datetime) -> datetime:
-        """The previous pass's time (`since` when none is recorded); records this one."""
-        row = await session.get(NotificationSource, self.source)
-        assert row is not None
-        last = aware(row.polled_at, now) if row.polled_at is not None else since
-        row.polled_at = now
-        return last
-
-    async def poll(self, session: AsyncSession, *, now: datetime | None = None) -> int:
-        """Inside the caller's transaction. Returns how many new events were recorded."""
-        now = now or utcnow()
-        since, first = await self.since(session, now)
-        last_pass = await self._last_pass(session, since, now)
-        orders = await self._store.list_orders(limit=self._limit)
-        numbers = [o.number for o in orders]
-        rows = (
-            await session.scalars(select(OrderWatch).where(OrderWatch.order_number.in_(numbers)))
-        ).all()
-        watched = {row.order_number: row for row in rows}
-        events: list[OrderEvent] = []
-        for order in orders:
-            row = watched.get(order.number)
-            if not first:
-                # an order first seen now is news only if it was placed since the last pass
-                known = row.state if row is not None else None
-                if row is not None or _created_at(order) >= last_pass:
-                    # what time makes (no scan, estimate passed) happens once, between passes
-                    events += changes(order, known, since=last_pass, now=now, rules=self._rules)
-            state = snapshot(order)
-            if row is None:
-                session.add(OrderWatch(order_number=order.number, state=state, updated_at=now))
-            elif row.state != state:
-                row.state, row.updated_at = state, now
-        await session.flush()
-        return await record(session, events, now=now)
-
-
-def _created_at(order: Order) -> datetime:
-    return order.created_at
 
 
 def aware(value: datetime, like: datetime) -> datetime:

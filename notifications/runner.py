@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from commerce.backend import StoreBackend
 from commerce.policy import load_policy
 from notifications.checks import Outcome, decide, skip
-from notifications.events import Poller
+from notifications.poller import Poller
 from notifications.rules import Rules, load_rules
 from notifications.sending import Sent, Telling, send
 from settings import Settings
