@@ -1,54 +1,42 @@
 """The outbox: committed with the escalation, delivered exactly once however long the helpdesk
-is down, backoff with full jitter, dead letters, and workers that never deliver a row twice."""
+is down, backoff with full jitter, rate limits, and dead letters staff can retry."""
+
+# ruff: noqa: F811 (fixtures imported from the module that defines them, then requested)
 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from helpdesk.connectors import TicketPayload, TranscriptLine, ZendeskConnector
 from helpdesk.outbox import (
-    OutboxWorker,
     RetryPolicy,
-    claim,
     dead_letters,
     enqueue,
-    enqueue_comment,
     enqueue_ticket,
     outbox_counts,
     retry_dead,
-    ticket_for_external_id,
     ticket_key,
 )
-from storage.engine import make_engine, make_sessionmaker
-from storage.tables import Base
-from storage.tables_helpdesk import HelpdeskTicket, OutboxEntry, OutboxStatus, as_utc
-from tests.storage.conftest import postgres_url  # noqa: F401 - the throw-away database fixture
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from storage.tables_helpdesk import HelpdeskTicket, OutboxStatus, as_utc
+from tests.helpdesk.outbox_fakes import (  # noqa: F401 (fixtures)
+    T0,
+    FakeClock,
+    FakeZendesk,
+    db_url,
+    enqueue_tickets,
+    make_ticket,
+    rows,
+    sessions,
+    worker,
+)
 
 
 class MaxRng(random.Random):
@@ -56,131 +44,6 @@ class MaxRng(random.Random):
 
     def uniform(self, _a: float, b: float) -> float:
         return b
-
-
-@dataclass
-class FakeZendesk:
-    """Just enough of Zendesk's Tickets API: lookup by external_id, create, comment. It can be
-    down until a moment of the fake clock, refuse everything with a status, or create a ticket
-    and then lose the response."""
-
-    clock: FakeClock
-    down_until: datetime | None = None
-    refuse_with: httpx.Response | None = None
-    lose_first_response: bool = False
-    tickets: dict[str, int] = field(default_factory=dict)  # external_id -> ticket id
-    log: list[tuple[datetime, str, str, int]] = field(
-        default_factory=list
-    )  # (at, verb, key, status)
-    comments: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    requests: int = 0
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0)  # let concurrent workers interleave
-        self.requests += 1
-        now = self.clock()
-        if self.down_until is not None and now < self.down_until:
-            verb = "lookup" if request.method == "GET" else "create"
-            self.log.append((now, verb, "?", 503))
-            if self.requests % 2:
-                raise httpx.ConnectError("connection refused")
-            return httpx.Response(503, headers={"Retry-After": "1"}, text="maintenance")
-        if self.refuse_with is not None:
-            self.log.append((now, request.method, "?", self.refuse_with.status_code))
-            return self.refuse_with
-        path = request.url.path
-        if request.method == "GET" and path == "/api/v2/tickets.json":
-            key = request.url.params["external_id"]
-            self.log.append((now, "lookup", key, 200))
-            found = [{"id": self.tickets[key], "external_id": key}] if key in self.tickets else []
-            return httpx.Response(200, json={"tickets": found})
-        if request.method == "POST" and path == "/api/v2/tickets.json":
-            key = json.loads(request.content)["ticket"]["external_id"]
-            self.tickets[key] = 1000 + len(self.tickets)
-            self.log.append((now, "create", key, 201))
-            if self.lose_first_response:
-                self.lose_first_response = False
-                raise httpx.ReadTimeout("response lost")
-            return httpx.Response(201, json={"ticket": {"id": self.tickets[key]}})
-        if request.method == "PUT" and path.startswith("/api/v2/tickets/"):
-            self.comments.append((path, json.loads(request.content)))
-            return httpx.Response(200, json={})
-        return httpx.Response(404)
-
-    def connector(self) -> ZendeskConnector:
-        client = httpx.AsyncClient(transport=httpx.MockTransport(self))
-        return ZendeskConnector(client, subdomain="acme", email="bot@shop.example", api_token="t")
-
-    def creates(self) -> Counter[str]:
-        return Counter(
-            key for _, verb, key, status in self.log if verb == "create" and status == 201
-        )
-
-
-@pytest.fixture
-async def db_url(tmp_path: Path) -> AsyncIterator[str]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}"
-    engine = make_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    await engine.dispose()
-    yield url
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
-
-
-def make_ticket(n: int) -> TicketPayload:
-    return TicketPayload(
-        escalation_id=f"esc-{n}",
-        conversation_id=f"conv-{n}",
-        subject=f"Escalation {n}",
-        summary=f"Summary of case {n}",
-        requester_name="Jane Doe",
-        requester_email="jane@example.com",
-        transcript=[TranscriptLine(role="customer", text="I want a person")],
-        priority="urgent",
-    )
-
-
-async def enqueue_tickets(
-    sessions: async_sessionmaker[AsyncSession], n: int, *, target: str = "zendesk"
-) -> list[str]:
-    async with sessions.begin() as session:
-        for i in range(n):
-            await enqueue_ticket(session, target=target, ticket=make_ticket(i), now=T0)
-    return [ticket_key(f"esc-{i}") for i in range(n)]
-
-
-async def rows(sessions: async_sessionmaker[AsyncSession]) -> dict[str, OutboxEntry]:
-    async with sessions() as session:
-        found = (await session.scalars(select(OutboxEntry))).all()
-    return {row.idempotency_key: row for row in found}
-
-
-def worker(
-    sessions: async_sessionmaker[AsyncSession],
-    desk: FakeZendesk,
-    *,
-    rng: random.Random | None = None,
-    sleep: Callable[[float], Any] | None = None,
-    policy: RetryPolicy | None = None,
-) -> OutboxWorker:
-    async def no_sleep(seconds: float) -> None:
-        desk.clock.advance(seconds)
-
-    return OutboxWorker(
-        sessions,
-        {"zendesk": desk.connector()},
-        clock=desk.clock,
-        sleep=sleep or no_sleep,
-        rng=rng or random.Random(7),
-        policy=policy,
-    )
 
 
 # ---- enqueue -----------------------------------------------------------------------------------
@@ -385,160 +248,3 @@ async def test_an_unknown_target_is_dead_not_stuck(
     assert row.status == OutboxStatus.DEAD and "no connector named 'freshdesk'" in (
         row.last_error or ""
     )
-
-
-# ---- concurrency -------------------------------------------------------------------------------
-
-
-async def test_claim_is_a_compare_and_set(sessions: async_sessionmaker[AsyncSession]) -> None:
-    [key] = await enqueue_tickets(sessions, 1)
-    entry = (await rows(sessions))[key]
-    lease = T0 + timedelta(minutes=2)
-    async with sessions.begin() as session:
-        assert await claim(
-            session, entry.id, seen_status="pending", seen_attempts=0, lease_until=lease
-        )
-    async with sessions.begin() as session:  # a second worker with the same stale read
-        assert not await claim(
-            session, entry.id, seen_status="pending", seen_attempts=0, lease_until=lease
-        )
-    row = (await rows(sessions))[key]
-    assert row.status == OutboxStatus.DELIVERING and row.attempts == 1
-
-
-async def test_two_workers_deliver_each_row_once(db_url: str) -> None:
-    # two engines on one database file: as close to two processes as a test gets
-    engines = [make_engine(db_url), make_engine(db_url)]
-    one, two = (make_sessionmaker(engine) for engine in engines)
-    desk = FakeZendesk(FakeClock())
-    keys = await enqueue_tickets(one, 8)
-    try:
-        done = await asyncio.gather(
-            worker(one, desk).run_once(),
-            worker(two, desk).run_once(),
-            worker(one, desk).run_once(),
-            worker(two, desk).run_once(),
-        )
-        assert sum(done) == 8
-        assert desk.creates() == Counter(dict.fromkeys(keys, 1))
-        final = await rows(one)
-        assert all(
-            row.status == OutboxStatus.DELIVERED and row.attempts == 1 for row in final.values()
-        )
-        async with one() as session:
-            assert await session.scalar(select(func.count()).select_from(HelpdeskTicket)) == 8
-    finally:
-        for engine in engines:
-            await engine.dispose()
-
-
-async def test_a_crashed_workers_row_is_reclaimed_after_the_lease(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    desk = FakeZendesk(FakeClock())
-    [key] = await enqueue_tickets(sessions, 1)
-    entry = (await rows(sessions))[key]
-    async with sessions.begin() as session:  # a worker claimed it, then its process died
-        await claim(
-            session,
-            entry.id,
-            seen_status="pending",
-            seen_attempts=0,
-            lease_until=T0 + timedelta(seconds=120),
-        )
-    outbox = worker(sessions, desk)
-    assert await outbox.run_once() == 0  # still leased
-    desk.clock.advance(121)
-    assert await outbox.run_once() == 1
-    row = (await rows(sessions))[key]
-    assert row.status == OutboxStatus.DELIVERED and row.attempts == 2
-
-
-# ---- comments, the loop ------------------------------------------------------------------------
-
-
-async def test_a_comment_waits_for_its_ticket(sessions: async_sessionmaker[AsyncSession]) -> None:
-    desk = FakeZendesk(FakeClock())
-    async with sessions.begin() as session:
-        await enqueue_comment(
-            session,
-            target="zendesk",
-            escalation_id="esc-0",
-            body="It was a gift",
-            public=False,
-            idempotency_key="comment:msg-9",
-            now=T0,
-        )
-    outbox = worker(sessions, desk)
-    await outbox.run_once()
-    comment = (await rows(sessions))["comment:msg-9"]
-    assert comment.status == OutboxStatus.PENDING
-    assert "not created yet" in (comment.last_error or "")
-
-    await enqueue_tickets(sessions, 1)
-    desk.clock.now = as_utc(comment.next_attempt_at)
-    assert await outbox.run_once() == 2
-    ticket_id = desk.tickets[ticket_key("esc-0")]
-    assert [path for path, _ in desk.comments] == [f"/api/v2/tickets/{ticket_id}.json"]
-    assert desk.comments[0][1]["ticket"]["comment"]["public"] is False
-    async with sessions() as session:
-        found = await ticket_for_external_id(
-            session, connector="zendesk", external_id=str(ticket_id)
-        )
-    assert found is not None and found.escalation_id == "esc-0"
-
-
-async def test_run_forever_stops_and_wakes_on_notify(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    desk = FakeZendesk(FakeClock())
-    stop = asyncio.Event()
-    outbox = OutboxWorker(
-        sessions, {"zendesk": desk.connector()}, clock=desk.clock, poll_interval_s=3600
-    )  # real sleep: only notify() can wake it
-    task = asyncio.create_task(outbox.run_forever(stop))
-    await asyncio.sleep(0.05)
-    [key] = await enqueue_tickets(sessions, 1)
-    outbox.notify()
-    for _ in range(200):
-        if (await rows(sessions))[key].status == OutboxStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.01)
-    assert (await rows(sessions))[key].status == OutboxStatus.DELIVERED
-    stop.set()
-    await asyncio.wait_for(task, timeout=2)
-
-
-@pytest.mark.postgres
-async def test_on_postgres_enqueue_is_idempotent_and_workers_deliver_once(
-    postgres_url: str,  # noqa: F811 - the fixture imported above
-) -> None:
-    from settings import Settings
-
-    url = Settings(database_url=postgres_url).sqlalchemy_url
-    engines = [make_engine(url), make_engine(url)]
-    one, two = (make_sessionmaker(engine) for engine in engines)
-    try:
-        async with engines[0].begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
-
-        async def add(sessions: async_sessionmaker[AsyncSession]) -> int:
-            async with sessions.begin() as session:
-                row = await enqueue_ticket(session, target="zendesk", ticket=make_ticket(0), now=T0)
-                return row.id
-
-        ids = await asyncio.gather(add(one), add(two), add(one))
-        assert len(set(ids)) == 1
-        keys = await enqueue_tickets(one, 6)
-        desk = FakeZendesk(FakeClock(T0 + timedelta(seconds=1)))
-        done = await asyncio.gather(
-            worker(one, desk).run_once(),
-            worker(two, desk).run_once(),
-            worker(one, desk).run_once(),
-            worker(two, desk).run_once(),
-        )
-        assert sum(done) == 6
-        assert desk.creates() == Counter(dict.fromkeys(keys, 1))
-    finally:
-        for engine in engines:
-            await engine.dispose()
