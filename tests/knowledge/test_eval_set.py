@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from evals.retrieval.run import load_questions, tune_threshold
+from evals.retrieval.scoring import tune_threshold
+from evals.retrieval.sets import load_questions
 from evals.retrieval.systems import section_texts
 
 

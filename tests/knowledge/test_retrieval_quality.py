@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.retrieval.run import first_hit, named_sets
+from evals.retrieval.scoring import first_hit
+from evals.retrieval.sets import named_sets
 from evals.retrieval.systems import STAGES, entry_keys, rank, replace_config
 from knowledge.base import KnowledgeBase, build_knowledge_base
 from knowledge.retriever import HybridRetriever
