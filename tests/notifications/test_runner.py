@@ -260,24 +260,14 @@ def _events(report: Any) -> list[str]:
     return [s.event for s in report.sent]
 
 
-async def _webhook_shipped(env: Env, number: str, webhook_id: str) -> None:
-    """Shopify's fulfillments/create for `number`, naming no fulfillment id."""
-    import base64
-    import hashlib
-    import hmac
-    import json
-
+async def _webhook_shipped(env: Env, number: str, webhook_id: int) -> None:
+    """Shopify's signed fulfillments/create for `number`, naming no fulfillment id."""
     from notifications.shopify import handle
+    from tests.notifications.test_optout_property import SECRET, _webhook
 
-    body = json.dumps({"name": f"{number}.1"}).encode()
-    mac = base64.b64encode(hmac.new(b"s3cret", body, hashlib.sha256).digest()).decode()
-    headers = {
-        "X-Shopify-Topic": "fulfillments/create",
-        "X-Shopify-Hmac-Sha256": mac,
-        "X-Shopify-Webhook-Id": webhook_id,
-    }
+    headers, body = _webhook(number, "shipped", webhook_id)
     async with env.sessions.begin() as session:
-        await handle(session, headers, body, secret="s3cret", now=env.clock.now)
+        await handle(session, headers, body, secret=SECRET, now=env.clock.now)
 
 
 async def test_a_webhook_ahead_of_the_store_waits_for_the_shipment_and_is_told_once(
@@ -286,7 +276,7 @@ async def test_a_webhook_ahead_of_the_store_waits_for_the_shipment_and_is_told_o
     env = notify_env
     await env.run()
     at_local(env, 2, 10)
-    await _webhook_shipped(env, "#1001", "w-1")  # the store shows no shipment yet
+    await _webhook_shipped(env, "#1001", 1)  # the store shows no shipment yet
     early = await env.run()
     assert early.sent == [] and early.deferred == {"awaiting_store": 1}
     await env.advance("#1001", "shipped")  # now it does; the poller sees it too
@@ -309,7 +299,7 @@ async def test_a_webhook_the_store_never_confirms_is_given_up_after_two_days(
     env = notify_env
     await env.run()
     at_local(env, 2, 10)
-    await _webhook_shipped(env, "#1002", "w-2")
+    await _webhook_shipped(env, "#1002", 2)
     for hours in (1, 20, 26):
         env.clock.advance(hours=hours)
         report = await env.run()
