@@ -1,115 +1,39 @@
 """The policy matrix for changes to an order before it ships (swap a variant, change a
-quantity, remove an item, several at once) and the account's saved address: each case proposes
-as the verified customer, answers yes, and checks the decision, the summary, and that the store
-executed exactly the edits the summary was written from."""
+quantity, remove an item, several at once): each case proposes as the verified customer, answers
+yes, and checks the decision, the summary, and that the store executed exactly the edits the
+summary was written from. The account's saved address: test_changes_address.py."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from agent.confirmation import answer_pending
 from commerce.edits import OrderEdit, lines_after
-from commerce.models import LineItem, Order, OrderStatus, Product, Shipment, Variant
-from storage import repo
+from commerce.models import OrderStatus
 from storage.tables import PendingAction
-from tests.fakes import NOW, MemoryStore, tiny_store_data
-from tests.tools.test_tools import call
-from tools.actions import awaiting_confirmation
-from tools.changes import change_default_address, change_order_items, edit_summary
-from tools.context import SupportContext
+from tests.fakes import NOW
 
-S = OrderStatus
-
-
-def tee(size: str, color: str, stock: int = 5, price: str = "20.00") -> Variant:
-    return Variant(
-        sku=f"T-{size}-{color[:3].upper()}",
-        title=f"{size} / {color}",
-        price=Decimal(price),
-        stock=stock,
-        options={"Size": size, "Color": color},
-    )
-
-
-TEE = Product(
-    id="p3",
-    title="Classic Tee",
-    category="tops",
-    variants=[
-        tee("M", "Black"),
-        tee("L", "Black"),
-        tee("XL", "Black", price="22.00"),
-        tee("M", "Blue"),
-        tee("XL", "Blue", stock=0),
-        tee("M", "Heather Grey"),
-    ],
+# test_changes_property, test_changes_multi and commerce/test_policy_edits import LB, MB, TR,
+# make_store, order and _verified from here: changes_helpers defines them
+from tests.tools.changes_helpers import (  # noqa: F401 (names re-exported)
+    LB,
+    MB,
+    TR,
+    S,
+    _verified,
+    _yes,
+    make_store,
+    order,
+    qty,
+    rm,
+    sw,
 )
-
-
-def line(
-    lid: str, sku: str, title: str, quantity: int, price: str, product: str = "p3"
-) -> LineItem:
-    name = "Classic Tee" if product == "p3" else "Trail Runner"
-    return LineItem(
-        id=lid,
-        product_id=product,
-        sku=sku,
-        name=name,
-        variant_title=title,
-        category="tops" if product == "p3" else "footwear",
-        quantity=quantity,
-        unit_price=Decimal(price),
-    )
-
-
-def order(number: str, status: OrderStatus, customer: str = "c1") -> Order:
-    customers, _ = tiny_store_data()
-    owner = next(c for c in customers if c.id == customer)
-    items = [
-        line(f"{number}-a", "T-M-BLA", "M / Black", 2, "20.00"),
-        line(f"{number}-b", "T-L-BLA", "L / Black", 1, "20.00"),
-        line(f"{number}-c", "TR-42-BLK", "42 / Black", 1, "89.00", product="p1"),
-    ]
-    shipments = []
-    if status in (S.SHIPPED, S.DELIVERED):
-        shipments = [
-            Shipment(
-                id=f"{number}-s",
-                carrier="UPS",
-                tracking_number="1Z",
-                shipped_at=NOW,
-                status="in_transit",
-                line_item_ids=[i.id for i in items],
-            )
-        ]
-    total = sum((i.total for i in items), Decimal(0))
-    return Order(
-        id=number,
-        number=number,
-        customer_id=owner.id,
-        email=owner.email,
-        created_at=NOW,
-        status=status,
-        subtotal=total,
-        shipping_cost=Decimal(0),
-        tax=Decimal(0),
-        total=total,
-        shipping_address=owner.default_address,
-        line_items=items,
-        shipments=shipments,
-    )
-
-
-def make_store(*orders: Order) -> MemoryStore:
-    store = MemoryStore(extra_orders=list(orders))
-    store.products["p3"] = TEE
-    return store
+from tests.tools.test_tools import call
+from tools.changes import change_order_items, edit_summary
 
 
 @dataclass
@@ -127,19 +51,6 @@ class Case:
     refunded: str = "0.00"  # and what it refunded
 
 
-def sw(item: str, new: str) -> dict[str, Any]:
-    return {"item": item, "change": "swap_variant", "new_variant": new}
-
-
-def qty(item: str, n: int) -> dict[str, Any]:
-    return {"item": item, "change": "set_quantity", "quantity": n}
-
-
-def rm(item: str) -> dict[str, Any]:
-    return {"item": item, "change": "remove_item"}
-
-
-MB, LB, TR = "Classic Tee (M / Black)", "Classic Tee (L / Black)", "Trail Runner"
 CASES = [
     Case(
         "size keeps the colour",
@@ -305,30 +216,6 @@ CASES = [
 ]
 
 
-async def _verified(services: Any) -> SupportContext:
-    async with services.sessions.begin() as session:
-        conversation = await repo.create_conversation(session, channel="test")
-        await repo.bind_customer(session, conversation.id, "c1")
-    return SupportContext(
-        conversation_id=conversation.id,
-        channel="test",
-        deps=services.deps,
-        owner_version=0,
-        customer_id="c1",
-    )
-
-
-async def _yes(services: Any, ctx: SupportContext) -> Any:
-    async with services.sessions.begin() as session:
-        yes = await repo.append_message(
-            session, conversation_id=ctx.conversation_id, role="customer", text="Yes, go ahead."
-        )
-        pending = await awaiting_confirmation(session, ctx.conversation_id)
-    return await answer_pending(
-        services.deps, pending=pending, text="Yes, go ahead.", message_id=yes.id, customer_id="c1"
-    )
-
-
 def test_matrix_is_large_enough() -> None:
     assert len(CASES) >= 30 and len({c.name for c in CASES}) == len(CASES)
 
@@ -392,55 +279,3 @@ async def test_a_line_changed_after_the_yes_was_asked_is_not_guessed(make_servic
     reply = await _yes(services, ctx)
     assert reply is not None and reply.action.status == "failed"
     assert "changed since" in (reply.action.error or "") and store.edits == []
-
-
-ADDRESS = {
-    "line1": "123 Elm Street",
-    "line2": "Apt 4",
-    "city": "Springfield",
-    "postal_code": "62704",
-    "country": "US",
-}
-
-
-@pytest.mark.parametrize(
-    ("args", "expect"),
-    [
-        (ADDRESS, "executed"),
-        ({**ADDRESS, "country": "USA"}, "refused"),
-        ({**ADDRESS, "city": " "}, "refused"),
-    ],
-)
-async def test_saved_address(args: dict[str, str], expect: str, make_services: Any) -> None:
-    store = make_store()
-    before = store.customers["c1"]
-    services = await make_services(store=store, clock=lambda: NOW)
-    ctx = await _verified(services)
-    result = await call(change_default_address, ctx, **args)
-    if expect == "refused":
-        assert result.status == "error" and store.customers["c1"] == before
-        return
-    summary = json.loads(str(result.content))["summary"]
-    assert "123 Elm Street, Apt 4, Springfield 62704, US" in summary
-    assert store.customers["c1"] == before
-    reply = await _yes(services, ctx)
-    assert reply is not None and reply.action.status == "executed"
-    saved = store.customers["c1"].default_address
-    assert saved is not None and (saved.line1, saved.line2, saved.postal_code) == (
-        "123 Elm Street",
-        "Apt 4",
-        "62704",
-    )
-    assert store.orders["#1001"].shipping_address.line1 == "1 Main St"  # orders keep theirs
-
-
-async def test_saved_address_needs_a_verified_customer(make_services: Any) -> None:
-    store = make_store()
-    services = await make_services(store=store, clock=lambda: NOW)
-    async with services.sessions.begin() as session:
-        conversation = await repo.create_conversation(session, channel="test")
-    ctx = SupportContext(
-        conversation_id=conversation.id, channel="test", deps=services.deps, owner_version=0
-    )
-    result = await call(change_default_address, ctx, **ADDRESS)
-    assert result.status == "error" and "Verify" in str(result.content)
