@@ -159,7 +159,7 @@ class Settings(BaseSettings):
     # proactive order notifications (docs/notifications.md): `serve` runs the worker when on
     notify_enabled: bool = False
     notify_poll_s: float = 60.0  # how often the store is polled and due notices are sent
-    notify_poll_orders: int = 250  # the newest orders the poller watches
+    notify_poll_orders: int = 250  # per pass: the newest this many + up to this many watched
     notify_rules_path: Path | None = None  # default: notifications/rules.yaml
     notify_sms_webhook_url: str | None = None  # a signed POST per SMS, through the outbox
     notify_sms_webhook_secret: SecretStr | None = None

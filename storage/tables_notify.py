@@ -4,10 +4,10 @@
 (a Shopify webhook, a poll of the store, both, twice): the unique key is what makes a notice go
 out once. `news` tells apart what the same event means twice on one order: the shipment (a
 second parcel's `shipped`), the new estimated date (a second delay), the refunded total. A row is
-`pending` until its `not_before` (quiet hours and the daily cap move it, never drop it), then
-`sent` (the message, the email's outbox row and any SMS row committed with that status) or
-`skipped` with the reason (opted_out, superseded, duplicate, rule_off, no_channel,
-no_address, order_not_found).
+`pending` until its `not_before` (quiet hours, the daily cap and a shipment the store does not
+show yet (`awaiting_store`) move it, never drop it), then `sent` (the message, the email's outbox
+row and any SMS row committed with that status) or `skipped` with the reason (opted_out,
+superseded, duplicate, rule_off, no_channel, no_address, order_not_found, not_in_store).
 
 Opt-outs keep a keyed digest of the address, never the address. Polling keeps, per order, what
 it saw last (`notification_order_state`) and, per source, when it started watching and when it
