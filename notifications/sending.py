@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.backend import StoreBackend
@@ -28,7 +28,7 @@ from notifications.rules import EventRule, Rules
 from notifications.texts import render
 from settings import Settings
 from storage import repo
-from storage.tables import Conversation, Owner
+from storage.tables import Conversation, Message, Owner
 from storage.tables_notify import Notification, NotificationStatus
 
 OPEN_CHAT = timedelta(hours=24)  # a chat touched this recently counts as open
@@ -153,7 +153,8 @@ async def send(
         )
         channels.append("sms")
     if not channels:  # nobody would see it: no message, no row claiming it was sent
-        await session.delete(message)
+        # the message went in through a Core INSERT (repo.append_message): not in the session
+        await session.execute(delete(Message).where(Message.id == message.id))
         await session.execute(
             update(Notification)
             .where(Notification.id == row.id)

@@ -307,3 +307,25 @@ async def test_a_webhook_the_store_never_confirms_is_given_up_after_two_days(
     env.clock.advance(hours=1)  # 48 hours after it came
     assert (await env.run()).skipped == {"not_in_store": 1}
     assert await rows(env) == [("#1002", "shipped", "skipped", "not_in_store")]
+
+
+async def test_with_no_channel_the_notice_is_skipped_and_leaves_no_message(
+    notify_settings: Any, tmp_path: Any
+) -> None:
+    """No mailbox configured and no open chat: nobody would see it, so no message stays in a
+    conversation and the row says why (`notify run` on a fresh demo without email)."""
+    from tests.notifications.conftest import make_env
+
+    env = await make_env(notify_settings.model_copy(update={"email_address": None}), tmp_path)
+    try:
+        await env.run()
+        at_local(env, 2, 10)
+        await env.advance("#1001", "shipped")
+        report = await env.run()
+        assert report.sent == [] and report.skipped == {"no_channel": 1}
+        assert await rows(env) == [("#1001", "shipped", "skipped", "no_channel")]
+        assert (await counts(env))["messages"] == 0
+        assert (await env.run()).skipped == {}  # told once: not tried again
+    finally:
+        await env.store.close()
+        await env.engine.dispose()
