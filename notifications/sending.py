@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.backend import StoreBackend
@@ -28,7 +28,7 @@ from notifications.rules import EventRule, Rules
 from notifications.texts import render
 from settings import Settings
 from storage import repo
-from storage.tables import Conversation, Message, Owner
+from storage.tables import Conversation, Owner
 from storage.tables_notify import Notification, NotificationStatus
 
 OPEN_CHAT = timedelta(hours=24)  # a chat touched this recently counts as open
@@ -90,8 +90,24 @@ async def send(
     if getattr(taken, "rowcount", 0) != 1:
         return None
     order = _about(order, shipment_of(row.news or ""))
-    conversation, chat = await conversation_for(session, order, rule, now=how.clock())
     customer = await how.store.get_customer(order.customer_id)
+    chat = await open_chat(session, order, now=how.clock())
+    phone = customer.phone if customer else None
+    reachable = {
+        "email": bool(how.settings.email_address),
+        "widget": chat is not None,
+        "sms": bool(how.settings.notify_sms_webhook_url and phone),
+    }
+    channels = [c for c in ("email", "widget", "sms") if c in rule.channels and reachable[c]]
+    if not channels:  # nobody would see it: no conversation, no message, not counted as sent
+        await session.execute(
+            update(Notification)
+            .where(Notification.id == row.id)
+            .values(status=NotificationStatus.SKIPPED, reason="no_channel", sent_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return Outcome("skipped", "no_channel")
+    conversation = chat or await notice_conversation(session, order, rule)
     first_name = customer.first_name if customer else None
     rendered = render(
         order,
@@ -112,9 +128,8 @@ async def send(
         text=rendered.text,
         client_id=f"notify:{row.id}",
     )
-    channels: list[str] = []
     message_id = None
-    if "email" in rule.channels and how.settings.email_address:
+    if "email" in channels:
         message_id = await enqueue_email(
             session,
             settings=how.settings,
@@ -126,10 +141,8 @@ async def send(
             unsubscribe_url=optout_url(order.email, how.settings),
             now=now,
         )
-        channels.append("email")
     widget = None
-    if "widget" in rule.channels and chat:
-        channels.append("widget")
+    if "widget" in channels:
         widget = {
             "type": "message",
             "id": message.id,
@@ -140,8 +153,8 @@ async def send(
             "owner": conversation.owner,
             "created_at": now.isoformat(),
         }
-    phone = customer.phone if customer else None
-    if "sms" in rule.channels and how.settings.notify_sms_webhook_url and phone:
+    if "sms" in channels:
+        assert phone is not None
         await enqueue_sms(
             session,
             notification_id=row.id,
@@ -151,17 +164,6 @@ async def send(
             event=row.event,
             now=now,
         )
-        channels.append("sms")
-    if not channels:  # nobody would see it: no message, no row claiming it was sent
-        # the message went in through a Core INSERT (repo.append_message): not in the session
-        await session.execute(delete(Message).where(Message.id == message.id))
-        await session.execute(
-            update(Notification)
-            .where(Notification.id == row.id)
-            .values(status=NotificationStatus.SKIPPED, reason="no_channel", sent_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        return Outcome("skipped", "no_channel")
     await session.execute(
         update(Notification)
         .where(Notification.id == row.id)
@@ -189,11 +191,9 @@ async def send(
     return Outcome("sent", "", sent)
 
 
-async def conversation_for(
-    session: AsyncSession, order: Order, rule: EventRule, *, now: datetime
-) -> tuple[Conversation, bool]:
-    """(the conversation for this notice, whether it is the customer's open chat)."""
-    chat = await session.scalar(
+async def open_chat(session: AsyncSession, order: Order, *, now: datetime) -> Conversation | None:
+    """The customer's open chat: a widget conversation of theirs touched lately, not resolved."""
+    return await session.scalar(
         select(Conversation)
         .where(
             Conversation.verified_customer_id == order.customer_id,
@@ -204,8 +204,11 @@ async def conversation_for(
         .order_by(Conversation.updated_at.desc())
         .limit(1)
     )
-    if chat is not None:
-        return chat, True
+
+
+async def notice_conversation(session: AsyncSession, order: Order, rule: EventRule) -> Conversation:
+    """Without an open chat: the conversation earlier notices of this order used, else a new
+    email conversation, bound to the order's customer and remembering the order."""
     earlier = await session.scalar(
         select(Notification.conversation_id)
         .where(
@@ -230,7 +233,7 @@ async def conversation_for(
     if rule.offer_person:
         state["offer"] = "human"
     await repo.set_engine_state(session, conversation.id, state)
-    return conversation, False
+    return conversation
 
 
 def _about(order: Order, shipment_id: str) -> Order:
