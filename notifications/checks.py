@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.models import Order
-from notifications.events import aware
 from notifications.news import PER_SHIPMENT, resolve, shipment_of, shown
 from notifications.optout import email_hash, is_opted_out
 from notifications.rules import PROBLEMS, STAGES, Rules
 from settings import Settings
+from storage.tables_helpdesk import as_utc
 from storage.tables_notify import Notification, NotificationStatus
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ async def decide(
 def await_store(row: Notification, now: datetime) -> Outcome:
     """Asked again a little later, so that once the store shows the shipment the row is keyed
     by it and meets the poller's row for the same parcel; not kept forever."""
-    if now - aware(row.created_at, now) >= AWAIT_STORE_FOR:
+    if now - as_utc(row.created_at) >= AWAIT_STORE_FOR:
         return skip(row, "not_in_store")
     return defer(row, now + AWAIT_STORE_RETRY, "awaiting_store")
 

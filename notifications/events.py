@@ -147,8 +147,3 @@ def changes(
     if order.refunded_amount > 0 and refunded != seen.get("refunded"):
         add("refunded", now, refunded)
     return found
-
-
-def aware(value: datetime, like: datetime) -> datetime:
-    """`value` with `like`'s time zone when the database gave it none (SQLite)."""
-    return value if value.tzinfo else value.replace(tzinfo=like.tzinfo)

@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.backend import StoreBackend
 from commerce.models import Order
-from notifications.events import IN_FLIGHT, OrderEvent, aware, changes, record, snapshot, stamp
+from notifications.events import IN_FLIGHT, OrderEvent, changes, record, snapshot, stamp
 from notifications.rules import Rules
 from storage.tables import utcnow
+from storage.tables_helpdesk import as_utc
 from storage.tables_notify import NotificationSource, OrderWatch
 
 # a settled order (delivered, cancelled) is still looked at this long: a return's refund
@@ -58,7 +59,7 @@ class Poller:
         """When this source started watching; (now, True) the first time."""
         row = await session.get(NotificationSource, self.source)
         if row is not None:
-            return aware(row.since, now), False
+            return as_utc(row.since), False
         session.add(NotificationSource(name=self.source, since=now, polled_at=now))
         await session.flush()
         return now, True
@@ -67,7 +68,7 @@ class Poller:
         """The previous pass's time (`since` when none is recorded); records this one."""
         row = await session.get(NotificationSource, self.source)
         assert row is not None
-        last = aware(row.polled_at, now) if row.polled_at is not None else since
+        last = as_utc(row.polled_at) if row.polled_at is not None else since
         row.polled_at = now
         return last
 
