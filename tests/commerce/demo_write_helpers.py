@@ -3,6 +3,7 @@ diff of every row, order pickers, and `start_return` with sensible defaults."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -69,23 +70,37 @@ def diff(before: Rows, after: Rows) -> dict[str, dict[str, Any]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def demo_data() -> DemoData:
-    """A smaller store than the session's: every test copies and snapshots it."""
+# Generated and built once for every module that imports these fixtures (a fixture imported
+# into several modules is set up once per module; these used to serve one module).
+@functools.cache
+def _small_data() -> DemoData:
     return generate_demo_data(seed=SEED, anchor=ANCHOR, customers=60, orders=300)
 
 
-@pytest.fixture(scope="module")
-def small_db(demo_data: DemoData, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("writes") / "store.db"
+@functools.cache
+def _small_store(folder: Path) -> Path:
+    data = _small_data()
+    folder.mkdir(exist_ok=True)
+    path = folder / "store.db"
     build_store(
         path,
-        customers=demo_data.customers,
-        products=demo_data.products,
-        orders=demo_data.orders,
-        meta=demo_data.meta,
+        customers=data.customers,
+        products=data.products,
+        orders=data.orders,
+        meta=data.meta,
     )
     return path
+
+
+@pytest.fixture(scope="module")
+def demo_data() -> DemoData:
+    """A smaller store than the session's: every test copies and snapshots it."""
+    return _small_data()
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _small_store(tmp_path_factory.getbasetemp() / "small-demo-store")
 
 
 @pytest.fixture
