@@ -24,7 +24,9 @@ _STANDARD = frozenset(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, No
 # the loggers that bring their own handlers: routed to ours instead
 _FOREIGN = ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi")
 # INFO lines that tell an operator nothing (alembic lists its plugins at every start): WARNING+
-_CHATTY = ("alembic.runtime.plugins",)
+# libraries whose DEBUG lines say nothing an operator needs: aiosqlite logs every database
+# operation (the demo store), one line per statement, from its own thread
+_CHATTY = ("alembic.runtime.plugins", "aiosqlite")
 
 
 class JsonFormatter(logging.Formatter):
