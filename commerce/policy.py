@@ -293,6 +293,17 @@ def check_address_change(policy: StorePolicy, order: Order, now: datetime) -> De
     return _check_change(policy.address_change, order, now, "change the address")
 
 
+def check_items_change(policy: StorePolicy, order: Order, now: datetime) -> Decision:
+    """May any item of the order still change (a swap, a quantity, a removal)? Asked before
+    the customer is asked which change they want; `check_edit` decides the change itself."""
+    rules = policy.edits
+    decisions = [
+        _check_change(rule, order, now, "change its items")
+        for rule in (rules.swap_variant, rules.change_quantity, rules.remove_item)
+    ]
+    return next((d for d in decisions if d.allowed), decisions[0])
+
+
 _EDIT_VERBS = {
     EditAction.SWAP_VARIANT: "swap an item for another size or colour",
     EditAction.SET_QUANTITY: "change a quantity",

@@ -7,7 +7,7 @@ from typing import Any
 from langchain.tools import ToolRuntime
 
 from commerce.models import Order, normalize_order_number
-from commerce.policy import check_address_change, check_cancel
+from commerce.policy import check_address_change, check_cancel, check_items_change
 from errors import ToolError
 from tools.base import ToolKind, support_tool
 from tools.context import SupportContext
@@ -60,6 +60,7 @@ async def get_order(order_number: str, runtime: ToolRuntime[SupportContext]) -> 
         for name, decision in (
             ("cancel", check_cancel(policy, order, now)),
             ("address", check_address_change(policy, order, now)),
+            ("items", check_items_change(policy, order, now)),
         )
     }
     return view

@@ -219,6 +219,14 @@ def after_order_tool(
     if name == "list_orders" and state.flow in ORDER_FLOWS and not state.order_number:
         return _choose_order(state, data.get("orders") or [], tools, "choose_your_order")
     if name == "get_order" and state.flow == "order_edit":
+        change = (data.get("can_change") or {}).get("items") or {"allowed": True}
+        if not change["allowed"]:
+            # a shipped or delivered order: refused before the customer is asked what to change
+            number = state.order_number
+            state.flow = None
+            state.reset_action()
+            text = say("items_refused", order_number=number, reason=change["reason"])
+            return Decision(state, text=text, flags={"policy_refusal": True})
         state.items = [
             {"item": f"{i['name']} ({i['variant']})", "quantity": i["quantity"]}
             for i in data.get("items", [])
@@ -242,7 +250,7 @@ def after_order_tool(
         return Decision(state, text=order_reply(data))
     if name == "list_returns":
         state.flow = None
-        return Decision(state, text=refunds_reply(data))
+        return Decision(state, text=refunds_reply(data, order_number=state.order_number))
     if name == "check_return_eligibility":
         state.items = data.get("items", [])
         eligible = [i for i in state.items if i["eligible"]]
@@ -340,6 +348,10 @@ def _asks_variant(error: str) -> bool:
     return any(
         words in error
         for words in (
-            "It comes in:", "Which one?", "Available:", "already on the order", "matches several"
+            "It comes in:",
+            "Which one?",
+            "Available:",
+            "already on the order",
+            "matches several",
         )
     )

@@ -76,3 +76,25 @@ async def test_can_i_return_a_final_sale_item_of_an_order_is_refused_by_the_retu
     assert "Merino Sock can't be returned" in refused.text and "final-sale" in refused.text
     assert "Trail Runner" not in refused.text  # not offered the other item in its place
     assert store.returns == []
+
+
+async def test_item_change_on_a_shipped_order_is_refused_before_asking_what_to_change(
+    shop: tuple[Chat, MemoryStore],
+) -> None:
+    chat, store = shop
+    before = store.orders["#2003"]
+    refused = await chat.say("can I change the quantity on order #2003? ada@example.com")
+    assert names(refused) == ["verify_customer", "get_order"]
+    assert "items of order #2003 can't be changed" in refused.text
+    assert "already shipped" in refused.text
+    assert "What would you like to change?" not in refused.text
+    assert store.orders["#2003"] == before
+
+
+async def test_item_change_on_an_unshipped_order_still_asks_what_to_change(
+    shop: tuple[Chat, MemoryStore],
+) -> None:
+    chat, _ = shop
+    ask = await chat.say("can I change the quantity on order #2002? ada@example.com")
+    assert names(ask) == ["verify_customer", "get_order"]
+    assert "What would you like to change?" in ask.text
