@@ -153,7 +153,9 @@ def kb_reply(
     return say("kb_answer", answer=found.text, title=source), found.passage_id
 
 
-def refunds_reply(data: dict[str, Any]) -> str:
+def refunds_reply(data: dict[str, Any], order_number: str | None = None) -> str:
+    """The customer's returns and refunds; when they asked about one order, that order's only,
+    or a plain "none on that order" before the others."""
     returns = data.get("returns", [])
     refunded = [
         o
@@ -161,6 +163,16 @@ def refunds_reply(data: dict[str, Any]) -> str:
         if o.get("status") != "returned"
         or not any(r["order_number"] == o["order_number"] for r in returns)
     ]
+    if order_number:
+        mine = [r for r in returns if r["order_number"] == order_number]
+        mine_refunded = [o for o in refunded if o["order_number"] == order_number]
+        if mine or mine_refunded:
+            returns, refunded = mine, mine_refunded
+        elif returns or refunded:
+            others = refunds_reply(data)
+            return f"{say('refunds_none_for_order', order_number=order_number)}\n\n{others}"
+        else:
+            return say("refunds_none_for_order", order_number=order_number)
     if not returns and not refunded:
         return say("refunds_none")
     lines = [
