@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -35,6 +36,22 @@ def next_opening(now: datetime, spec: str, timezone: str) -> datetime | None:
         if day.weekday() in days and start > local:
             return start
     return None
+
+
+def handoff_timing(
+    now: datetime, *, spec: str, timezone: str, usual_wait_minutes: int
+) -> dict[str, Any]:
+    """When a person will reply, as data (for a notice in the customer's language):
+    {"online": True, "wait_minutes": N}, or {"online": False, "back": "YYYY-MM-DD HH:MM",
+    "zone": "CET"} in the store's time zone."""
+    opening = next_opening(now, spec, timezone)
+    if opening is None:
+        return {"online": True, "wait_minutes": usual_wait_minutes}
+    return {
+        "online": False,
+        "back": opening.strftime("%Y-%m-%d %H:%M"),
+        "zone": opening.tzname() or timezone,
+    }
 
 
 def handoff_notice(now: datetime, *, spec: str, timezone: str, usual_wait_minutes: int) -> str:

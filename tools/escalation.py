@@ -10,7 +10,7 @@ from langchain.tools import ToolRuntime
 import metrics
 from errors import ToolError
 from helpdesk.escalations import open_escalation
-from helpdesk.hours import handoff_notice
+from helpdesk.hours import handoff_notice, handoff_timing
 from helpdesk.ownership import OwnershipError
 from storage import repo
 from storage.tables import Owner
@@ -58,14 +58,23 @@ async def over_escalation_cap(ctx: SupportContext) -> bool:
 async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, Any]:
     """The escalation path shared by the tool and the runner's code triggers."""
     deps, settings = ctx.deps, ctx.deps.settings
-    notice = handoff_notice(
-        deps.clock(),
-        spec=settings.business_hours,
-        timezone=settings.business_timezone,
-        usual_wait_minutes=settings.usual_wait_minutes,
-    )
+    hours = {
+        "spec": settings.business_hours,
+        "timezone": settings.business_timezone,
+        "usual_wait_minutes": settings.usual_wait_minutes,
+    }
+    now = deps.clock()
+    notice = handoff_notice(now, **hours)
+    # the same, as data: the offline engine words it in the customer's language
+    timing = handoff_timing(now, **hours)
     if await over_escalation_cap(ctx):
-        return {"escalation_id": None, "status": "capped", "already": True, "notice": notice}
+        return {
+            "escalation_id": None,
+            "status": "capped",
+            "already": True,
+            "notice": notice,
+            "timing": timing,
+        }
     triage, customer = await ticket_inputs(ctx)
     async with deps.sessions.begin() as session:
         conversation = await repo.get_conversation(session, ctx.conversation_id)
@@ -79,6 +88,7 @@ async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, 
                 "status": conversation.owner,
                 "already": True,
                 "notice": notice,
+                "timing": timing,
             }
         try:
             escalation = await open_escalation(
@@ -105,6 +115,7 @@ async def escalate(ctx: SupportContext, reason: str, summary: str) -> dict[str, 
         "already": False,
         "priority": escalation.priority,
         "notice": notice,
+        "timing": timing,
     }
 
 

@@ -33,6 +33,19 @@ def phrase(key: str, language: str = "en", **values: Any) -> str:
     return str(template).format(**values).strip()
 
 
+def handoff_notice(language: str, timing: dict[str, Any] | None, english: str) -> str:
+    """When a person will reply (tools/escalation.py's `timing`), in `language`; the English
+    notice when the timing is missing or the language has no wording for it."""
+    table = _phrases().get(language, {})
+    if not timing or language == "en":
+        return english
+    if timing.get("online") and "notice_online" in table:
+        return phrase("notice_online", language, minutes=timing["wait_minutes"])
+    if not timing.get("online") and "notice_offline" in table:
+        return phrase("notice_offline", language, back=timing["back"], zone=timing["zone"])
+    return english
+
+
 def language_name(language: str) -> str:
     return str(_phrases().get(language, {}).get("name", language))
 
