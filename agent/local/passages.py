@@ -3,9 +3,9 @@
 The retrieved passages are cut into units (sentences, list items, table rows); each unit is
 scored against the question with the embedding and with keyword overlap; the passage with the
 best unit wins, and the answer keeps that unit and those of the same passage that score almost as
-well, in the order they are written. Lists and tables stay lists and tables (the reply format is
-the safe Markdown subset of `markdown_safe`), so "do you take PayPal?" comes back as the list of
-payment methods and "how long to Canada?" as the Canada row of the delivery table."""
+well, in the order they are written, with what they need to be read right: a list or table whole
+(safe Markdown, `markdown_safe`), the how-to sentence when asked how, the figures a "depends on"
+lead-in announces."""
 
 from __future__ import annotations
 
@@ -53,8 +53,9 @@ MAX_SENTENCES = 3
 # A section whose prose is this short is quoted whole when it holds the best sentence: "how do
 # reward points work?" needs "1 point per $1" as much as "100 points make a $5 reward".
 SHORT_SECTION = 320
-WHOLE_LIST = 8  # a list this short is kept whole once any item is chosen
-MAX_ROWS = 4
+# A list or table this short is quoted whole once any of it is chosen (two of three price rows
+# read as if the third did not exist); a longer one, its best MAX_ROWS and where the rest is.
+WHOLE_LIST, MAX_ROWS = 12, 4
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(\[*_])")
 _CONDITION = re.compile(
@@ -65,6 +66,25 @@ _CONDITION = re.compile(
 _META = re.compile(
     r"^(this (article|page|guide) (explains|lists|covers|describes)|see (our|the) )", re.I
 )
+# A question that asks how to do something or for an action ("how do I", "please", "I want to")
+# gets the sentence that says how (it opens on a verb, names a path "Account > ...", an email
+# address or a link) with the rule: the rule alone reads as if the action were done.
+_ASKS_HOW = re.compile(
+    r"(?i)\b(how (do|can|could|should|would) (i|we)|how to|where (do|can|should) (i|we)|please|"
+    r"(can|could|would|will) you|i (want|need|wish|would like|'d like) to|help me)\b"
+)
+_QUESTION = re.compile(
+    r"(?i)^(what|when|where|which|who|whose|why|how|is|are|was|were|do|does|did|can|could|will|"
+    r"would|should|may|has|have|am|any)\b|\?$"
+)
+_HOW_TO = re.compile(
+    r"(?i)^(go|e-?mail|write|call|phone|use|request|ask|contact|click|tap|open|select|choose|"
+    r"enter|visit|sign|log|send|fill|start|follow|reply|message|chat|print|update|change|"
+    r"unsubscribe|cancel|apply|add|remove)\b|\bgo to\b|\w > \w|\bby (e-?mail|call|phon|writ)|"
+    r"[\w.+-]+@[\w-]+\.\w|https?://"
+)
+_DEPENDS = re.compile(r"(?i)\b(depends? on|depending on|var(y|ies) (by|with|between)|differs?)\b")
+_FIGURE = re.compile(r"\d|\b(next|same|one|two|three|four|five|six|seven) (business |working )?day")
 
 
 @dataclass(frozen=True)
@@ -257,7 +277,11 @@ def answer(
     ]
     chosen = int(np.argmax(ranked))
     passage, (blocks, units) = candidates[chosen], parsed[chosen]
-    text = compose(blocks, units, scores[chosen]) if units else str(passage["text"]).strip()
+    text = (
+        compose(blocks, units, scores[chosen], question=question, title=str(passage["title"]))
+        if units
+        else str(passage["text"]).strip()
+    )
     return Answer(
         text, str(passage["id"]), str(passage["title"]), str(passage.get("heading") or "")
     )
@@ -304,8 +328,10 @@ def score_units(
     return scores, [float(f) for f in fit]
 
 
-def compose(blocks: list[Any], units: list[Unit], scores: np.ndarray) -> str:
-    """The chosen units as Markdown, in document order, lists and tables kept as such."""
+def compose(
+    blocks: list[Any], units: list[Unit], scores: np.ndarray, *, question: str = "", title: str = ""
+) -> str:
+    """The chosen units as Markdown, in document order, with what they need to be read right."""
     best = int(np.argmax(scores))
     keep = {n for n, s in enumerate(scores) if s >= scores[best] - MARGIN}
     sentence_ids = sorted(
@@ -315,48 +341,53 @@ def compose(blocks: list[Any], units: list[Unit], scores: np.ndarray) -> str:
     prose = [n for n, u in enumerate(units) if u.kind == "sentence" and not _META.match(u.plain)]
     if units[best].kind == "sentence" and sum(len(units[n].text) for n in prose) <= SHORT_SECTION:
         keep |= set(prose)  # a short section is written to be read whole
-    lists = {units[n].block for n in keep if units[n].kind == "item"}
-    tables = {units[n].block for n in keep if units[n].kind == "row"}
-    for n in list(keep):  # "We accept:" brings its list, a list brings its lead-in
-        unit = units[n]
-        if (
-            unit.kind == "sentence"
-            and unit.text.endswith(":")
-            and isinstance(
-                blocks[unit.block + 1] if unit.block + 1 < len(blocks) else None, ListBlock
-            )
-        ):
-            lists.add(unit.block + 1)
-    for b in lists:
+    how = [n for n in prose if _HOW_TO.search(units[n].plain)]
+    # asked how, or for an action: "how do I ...", "please ...", a message that is no question
+    asks = _ASKS_HOW.search(question) or not _QUESTION.search(question.strip() or "?")
+    if how and asks and not keep & set(how):
+        keep.add(max(how, key=lambda n: float(scores[n])))
+    keep |= _led_in(blocks, units, keep)
+    grids = {units[n].block for n in keep if units[n].kind != "sentence"}
+    for b in grids:  # a list or table brings its lead-in
         lead = [n for n, u in enumerate(units) if u.block == b - 1 and u.kind == "sentence"]
         if lead and units[lead[-1]].text.endswith(":"):
             keep.add(lead[-1])
     parts: list[str] = []
     for b, block in enumerate(blocks):
-        if isinstance(block, ListBlock) and b in lists:
-            chosen = [n for n, u in enumerate(units) if u.block == b and n in keep]
-            items = (
-                range(len(block.items))
-                if len(block.items) <= WHOLE_LIST
-                else [units[n].index for n in chosen]
-            )
-            marks = [f"{block.start + i}." if block.ordered else "-" for i in items]
-            parts.append(
-                "\n".join(f"{m} {block.items[i]}" for m, i in zip(marks, items, strict=True))
-            )
-        elif isinstance(block, Table) and b in tables:
-            rows = [
-                units[n].index
-                for n in sorted(keep, key=lambda n: -scores[n])
-                if units[n].block == b
-            ]
-            rows = sorted(rows[:MAX_ROWS])
-            parts.append(_table(block, rows))
+        if isinstance(block, ListBlock | Table) and b in grids:
+            size = len(block.items if isinstance(block, ListBlock) else block.rows)
+            by_score = sorted(keep, key=lambda n: -scores[n])
+            picked = [units[n].index for n in by_score if units[n].block == b]
+            shown = list(range(size)) if size <= WHOLE_LIST else sorted(picked[:MAX_ROWS])
+            what = "list" if isinstance(block, ListBlock) else "table"
+            parts.append(_list(block, shown) if what == "list" else _table(block, shown))
+            if size > WHOLE_LIST:  # say where the rest is
+                parts.append(f"The full {what} is in the article “{title}”.".replace(" “”", ""))
         elif isinstance(block, Paragraph):
             chosen = [units[n].text for n, u in enumerate(units) if u.block == b and n in keep]
             if chosen:
                 parts.append(" ".join(chosen))
     return "\n\n".join(parts)
+
+
+def _led_in(blocks: list[Any], units: list[Unit], keep: set[int]) -> set[int]:
+    """What kept lead-ins (":", "depends on") announce: the next list or table, later figures."""
+    out: set[int] = set()
+    for n in keep:
+        unit, nxt = units[n], units[n].block + 1
+        varies = unit.kind == "sentence" and bool(_DEPENDS.search(unit.plain))
+        if varies:
+            figures = [m for m in range(n + 1, len(units)) if units[m].block == unit.block]
+            out |= set([m for m in figures if _FIGURE.search(units[m].plain)][:MAX_SENTENCES])
+        lead = varies or (unit.kind == "sentence" and unit.text.endswith(":"))
+        if lead and nxt < len(blocks) and isinstance(blocks[nxt], ListBlock | Table):
+            out |= {m for m, u in enumerate(units) if u.block == nxt}
+    return out
+
+
+def _list(block: ListBlock, items: list[int]) -> str:
+    marks = [f"{block.start + i}." if block.ordered else "-" for i in items]
+    return "\n".join(f"{m} {block.items[i]}" for m, i in zip(marks, items, strict=True))
 
 
 def _table(table: Table, rows: list[int]) -> str:

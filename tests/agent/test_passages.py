@@ -70,7 +70,8 @@ def test_the_table_row_that_answers_wins_over_the_intro(embedder: Any) -> None:
     assert found.passage_id == TABLE["id"]
     blocks = parse(found.text)
     assert len(blocks) == 1 and isinstance(blocks[0], Table)
-    assert blocks[0].rows == [["Canada", "5–10 business days"]]
+    # the table is quoted whole (three rows): a partial one reads as if the rest did not exist
+    assert ["Canada", "5–10 business days"] in blocks[0].rows and len(blocks[0].rows) == 3
     assert blocks[0].header == ["Destination", "Delivery after shipping"]
 
 
@@ -185,3 +186,104 @@ def test_warming_embeds_every_unit_so_the_first_question_only_embeds_itself(
     assert "Accepted payment methods: Gift cards are accepted too." in again.seen
     assert [f.name for f in tmp_path.glob("passage-units-*.npy")] != [files[0].name]
     assert len(list(tmp_path.glob("passage-units-*.npy"))) == 1
+
+
+# What is quoted keeps what answers: a whole table or list, the how-to sentence of a request, and
+# the figures that follow a "depends on" lead-in. Small passages, not the demo help center's text.
+PRICES = {
+    "id": "delivery-options.md#1",
+    "title": "Delivery Options",
+    "heading": "Delivery options and prices",
+    "score": 0.6,
+    "text": (
+        "| Option | Price | Courier |\n| --- | --- | --- |\n"
+        "| Economy | $4.50, free above $50 | Royal Mail |\n"
+        "| Two-day | $11.00 | DPD |\n"
+        "| Same day (London only) | $24.00 | Bike courier |\n\n"
+        "One price per basket, shown before you pay."
+    ),
+}
+
+
+def test_a_quoted_table_is_quoted_whole(embedder: Any) -> None:
+    for question in ("what does delivery cost?", "how much is the cheapest delivery?"):
+        found = answer(question, [PRICES], embed=embedder.embed)
+        tables = [b for b in parse(found.text) if isinstance(b, Table)]
+        assert tables, found.text
+        assert tables[0].header == ["Option", "Price", "Courier"]
+        assert [r[0] for r in tables[0].rows] == ["Economy", "Two-day", "Same day (London only)"]
+
+
+def test_a_long_table_keeps_the_matching_rows_and_points_to_the_article() -> None:
+    rows = "".join(f"| Town {n} | {n + 2} days |\n" for n in range(20))
+    passage = {
+        "id": "towns.md#0",
+        "title": "Delivery by Town",
+        "heading": "Days per town",
+        "score": 0.5,
+        "text": "| Town | Delivery |\n| --- | --- |\n" + rows,
+    }
+    found = answer("delivery to town 7", [passage])
+    tables = [b for b in parse(found.text) if isinstance(b, Table)]
+    assert tables and ["Town 7", "9 days"] in tables[0].rows
+    assert len(tables[0].rows) < 20
+    assert "Delivery by Town" in found.text  # where the other rows are
+
+
+CLOSING = {
+    "id": "profile.md#4",
+    "title": "Your Profile",
+    "heading": "Closing your profile and erasing your data",
+    "score": 0.57,
+    "text": (
+        "Ask for closure under Settings > Security > Close profile, or write to "
+        "erase@shop.example. We close the profile and erase your personal data within 14 days. "
+        "We keep the invoices that the law makes us keep, for 10 years, and nothing more. Unused "
+        "credit and loyalty stamps are gone once the profile is closed, so spend them first."
+    ),
+}
+
+
+def test_a_request_keeps_the_sentence_that_says_how(embedder: Any) -> None:
+    for question in (
+        "close my profile and erase everything you have on me",
+        "how do I get my profile closed?",
+    ):
+        found = answer(question, [CLOSING], embed=embedder.embed)
+        assert "Settings > Security > Close profile" in found.text, (question, found.text)
+    # a plain question about the rule does not need the how-to
+    told = answer("how many years do you keep invoices?", [CLOSING], embed=embedder.embed)
+    assert "10 years" in told.text
+
+
+REPAIRS = {
+    "id": "repairs.md#0",
+    "title": "Repairs",
+    "heading": "",
+    "score": 0.6,
+    "text": (
+        "How long a repair takes depends on the product and on the workshop that fixes it, and "
+        "our team keeps you posted by message at every step of the way. Bags and belts are back "
+        "in 6 to 9 working days. Boots and shoes need 12 to 15 working days, because soles are "
+        "glued and pressed. Jackets with a broken zip are back in 5 working days."
+    ),
+}
+REPAIR_TABLE = {
+    "id": "repairs.md#1",
+    "title": "Repairs",
+    "heading": "",
+    "score": 0.6,
+    "text": (
+        "How long a repair takes depends on the product you send in.\n\n"
+        "| Product | Repair time |\n| --- | --- |\n"
+        "| Bags and belts | 6–9 working days |\n| Boots and shoes | 12–15 working days |\n"
+    ),
+}
+
+
+def test_the_figures_after_a_depends_on_lead_in_are_kept(embedder: Any) -> None:
+    found = answer("how long does a repair take?", [REPAIRS], embed=embedder.embed)
+    assert "depends on the product" in found.text
+    assert "6 to 9 working days" in found.text and "12 to 15 working days" in found.text
+    tabled = answer("how long does a repair take?", [REPAIR_TABLE], embed=embedder.embed)
+    assert "6–9 working days" in tabled.text and "12–15 working days" in tabled.text
