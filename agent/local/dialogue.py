@@ -271,7 +271,8 @@ def _after_tool(
     if name == "get_product_details":
         return products.after_details(failed, data, state, tools)
     if name == "search_help_center":
-        delivery = state.intent == "delivery_problem" and state.flow is None
+        # a delivery problem or an order question with no order yet: the order is offered next
+        delivery = state.intent in ("delivery_problem", "order_status") and state.flow is None
         if failed or not data.get("answerable") or not data.get("passages"):
             if delivery:  # no general answer: the order itself is the way to help
                 state.flow = "order_status"
@@ -284,7 +285,8 @@ def _after_tool(
         state.question = None
         if delivery:
             answer = f"{answer}\n\n{phrase('delivery_check')}"
-        elif state.flow in ORDER_FLOWS and state.awaiting:  # back to what the flow asked
+        elif state.flow in ORDER_FLOWS and state.awaiting and not state.closing:
+            # back to what the flow asked (unless this turn's reply already ends on it)
             resume = flows.order_flow(state, extract(""), "", tools)
             if resume.tool is None and resume.text:
                 answer = f"{answer}\n\n{resume.text}"

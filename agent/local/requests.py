@@ -18,7 +18,7 @@ from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import FLOW_INTENTS, Intent
 from agent.local.phrases import phrase
 from agent.local.replies import say
-from agent.local.state import Decision, Persona, State, call
+from agent.local.state import ORDER_FLOWS, Decision, Persona, State, call
 
 # intent -> the order flow that serves it (agent/local/flows.py)
 FLOW_OF = {
@@ -90,6 +90,16 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
         state.flow, state.intent, state.question = None, "delivery_problem", text
         state.reset_action()
         return call(state, tools, "search_help_center", query=text)
+    if intent == "order_question":
+        # a question close to both a help-center topic and "where is my order" ("as a guest, can
+        # I track my order?"): the help center answers, then the reply offers to look at the
+        # order (dialogue._after_tool), or asks for it when the help center has no answer
+        state.flow, state.intent, state.question = None, "order_status", text
+        state.reset_action()
+        return call(state, tools, "search_help_center", query=text)
+    if intent == "remark":  # complaint or feedback, too close to tell
+        state.offer, state.intent, state.question = "human", "complaint", text
+        return Decision(state, text=say("remark"))
     if intent in FLOW_OF:
         flow = FLOW_OF[intent]
         if flow != state.flow:
@@ -160,10 +170,16 @@ def settle(read: Intent, state: State) -> str | None:
     """The request to serve when the two close readings would be served the same way, so a
     clarifying question would only delay the answer: two help-center intents (the search reads
     the words, not the label), or a delivery problem with no order yet (its help-center answer
-    comes first and offers to look at the order, which also serves "where is my order")."""
+    comes first and offers to look at the order, which also serves "where is my order"); a
+    complaint or feedback (one reply thanks, passes it on and offers a person); a help-center
+    topic or "where is my order" with no order yet (the answer, then the offer to look at it)."""
     pair = {read.name, read.runner_up}
     if pair <= HELP_CENTER:
         return "question"
+    if pair == {"complaint", "feedback"}:
+        return "remark"  # one reply serves both: thanks, passed on, a person if they want one
+    if "order_status" in pair and pair & HELP_CENTER and not state.order_number and not state.flow:
+        return "order_question"
     if "delivery_problem" in pair and not state.order_number and state.flow is None:
         return "delivery_problem"
     return None
@@ -177,6 +193,15 @@ def follow_on(decision: Decision, tools: set[str], persona: Persona) -> Decision
     """After a reply, the next queued request while nothing waits on the customer; then the
     replies of the turn joined in order."""
     state = decision.state
+    if _answer_first(decision):
+        # the order flow waits on the customer (an email, a postcode) and the next request is a
+        # help-center question that needs nothing from them: it is answered now, and what the
+        # flow said (its question) ends the reply
+        state.closing = "\n\n".join(t for t in (state.closing, decision.text) if t) or None
+        state.cited.extend(decision.citations)
+        nxt = state.queue.pop(0)
+        found = extract(nxt["text"], formats=persona.order_formats)
+        return start(nxt["intent"], nxt["text"], state, found, tools, persona)
     while decision.tool is None and state.queue and _free(decision):
         if decision.flags.get("confirm"):
             state.closing = _split_confirmation(decision, state)
@@ -195,6 +220,20 @@ def follow_on(decision: Decision, tools: set[str], persona: Persona) -> Decision
         )
         state.said, state.cited, state.closing = [], [], None
     return decision
+
+
+def _answer_first(decision: Decision) -> bool:
+    """The flow asks the customer for a detail while a help-center question waits in the queue."""
+    state = decision.state
+    return (
+        decision.tool is None
+        and bool(state.queue)
+        and state.queue[0]["intent"] in HELP_CENTER
+        and state.flow in ORDER_FLOWS
+        and bool(state.awaiting)
+        and not state.offer
+        and not decision.flags.get("confirm")
+    )
 
 
 def _free(decision: Decision) -> bool:

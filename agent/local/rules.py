@@ -94,6 +94,36 @@ _ADDRESS = re.compile(
 _ADDRESS_NOT = re.compile(r"\b(email|e-mail|account|profil|default|save)\b", _I)
 
 
+# "if I opened the box can I still return it", "can I return it without a receipt?": whether, or
+# on which conditions, something may be sent back asks about the policy, not for a return. It
+# takes a question form and a condition; "I want to return it if possible" asks for the return,
+# and an order named makes it that order's eligibility check (the return flow).
+_ASKS_IF_ALLOWED = re.compile(
+    r"\b(can|could|may|will|would|am|are|is) (i|we|you|it|they|this|that|these|those|one)\b"
+    r"|\b(possible|allowed|ok|okay|able) to\b|\bdo you (accept|allow|take)\b|\?\s*$",
+    _I,
+)
+_CONDITION = re.compile(
+    r"\b(if|unless|without|even|still|once|after|already|gift|gifted|used|worn|opened|washed|"
+    r"tried|sale|clearance|discounted|personali[sz]ed|past|more than|longer than)\b",
+    _I,
+)
+_POLITE_CONDITION = re.compile(r"\bif (possible|you can|that's (ok|okay|fine)|it's (ok|okay))\b",
+                               _I)  # fmt: skip
+_WANTS = re.compile(r"\b(want|wanna|need|wish|would like|i'd like|like to|please|pls)\b", _I)
+_ORDER_NUMBER = re.compile(r"#\s*\d+|\b\d{3,}\b")
+
+
+def policy_question(text: str) -> bool:
+    """A question whether, or on which conditions, something is allowed, naming no order."""
+    return bool(
+        _ASKS_IF_ALLOWED.search(text)
+        and _CONDITION.search(_POLITE_CONDITION.sub(" ", text))
+        and not _WANTS.search(text)
+        and not _ORDER_NUMBER.search(text)
+    )
+
+
 def dialogue_act(text: str) -> str | None:
     """'affirm', 'deny', 'greeting', 'thanks' or 'goodbye' for a message that is only that."""
     if _THANKS.match(text):  # "ok thanks" closes politely; it accepts nothing
@@ -113,7 +143,8 @@ def wants_person(text: str, language: str = "en") -> bool:
 
 
 def order_action(text: str) -> str | None:
-    """The order action a plain request asks for, or None (questions go to the classifier)."""
+    """The order action a plain request asks for, or None (questions go to the classifier);
+    "return_policy" for a return or exchange asked about under a condition (`policy_question`)."""
     if _QUESTION.match(text):
         return None
     stem = stems(text)
@@ -128,7 +159,7 @@ def order_action(text: str) -> str | None:
     if _ADDRESS.search(stem) and not _ADDRESS_NOT.search(stem):
         return "order_change"
     if _EXCHANGE.search(stem):
-        return "exchange"
+        return "return_policy" if policy_question(text) else "exchange"
     if _RETURN.search(stem) and not _RETURN_PAST.search(text):
-        return "return_request"
+        return "return_policy" if policy_question(text) else "return_request"
     return None

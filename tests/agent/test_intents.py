@@ -93,6 +93,30 @@ def test_order_action_rules_read_inflections_and_skip_reports(
     assert rules.order_action(text) == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # whether, or on which conditions, something may go back: the policy (issue #10)
+        ("if I wore them once could I still send them back?", "return_policy"),
+        ("can we return it without the original receipt", "return_policy"),
+        (
+            "it was a present, can I return it for store credit if I have no receipt?",
+            "return_policy",
+        ),
+        ("could I exchange the jacket once I've taken the tags off?", "return_policy"),
+        # asking for the return itself, or about a named order: the return flow
+        ("can I return my shoes?", "return_request"),
+        ("I'd like to return it if possible, it was used once", "return_request"),
+        ("can I still return the jacket from order 1003 if I used it?", "return_request"),
+        ("I want to exchange the boots even though I wore them", "exchange"),
+    ],
+)
+def test_a_conditional_question_about_returning_is_a_policy_question(
+    text: str, intent: str
+) -> None:
+    assert rules.order_action(text) == intent
+
+
 def test_stems_and_dialogue_acts() -> None:
     assert stems("Cancelling, canceled, cancellation") == "cancel cancel cancel"
     said = ("yes please", "no thanks", "hi", "ok thanks", "bye")

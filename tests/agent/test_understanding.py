@@ -69,6 +69,42 @@ async def test_two_requests_are_answered_in_turn(chat: Chat) -> None:
     assert [c.id for c in reply.citations] == ["returns#0"]
 
 
+async def test_a_question_beside_an_order_waiting_for_verification_is_answered_at_once(
+    chat: Chat,
+) -> None:
+    reply = await chat.say("where is my order #1001 and also what is your return policy?")
+    assert tools(reply) == [("search_help_center", True)]
+    text = reply.text
+    # the policy now, then what the order part needs from the customer, ending the reply
+    assert "30 days" in text and "email address or postal code" in text
+    assert text.index("30 days") < text.index("email address or postal code")
+    assert [c.id for c in reply.citations] == ["returns#0"]
+    status = await chat.say("ada@example.com")
+    assert tools(status) == [("verify_customer", True), ("get_order", True)]  # asked once
+    assert "Order #1001" in status.text and "30 days" not in status.text
+
+
+async def test_a_failed_verification_is_still_said_after_the_answer(chat: Chat) -> None:
+    reply = await chat.say("where is order #1001, bob@example.com? also what's your return policy")
+    assert [name for name, _ in tools(reply)] == ["verify_customer", "search_help_center"]
+    assert reply.text.index("30 days") < reply.text.index("couldn't verify")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "if I wore them once could I still send them back?",
+        "can we return it without the original receipt",
+    ],
+)
+async def test_a_conditional_question_about_returns_goes_to_the_help_center(
+    chat: Chat, text: str
+) -> None:
+    reply = await chat.say(text)
+    assert [name for name, _ in tools(reply)] == ["search_help_center"]
+    assert "order number" not in reply.text
+
+
 async def test_an_action_first_then_the_queued_question_then_the_confirmation(
     shop: tuple[Chat, MemoryStore],
 ) -> None:

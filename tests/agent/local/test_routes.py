@@ -133,11 +133,30 @@ def test_no_clarifying_question_when_both_readings_are_served_alike() -> None:
     # with an order in hand, "where is it" and "it has a problem" lead to different replies
     assert settle(close("order_status", "delivery_problem"), State(order_number="#1001")) is None
     assert settle(close("return_request", "exchange"), State()) is None
+    # one reply serves a complaint and feedback alike: thanks, passed on, a person on request
+    assert settle(close("feedback", "complaint"), State()) == "remark"
+    # a help-center topic or "where is my order", no order yet: the answer, then the offer
+    assert settle(close("account_login", "order_status"), State()) == "order_question"
+    assert settle(close("order_status", "account_login"), State(order_number="#1001")) is None
+    assert settle(close("order_status", "refund_status"), State()) is None
 
 
-async def test_one_question_beside_context_is_read_on_its_own(chat: Chat) -> None:
-    reply = await chat.say(
-        "I bought boots from you last month. how long does a refund take once you get them back?"
-    )
-    # the refund policy from the help center, not a refund-status flow asking for the order
-    assert tools(reply) == [("search_help_center", True)]
+async def test_a_remark_read_between_complaint_and_feedback_is_thanked_without_a_question(
+    chat: Chat,
+) -> None:
+    reply = await chat.say("your website is really slow on mobile fyi")
+    assert reply.tool_calls == [] and "Just to be sure" not in reply.text
+    assert "team sees it" in reply.text
+    handed = await chat.say("yes please")  # the person on offer, as for a complaint
+    assert tools(handed) == [("escalate_to_human", True)]
+    assert await escalations(chat) == ["complaint"]
+
+
+async def test_an_order_question_close_to_a_help_center_topic_is_not_a_clarifying_question(
+    chat: Chat,
+) -> None:
+    reply = await chat.say("I checked out as a guest, can I still track my order?")
+    assert [name for name, _ in tools(reply)] == ["search_help_center"]
+    assert "Just to be sure" not in reply.text
+    # the canned help center has no answer: the order itself is asked for, no "I couldn't find"
+    assert "order number" in reply.text and "couldn't find" not in reply.text
