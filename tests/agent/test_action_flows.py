@@ -127,7 +127,7 @@ async def test_refund_status(shop: tuple[Chat, MemoryStore]) -> None:
     chat, store = shop
     reply = await chat.say("where is my refund? order #1002 ada@example.com")
     assert names(reply) == ["verify_customer", "list_returns"]
-    assert "don't see a return or a refund on order #1002" in reply.text
+    assert "don't see any returns or refunds on order #1002" in reply.text
     await chat.say("I want to return the trail runner from #1002, too small, refund")
     await chat.say("yes")
     status = await chat.say("where is my refund")
@@ -144,7 +144,7 @@ async def test_refund_status_of_one_order_says_when_that_order_has_none(
     assert [r.order_number for r in store.returns] == ["#1002"]
     other = await chat.say("and where is my refund for order #2002?")
     assert names(other) == ["list_returns"]
-    assert other.text.startswith("I don't see a return or a refund on order #2002")
+    assert other.text.startswith("I don't see any returns or refunds on order #2002")
     assert store.returns[0].rma in other.text  # the one they have, after the plain answer
     same = await chat.say("where is the refund for order #1002?")
     assert store.returns[0].rma in same.text
