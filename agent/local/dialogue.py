@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from agent.local import flows, products, requests
 from agent.local.entities import extract
 from agent.local.intents import IntentClassifier
-from agent.local.phrases import language_name, languages, phrase, yes_or_no
+from agent.local.phrases import handoff_notice, language_name, languages, phrase, yes_or_no
 from agent.local.replies import kb_reply, say
 from agent.local.requests import FLOW_OF, HELP_CENTER
 from agent.local.rules import wants_person
@@ -298,6 +298,8 @@ def _after_tool(
             )
         key = "escalated_already" if data.get("already") else "escalated"
         if state.language:
-            return Decision(state, text=phrase(key, state.language, notice=data.get("notice", "")))
+            # when a person will reply, in the customer's language too (not the English notice)
+            notice = handoff_notice(state.language, data.get("timing"), data.get("notice", ""))
+            return Decision(state, text=phrase(key, state.language, notice=notice))
         return Decision(state, text=say(key, notice=data.get("notice", "")).strip())
     return flows.after_order_tool(name, failed, content, data, state, tools)

@@ -204,6 +204,8 @@ async def test_another_language_gets_its_own_reply_and_the_offer_works(
     handed = await chat.say(yes)
     assert tools(handed) == [("escalate_to_human", True)] and handed.owner == "queued"
     assert done in handed.text
+    # when a person will reply is said in that language too, not as an English sentence
+    assert "our team" not in handed.text.lower() and "right here" not in handed.text
 
 
 async def test_declining_in_french_keeps_the_bot(chat: Chat) -> None:
