@@ -219,27 +219,17 @@ def after_order_tool(
     if name == "list_orders" and state.flow in ORDER_FLOWS and not state.order_number:
         return _choose_order(state, data.get("orders") or [], tools, "choose_your_order")
     if name == "get_order" and state.flow == "order_edit":
-        change = (data.get("can_change") or {}).get("items") or {"allowed": True}
-        if not change["allowed"]:
-            # a shipped or delivered order: refused before the customer is asked what to change
-            number = state.order_number
-            state.flow = None
-            state.reset_action()
-            text = say("items_refused", order_number=number, reason=change["reason"])
-            return Decision(state, text=text, flags={"policy_refusal": True})
+        # a shipped or delivered order: refused before the customer is asked what to change
+        if refused := _change_refused(state, data, "items"):
+            return refused
         state.items = [
             {"item": f"{i['name']} ({i['variant']})", "quantity": i["quantity"]}
             for i in data.get("items", [])
         ]
         return _edit_step(state, tools)
     if name == "get_order" and state.flow == "address_change":
-        change = (data.get("can_change") or {}).get("address") or {"allowed": True}
-        if not change["allowed"]:
-            number = state.order_number
-            state.flow = None
-            state.reset_action()
-            text = say("address_refused", order_number=number, reason=change["reason"])
-            return Decision(state, text=text, flags={"policy_refusal": True})
+        if refused := _change_refused(state, data, "address"):
+            return refused
         return _ask(state, "address", say("ask_address", order_number=state.order_number))
     if name == "get_order":
         state.flow = None
@@ -293,6 +283,19 @@ def after_order_tool(
         state.reset_action()
         return Decision(state, text=say("confirm_action", summary=summary), flags={"confirm": True})
     return Decision(state, text=say("fallback"))
+
+
+def _change_refused(state: State, data: dict[str, Any], what: str) -> Decision | None:
+    """get_order's `can_change[what]` ("address", "items") refused: the flow ends with the
+    store's reason; None when the change is still possible."""
+    change = (data.get("can_change") or {}).get(what) or {"allowed": True}
+    if change["allowed"]:
+        return None
+    number = state.order_number
+    state.flow = None
+    state.reset_action()
+    text = say(f"{what}_refused", order_number=number, reason=change["reason"])
+    return Decision(state, text=text, flags={"policy_refusal": True})
 
 
 def _edit_step(state: State, tools: set[str]) -> Decision:
