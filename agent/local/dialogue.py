@@ -39,6 +39,12 @@ _GENERAL_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _ORDER_INTENT_FLOOR_FOR_QUESTIONS = 0.7
+# a help-center passage about paying (its title or heading), quoted for a questioned charge
+_ABOUT_PAYMENTS = re.compile(
+    r"\b(pay|payment|payments|paying|charge|charged|charges|billing|bill|card|cards|invoice|"
+    r"receipt|authori[sz]ation|tax|taxes)\b",
+    re.IGNORECASE,
+)
 _PEOPLE_CAPACITY = re.compile(r"\b\d+\s*-?\s*(?:person|people|man)\b", re.IGNORECASE)
 # A request for a person that no rule recognised, read by the classifier below this probability,
 # gets an offer of a colleague instead of a handoff: injection probes and requests for other
@@ -210,6 +216,8 @@ def _handoff(state: State, tools: set[str]) -> Decision:
     elif why == "delivery_problem":
         order = f" with order {state.order_number}" if state.order_number else ""
         summary = f"The customer reported a delivery problem{order}: {question!r}."
+    elif why == "billing_dispute":
+        reason, summary = "other", f"The customer questions a charge: {question!r}."
     elif why == "order_change":
         summary = f"The customer wants to change an order: {question!r}."
     elif question:
@@ -273,18 +281,27 @@ def _after_tool(
     if name == "search_help_center":
         # a delivery problem or an order question with no order yet: the order is offered next
         delivery = state.intent in ("delivery_problem", "order_status") and state.flow is None
+        dispute = state.intent == "billing_dispute"
         if failed or not data.get("answerable") or not data.get("passages"):
             if delivery:  # no general answer: the order itself is the way to help
                 state.flow = "order_status"
                 return flows.order_flow(state, extract(""), "", tools)
             state.offer = "human"
-            return Decision(state, text=say("kb_unknown"))
+            return Decision(state, text=phrase("billing_check") if dispute else say("kb_unknown"))
         # quote what answers the question, scored with the embedder the intents use
         embed = intents.embedder.embed if intents is not None else None
-        answer, cited = kb_reply(state.question or "", data["passages"], embed=embed)
+        asked = state.question
+        answer, cited = kb_reply(asked or "", data["passages"], embed=embed)
         state.question = None
         if delivery:
             answer = f"{answer}\n\n{phrase('delivery_check')}"
+        elif dispute:  # a charge questioned: a person checks the payment if the answer does not
+            state.offer, state.question = "human", asked
+            quoted = next((p for p in data["passages"] if p.get("id") == cited), {})
+            if not _ABOUT_PAYMENTS.search(f"{quoted.get('title', '')} {quoted.get('heading', '')}"):
+                # a passage about something else (delivery, promo codes) would only confuse
+                return Decision(state, text=phrase("billing_check"))
+            answer = f"{answer}\n\n{phrase('billing_check_after')}"
         elif state.flow in ORDER_FLOWS and state.awaiting and not state.closing:
             # back to what the flow asked (unless this turn's reply already ends on it)
             resume = flows.order_flow(state, extract(""), "", tools)

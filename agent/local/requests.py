@@ -68,6 +68,19 @@ _CAN_I_RETURN = re.compile(
     r"|\b(possible|allowed) to (return|send\b.{0,20}\bback)\b",
     re.IGNORECASE,
 )
+# a charge the customer questions (twice, more than at checkout, not theirs): the help center
+# may explain it (authorisations, one charge per box), and a person is offered to check it
+_DISPUTE = re.compile(
+    r"\b(charged|billed|took|taken)( me)? (twice|two times|double|2x|again|too much|extra|"
+    r"the wrong amount)\b|\bdouble[- ]?(charged|charge|charges|billed|payment)\b"
+    r"|\b(two|2|duplicate|multiple|several) (charges|payments|transactions)\b|\bovercharg"
+    r"|\b(unknown|unauthori[sz]ed|unrecogni[sz]ed|strange|weird|random|mystery) (charge|payment|"
+    r"transaction)|\b(charge|payment|transaction)\b.{0,40}\b(don'?t|do not|didn'?t|did not|"
+    r"never) (recogni[sz]e|order|make|buy|authori[sz]e)|\b(didn'?t|did not|never) (order|buy|"
+    r"purchase)\b.{0,40}\b(charge|charged|payment)\b|\b(amount|total|price)\b.{0,30}\b("
+    r"different|wrong|higher)\b|\bdifferent (amount|total|price)\b",
+    re.IGNORECASE,
+)
 _ADDRESS = re.compile(r"\b(address|street|postcode|post code|zip|ship it to|send it to|deliver "
                       r"(it )?to|redirect|moved)\b", re.IGNORECASE)  # fmt: skip
 
@@ -95,6 +108,11 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
         # I track my order?"): the help center answers, then the reply offers to look at the
         # order (dialogue._after_tool), or asks for it when the help center has no answer
         state.flow, state.intent, state.question = None, "order_status", text
+        state.reset_action()
+        return call(state, tools, "search_help_center", query=text)
+    if intent == "payment_billing" and _DISPUTE.search(text):
+        # the help center's answer first, then a person offered (dialogue._after_tool)
+        state.flow, state.intent, state.question = None, "billing_dispute", text
         state.reset_action()
         return call(state, tools, "search_help_center", query=text)
     if intent == "remark":  # complaint or feedback, too close to tell

@@ -217,3 +217,36 @@ async def test_declining_in_french_keeps_the_bot(chat: Chat) -> None:
 @pytest.fixture
 async def chat(make_services: Any) -> Chat:
     return Chat(await make_services())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you billed me two times for my last order",
+        "there's a payment on my bank statement from you that I don't recognise",
+        "I got double charged yesterday",
+        "the total you took from my card was higher than at checkout",
+    ],
+)
+async def test_a_questioned_charge_is_offered_a_person_who_checks_the_payment(
+    chat: Chat, text: str
+) -> None:
+    reply = await chat.say(text)
+    assert [name for name, _ in tools(reply)] in ([], ["search_help_center"])
+    assert "look at the payment on your order" in reply.text
+    handed = await chat.say("yes please")
+    assert tools(handed) == [("escalate_to_human", True)] and handed.owner == "queued"
+    async with chat.services.sessions() as session:
+        summaries = [e.summary for e in await session.scalars(select(Escalation))]
+    assert len(summaries) == 1 and f"The customer questions a charge: {text!r}." in summaries[0]
+
+
+@pytest.mark.parametrize(
+    "text", ["what payment methods do you accept?", "when is my card charged?"]
+)
+async def test_a_question_about_paying_gets_the_help_center_and_no_offer(
+    chat: Chat, text: str
+) -> None:
+    reply = await chat.say(text)
+    assert tools(reply) == [("search_help_center", True)]
+    assert "look at the payment" not in reply.text  # this shop has no help center: "not found"
