@@ -44,6 +44,7 @@ from tools.escalation import escalate
 log = logging.getLogger(__name__)
 
 RECURSION_LIMIT = 16
+TRIAGE_CONTEXT = 2  # earlier customer messages a handoff's ticket triage may read
 FALLBACK_REPLY = (
     "I'm sorry, something went wrong on my side. Please try again, or ask for a member of our team."
 )
@@ -165,6 +166,9 @@ class Runner:
             customer_id=conversation.verified_customer_id,
             failed_verifications=conversation.failed_verifications,
             customer_text=customer_msg.text,
+            earlier_customer_texts=tuple(
+                m.text for m in rows if m.role == "customer" and m.id != customer_msg.id
+            )[-TRIAGE_CONTEXT:],
             engine_state=conversation.engine_state,
             client_ip=client_ip,
         )

@@ -58,6 +58,9 @@ class SupportContext:
     customer_id: str | None = None
     failed_verifications: int = 0
     customer_text: str = ""  # the message this turn answers (for triage of escalations)
+    # the customer's messages before it (oldest first, a few): what a handoff is about when this
+    # turn's message only accepts an offer ("yes please")
+    earlier_customer_texts: tuple[str, ...] = ()
     # set by the channel from the connection (web/clientip.py), never by the model; None when
     # the channel has no network peer (email, CLI)
     client_ip: str | None = None

@@ -29,8 +29,8 @@ async def ticket_inputs(
     """Triage of the customer's message and the verified requester, for a ticket."""
     deps = ctx.deps
     triage = None
-    if deps.triage is not None and ctx.customer_text:
-        triage = await asyncio.to_thread(deps.triage, ctx.customer_text)
+    if deps.triage is not None and (text := triage_text(ctx)):
+        triage = await asyncio.to_thread(deps.triage, text)
     customer = None
     if ctx.customer_id:
         found = await deps.store.get_customer(ctx.customer_id)
@@ -38,6 +38,16 @@ async def ticket_inputs(
     return triage, customer
 
 
+def triage_text(ctx: SupportContext) -> str:
+    """What the ticket is triaged on: this turn's message, or, when it is a few words that only
+    accept an offer ("yes please", "ok"), the customer's earlier messages with it."""
+    text = ctx.customer_text.strip()
+    if len(text.split()) > SHORT_REPLY_WORDS or not ctx.earlier_customer_texts:
+        return text
+    return "\n".join([*ctx.earlier_customer_texts, text])
+
+
+SHORT_REPLY_WORDS = 3
 ESCALATION_CAP_WINDOW_S = 3600
 
 

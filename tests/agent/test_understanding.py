@@ -237,8 +237,10 @@ async def test_a_questioned_charge_is_offered_a_person_who_checks_the_payment(
     handed = await chat.say("yes please")
     assert tools(handed) == [("escalate_to_human", True)] and handed.owner == "queued"
     async with chat.services.sessions() as session:
-        summaries = [e.summary for e in await session.scalars(select(Escalation))]
-    assert len(summaries) == 1 and f"The customer questions a charge: {text!r}." in summaries[0]
+        tickets = list(await session.scalars(select(Escalation)))
+    assert len(tickets) == 1 and f"The customer questions a charge: {text!r}." in tickets[0].summary
+    # triaged on what the customer asked, not on the "yes please" that accepted the offer
+    assert tickets[0].category == "payment_billing"
 
 
 @pytest.mark.parametrize(
