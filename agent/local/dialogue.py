@@ -217,7 +217,7 @@ def _handoff(state: State, tools: set[str]) -> Decision:
         order = f" with order {state.order_number}" if state.order_number else ""
         summary = f"The customer reported a delivery problem{order}: {question!r}."
     elif why == "billing_dispute":
-        reason, summary = "other", f"The customer questions a charge: {question!r}."
+        summary = f"The customer questions a charge: {question!r}."
     elif why == "order_change":
         summary = f"The customer wants to change an order: {question!r}."
     elif question:

@@ -166,13 +166,10 @@ def refunds_reply(data: dict[str, Any], order_number: str | None = None) -> str:
     if order_number:
         mine = [r for r in returns if r["order_number"] == order_number]
         mine_refunded = [o for o in refunded if o["order_number"] == order_number]
-        if mine or mine_refunded:
-            returns, refunded = mine, mine_refunded
-        elif returns or refunded:
-            others = refunds_reply(data)
-            return f"{say('refunds_none_for_order', order_number=order_number)}\n\n{others}"
-        else:
-            return say("refunds_none_for_order", order_number=order_number)
+        if not (mine or mine_refunded):
+            none = say("refunds_none_for_order", order_number=order_number)
+            return f"{none}\n\n{refunds_reply(data)}" if returns or refunded else none
+        returns, refunded = mine, mine_refunded
     if not returns and not refunded:
         return say("refunds_none")
     lines = [

@@ -100,21 +100,15 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
     if intent == "delivery_problem" and not (found.order_number or state.order_number):
         # "what happens if my parcel is lost?", "it came damaged, what do I do?": the help center
         # says how such problems are put right; looking at an order waits until one is named
-        state.flow, state.intent, state.question = None, "delivery_problem", text
-        state.reset_action()
-        return call(state, tools, "search_help_center", query=text)
+        return _help_center_first(state, tools, "delivery_problem", text)
     if intent == "order_question":
         # a question close to both a help-center topic and "where is my order" ("as a guest, can
         # I track my order?"): the help center answers, then the reply offers to look at the
         # order (dialogue._after_tool), or asks for it when the help center has no answer
-        state.flow, state.intent, state.question = None, "order_status", text
-        state.reset_action()
-        return call(state, tools, "search_help_center", query=text)
+        return _help_center_first(state, tools, "order_status", text)
     if intent == "payment_billing" and _DISPUTE.search(text):
         # the help center's answer first, then a person offered (dialogue._after_tool)
-        state.flow, state.intent, state.question = None, "billing_dispute", text
-        state.reset_action()
-        return call(state, tools, "search_help_center", query=text)
+        return _help_center_first(state, tools, "billing_dispute", text)
     if intent == "remark":  # complaint or feedback, too close to tell
         state.offer, state.intent, state.question = "human", "complaint", text
         return Decision(state, text=say("remark"))
@@ -151,6 +145,14 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
     if not (state.flow in FLOW_OF.values() and state.awaiting):
         state.flow = None  # a flow waiting on an answer resumes after the help center's
     state.question = text
+    return call(state, tools, "search_help_center", query=text)
+
+
+def _help_center_first(state: State, tools: set[str], intent: str, text: str) -> Decision:
+    """The help center searched outside any flow; `intent` tells dialogue._after_tool what to
+    add to its answer (the offer to look at the order, or of a person)."""
+    state.flow, state.intent, state.question = None, intent, text
+    state.reset_action()
     return call(state, tools, "search_help_center", query=text)
 
 
