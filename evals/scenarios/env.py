@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,13 @@ def _restore(pristine: Path, path: Path) -> None:
 async def load_pool(store: StoreBackend, policy: Any) -> list[OrderFacts]:
     orders = await store.list_orders(limit=1_000_000)
     now = datetime.now(UTC)
+    # returns in the last 90 days per customer, as the return tools count them
+    since = now - timedelta(days=90)
+    recent: Counter[str] = Counter(
+        r.customer_id
+        for r in await store.list_returns()
+        if r.created_at.replace(tzinfo=r.created_at.tzinfo or UTC) >= since
+    )
     customers: dict[str, tuple[str, str]] = {}
     for order in orders:
         if order.customer_id not in customers:
@@ -169,6 +177,7 @@ async def load_pool(store: StoreBackend, policy: Any) -> list[OrderFacts]:
             policy=policy,
             first_name=customers[o.customer_id][0],
             last_name=customers[o.customer_id][1],
+            frequent_returner=recent[o.customer_id] >= policy.approval.max_returns_90d,
         )
         for o in sorted(orders, key=lambda o: int(o.number.lstrip("#")))
     ]

@@ -153,6 +153,10 @@ class OrderCriteria(_Strict):
     shipments: Count | None = None
     customer_orders: Count | None = None  # orders the customer has in the store
     customer_refunded: bool | None = None  # any of the customer's orders returned or refunded
+    # the customer's next return goes to staff for frequency (policy approval.max_returns_90d);
+    # false by default: the demo's returns age with the clock, and a scenario that expects a
+    # return to go ahead must not get such a customer on one day and not the next
+    frequent_returner: bool = False
     other_customer_than: str | None = None  # another named order's customer must differ
     same_customer_as: str | None = None
     # a fixture: the order picked by the criteria above gets exactly these lines

@@ -71,10 +71,18 @@ class OrderFacts:
     items: list[ItemFacts] = field(default_factory=list)
     returnable: list[ItemFacts] = field(default_factory=list)
     final_sale: list[ItemFacts] = field(default_factory=list)
+    frequent_returner: bool = False  # the customer's next return is reviewed for frequency
 
     @classmethod
     def of(
-        cls, order: Order, *, now: datetime, policy: StorePolicy, first_name: str, last_name: str
+        cls,
+        order: Order,
+        *,
+        now: datetime,
+        policy: StorePolicy,
+        first_name: str,
+        last_name: str,
+        frequent_returner: bool = False,
     ) -> OrderFacts:
         def days(at: datetime | None) -> float | None:
             return (now - at).total_seconds() / 86400 if at else None
@@ -113,6 +121,7 @@ class OrderFacts:
             items=items,
             returnable=returnable,
             final_sale=[i for i in items if i.final_sale or i.category in blocked],
+            frequent_returner=frequent_returner,
         )
 
 
@@ -168,7 +177,8 @@ def matches(facts: OrderFacts, c: OrderCriteria, customers: Customers) -> bool:
     ):
         return False
     return (
-        _one_of(facts.status, c.status)
+        facts.frequent_returner == c.frequent_returner
+        and _one_of(facts.status, c.status)
         and _in(facts.placed_days_ago, c.placed_days_ago)
         and _in(facts.delivered_days_ago, c.delivered_days_ago)
         and _count(len(facts.items), c.items)

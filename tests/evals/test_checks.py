@@ -3,6 +3,7 @@ readable reason, on what it should not. Order picking and placeholder filling to
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -230,3 +231,16 @@ def test_pick_orders_avoids_earlier_runs_and_reports_no_match(pool: list[OrderFa
         assert pick_orders(scenario, pool, 1, avoid={first})["order"].number != first
     with pytest.raises(NoMatchingOrder):
         pick_orders(_scenario({"order": {"status": "delivered", "items": 99}}), pool, 0)
+
+
+def test_pick_orders_skips_frequent_returners_unless_asked(pool: list[OrderFacts]) -> None:
+    # a customer whose next return staff review for frequency: picked only when asked for, so a
+    # scenario expecting a return to go ahead never depends on how old the demo's returns are
+    flagged = {pool[0].customer_id}
+    assert any(f.customer_id not in flagged for f in pool)
+    marked = [replace(f, frequent_returner=f.customer_id in flagged) for f in pool]
+    for run in range(4):
+        usual = pick_orders(_scenario({"order": {}}), marked, run)["order"]
+        assert usual.customer_id not in flagged
+        frequent = pick_orders(_scenario({"order": {"frequent_returner": True}}), marked, run)
+        assert frequent["order"].customer_id in flagged
