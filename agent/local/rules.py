@@ -111,7 +111,15 @@ _CONDITION = re.compile(
 _POLITE_CONDITION = re.compile(r"\bif (possible|you can|that's (ok|okay|fine)|it's (ok|okay))\b",
                                _I)  # fmt: skip
 _WANTS = re.compile(r"\b(want|wanna|need|wish|would like|i'd like|like to|please|pls)\b", _I)
-_ORDER_NUMBER = re.compile(r"#\s*\d+|\b\d{3,}\b")
+# "#1042" or a bare number of three digits or more, but not an amount or a period ("100 days",
+# "$150", "250 euros"): "can I still return it after 100 days?" names no order
+_ORDER_NUMBER = re.compile(
+    r"#\s*\d+"
+    r"|(?<![$€£.,\d])\b\d{3,}\b(?![.,]\d)"
+    r"(?!\s*%|\s*(percent|days?|weeks?|months?|years?|hours?|minutes?|km|miles?|kg|lbs?|"
+    r"dollars?|euros?|pounds?|bucks|usd|eur|gbp|cad|aud)\b)",
+    _I,
+)
 
 
 def policy_question(text: str) -> bool:

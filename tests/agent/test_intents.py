@@ -104,6 +104,10 @@ def test_order_action_rules_read_inflections_and_skip_reports(
             "return_policy",
         ),
         ("could I exchange the jacket once I've taken the tags off?", "return_policy"),
+        # an amount or a period is not an order number
+        ("can I still return it after 100 days?", "return_policy"),
+        ("can I return the boots that cost $150 if I opened them?", "return_policy"),
+        ("can I return the boots that cost 150 dollars if I opened them?", "return_policy"),
         # asking for the return itself, or about a named order: the return flow
         ("can I return my shoes?", "return_request"),
         ("I'd like to return it if possible, it was used once", "return_request"),
