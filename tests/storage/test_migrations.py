@@ -65,13 +65,13 @@ def test_model_matches_migrations(tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    import storage.tables_console  # noqa: F401
+    import storage.tables_email  # noqa: F401
     import storage.tables_helpdesk  # noqa: F401
+    import storage.tables_llm  # noqa: F401
+    import storage.tables_notify  # noqa: F401
     import storage.tables_security  # noqa: F401
     import storage.tables_widget  # noqa: F401
-    import storage.tables_llm  # noqa: F401
-    import storage.tables_email  # noqa: F401
-    import storage.tables_console  # noqa: F401
-    import storage.tables_notify  # noqa: F401
     from storage.tables import Base
 
     url = Settings(data_dir=tmp_path).sqlalchemy_url

@@ -14,7 +14,12 @@ from storage.tables import Message
 
 async def test_forty_concurrent_conversations_lose_nothing(make_services: Any) -> None:
     services = await make_services()
-    texts = ["hello", "where is my order #1001? ada@example.com", "thanks", "what is your return policy?"]
+    texts = [
+        "hello",
+        "where is my order #1001? ada@example.com",
+        "thanks",
+        "what is your return policy?",
+    ]
 
     async def conversation(n: int) -> list[str]:
         cid = None
