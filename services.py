@@ -8,8 +8,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +230,10 @@ async def build_services(
         intents = getattr(model, "intents", None)
         triager = build_triager(embedder, settings.data_dir / "cache", intents=intents)
         await asyncio.to_thread(triager.warm)
+    # the help center ranks passages with the same intent reading (knowledge.types.TopicReader)
+    use_topics = getattr(knowledge, "use_topics", None)
+    if use_topics is not None and getattr(triager, "intents", None) is not None:
+        use_topics(triager.intents)
     if getattr(model, "intents", None) is not None:  # the offline engine's help-center quotes
         from agent.local.passages import warm_help_center
 

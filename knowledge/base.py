@@ -21,7 +21,7 @@ from knowledge.links import TrustedLinks
 from knowledge.loaders import Document, Skip, SkipDocument, load_bytes, load_file, title_from_stem
 from knowledge.retriever import Filters, HybridRetriever, RetrievalConfig
 from knowledge.store import ChunkStore
-from knowledge.types import DocumentInfo, Embedder, IngestReport, SearchResult
+from knowledge.types import DocumentInfo, Embedder, IngestReport, SearchResult, TopicReader
 
 if TYPE_CHECKING:
     import httpx
@@ -73,6 +73,11 @@ class KnowledgeBase:
         self.answer_floor = self.retriever.answer_floor
         self.http_client = http_client
         self.max_pages = max_pages
+
+    def use_topics(self, reader: TopicReader | None) -> bool:
+        """Rank with the agent's intent reading of questions and chunks too (HybridRetriever);
+        False when `reader` embeds with another model and was not taken."""
+        return self.retriever.use_topics(reader)
 
     def search(self, query: str, k: int = 4, filters: Filters | None = None) -> SearchResult:
         """The `k` best passages for `query`, and whether the best one is good enough.

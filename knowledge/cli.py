@@ -38,6 +38,14 @@ def _knowledge_base(store_id: str | None = None, language: str | None = None) ->
     )
 
 
+def _rank_with_intents(kb: KnowledgeBase) -> None:
+    """Give the knowledge base the agent's intent reader, so `kb search` ranks as chat does."""
+    from agent.local.intents import IntentClassifier
+    from settings import Settings
+
+    kb.use_topics(IntentClassifier(kb.embedder, cache_dir=Settings().data_dir / "cache"))
+
+
 def report_lines(report: IngestReport) -> list[str]:
     """The human summary of an ingest run."""
     lines = [
@@ -143,6 +151,8 @@ def search(
     else:
         lines = [str(query)]
     kb = _knowledge_base(store, language)  # models load once for all the queries
+    if language in (None, "en"):  # the intent reader reads English
+        _rank_with_intents(kb)  # as the agent searches (services.build_services)
     for line in lines:
         result = kb.search(line, k=k)
         if as_json:

@@ -36,6 +36,9 @@ class RetrievalConfig:
     # An article's lead section (the text before its first heading, when it has sections) is an
     # overview that shares words with all of them: it ranks this much lower than a section.
     lead_penalty: float = 0.06
+    # With a topic reader (the intent classifier), the fused score also gains this much × the
+    # cosine between the question's and the chunk's topic distributions (chunks in memory).
+    topic_weight: float = 0.08
     duplicate_cosine: float = 0.97  # at or above: a near-duplicate of a better passage
     coverage_weight: float = 0.05  # how much keyword coverage moves the answerability score
     coverage_centre: float = 0.5

@@ -7,6 +7,7 @@
         where s  = (1 − l) × cosine(query, chunk) + l × cosine(query, "title: heading" label)
     fused score  = (1 − t) × dense score + t × best sentence cosine + λ × BM25 / best BM25
                    − p × [the chunk is the lead of an article with sections]
+                   + u × cosine(topic distribution of the query, of the chunk)
 
     answerable  ⇔  z = (1 − h) × best dense score + h × best heading cosine
                        + w × (keyword coverage of the top passage − ½)  ≥ floor
@@ -18,7 +19,10 @@ lost to plain dense retrieval on independently paraphrased questions (docs/knowl
 answer is also found by its question alone and by each other phrasing an entry gives, so a
 question phrased like one of them finds it even when the answer's wording differs. The
 sentence cosine (t = 0.1) and the lead penalty (p = 0.06) pick the section of a long article
-that answers rather than its overview; they move the order only, never a passage's score.
+that answers rather than its overview; they move the order only, never a passage's score. With a
+topic reader (`use_topics`: the agent's intent classifier, trained on customer-written requests),
+a chunk whose intent distribution matches the question's gains u = 0.08: "the jacket is too
+small, I need a large" reads as an exchange, and so does the Exchanges section.
 
 `z` is on the cosine scale, so the floor keeps its meaning, and confidence = sigmoid(slope ×
 (z − floor)) is 0.5 exactly at the floor. The floor is the embedder's own (`answer_floor`,
@@ -29,6 +33,7 @@ slope are fitted on the dev splits of the eval sets (`python -m evals.retrieval.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -62,7 +67,9 @@ from knowledge.ranking import (
     where_clause,
 )
 from knowledge.store import ChunkStore
-from knowledge.types import Embedder, SearchResult, StoredChunk
+from knowledge.types import Embedder, SearchResult, StoredChunk, TopicReader
+
+log = logging.getLogger(__name__)
 
 
 class HybridRetriever:
@@ -94,11 +101,29 @@ class HybridRetriever:
         self._extras = DenseExtras()  # label and Q&A question vectors held in memory
         self._sentences: Sentences | None = None  # every in-memory chunk's sentence vectors
         self._leads = np.zeros(0, dtype=np.float32)  # 1.0 at an article's lead section
+        self.topics: TopicReader | None = None  # see use_topics
+        self._topic_rows: np.ndarray | None = None  # unit rows, one per in-memory chunk
+        self._topic_index: LexicalIndex | None = None  # the index _topic_rows were built for
+
+    def use_topics(self, reader: TopicReader | None) -> bool:
+        """Rank with `reader`'s topic distributions too (None: stop). A reader that embeds with
+        another model than the store's is refused (its vectors would not match): False."""
+        if reader is not None and not _same_model(reader.embedder, self.embedder):
+            log.warning("topic reader ignored: it embeds with another model than the store")
+            return False
+        with self._lock:
+            self.topics = reader
+            self._topic_rows = None
+            self._topic_index = None
+        return True
 
     def warm(self) -> None:
         """Build the keyword index and the in-memory vectors now (at start-up), so the first
-        customer's question does not wait for them."""
-        self._lexical_index()
+        customer's question does not wait for them (and the chunks' topics, with a reader)."""
+        index = self._lexical_index()
+        reader = self.topics
+        if reader is not None and index.vectors is not None and len(index):
+            self._chunk_topics(index, reader)
 
     def invalidate(self) -> None:
         with self._lock:
@@ -189,6 +214,7 @@ class HybridRetriever:
                 embedding=embedding,
             )
         if c.fusion == "score":
+            topic = self._topic_cosines(index, vector, searched) if c.topic_weight else None
             sentences = self._sentences
             best = sentences.best(vector) if sentences and c.sentence_weight else None
             for chunk_id in fused:
@@ -200,6 +226,8 @@ class HybridRetriever:
                 if position is not None and position < len(self._leads):
                     dense_score -= c.lead_penalty * float(self._leads[position])
                 fused[chunk_id] += c.dense_weight * dense_score
+                if topic is not None and position is not None and position < len(topic):
+                    fused[chunk_id] += c.topic_weight * float(topic[position])
 
         order = sorted(fused, key=lambda i: (-fused[i], -chunks[i].score))
         selected: list[Scored] = []
@@ -232,6 +260,38 @@ class HybridRetriever:
         dense_top = max((hit.score for hit in dense), default=-1.0)
         heading_top = self._heading_top(selected[: c.heading_passages], vector)
         return Ranking(searched, selected, dense_top, index.unseen(terms), heading_top)
+
+    def _topic_cosines(
+        self, index: LexicalIndex, vector: np.ndarray, searched: str
+    ) -> np.ndarray | None:
+        """Per in-memory chunk, the cosine between its topic distribution and the query's
+        (None without a topic reader, or when the vectors are not in memory)."""
+        reader = self.topics
+        if reader is None or index.vectors is None or not len(index):
+            return None
+        try:
+            rows = self._chunk_topics(index, reader)
+            query = np.asarray(reader.topic_distribution(vector[None, :], [searched])[0])
+        except Exception:  # a broken reader must not stop the help center from answering
+            log.exception("topic reader failed; ranking without it")
+            return None
+        norm = float(np.linalg.norm(query))
+        return rows @ (query / norm) if norm > 0 else None
+
+    def _chunk_topics(self, index: LexicalIndex, reader: TopicReader) -> np.ndarray:
+        """Every in-memory chunk's topic distribution (unit rows), read once per index from
+        its stored vector and its "title: heading. text"."""
+        with self._lock:
+            if self._topic_index is index and self._topic_rows is not None:
+                return self._topic_rows
+        texts = [
+            f"{chunk_label(index.metadatas[i])}. {index.texts[i]}" for i in range(len(index))
+        ]
+        rows = np.asarray(reader.topic_distribution(index.vectors, texts), dtype=np.float32)
+        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        with self._lock:
+            self._topic_rows, self._topic_index = rows, index
+        return rows
 
     def _all_heading_vectors(self, index: LexicalIndex) -> dict[str, np.ndarray]:
         """Every chunk's heading-label vector; those a store written before heading vectors
@@ -368,6 +428,14 @@ class HybridRetriever:
                 self._leads = lead_sections(self._index.metadatas)
                 self._revision = revision
             return self._index
+
+
+def _same_model(a: object, b: object) -> bool:
+    """Whether two embedders produce vectors of one space (the same object or model id)."""
+    if a is b:
+        return True
+    a_id, b_id = getattr(a, "model_id", None), getattr(b, "model_id", None)
+    return a_id is not None and a_id == b_id
 
 
 __all__ = [

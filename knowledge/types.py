@@ -19,6 +19,17 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+class TopicReader(Protocol):
+    """What a text is about, as a probability per topic: the agent's intent classifier
+    (`agent.local.intents.IntentClassifier`), which learnt from customer-written examples what
+    "the jacket is too small, I need a large" asks for (an exchange) where a MiniLM cosine alone
+    finds the sizing guide. `vectors` are `embedder`'s embeddings of `texts`."""
+
+    embedder: Any
+
+    def topic_distribution(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class Passage:
     """One retrieved chunk, with what a citation needs."""

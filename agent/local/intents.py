@@ -209,6 +209,14 @@ class IntentClassifier:
         features = [self.features(t, lang) for t, lang in zip(texts, languages, strict=True)]
         return model.predict_proba(vectors, features), [str(c) for c in model.classes_]
 
+    def topic_distribution(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The intent probabilities of English texts (questions or help-center passages) whose
+        embeddings are `vectors`: the knowledge base ranks passages with them too
+        (knowledge.types.TopicReader)."""
+        if len(texts) == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self.probabilities(np.asarray(vectors, dtype=np.float32), list(texts))[0]
+
     def predict(
         self, vectors: np.ndarray, texts: Sequence[str], languages: Sequence[str] | None = None
     ) -> list[Intent]:

@@ -50,6 +50,7 @@ _BARE = {
     "label_weight": 0.0,
     "sentence_weight": 0.0,
     "lead_penalty": 0.0,
+    "topic_weight": 0.0,
 }
 STAGES: list[tuple[str, dict[str, Any]]] = [
     ("dense only (same chunks)", {}),
@@ -61,6 +62,19 @@ STAGES: list[tuple[str, dict[str, Any]]] = [
     ("+ heading-label cosine only", {"label_weight": RetrievalConfig.label_weight}),
     ("+ sentence cosine only", {"sentence_weight": RetrievalConfig.sentence_weight}),
     ("+ article lead yields only", {"lead_penalty": RetrievalConfig.lead_penalty}),
+    ("+ intent topics only", {"topic_weight": RetrievalConfig.topic_weight}),
+    (
+        "without intent topics (settings of 2026-11-30 09:00)",
+        {
+            "lexical_weight": RetrievalConfig.lexical_weight,
+            "spelling": True,
+            "deduplicate": True,
+            "question_weight": RetrievalConfig.question_weight,
+            "label_weight": RetrievalConfig.label_weight,
+            "sentence_weight": RetrievalConfig.sentence_weight,
+            "lead_penalty": RetrievalConfig.lead_penalty,
+        },
+    ),
     (
         "without sentence cosine and lead penalty (settings of 2026-11-30 03:00)",
         {
@@ -148,6 +162,10 @@ class HybridSystem:
         )
         if config is not None:
             self.kb.retriever = replace_config(self.kb.retriever, config)
+        # as the product ranks (services.build_services): with the agent's intent reading
+        from agent.local.intents import IntentClassifier
+
+        self.kb.use_topics(IntentClassifier(embedder))
         report = self.kb.ingest([corpus or demo_help_center()])
         if report.skipped:
             raise RuntimeError(f"corpus not fully ingested: {report.skipped}")
@@ -173,13 +191,15 @@ def rank(retriever: HybridRetriever, question: str, k: int) -> Ranked:
 def replace_config(retriever: HybridRetriever, config: RetrievalConfig) -> HybridRetriever:
     """A retriever like `retriever` (store, embedder, floor, trusted links) with `config`."""
     extra = {"trusted": retriever.trusted} if hasattr(retriever, "trusted") else {}
-    return HybridRetriever(
+    replaced = HybridRetriever(
         retriever.store,
         retriever.embedder,
         answer_floor=retriever.answer_floor,
         config=config,
         **extra,
     )
+    replaced.use_topics(getattr(retriever, "topics", None))
+    return replaced
 
 
 class StageSystem:
