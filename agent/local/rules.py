@@ -74,6 +74,13 @@ _RETURN = re.compile(
     r"|\breturn request\b",
     _I,
 )
+# a request that opens with the verb and names what goes back: "return Merino Base Layer Top,
+# order #1895" (not a question: "returns free?" asks about the policy)
+_RETURN_FIRST = re.compile(
+    r"^(pleas |pls |i )?return (?!polici|polic|window|period|address|label|fee|cost|ship|time|"
+    r"rule|process|info|statu|option|free|and |or |\w+ polici)\w",
+    _I,
+)
 # "I returned it weeks ago": the customer reports a return, maybe asks about the refund
 _RETURN_PAST = re.compile(
     r"\b(i|we|i've|i have|already|was|were|been|had|has)\s+(already\s+)?"
@@ -168,6 +175,8 @@ def order_action(text: str) -> str | None:
         return "order_change"
     if _EXCHANGE.search(stem):
         return "return_policy" if policy_question(text) else "exchange"
-    if _RETURN.search(stem) and not _RETURN_PAST.search(text):
+    if (_RETURN.search(stem) or (_RETURN_FIRST.search(stem) and "?" not in text)) and not (
+        _RETURN_PAST.search(text)
+    ):
         return "return_policy" if policy_question(text) else "return_request"
     return None

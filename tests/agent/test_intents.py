@@ -78,6 +78,11 @@ def test_the_calibration_is_a_fit_not_a_default() -> None:
         ("I need this order canceled", "cancel_order"),
         ("can I get my order cancelled", "cancel_order"),
         ("returning the hoodie, too small", "return_request"),
+        # the verb first, then the product's name
+        ("return Merino Base Layer Top, order #1895, eddie@example.net", "return_request"),
+        ("return policy for sale items?", None),
+        ("return shipping cost", None),
+        ("returns free?", None),
         ("swap for a large please", "exchange"),
         ("I need to change the shipping address on #2002", "order_change"),
         ("I returned it weeks ago and no refund yet", "refund_status"),
