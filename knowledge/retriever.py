@@ -284,9 +284,7 @@ class HybridRetriever:
         with self._lock:
             if self._topic_index is index and self._topic_rows is not None:
                 return self._topic_rows
-        texts = [
-            f"{chunk_label(index.metadatas[i])}. {index.texts[i]}" for i in range(len(index))
-        ]
+        texts = [f"{chunk_label(index.metadatas[i])}. {index.texts[i]}" for i in range(len(index))]
         rows = np.asarray(reader.topic_distribution(index.vectors, texts), dtype=np.float32)
         rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
         with self._lock:

@@ -2,15 +2,17 @@
 
 "retrun polcy?" and "wher is my ordr" embed far from the passages that answer them, and BM25 finds
 nothing. A word is corrected only when it is not an English word (not a whole word in the MiniLM
-tokenizer's vocabulary, so "cars" never becomes "cards") and a help-center word is close to it.
+tokenizer's vocabulary, so "cars" never becomes "cards") and a help-center word is close to it
+(rapidfuzz's ratio ≥ 80 among the help-center words of the same first letter).
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+
+from rapidfuzz import fuzz, process
 
 _WORD = re.compile(r"[A-Za-z]+")
 _MIN_LENGTH = 4
@@ -51,8 +53,11 @@ class SpellingFixer:
             if lower in candidates:
                 self._cache[lower] = None
             else:
-                close = difflib.get_close_matches(lower, candidates, n=1, cutoff=_CUTOFF)
-                self._cache[lower] = close[0] if close else None
+                # the Indel ratio (2 × matching letters / both lengths), as difflib's was
+                best = process.extractOne(
+                    lower, candidates, scorer=fuzz.ratio, score_cutoff=_CUTOFF * 100
+                )
+                self._cache[lower] = best[0] if best else None
         return self._cache[lower] or word
 
 
