@@ -29,6 +29,13 @@ _CONJUNCTION = re.compile(
     r"|\s*,?\s+and\s+(?=" + _ACTION_START + ")",
     re.IGNORECASE,
 )
+# words that change the subject whatever follows them ("the large is huge btw my other order
+# hasnt shipped", "..., one more thing: ...", "..., i also have a 10% code")
+_TOPIC_SWITCH = re.compile(
+    r"\s*[,;]?\s*\b(?:btw|by\s+the\s+way|one\s+more\s+thing|another\s+thing|oh\s+and|"
+    r"oh\s+also)\b[,:]?\s*|,\s+(?=(?:i\s+also|also)\b)",
+    re.IGNORECASE,
+)
 # a question after a comma that ends the message ("cancel #1555, how long will the refund
 # take?") ...
 _COMMA_QUESTION = re.compile(
@@ -59,7 +66,8 @@ def parts(text: str) -> list[str]:
         if question and (_CONDITION.match(head) or not _ASKING.match(head)):
             head, question = sentence, []  # a condition or a report before the question
         for clause in [head, *question]:
-            pieces.extend(p.strip() for p in _CONJUNCTION.split(clause) if p.strip())
+            for part in _TOPIC_SWITCH.split(clause):
+                pieces.extend(p.strip() for p in _CONJUNCTION.split(part) if p.strip())
     merged: list[str] = []
     for piece in pieces:
         if merged and (_ONLY_DETAILS.match(piece) or len(piece.split()) < _MIN_WORDS):

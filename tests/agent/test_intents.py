@@ -224,6 +224,19 @@ def test_splitting_into_requests() -> None:
     report = "i cancelled an order yesterday, when does the charge disappear from my card?"
     assert parts(report) == [report]
     assert parts("when it arrives, can I return it?") == ["when it arrives, can I return it?"]
+    # words that change the subject, whatever follows them
+    assert parts("need a medium the large is huge btw my other order 1188 hasnt shipped") == [
+        "need a medium the large is huge",
+        "my other order 1188 hasnt shipped",
+    ]
+    assert parts("can i swap the beanie for grey, i also have a 10% code can i use it") == [
+        "can i swap the beanie for grey",
+        "i also have a 10% code can i use it",
+    ]
+    assert parts("where is my order? one more thing: do you ship to Canada") == [
+        "where is my order?",
+        "do you ship to Canada",
+    ]
 
 
 def test_two_requests_on_the_dev_set(intents: IntentClassifier) -> None:
