@@ -33,7 +33,6 @@ slope are fitted on the dev splits of the eval sets (`python -m evals.retrieval.
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -67,9 +66,8 @@ from knowledge.ranking import (
     where_clause,
 )
 from knowledge.store import ChunkStore
+from knowledge.topics import ChunkTopics
 from knowledge.types import Embedder, SearchResult, StoredChunk, TopicReader
-
-log = logging.getLogger(__name__)
 
 
 class HybridRetriever:
@@ -101,29 +99,22 @@ class HybridRetriever:
         self._extras = DenseExtras()  # label and Q&A question vectors held in memory
         self._sentences: Sentences | None = None  # every in-memory chunk's sentence vectors
         self._leads = np.zeros(0, dtype=np.float32)  # 1.0 at an article's lead section
-        self.topics: TopicReader | None = None  # see use_topics
-        self._topic_rows: np.ndarray | None = None  # unit rows, one per in-memory chunk
-        self._topic_index: LexicalIndex | None = None  # the index _topic_rows were built for
+        self._topics = ChunkTopics()  # see use_topics
+
+    @property
+    def topics(self) -> TopicReader | None:
+        """The topic reader the ranking uses (knowledge/topics.py), if any."""
+        return self._topics.reader
 
     def use_topics(self, reader: TopicReader | None) -> bool:
         """Rank with `reader`'s topic distributions too (None: stop). A reader that embeds with
         another model than the store's is refused (its vectors would not match): False."""
-        if reader is not None and not _same_model(reader.embedder, self.embedder):
-            log.warning("topic reader ignored: it embeds with another model than the store")
-            return False
-        with self._lock:
-            self.topics = reader
-            self._topic_rows = None
-            self._topic_index = None
-        return True
+        return self._topics.use(reader, self.embedder)
 
     def warm(self) -> None:
         """Build the keyword index and the in-memory vectors now (at start-up), so the first
         customer's question does not wait for them (and the chunks' topics, with a reader)."""
-        index = self._lexical_index()
-        reader = self.topics
-        if reader is not None and index.vectors is not None and len(index):
-            self._chunk_topics(index, reader)
+        self._topics.warm(self._lexical_index())
 
     def invalidate(self) -> None:
         with self._lock:
@@ -214,7 +205,7 @@ class HybridRetriever:
                 embedding=embedding,
             )
         if c.fusion == "score":
-            topic = self._topic_cosines(index, vector, searched) if c.topic_weight else None
+            topic = self._topics.cosines(index, vector, searched) if c.topic_weight else None
             sentences = self._sentences
             best = sentences.best(vector) if sentences and c.sentence_weight else None
             for chunk_id in fused:
@@ -260,36 +251,6 @@ class HybridRetriever:
         dense_top = max((hit.score for hit in dense), default=-1.0)
         heading_top = self._heading_top(selected[: c.heading_passages], vector)
         return Ranking(searched, selected, dense_top, index.unseen(terms), heading_top)
-
-    def _topic_cosines(
-        self, index: LexicalIndex, vector: np.ndarray, searched: str
-    ) -> np.ndarray | None:
-        """Per in-memory chunk, the cosine between its topic distribution and the query's
-        (None without a topic reader, or when the vectors are not in memory)."""
-        reader = self.topics
-        if reader is None or index.vectors is None or not len(index):
-            return None
-        try:
-            rows = self._chunk_topics(index, reader)
-            query = np.asarray(reader.topic_distribution(vector[None, :], [searched])[0])
-        except Exception:  # a broken reader must not stop the help center from answering
-            log.exception("topic reader failed; ranking without it")
-            return None
-        norm = float(np.linalg.norm(query))
-        return rows @ (query / norm) if norm > 0 else None
-
-    def _chunk_topics(self, index: LexicalIndex, reader: TopicReader) -> np.ndarray:
-        """Every in-memory chunk's topic distribution (unit rows), read once per index from
-        its stored vector and its "title: heading. text"."""
-        with self._lock:
-            if self._topic_index is index and self._topic_rows is not None:
-                return self._topic_rows
-        texts = [f"{chunk_label(index.metadatas[i])}. {index.texts[i]}" for i in range(len(index))]
-        rows = np.asarray(reader.topic_distribution(index.vectors, texts), dtype=np.float32)
-        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
-        with self._lock:
-            self._topic_rows, self._topic_index = rows, index
-        return rows
 
     def _all_heading_vectors(self, index: LexicalIndex) -> dict[str, np.ndarray]:
         """Every chunk's heading-label vector; those a store written before heading vectors
@@ -426,14 +387,6 @@ class HybridRetriever:
                 self._leads = lead_sections(self._index.metadatas)
                 self._revision = revision
             return self._index
-
-
-def _same_model(a: object, b: object) -> bool:
-    """Whether two embedders produce vectors of one space (the same object or model id)."""
-    if a is b:
-        return True
-    a_id, b_id = getattr(a, "model_id", None), getattr(b, "model_id", None)
-    return a_id is not None and a_id == b_id
 
 
 __all__ = [

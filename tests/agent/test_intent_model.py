@@ -9,19 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from agent.local.intent_model import fit
 from agent.local.intents import IntentClassifier
 
 HELDOUT = Path(__file__).resolve().parents[2] / "evals" / "intents" / "heldout.jsonl"
-
-
-@pytest.fixture(scope="module")
-def intents(embedder: Any) -> IntentClassifier:
-    built = IntentClassifier(embedder)
-    built.warm()
-    return built
 
 
 def test_the_shortcut_gives_scikit_learns_probabilities(intents: IntentClassifier) -> None:

@@ -4,7 +4,6 @@ data files it reads."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 import pytest
@@ -31,13 +30,6 @@ TAXONOMY = {
     "product_question", "shipping_info", "international", "account_login", "privacy",
     "marketing", "complaint", "feedback", "human", "greeting", "thanks", "goodbye",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def intents(embedder: Any) -> IntentClassifier:
-    built = IntentClassifier(embedder)
-    built.warm()
-    return built
 
 
 def test_heldout_accuracy_stays_above_the_floor(intents: IntentClassifier) -> None:

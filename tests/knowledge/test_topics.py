@@ -60,6 +60,10 @@ def two_articles(tmp_path: Path, embedder: Embedder) -> KnowledgeBase:
     return kb
 
 
+# close for both articles: which one wins is the topic reader's to decide
+RACE = "how do I send my item back with the label, I need another size"
+
+
 def top_titles(retriever: HybridRetriever, query: str) -> list[str]:
     return [s.chunk.metadata["title"] for s in retriever.rank(query, 2).passages]
 
@@ -72,19 +76,18 @@ def strong(retriever: HybridRetriever) -> HybridRetriever:
 def test_a_question_of_the_chunks_topic_lifts_that_chunk(
     two_articles: KnowledgeBase, embedder: Embedder
 ) -> None:
-    query = "how do I send my item back with the label, I need another size"
     retriever = strong(two_articles.retriever)
-    plain = top_titles(retriever, query)
+    plain = top_titles(retriever, RACE)
     reader = KeywordTopics(embedder)
     assert retriever.use_topics(reader)
-    ranked = top_titles(retriever, query)
+    ranked = top_titles(retriever, RACE)
     assert ranked[0] == "Exchanges" and sorted(ranked) == sorted(plain)
     # a question of the other topic lifts the other article
     assert top_titles(retriever, "send my item back with the label for a refund")[0] == "Returns"
     # the chunks were read once (2 of them), then one question per search
     assert reader.calls == [2, 1, 1]
     # and the signal leaves the passage's score (a cosine) alone: it moves the order only
-    scores = {p.title: p.score for p in retriever.search(query, k=2).passages}
+    scores = {p.title: p.score for p in retriever.search(RACE, k=2).passages}
     assert all(-1.0 <= s <= 1.0 for s in scores.values())
 
 
@@ -107,11 +110,10 @@ def test_a_reader_of_another_embedding_model_is_refused(two_articles: KnowledgeB
 def test_a_failing_reader_does_not_stop_the_help_center(
     two_articles: KnowledgeBase, embedder: Embedder
 ) -> None:
-    query = "how do I send my item back with the label, I need another size"
     retriever = strong(two_articles.retriever)
-    plain = top_titles(retriever, query)
+    plain = top_titles(retriever, RACE)
     assert retriever.use_topics(KeywordTopics(embedder, fail=True))
-    assert top_titles(retriever, query) == plain
+    assert top_titles(retriever, RACE) == plain
 
 
 def test_the_intent_classifier_finds_the_section_a_customer_means(

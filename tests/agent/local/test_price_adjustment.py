@@ -13,11 +13,6 @@ from agent.local.requests import HELP_CENTER
 from tests.agent.test_local_engine import Chat, tools
 
 
-@pytest.fixture(scope="module")
-def intents(embedder: Any) -> IntentClassifier:
-    return IntentClassifier(embedder)
-
-
 @pytest.mark.parametrize(
     "text",
     [
