@@ -112,7 +112,9 @@ def test_serve_writes_json_lines_uvicorn_included(tmp_path: Path) -> None:
         )
     try:
         deadline = time.monotonic() + 240
-        while "Application startup complete" not in errors.read_text():
+        # uvicorn logs "Application startup complete" before it binds the socket and "Uvicorn
+        # running on" after: waiting for the first one lost the race on a busy machine
+        while "Uvicorn running on" not in errors.read_text():
             assert process.poll() is None, errors.read_text()[-3000:]
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)

