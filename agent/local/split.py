@@ -9,6 +9,7 @@ that is only details (an order number, an email) or only a greeting stays with i
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=\S)")
 # a new request after a conjunction: a question word, or the customer saying what they want
@@ -77,3 +78,77 @@ def parts(text: str) -> list[str]:
         else:
             merged.append(piece)
     return merged or [text]
+
+
+# Run-on messages ("order 1198 tracking hasnt updated in 5 days can i talk to someone", "code
+# WELCOME10 isnt working + how much is express shipping") have no boundary the rules above
+# trust. Their candidate cuts: after a joining word or sign, or before words that open a
+# request. `understand.read` keeps a cut only when the intent model reads both sides surely as
+# two different requests, which the rules cannot tell.
+_JOINER = re.compile(r"^(?:and|also|plus|then|but|\+|&|-|–|—)$|,$|;$|\)$", re.IGNORECASE)
+_BECAUSE = re.compile(r"^(?:so|because|cause|cos|therefore|hence)$", re.IGNORECASE)
+OPENS_REQUEST = re.compile(
+    r"^(?:(?:can|could|may)\s+(?:i|you|we)|i\s+(?:just\s+)?(?:want|need|wanna|would|'d)|"
+    r"i'd|where(?:'s|s)?|when|whats|what(?:'s)?|how|do\s+you|does|is\s+there|are\s+there|"
+    r"please|pls|cancel|unsubscribe|delete|swap|exchange|get\s+me|let\s+me|"
+    r"separate(?:ly)?|also|plus|then|use|just\s+cancel|and)\b",
+    re.IGNORECASE,
+)
+_TRIM = " ,;:+&-–—"
+# a first side that ends where its sentence cannot ("... can i", "... i just want to see")
+_DANGLING = re.compile(
+    r"\b(?:i|you|we|to|the|a|an|my|your|our|can|could|would|will|do|does|see|know|of|for|"
+    r"with|is|are|was|that|if|what|how|honestly|just|really|about|on|in|at)$",
+    re.IGNORECASE,
+)
+# ... of which these join two things explicitly (a comma or "but" may join a reason)
+_JOINING_WORD = re.compile(r"^(?:and|also|plus|then|\+|&|-|–|—)$", re.IGNORECASE)
+MAX_CUTS = 2
+_MIN_SIDE_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Cut:
+    before: str
+    after: str
+    joined: bool  # after "and", "also", "+", ...: not only before a request's first words
+
+
+def run_on_cuts(text: str) -> list[Cut]:
+    """Where a one-part message might hold two requests, the most balanced first, at most
+    MAX_CUTS."""
+    words = text.split()
+    cuts: list[tuple[int, Cut]] = []
+    for i in range(_MIN_SIDE_WORDS, len(words) - _MIN_SIDE_WORDS + 1):
+        rest = " ".join(words[i:])
+        if not (_JOINER.search(words[i - 1]) or OPENS_REQUEST.match(rest)):
+            continue
+        if _BECAUSE.match(words[i - 1]):  # what went before is the reason for what follows
+            continue
+        left = _TRAILING_JOINERS.sub("", " ".join(words[:i])).strip(_TRIM)
+        right = _strip_joiners(rest)
+        if any((c.before, c.after) == (left, right) for _, c in cuts):
+            continue
+        if len(left.split()) < _MIN_SIDE_WORDS or len(right.split()) < _MIN_SIDE_WORDS:
+            continue
+        if _ONLY_DETAILS.match(right) or _CONDITION.match(right) or _DANGLING.search(left):
+            continue
+        joined = bool(_JOINING_WORD.match(words[i - 1]) or _JOINING_WORD.match(words[i]))
+        cuts.append((abs(len(left) - len(right)), Cut(left, right, joined)))
+    cuts.sort(key=lambda c: c[0])
+    return [cut for _, cut in cuts[:MAX_CUTS]]
+
+
+_LEADING_JOINERS = re.compile(
+    r"^(?:\s*(?:and|also|plus|then|but|so|\+|&|-|–|—|,|;|separate\s+thing[,:]?)\s+)+",
+    re.IGNORECASE,
+)
+
+
+_TRAILING_JOINERS = re.compile(
+    r"(?:\s+(?:and|also|plus|then|but|so|\+|&|-|–|—))+\s*$", re.IGNORECASE
+)
+
+
+def _strip_joiners(text: str) -> str:
+    return _LEADING_JOINERS.sub("", text).strip(_TRIM)

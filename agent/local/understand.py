@@ -10,12 +10,20 @@ from agent.local import rules
 from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import DIALOGUE_ACTS, SMALL_TALK, Intent, IntentClassifier
 from agent.local.normalize import dictionary_words
-from agent.local.split import parts
+from agent.local.split import OPENS_REQUEST, Cut, parts, run_on_cuts
 from helpdesk.triage_language import detect_language
 
 # a part of a message counts as its own request only when read this surely
 SPLIT_CONFIDENCE = 0.5
 STATEMENT_CONFIDENCE = 0.7
+# a run-on message (no boundary the splitter trusts) of at least this many words is tried at
+# its candidate cuts; a cut holds when both sides are read this surely
+RUN_ON_WORDS = 8
+RUN_ON_CONFIDENCE = 0.6
+RUN_ON_REPORT_CONFIDENCE = 0.9
+# praise or a remark beside a request is its context ("the boots are great but too small, can
+# I exchange them"), not a request of its own
+_NOT_RUN_ON = SMALL_TALK | DIALOGUE_ACTS | {OUT_OF_SCOPE, "feedback"}
 _FIRST = re.compile(r"\b(first|former|1st|option 1|the 1st|1)\b", re.IGNORECASE)
 _SECOND = re.compile(r"\b(second|latter|2nd|option 2|the other|2)\b", re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]+")
@@ -54,7 +62,10 @@ def read(text: str, intents: IntentClassifier) -> Reading:
     things ("where is my order #1001 and what's your return policy?")."""
     pieces = parts(text)
     if len(pieces) == 1:
-        return Reading("en", [intents.classify(text)])
+        cuts = run_on_cuts(text) if len(text.split()) >= RUN_ON_WORDS else []
+        if not cuts:
+            return Reading("en", [intents.classify(text)])
+        return _run_on(text, cuts, intents)
     whole, *each = intents.classify_many([text, *pieces])
     asks = [
         i
@@ -75,6 +86,34 @@ def read(text: str, intents: IntentClassifier) -> Reading:
         # take?"): the question says what is wanted, the context only colours the whole
         return Reading("en", [asks[0]])
     return Reading("en", [whole])
+
+
+def _run_on(text: str, cuts: list[Cut], intents: IntentClassifier) -> Reading:
+    """A message with no boundary the splitter trusts: two requests when one of its candidate
+    cuts reads, on both sides, surely as two different requests, and the whole reads as one of
+    them (the intent model sees all of it in one batch)."""
+    texts = [side for cut in cuts for side in (cut.before, cut.after)]
+    whole, *sides = intents.classify_many([text, *texts])
+    best: tuple[float, list[Intent]] | None = None
+    for cut, left, right in zip(cuts, sides[::2], sides[1::2], strict=True):
+        pair = [left, right]
+        if left.name == right.name or whole.name not in (left.name, right.name):
+            continue
+        if any(i.name in _NOT_RUN_ON for i in pair):
+            continue
+        if not all(i.rule or (i.score >= RUN_ON_CONFIDENCE and not i.ambiguous) for i in pair):
+            continue
+        # the second side asks for something; the first may be a report, read surely
+        if not (right.rule or _ASKS.search(right.text) or OPENS_REQUEST.match(right.text)):
+            continue
+        if not (left.rule or _ASKS.search(left.text)):
+            floor = STATEMENT_CONFIDENCE if cut.joined else RUN_ON_REPORT_CONFIDENCE
+            if left.score < floor:
+                continue
+        sureness = min(i.score for i in pair)
+        if best is None or sureness > best[0]:
+            best = (sureness, pair)
+    return Reading("en", best[1] if best else [whole])
 
 
 def gibberish(text: str, intents: IntentClassifier) -> bool:

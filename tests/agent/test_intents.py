@@ -19,7 +19,8 @@ from agent.local.intent_model import (
 from agent.local.intents import FLOW_INTENTS, IntentClassifier, decide
 from agent.local.normalize import stems
 from agent.local.phrases import _phrases, languages, phrase, yes_or_no
-from agent.local.split import parts
+from agent.local.split import MAX_CUTS, parts, run_on_cuts
+from agent.local.understand import read
 from evals.intents.run import HELDOUT, TWO_REQUESTS, evaluate, load_rows
 from helpdesk.triage_language import detect_language
 from helpdesk.triage_rules import asks_for_human
@@ -229,6 +230,55 @@ def test_splitting_into_requests() -> None:
         "where is my order?",
         "do you ship to Canada",
     ]
+
+
+def test_run_on_cuts() -> None:
+    """Candidate cuts of a message with no boundary the splitter trusts: after a joining word or
+    sign, before the words that open a request; never where the first side cannot end, before a
+    condition or details, or after "so" (what went before is the reason)."""
+    [cut] = run_on_cuts("my parcel still hasnt moved in 6 days can i speak to a real person")
+    assert (cut.before, cut.after, cut.joined) == (
+        "my parcel still hasnt moved in 6 days",
+        "can i speak to a real person",
+        False,
+    )
+    [cut] = run_on_cuts("i need to return the boots plus swap the rain jacket for a medium")
+    assert (cut.before, cut.after, cut.joined) == (
+        "i need to return the boots",
+        "swap the rain jacket for a medium",
+        True,
+    )
+    assert run_on_cuts("I ordered the wrong size by mistake so please cancel it") == []
+    assert run_on_cuts("can I return the boots if they dont fit") == []
+    assert run_on_cuts("where is my order, number 1234 email ada@example.com") == []
+    # at most MAX_CUTS, the most balanced first; never a side ending on "can i"
+    cuts = run_on_cuts("i want to exchange the jacket for a small can i still use my code")
+    assert 1 <= len(cuts) <= MAX_CUTS
+    assert all(not c.before.endswith("can i") for c in cuts)
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        # two requests with no boundary the splitter trusts (each read as one before)
+        (
+            "code SPRING10 does not work at checkout + how much is standard shipping to texas",
+            ["promo_code", "shipping_info"],
+        ),
+        ("i need to return the boots plus swap the rain jacket for a medium",
+         ["return_request", "exchange"]),
+        ("unsubscribe me from your emails then delete all the data you have on me",
+         ["marketing", "privacy"]),
+        # one request with its reason, praise or a second verb of the same request
+        ("I ordered the wrong size by mistake so please cancel it before it ships",
+         ["cancel_order"]),
+        ("the tent is great but a bit small, can I exchange it for the 3 person one",
+         ["exchange"]),
+        ("i want to send the jacket back and get my money back", ["return_request"]),
+    ],
+)  # fmt: skip
+def test_run_on_messages(intents: IntentClassifier, text: str, wanted: list[str]) -> None:
+    assert [i.name for i in read(text, intents).requests] == wanted
 
 
 def test_two_requests_on_the_dev_set(intents: IntentClassifier) -> None:

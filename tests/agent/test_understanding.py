@@ -69,6 +69,15 @@ async def test_two_requests_are_answered_in_turn(chat: Chat) -> None:
     assert [c.id for c in reply.citations] == ["returns#0"]
 
 
+async def test_a_run_on_message_gets_both_answers(chat: Chat) -> None:
+    """No punctuation or "and" between the two questions: each is answered, in order."""
+    reply = await chat.say("how many days do i have to return stuff + how do i reset my password")
+    searches = [t.args["query"] for t in reply.tool_calls if t.name == "search_help_center"]
+    assert len(searches) == 2, (reply.text, reply.tool_calls)
+    assert "return" in searches[0] and "password" in searches[1]
+    assert reply.text.index("30 days") < reply.text.index("couldn't find")
+
+
 async def test_a_question_beside_an_order_waiting_for_verification_is_answered_at_once(
     chat: Chat,
 ) -> None:
