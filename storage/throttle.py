@@ -20,7 +20,7 @@ import math
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -53,6 +53,10 @@ class Throttle(Protocol):
     async def hit(self, key: str, *, limit: int, window_s: float) -> Verdict: ...
 
     async def count(self, key: str, *, window_s: float) -> int: ...
+
+    async def counts(self, keys: Sequence[str], *, window_s: float) -> list[int]:
+        """`count` of each key, in one round trip."""
+        ...
 
     async def reset(self, key: str) -> None: ...
 
@@ -137,6 +141,19 @@ class SqlThrottle(_Keys):
             )
         return int(found or 0)
 
+    async def counts(self, keys: Sequence[str], *, window_s: float) -> list[int]:
+        """One statement for all keys (a verification checks three): each key's own query in
+        its own session cost ~1 ms of CPU apiece on a chat turn."""
+        since = self._now() - timedelta(seconds=window_s)
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(ThrottleHit.key, func.count())
+                .where(ThrottleHit.key.in_(list(keys)), ThrottleHit.at > since)
+                .group_by(ThrottleHit.key)
+            )
+            found = {key: int(n) for key, n in rows}
+        return [found.get(key, 0) for key in keys]
+
     async def reset(self, key: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(delete(ThrottleHit).where(ThrottleHit.key == key))
@@ -212,6 +229,13 @@ class RedisThrottle(_Keys):
         since = self._clock() - window_s
         return int(await self._redis.zcount(self._prefix + key, f"({since}", "+inf"))
 
+    async def counts(self, keys: Sequence[str], *, window_s: float) -> list[int]:
+        since = self._clock() - window_s
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zcount(self._prefix + key, f"({since}", "+inf")
+            return [int(n) for n in await pipe.execute()]
+
     async def reset(self, key: str) -> None:
         await self._redis.delete(self._prefix + key)
 
@@ -278,6 +302,9 @@ class MemoryThrottle(_Keys):
             return 0
         since = self._clock() - window_s
         return sum(1 for t in entry[1] if t > since)
+
+    async def counts(self, keys: Sequence[str], *, window_s: float) -> list[int]:
+        return [await self.count(key, window_s=window_s) for key in keys]
 
     async def reset(self, key: str) -> None:
         self._keys.pop(key, None)

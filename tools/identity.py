@@ -107,7 +107,7 @@ async def _record_failure(ctx: SupportContext, keys: list[str]) -> None:
 async def _locked(ctx: SupportContext, keys: list[str]) -> bool:
     settings = ctx.deps.settings
     window = settings.verify_failure_window_s
-    counts = [await ctx.deps.throttle.count(key, window_s=window) for key in keys]
+    counts = await ctx.deps.throttle.counts(keys, window_s=window)
     return (
         any(count >= settings.verify_failure_limit for count in counts)
         or ctx.failed_verifications >= settings.max_verify_attempts

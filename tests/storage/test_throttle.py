@@ -20,7 +20,14 @@ from sqlalchemy import func, select
 from storage.engine import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.tables_security import ThrottleHit
-from storage.throttle import UNLIMITED, RedisThrottle, SqlThrottle, Throttle, build_throttle
+from storage.throttle import (
+    UNLIMITED,
+    MemoryThrottle,
+    RedisThrottle,
+    SqlThrottle,
+    Throttle,
+    build_throttle,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRES_ADMIN = os.environ.get(
@@ -162,6 +169,20 @@ async def test_keys_are_independent_and_reset_clears_one(backend: Backend) -> No
     assert (await throttle.hit(a, limit=2, window_s=3600)).allowed
 
 
+async def test_counts_reads_several_keys_at_once(backend: Backend) -> None:
+    """What a verification checks (order, email, IP) in one round trip, each key's own count,
+    in the order asked, a key with no events 0, an event that left the window not counted."""
+    throttle = backend.throttle
+    order, email, ip = (throttle.key("test:verify", v) for v in ("#1043", "a@b.c", "10.0.0.1"))
+    for _ in range(3):
+        await throttle.hit(order, limit=100, window_s=600)
+    backend.clock.now += 400
+    await throttle.hit(email, limit=100, window_s=600)
+    assert await throttle.counts([ip, order, email], window_s=600) == [0, 3, 1]
+    assert await throttle.counts([order, email], window_s=300) == [0, 1]
+    assert await throttle.counts([], window_s=600) == []
+
+
 async def test_stored_keys_reveal_no_personal_data(backend: Backend) -> None:
     throttle = backend.throttle
     await throttle.hit(throttle.key("verify:email", "ada@example.com"), limit=5, window_s=60)
@@ -243,3 +264,14 @@ async def test_build_throttle_chooses_redis_when_configured(tmp_path: Path) -> N
         await chosen.close()
     finally:
         await engine.dispose()
+
+
+async def test_memory_throttle_counts_like_count() -> None:
+    clock = Clock()
+    throttle = MemoryThrottle(secret=SECRET, clock=clock)
+    a, b = throttle.key("test:msg", "1"), throttle.key("test:msg", "2")
+    await throttle.hit(a, limit=10, window_s=60)
+    clock.now += 30
+    await throttle.hit(a, limit=10, window_s=60)
+    assert await throttle.counts([a, b], window_s=60) == [2, 0]
+    assert await throttle.counts([a, b], window_s=20) == [1, 0]
