@@ -86,6 +86,8 @@ def parts(text: str) -> list[str]:
 # request. `understand.read` keeps a cut only when the intent model reads both sides surely as
 # two different requests, which the rules cannot tell.
 _JOINER = re.compile(r"^(?:and|also|plus|then|but|\+|&|-|–|—)$|,$|;$|\)$", re.IGNORECASE)
+# ... of which these join two things explicitly (a comma or "but" may join a reason)
+_JOINING_WORD = re.compile(r"^(?:and|also|plus|then|\+|&|-|–|—)$", re.IGNORECASE)
 _BECAUSE = re.compile(r"^(?:so|because|cause|cos|therefore|hence)$", re.IGNORECASE)
 OPENS_REQUEST = re.compile(
     r"^(?:(?:can|could|may)\s+(?:i|you|we)|i\s+(?:just\s+)?(?:want|need|wanna|would|'d)|"
@@ -101,8 +103,6 @@ _DANGLING = re.compile(
     r"with|is|are|was|that|if|what|how|honestly|just|really|about|on|in|at)$",
     re.IGNORECASE,
 )
-# ... of which these join two things explicitly (a comma or "but" may join a reason)
-_JOINING_WORD = re.compile(r"^(?:and|also|plus|then|\+|&|-|–|—)$", re.IGNORECASE)
 MAX_CUTS = 2
 _MIN_SIDE_WORDS = 3
 
