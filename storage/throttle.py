@@ -134,12 +134,7 @@ class SqlThrottle(_Keys):
         return verdict
 
     async def count(self, key: str, *, window_s: float) -> int:
-        since = self._now() - timedelta(seconds=window_s)
-        async with self._sessions() as session:
-            found = await session.scalar(
-                select(func.count()).where(ThrottleHit.key == key, ThrottleHit.at > since)
-            )
-        return int(found or 0)
+        return (await self.counts([key], window_s=window_s))[0]
 
     async def counts(self, keys: Sequence[str], *, window_s: float) -> list[int]:
         """One statement for all keys (a verification checks three): each key's own query in

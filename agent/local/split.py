@@ -85,9 +85,16 @@ def parts(text: str) -> list[str]:
 # trust. Their candidate cuts: after a joining word or sign, or before words that open a
 # request. `understand.read` keeps a cut only when the intent model reads both sides surely as
 # two different requests, which the rules cannot tell.
-_JOINER = re.compile(r"^(?:and|also|plus|then|but|\+|&|-|–|—)$|,$|;$|\)$", re.IGNORECASE)
-# ... of which these join two things explicitly (a comma or "but" may join a reason)
-_JOINING_WORD = re.compile(r"^(?:and|also|plus|then|\+|&|-|–|—)$", re.IGNORECASE)
+_JOIN = r"and|also|plus|then|\+|&|-|–|—"  # words and signs that join two things explicitly
+# a cut after one of them, or after "but", a comma, a semicolon or a closing bracket
+_JOINER = re.compile(rf"^(?:{_JOIN}|but)$|[,;)]$", re.IGNORECASE)
+# a cut joined explicitly (a comma or "but" may join a reason to its request)
+_JOINING_WORD = re.compile(rf"^(?:{_JOIN})$", re.IGNORECASE)
+# what a side loses at the cut
+_LEADING_JOINERS = re.compile(
+    rf"^(?:\s*(?:{_JOIN}|but|so|,|;|separate\s+thing[,:]?)\s+)+", re.IGNORECASE
+)
+_TRAILING_JOINERS = re.compile(rf"(?:\s+(?:{_JOIN}|but|so))+\s*$", re.IGNORECASE)
 _BECAUSE = re.compile(r"^(?:so|because|cause|cos|therefore|hence)$", re.IGNORECASE)
 OPENS_REQUEST = re.compile(
     r"^(?:(?:can|could|may)\s+(?:i|you|we)|i\s+(?:just\s+)?(?:want|need|wanna|would|'d)|"
@@ -105,6 +112,7 @@ _DANGLING = re.compile(
 )
 MAX_CUTS = 2
 _MIN_SIDE_WORDS = 3
+_OPENER_WORDS = 3  # the longest opener ("i just want") is three words
 
 
 @dataclass(frozen=True)
@@ -120,11 +128,12 @@ def run_on_cuts(text: str) -> list[Cut]:
     words = text.split()
     cuts: list[tuple[int, Cut]] = []
     for i in range(_MIN_SIDE_WORDS, len(words) - _MIN_SIDE_WORDS + 1):
-        rest = " ".join(words[i:])
-        if not (_JOINER.search(words[i - 1]) or OPENS_REQUEST.match(rest)):
+        opens = " ".join(words[i : i + _OPENER_WORDS])
+        if not (_JOINER.search(words[i - 1]) or OPENS_REQUEST.match(opens)):
             continue
         if _BECAUSE.match(words[i - 1]):  # what went before is the reason for what follows
             continue
+        rest = " ".join(words[i:])
         left = _TRAILING_JOINERS.sub("", " ".join(words[:i])).strip(_TRIM)
         right = _strip_joiners(rest)
         if any((c.before, c.after) == (left, right) for _, c in cuts):
@@ -137,17 +146,6 @@ def run_on_cuts(text: str) -> list[Cut]:
         cuts.append((abs(len(left) - len(right)), Cut(left, right, joined)))
     cuts.sort(key=lambda c: c[0])
     return [cut for _, cut in cuts[:MAX_CUTS]]
-
-
-_LEADING_JOINERS = re.compile(
-    r"^(?:\s*(?:and|also|plus|then|but|so|\+|&|-|–|—|,|;|separate\s+thing[,:]?)\s+)+",
-    re.IGNORECASE,
-)
-
-
-_TRAILING_JOINERS = re.compile(
-    r"(?:\s+(?:and|also|plus|then|but|so|\+|&|-|–|—))+\s*$", re.IGNORECASE
-)
 
 
 def _strip_joiners(text: str) -> str:
