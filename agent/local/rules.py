@@ -62,9 +62,13 @@ _CANCEL = re.compile(
     _I,
 )
 _CANCEL_NOT = re.compile(r"\b(polici|polic|newslett|email|mail list|text|subscript to)\b", _I)
-# "you cancelled my order", "it was canceled": a report, not a request
+# "you cancelled my order", "it was canceled": a report, not a request; and so is the customer's
+# own cancellation told first ("I cancelled order 1178 last week, ...", "cancelled my order on
+# Monday, has the refund gone through?")
 _CANCEL_PAST = re.compile(
-    r"\b(you|they|was|were|been|has|had|got|is|are|it's|which|but)\s+(\w+\s+)?cancell?ed\b", _I
+    r"\b(you|they|was|were|been|has|had|got|is|are|it's|which|but)\s+(\w+\s+)?cancell?ed\b"
+    r"|^\W*((i|we)\s+)?(already\s+|just\s+)?cancell?ed\b",
+    _I,
 )
 _CANCEL_WANTED = re.compile(r"\b(want|need|like|get|have)\s+(\S+\s+){0,2}cancell?ed\b", _I)
 _RETURN = re.compile(
@@ -84,7 +88,7 @@ _RETURN_FIRST = re.compile(
 # "I returned it weeks ago": the customer reports a return, maybe asks about the refund
 _RETURN_PAST = re.compile(
     r"\b(i|we|i've|i have|already|was|were|been|had|has)\s+(already\s+)?"
-    r"(returned|sent (it|them|\w+) back)\b"
+    r"(returned|sent (it|them|\w+) back)\b|^\W*(already\s+)?returned\b"
     # "the courier returned my parcel to you": a delivery problem, not a return request
     r"|\b(courier|driver|carrier|post office|ups|usps|fedex|dhl|they|it|you)\s+(has\s+)?returned\b",
     _I,

@@ -24,6 +24,22 @@ RUN_ON_REPORT_CONFIDENCE = 0.9
 # praise or a remark beside a request is its context ("the boots are great but too small, can
 # I exchange them"), not a request of its own
 _NOT_RUN_ON = SMALL_TALK | DIALOGUE_ACTS | {OUT_OF_SCOPE, "feedback"}
+# What the customer did, told first ("returned a jacket ages ago never got my refund", "forgot
+# to use my discount code, can you apply it"), is the context of what follows, not a request;
+# a side that tells it and a problem ("returned the tent 3 weeks ago no refund yet") is one
+_OWN_PAST = re.compile(
+    r"^\W*((i|we)\s+)?(already\s+|just\s+)?(returned|cancell?ed|sent|bought|ordered|forgot|"
+    r"placed|paid|used|applied|exchanged|swapped)\b",
+    re.IGNORECASE,
+)
+_ACTIONS = frozenset({"return_request", "cancel_order", "exchange", "order_change"})
+# A second side that names nothing new but points back at the first ("please sort it", "how do i
+# do that", "can you apply it to my order") asks about the first side's subject
+_POINTS_BACK = re.compile(
+    r"\b(sort|apply|fix|do|change|add|process|handle|undo)\s+"
+    r"(it|them|that|this)\b(?!\s+(order|one|item|parcel|package))",
+    re.IGNORECASE,
+)
 _FIRST = re.compile(r"\b(first|former|1st|option 1|the 1st|1)\b", re.IGNORECASE)
 _SECOND = re.compile(r"\b(second|latter|2nd|option 2|the other|2)\b", re.IGNORECASE)
 _LETTERS = re.compile(r"[A-Za-z]+")
@@ -100,6 +116,10 @@ def _run_on(text: str, cuts: list[Cut], intents: IntentClassifier) -> Reading:
         if left.name == right.name or whole.name not in (left.name, right.name):
             continue
         if any(i.name in _NOT_RUN_ON for i in pair):
+            continue
+        if (_OWN_PAST.match(cut.before) and left.name in _ACTIONS) or _POINTS_BACK.search(
+            cut.after
+        ):
             continue
         if not all(i.rule or (i.score >= RUN_ON_CONFIDENCE and not i.ambiguous) for i in pair):
             continue

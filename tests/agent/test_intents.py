@@ -81,6 +81,11 @@ def test_the_calibration_is_a_fit_not_a_default() -> None:
         ("I returned it weeks ago and no refund yet", "refund_status"),
         ("you cancelled my order but I haven't got my money back", None),
         ("my order was canceled, why?", None),
+        # the customer's own cancellation or return, told before what they ask
+        ("I canceled order 3310 on friday but the charge is still pending", None),
+        ("cancelled the boots yesterday, when does the money come back", None),
+        ("returned the fleece last month, still waiting", None),
+        ("cancel it, I already returned the other one", "cancel_order"),
         ("what is your cancellation policy", None),
         ("how do I change the email address on my account", None),
     ],
@@ -275,6 +280,12 @@ def test_run_on_cuts() -> None:
         ("the tent is great but a bit small, can I exchange it for the 3 person one",
          ["exchange"]),
         ("i want to send the jacket back and get my money back", ["return_request"]),
+        # the customer's own past action told first, or a second side that only points back
+        ("cancelled the order on tuesday is my refund on its way", ["refund_status"]),
+        ("I got charged twice for order 5521 please sort it", ["payment_billing"]),
+        ("forgot to put my promo code in at checkout can you apply it to the order",
+         ["promo_code"]),
+        ("i'd rather swap these boots than send them back, how do i do that", ["exchange"]),
     ],
 )  # fmt: skip
 def test_run_on_messages(intents: IntentClassifier, text: str, wanted: list[str]) -> None:
