@@ -186,6 +186,17 @@ class IntentClassifier:
             _with_text(intent, text) for intent, text in zip(found, cleaned, strict=True) if intent
         ]
 
+    async def prefetch(self, texts: Sequence[str], *, language: str = "en") -> None:
+        """Embeds ahead, batched with other turns (the embedder's `prefetch`), the texts that
+        `classify_many(texts)` will give the model: those no rule decides."""
+        ahead = getattr(self._embedder, "prefetch", None)
+        if ahead is None:
+            return
+        cleaned = [self.clean(t, language) for t in texts]
+        wanted = [self.features(t, language) for t in cleaned if self._rule(t, language) is None]
+        if wanted:
+            await ahead(wanted)
+
     @staticmethod
     def _rule(text: str, language: str) -> Intent | None:
         if rules.wants_person(text, language):

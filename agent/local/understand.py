@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from agent.local import rules
+from agent.local.entities import extract
 from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import DIALOGUE_ACTS, SMALL_TALK, Intent, IntentClassifier
 from agent.local.normalize import dictionary_words
@@ -102,6 +104,21 @@ def read(text: str, intents: IntentClassifier) -> Reading:
         # take?"): the question says what is wanted, the context only colours the whole
         return Reading("en", [asks[0]])
     return Reading("en", [whole])
+
+
+async def prefetch(text: str, intents: IntentClassifier, formats: Any = None) -> None:
+    """Embeds what `read(text)` will classify before the (synchronous) engine reads it, so that
+    the turns of many customers are embedded in one batch. Skipped where the engine reads no
+    intent: details alone ("#1234, ada@example.com") and other languages."""
+    found = extract(text, formats=formats)
+    if (found.any and not found.leftover_words) or language_of(text) != "en":
+        return
+    pieces = parts(text)
+    if len(pieces) > 1:
+        await intents.prefetch([text, *pieces])
+        return
+    cuts = run_on_cuts(text) if len(text.split()) >= RUN_ON_WORDS else []
+    await intents.prefetch([text, *(side for cut in cuts for side in (cut.before, cut.after))])
 
 
 def _run_on(text: str, cuts: list[Cut], intents: IntentClassifier) -> Reading:

@@ -332,3 +332,33 @@ def test_every_language_says_the_same_things() -> None:
     assert set(re.findall(r"{(\w+)}", phrase("clarify", first="{first}", second="{second}"))) == {
         "first", "second",
     }  # fmt: skip
+
+
+async def test_the_engine_reads_concurrent_messages_from_one_embedding_batch(
+    intents: IntentClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """understand.prefetch embeds what `read` will classify, batched across turns; details
+    alone and rule-read messages embed nothing."""
+    import asyncio
+    from collections import OrderedDict
+
+    from agent.local.understand import prefetch
+
+    embedder = intents.embedder  # trained already: only the messages are embedded below
+    calls: list[list[str]] = []
+    encode = embedder._encode
+    monkeypatch.setattr(embedder, "_cache", OrderedDict())
+    monkeypatch.setattr(
+        embedder, "_encode", lambda texts: calls.append(list(texts)) or encode(texts)
+    )
+    messages = [
+        "do u ship to canada",
+        "what material is the rain jacket",
+        "#2041 ada@example.com",  # details only
+        "cancel my order please",  # a rule reads it
+    ]
+    await asyncio.gather(*(prefetch(m, intents) for m in messages))
+    assert len(calls) == 1 and len(calls[0]) == 2
+    readings = [read(m, intents).requests[0].name for m in messages[:2]]
+    assert readings == ["international", "product_question"]
+    assert len(calls) == 1  # read() found both in the cache

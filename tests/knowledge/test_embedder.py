@@ -77,3 +77,48 @@ def test_long_texts_are_embedded_in_smaller_batches() -> None:
         assert len(group) == 1 or len(group) * width * width <= embedder_module._ATTENTION_BUDGET
     assert [len(g) for g in groups[:2]] == [64, 36]  # short texts: full batches
     assert max(len(g) for g in groups if lengths[g[0]] == 256) == 2
+
+
+class _Counting(MiniLMEmbedder):
+    """Records every batch the model is run on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoded: list[list[str]] = []
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded.append(list(texts))
+        return super()._encode(texts)
+
+
+async def test_prefetch_batches_the_texts_of_concurrent_turns() -> None:
+    import asyncio
+
+    embedder = _Counting()
+    texts = ["where is my order", "do you ship to canada", "how long do refunds take"]
+    # three turns that reach the prefetch in the same pass of the event loop, one twice
+    await asyncio.gather(*(embedder.prefetch([t]) for t in [*texts, texts[0]]))
+    assert embedder.encoded == [texts]  # one model call for all, each text once
+    # the turns' own embed() calls are cache hits, alone or as a few texts at once
+    vectors = np.stack([embedder.embed([t])[0] for t in texts])
+    assert embedder.embed(texts[:2]).shape == (2, 384)
+    assert embedder.encoded == [texts]
+    alone = MiniLMEmbedder(cache_size=0).embed(texts)
+    assert np.allclose(vectors, alone, atol=1e-4)
+    # a text already cached is not encoded again; a few texts call the model for the new one only
+    await embedder.prefetch([texts[1]])
+    embedder.embed([texts[2], "cancel my order"])
+    assert embedder.encoded == [texts, ["cancel my order"]]
+
+
+async def test_a_cancelled_turn_does_not_cancel_the_batch_others_wait_on() -> None:
+    import asyncio
+
+    embedder = _Counting()
+    first = asyncio.ensure_future(embedder.prefetch(["where is my order"]))
+    second = asyncio.ensure_future(embedder.prefetch(["where is my order", "hello there"]))
+    await asyncio.sleep(0)  # both are waiting on the flush
+    first.cancel()
+    await second  # completes, not CancelledError
+    assert embedder.encoded == [["where is my order", "hello there"]]
+    assert "where is my order" in embedder._cache
