@@ -20,7 +20,8 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.tables import Conversation, utcnow
+from storage import fastpath
+from storage.tables import utcnow
 from storage.tables_security import Lease
 
 log = logging.getLogger(__name__)
@@ -105,28 +106,11 @@ async def run_as_singleton(
 async def claim_turn(
     session: AsyncSession, conversation_id: str, holder: str, *, ttl_s: float
 ) -> bool:
-    """Inside the caller's transaction: this worker may run the conversation's next bot turn."""
-    now = utcnow()
-    taken = await session.execute(
-        update(Conversation)
-        .where(
-            Conversation.id == conversation_id,
-            or_(
-                Conversation.turn_holder.is_(None),
-                Conversation.turn_holder == holder,
-                Conversation.turn_until < now,
-            ),
-        )
-        .values(turn_holder=holder, turn_until=now + timedelta(seconds=ttl_s))
-        .execution_options(synchronize_session=False)
-    )
-    return bool(taken.rowcount)
+    """Inside the caller's transaction: this worker may run the conversation's next bot turn
+    (the lease is free, lapsed or already its own). Straight through the driver: it runs on
+    every turn (storage/fastpath.py)."""
+    return await fastpath.claim_turn(session, conversation_id, holder, ttl_s=ttl_s)
 
 
 async def release_turn(session: AsyncSession, conversation_id: str, holder: str) -> None:
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.turn_holder == holder)
-        .values(turn_holder=None, turn_until=None)
-        .execution_options(synchronize_session=False)
-    )
+    await fastpath.release_turn(session, conversation_id, holder)

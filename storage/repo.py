@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from masking import mask_args, mask_result
-from storage.tables import AuditEntry, Conversation, Escalation, Message, Owner, new_id, utcnow
+from storage import fastpath
+from storage.tables import AuditEntry, Conversation, Escalation, Message, Owner, utcnow
 
 
 async def create_conversation(session: AsyncSession, *, channel: str) -> Conversation:
@@ -62,36 +63,12 @@ async def append_messages(
     *,
     after_seq: int | None = None,
 ) -> list[Message]:
-    """Adds messages at the end of the conversation with one seq lookup and one flush. seq is
-    unique per conversation, so two writers racing for the same slot make one of them fail
-    rather than interleave silently. `after_seq`: the last seq the caller just read in this
-    transaction (saves the lookup)."""
-    seq = after_seq
-    if seq is None:
-        seq = await session.scalar(
-            select(func.coalesce(func.max(Message.seq), 0)).where(
-                Message.conversation_id == conversation_id
-            )
-        )
-    now = utcnow()
-    values = [
-        {
-            "client_id": None,
-            "reply_to": None,
-            "payload": None,
-            "text": "",
-            **row,
-            "id": new_id(),
-            "conversation_id": conversation_id,
-            "seq": (seq or 0) + i,
-            "created_at": now,
-            "citations": row.get("citations") or [],
-        }
-        for i, row in enumerate(rows, start=1)
-    ]
-    await _insert(session, Message, values)
-    # plain objects, not tracked by the session: the rows are written already
-    return [Message(**v) for v in values]
+    """Adds messages at the end of the conversation with one seq lookup and one INSERT,
+    straight through the driver (storage/fastpath.py). seq is unique per conversation, so two
+    writers racing for the same slot make one of them fail rather than interleave silently.
+    `after_seq`: the last seq the caller just read in this transaction (saves the lookup).
+    The messages come back as plain objects, not tracked by the session."""
+    return await fastpath.append_messages(session, conversation_id, rows, after_seq=after_seq)
 
 
 async def _insert(session: AsyncSession, entity: Any, values: list[dict[str, Any]]) -> None:
@@ -204,13 +181,18 @@ async def add_escalation(
 
 
 async def add_audit(session: AsyncSession, *, masked: bool = False, **fields: Any) -> None:
-    """Every audit row passes here, so every writer's args and result are masked. `masked`:
-    the caller (the tool layer) already did it, outside the transaction."""
+    """Every audit row passes here or through audit_row, so every writer's args and result are
+    masked. `masked`: the caller (the tool layer) already did it, outside the transaction."""
+    row = audit_row(masked=masked, **fields)
+    await _insert(session, AuditEntry, [{**row, "created_at": utcnow()}])
+
+
+def audit_row(*, masked: bool = False, **fields: Any) -> dict[str, Any]:
+    """An audit row's fields, masked (see add_audit), without its time."""
     if not masked:
         fields["args"] = mask_args(fields.get("args") or {})
         fields["result"] = mask_result(str(fields.get("result") or ""))
-    row = {"args": {}, "decision": None, "result": "", "conversation_id": None, **fields}
-    await _insert(session, AuditEntry, [{**row, "created_at": utcnow()}])
+    return {"args": {}, "decision": None, "result": "", "conversation_id": None, **fields}
 
 
 async def confirm_owner_version(session: AsyncSession, conversation_id: str, version: int) -> bool:
@@ -223,7 +205,7 @@ async def confirm_owner_version(session: AsyncSession, conversation_id: str, ver
     return result.rowcount == 1
 
 
-KEEP: Any = object()  # finish_turn: leave the engine state as it is
+KEEP: Any = fastpath.KEEP  # finish_turn: leave the engine state as it is
 
 
 async def finish_turn(
@@ -236,18 +218,13 @@ async def finish_turn(
 ) -> bool:
     """The bot's reply transaction in one statement: the compare-and-set on owner_version
     (confirm_owner_version), the engine state and the turn lease of `release_holder` given
-    back. False, and nothing changed, when someone changed the owner since `version`."""
-    values: dict[str, Any] = {"updated_at": utcnow()}
-    if engine_state is not KEEP:
-        values["engine_state"] = engine_state
-    if release_holder is not None:
-        mine = Conversation.turn_holder == release_holder
-        values["turn_holder"] = case((mine, None), else_=Conversation.turn_holder)
-        values["turn_until"] = case((mine, None), else_=Conversation.turn_until)
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.owner_version == version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    back. False, and nothing changed, when someone changed the owner since `version`.
+    (storage/fastpath.py runs it, and also says what the reply's rows follow.)"""
+    last = await fastpath.finish_turn(
+        session,
+        conversation_id,
+        version=version,
+        engine_state=engine_state,
+        release_holder=release_holder,
     )
-    return result.rowcount == 1
+    return last is not None
