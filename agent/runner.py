@@ -29,13 +29,13 @@ from agent.events import (
 )
 from agent.guardrails import ReplyLinkStream
 from agent.history import to_langchain, to_payload
-from agent.turn_result import record_outcomes, reply_citations, reply_flags, result_from_row
+from agent.turn_result import outcome_events, reply_citations, reply_flags, result_from_row
 from agent.turn_start import HISTORY_WINDOW as HISTORY_WINDOW  # re-exported for callers
 from agent.turn_start import Opened, open_turn
 from agent.turns import TurnClaim, TurnOrder
 from errors import ProtocolError, ToolError
 from knowledge.links import TrustedLinks
-from storage import repo
+from storage import fastpath, repo
 from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
 from tools.base import tool_label
 from tools.context import SupportContext, ToolCallRecord, ToolDeps
@@ -250,17 +250,19 @@ class Runner:
         reply: Message | None = None
         latency_ms = int((time.perf_counter() - started) * 1000)
         async with self._deps.sessions.begin() as session:
-            for entry in ctx.pending_audit:
-                await repo.add_audit(session, **entry)
+            # the reply's statements go straight through the driver (storage/fastpath.py)
+            if ctx.pending_audit:
+                await fastpath.add_audit(session, [repo.audit_row(**e) for e in ctx.pending_audit])
             # kept on the conversation, not only in the message window: a long conversation
             # must not forget that the customer was verified or which flow was open
-            if await repo.finish_turn(
+            last_seq = await fastpath.finish_turn(
                 session,
                 conversation.id,
                 version=ctx.owner_version,
                 engine_state=(engine or None) if engine is not repo.KEEP else repo.KEEP,
                 release_holder=claim.lease_holder if claim is not None else None,
-            ):
+            )
+            if last_seq is not None:
                 rows_out: list[dict[str, Any]] = [
                     {"role": "tool", "text": "", "payload": to_payload(m)}
                     for m in new_messages
@@ -275,8 +277,13 @@ class Runner:
                         "payload": to_payload(final),
                     }
                 )
-                reply = (await repo.append_messages(session, conversation.id, rows_out))[-1]
-                record_outcomes(session, conversation, customer_msg, ctx, final, latency_ms)
+                written = await fastpath.append_messages(
+                    session, conversation.id, rows_out, after_seq=last_seq
+                )
+                reply = written[-1]
+                await fastpath.add_outcomes(
+                    session, outcome_events(conversation, customer_msg, ctx, final, latency_ms)
+                )
             else:
                 # a human took over while the bot was thinking: the bot stays silent
                 if claim is not None:

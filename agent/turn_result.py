@@ -23,16 +23,16 @@ _TOOL_INTENT = {
 }
 
 
-def record_outcomes(
-    session: Any,
+def outcome_events(
     conversation: Conversation,
     customer_msg: Message,
     ctx: SupportContext,
     final: AIMessage,
     latency_ms: int,
-) -> None:
-    """Outcome events of a bot answer, in its commit (docs/metrics.md): the turn with its
-    latency and intent, and a resolution when the customer said the answer solved it."""
+) -> list[dict[str, Any]]:
+    """Outcome events of a bot answer, for its commit (docs/metrics.md; the fields of
+    storage/outcomes.py record): the turn with its latency and intent, and a resolution when
+    the customer said the answer solved it."""
     engine = (final.response_metadata or {}).get("engine") or {}
     tools = [c.name for c in ctx.tool_calls]
     intent = (
@@ -40,27 +40,30 @@ def record_outcomes(
         or engine.get("flow")
         or _TOOL_INTENT.get(tools[0] if tools else "", "chat")
     )
-    outcomes.record(
-        session,
-        OutcomeKind.TURN,
-        conversation_id=conversation.id,
-        channel=conversation.channel,
-        score=latency_ms,
-        detail={
-            "intent": intent,
-            "engine": "local" if "engine" in final.response_metadata else "llm",
-            "answered": not reply_flags(final, ctx)["unanswered"],
-            "escalated": ctx.escalation is not None,
-        },
-    )
+    events: list[dict[str, Any]] = [
+        {
+            "kind": OutcomeKind.TURN,
+            "conversation_id": conversation.id,
+            "channel": conversation.channel,
+            "score": latency_ms,
+            "detail": {
+                "intent": intent,
+                "engine": "local" if "engine" in final.response_metadata else "llm",
+                "answered": not reply_flags(final, ctx)["unanswered"],
+                "escalated": ctx.escalation is not None,
+            },
+        }
+    ]
     if outcomes.said_it_helped(customer_msg.text):
-        outcomes.record(
-            session,
-            OutcomeKind.RESOLUTION,
-            conversation_id=conversation.id,
-            channel=conversation.channel,
-            detail={"by": "customer", "how": "said_it_helped"},
+        events.append(
+            {
+                "kind": OutcomeKind.RESOLUTION,
+                "conversation_id": conversation.id,
+                "channel": conversation.channel,
+                "detail": {"by": "customer", "how": "said_it_helped"},
+            }
         )
+    return events
 
 
 def result_from_row(row: Message, conversation: Conversation, client_id: str | None) -> TurnResult:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent.turns import TurnClaim
 from errors import ProtocolError
 from helpdesk.ownership import transition
-from storage import outcomes, repo
+from storage import fastpath, outcomes, repo
 from storage.tables import Conversation, Message, Owner, PendingAction
 from storage.tables_widget import OutcomeKind
 from tools import actions
@@ -50,7 +50,7 @@ async def open_turn(
     if not await claim.claim(session, conversation.id):
         return None
     before = (
-        await repo.history(session, conversation.id, limit=HISTORY_WINDOW)
+        await fastpath.window(session, conversation.id, limit=HISTORY_WINDOW)
         if conversation_id
         else []
     )
@@ -88,9 +88,11 @@ async def open_turn(
 async def load_or_create(
     session: AsyncSession, conversation_id: str | None, channel: str
 ) -> Conversation:
+    """The conversation's row, read (or written) straight through the driver: a detached
+    object, like the messages (storage/fastpath.py)."""
     if conversation_id is None:
-        return await repo.create_conversation(session, channel=channel)
-    conversation = await repo.get_conversation(session, conversation_id)
+        return await fastpath.create_conversation(session, channel=channel)
+    conversation = await fastpath.conversation(session, conversation_id)
     if conversation is None:
         raise ProtocolError("conversation_not_found", "That conversation does not exist.")
     return conversation

@@ -84,7 +84,7 @@ async def test_a_turn_that_fails_before_its_commit_gives_the_lease_back(
     async def broken(*_args: Any, **_kwargs: Any) -> bool:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(runner_module.repo, "finish_turn", broken)
+    monkeypatch.setattr(runner_module.fastpath, "finish_turn", broken)
     with pytest.raises(RuntimeError):
         await collect(
             services.runner.run_turn(
