@@ -1,5 +1,7 @@
 """CPU per database operation of a chat turn: through the project's storage layer (SQLAlchemy's
-async session, as the turn runs them) and the same SQL straight through the driver.
+async session, as the turn ran them before storage/fastpath.py), through the fast path (the
+driver connection under the same session's transaction, as the turn runs them now) and the same
+SQL straight through the driver.
 
     .venv/bin/python -m bench.db_statements                      # PostgreSQL and SQLite
     .venv/bin/python -m bench.db_statements --only sqlite --rounds 1000
@@ -41,10 +43,16 @@ async def _cpu_per_op(op: Op, rounds: int) -> float:
     return statistics.median(samples)
 
 
-async def _layer_ops(url: str) -> tuple[dict[str, Op], str, Callable[[], Awaitable[None]]]:
-    """The storage layer's operations over a fresh schema, and one conversation's id."""
-    from storage import migrate, repo
+async def _layer_ops(
+    url: str,
+) -> tuple[dict[str, Op], dict[str, Op], str, Callable[[], Awaitable[None]]]:
+    """The storage layer's operations over a fresh schema (through the session's statements,
+    then through the fast path), and one conversation's id."""
+    from sqlalchemy import update
+
+    from storage import fastpath, migrate, repo
     from storage.engine import Sessions, make_engine
+    from storage.tables import Conversation
 
     engine = make_engine(url)
     await migrate.upgrade(engine)
@@ -63,13 +71,30 @@ async def _layer_ops(url: str) -> tuple[dict[str, Op], str, Callable[[], Awaitab
         async with sessions.begin() as session:
             await repo.get_conversation(session, cid)
 
+    async def finish() -> None:  # the Core statement repo.finish_turn ran before the fast path
+        async with sessions.begin() as session:
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == cid, Conversation.owner_version == 0)
+                .values(engine_state={"flow": None})
+                .execution_options(synchronize_session=False)
+            )
+
     async def history() -> None:
         async with sessions.begin() as session:
             await repo.history(session, cid, limit=60)
 
-    async def finish() -> None:
+    async def fast_conversation() -> None:
         async with sessions.begin() as session:
-            await repo.finish_turn(session, cid, version=0, engine_state={"flow": None})
+            await fastpath.conversation(session, cid)
+
+    async def fast_window() -> None:
+        async with sessions.begin() as session:
+            await fastpath.window(session, cid, limit=60)
+
+    async def fast_finish() -> None:
+        async with sessions.begin() as session:
+            await fastpath.finish_turn(session, cid, version=0, engine_state={"flow": None})
 
     ops = {
         "write transaction, no statement": empty_write,
@@ -77,7 +102,13 @@ async def _layer_ops(url: str) -> tuple[dict[str, Op], str, Callable[[], Awaitab
         "message window, 8 rows (transaction + 1 SELECT)": history,
         "reply compare-and-set (transaction + 1 UPDATE)": finish,
     }
-    return ops, cid, engine.dispose
+    fast = {
+        "write transaction, no statement": empty_write,
+        "conversation row (transaction + 1 SELECT)": fast_conversation,
+        "message window, 8 rows (transaction + 1 SELECT)": fast_window,
+        "reply compare-and-set (transaction + 1 UPDATE)": fast_finish,
+    }
+    return ops, fast, cid, engine.dispose
 
 
 async def _pg_raw_ops(cid: str) -> tuple[dict[str, Op], Callable[[], Awaitable[None]]]:
@@ -167,7 +198,7 @@ async def _measure(database: str, rounds: int) -> list[dict[str, Any]]:
         tmp = tempfile.TemporaryDirectory(prefix="bench-db-")
         path = Path(tmp.name) / "support.db"
         url = f"sqlite+aiosqlite:///{path}"
-    layer, cid, dispose = await _layer_ops(url)
+    layer, fast, cid, dispose = await _layer_ops(url)
     if database == "postgres":
         raw, close = await _pg_raw_ops(cid)
     else:
@@ -180,6 +211,7 @@ async def _measure(database: str, rounds: int) -> list[dict[str, Any]]:
                     "database": database,
                     "operation": name,
                     "storage_layer_ms": round(await _cpu_per_op(op, rounds), 3),
+                    "fast_path_ms": round(await _cpu_per_op(fast[name], rounds), 3),
                     "driver_ms": round(await _cpu_per_op(raw[name], rounds), 3),
                     # rows the driver's statement read or changed: the same work as the layer's
                     "driver_rows": await raw[name](),
@@ -208,12 +240,15 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print("| database | operation | storage layer, ms CPU | driver alone, ms CPU |")
-    print("|---|---|---:|---:|")
+    print(
+        "| database | operation | storage layer, ms CPU | fast path, ms CPU "
+        "| driver alone, ms CPU |"
+    )
+    print("|---|---|---:|---:|---:|")
     for row in rows:
         print(
             f"| {row['database']} | {row['operation']} | {row['storage_layer_ms']} "
-            f"| {row['driver_ms']} |"
+            f"| {row['fast_path_ms']} | {row['driver_ms']} |"
         )
 
 
