@@ -44,10 +44,10 @@ async def open_turn(
 ) -> Opened | None:
     """The turn's first transaction: the customer's message committed (so it can be
     acknowledged), the window the bot reads. None when another worker holds the turn."""
-    conversation = await load_or_create(session, conversation_id, channel)
     # one bot turn at a time per conversation, whichever worker got the message: a message
     # waits (unacknowledged) until the previous turn has committed
-    if not await claim.claim(session, conversation.id):
+    conversation = await claim_conversation(session, claim, conversation_id, channel)
+    if conversation is None:
         return None
     before = (
         await fastpath.window(session, conversation.id, limit=HISTORY_WINDOW)
@@ -83,6 +83,32 @@ async def open_turn(
         await claim.release(session)
     rows = rows if run_bot else []
     return Opened(conversation, customer_msg, replay, run_bot, rows, pending, retried)
+
+
+async def claim_conversation(
+    session: AsyncSession, claim: TurnClaim, conversation_id: str | None, channel: str
+) -> Conversation | None:
+    """The conversation (started when new) with the turn's lease taken; None when another
+    worker holds the lease. Across workers it is one statement either way: the INSERT of a new
+    conversation carries the lease, and the lease UPDATE returns the row it claimed."""
+    terms = claim.lease_terms
+    if terms is None:
+        conversation = await load_or_create(session, conversation_id, channel)
+        await claim.claim(session, conversation.id)  # no lease to take: always True
+        return conversation
+    holder, ttl_s = terms
+    if conversation_id is None:
+        conversation = await fastpath.create_conversation(
+            session, channel=channel, lease=(holder, ttl_s)
+        )
+    else:
+        claimed = await fastpath.claim_conversation(session, conversation_id, holder, ttl_s=ttl_s)
+        if claimed is None:
+            await load_or_create(session, conversation_id, channel)  # raises if there is none
+            return None
+        conversation = claimed
+    claim.taken(conversation.id)
+    return conversation
 
 
 async def load_or_create(

@@ -57,6 +57,16 @@ class TurnClaim:
         return self.held
 
     @property
+    def lease_terms(self) -> tuple[str, float] | None:
+        """(holder, ttl_s) of the lease this turn takes; None without workers (no lease)."""
+        return (self._order.holder, self._order.ttl_s) if self._order.across_workers else None
+
+    def taken(self, conversation_id: str) -> None:
+        """The caller's transaction took the lease on `conversation_id` (with lease_terms)."""
+        self.conversation_id = conversation_id
+        self.held = True
+
+    @property
     def lease_holder(self) -> str | None:
         """Who holds the lease for this turn (None when no lease is held): for a statement that
         releases it along with other work (storage/repo.py finish_turn)."""

@@ -256,8 +256,11 @@ async def conversation(session: AsyncSession, conversation_id: str) -> Conversat
     return found[0] if found else None
 
 
-async def create_conversation(session: AsyncSession, *, channel: str) -> Conversation:
-    """A new conversation owned by the bot (repo.create_conversation: the same columns)."""
+async def create_conversation(
+    session: AsyncSession, *, channel: str, lease: tuple[str, float] | None = None
+) -> Conversation:
+    """A new conversation owned by the bot (repo.create_conversation: the same columns), with
+    the turn lease of `lease` = (holder, ttl_s) taken (claim_turn) when given."""
     now = utcnow()
     values: dict[str, Any] = {
         "id": new_id(),
@@ -268,6 +271,9 @@ async def create_conversation(session: AsyncSession, *, channel: str) -> Convers
         "created_at": now,
         "updated_at": now,
     }
+    if lease is not None:
+        values["turn_holder"] = lease[0]
+        values["turn_until"] = now + timedelta(seconds=lease[1])
     await insert(session, Conversation, [values])
     empty = dict.fromkeys(
         ("owner_staff_id", "verified_customer_id", "verified_at", "engine_state")
@@ -339,6 +345,24 @@ async def claim_turn(
         [conversation_id, holder, driver.time(now + timedelta(seconds=ttl_s)), driver.time(now)],
     )
     return changed == 1
+
+
+async def claim_conversation(
+    session: AsyncSession, conversation_id: str, holder: str, *, ttl_s: float
+) -> Conversation | None:
+    """claim_turn and the conversation's row in one statement: the row as the claim left it,
+    or None when another holder has the lease (or there is no such conversation)."""
+    driver = await _driver(session)
+    table = Conversation.__table__
+    now = utcnow()
+    rows = await driver.fetch(
+        "UPDATE conversations SET turn_holder = $2, turn_until = $3, updated_at = $4 "
+        "WHERE id = $1 AND (turn_holder IS NULL OR turn_holder = $2 OR turn_until < $4) "
+        f"RETURNING {_columns(table)}",
+        [conversation_id, holder, driver.time(now + timedelta(seconds=ttl_s)), driver.time(now)],
+    )
+    found = _detached(Conversation, table, driver, rows)
+    return found[0] if found else None
 
 
 async def release_turn(session: AsyncSession, conversation_id: str, holder: str) -> None:

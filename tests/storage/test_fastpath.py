@@ -273,3 +273,19 @@ async def test_outcome_and_audit_rows_read_back_through_the_orm(sessions: Any) -
     ]
     assert len(audit) == 1 and audit[0].ok is True and audit[0].tool == "get_order"
     assert "ada@example.com" not in str(audit[0].args)  # masked on the way in
+
+
+async def test_the_lease_taken_with_the_row_it_claims(sessions: Any) -> None:
+    async with sessions.begin() as session:
+        # a new conversation starts with the lease of the turn that started it
+        cid = (await fastpath.create_conversation(session, channel="web", lease=("w1", 30))).id
+    async with sessions.begin() as session:
+        assert await fastpath.claim_conversation(session, cid, "w2", ttl_s=30) is None
+        assert await fastpath.claim_conversation(session, "no-such-id", "w2", ttl_s=30) is None
+        claimed = await fastpath.claim_conversation(session, cid, "w1", ttl_s=30)
+    async with sessions() as session:
+        loaded = await session.get(Conversation, cid)
+    assert claimed is not None and loaded is not None
+    # the row the claim returns is the row as the ORM reads it after the claim
+    assert columns(claimed, Conversation.__table__) == columns(loaded, Conversation.__table__)
+    assert loaded.turn_holder == "w1" and loaded.turn_until is not None
