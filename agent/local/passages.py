@@ -63,6 +63,7 @@ _CONDITION = re.compile(
     re.I,
 )
 # Sentences about the article rather than the answer ("This article explains ...").
+_ASKS_IF = re.compile(r"(?i)\b(if|unless|in case|what happens)\b")
 _META = re.compile(
     r"^(this (article|page|guide) (explains|lists|covers|describes)|see (our|the) )", re.I
 )
@@ -297,12 +298,15 @@ def score_units(
     words = question_terms(question)
     dense = embed is not None and bool(question.strip())
     weight = KEYWORD_WEIGHT if dense else 1.0  # without an embedder the keywords decide
+    # a question that names its own condition ("what happens if my parcel gets lost?") is
+    # answered by the sentence about that condition, not by the section's plain rule
+    penalty = 0.0 if _ASKS_IF.search(question) else CONDITION_PENALTY
     scores = [
         np.array(
             [
                 weight * _overlap(words, f"{p.get('heading', '')} {u.plain}")
                 - (META_PENALTY if _META.match(u.plain) else 0.0)
-                - (CONDITION_PENALTY if u.kind == "sentence" and _CONDITION.match(u.plain) else 0.0)
+                - (penalty if u.kind == "sentence" and _CONDITION.match(u.plain) else 0.0)
                 for u in own
             ],
             dtype=np.float32,

@@ -109,6 +109,55 @@ def test_the_rule_is_quoted_before_its_exception(embedder: Any) -> None:
     assert "outside the US" in asked.text
 
 
+def test_a_question_that_names_its_condition_gets_the_sentence_about_it(embedder: Any) -> None:
+    """ "what happens if ..." is answered by a sentence about that "if", not the section whose
+    plain sentence is closest ("Our returns team inspects your parcel ...")."""
+    retrieved = [
+        {
+            "id": "delivery-times.md#5",
+            "title": "Delivery Times",
+            "heading": "My order is late or lost",
+            "score": 0.528,
+            "text": (
+                "If tracking has not updated for 7 days, or your parcel has not arrived 5 "
+                "business days after the estimated delivery date, contact us through the chat "
+                "assistant or by email. We will open a trace with the carrier and, if the "
+                "parcel is lost, send a replacement or give you a full refund, including "
+                "shipping, at no cost to you."
+            ),
+        },
+        {
+            "id": "refunds.md#5",
+            "title": "Refunds",
+            "heading": "Refund for a lost or damaged parcel",
+            "score": 0.542,
+            "text": (
+                "If a parcel is lost in transit or arrives damaged, you can choose a "
+                "replacement or a full refund including shipping. See the delivery times "
+                "article for lost parcels and the damaged and defective items article for "
+                "damage."
+            ),
+        },
+        {
+            "id": "returns.md#7",
+            "title": "Returns Policy",
+            "heading": "What happens after you send it back",
+            "score": 0.489,
+            "text": (
+                "Our returns team inspects your parcel within 3 business days after it arrives "
+                "at our warehouse in Reno, Nevada. You get an email when the return is received "
+                "and another when the refund is issued. See our refunds article for when the "
+                "money reaches you."
+            ),
+        },
+    ]
+    found = answer(
+        "what happens if my parcel gets lost in the mail?", retrieved, embed=embedder.embed
+    )
+    assert found.passage_id in ("delivery-times.md#5", "refunds.md#5")
+    assert "replacement" in found.text
+
+
 def test_sentences_about_the_article_are_not_quoted() -> None:
     found = answer("how long does delivery take?", [INTRO])
     assert "This article" not in found.text
