@@ -62,6 +62,7 @@ class Scored:
     cosine: float
     rrf: float
     coverage: float
+    topic: float | None = None  # see Passage.topic
 
 
 @dataclass(frozen=True)
@@ -117,4 +118,5 @@ def to_passage(scored: Scored) -> Passage:
         score=scored.cosine,
         source=str(meta.get("source", "")),
         heading=str(meta.get("heading", "")),
+        topic=scored.topic,
     )

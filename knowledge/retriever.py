@@ -204,6 +204,7 @@ class HybridRetriever:
                 ),
                 embedding=embedding,
             )
+        topic: np.ndarray | None = None
         if c.fusion == "score":
             topic = self._topics.cosines(index, vector, searched) if c.topic_weight else None
             sentences = self._sentences
@@ -242,7 +243,12 @@ class HybridRetriever:
                 continue
             position = index.position.get(chunk_id)
             coverage = index.coverage(terms, position) if position is not None else 0.0
-            selected.append(Scored(chunk, chunk.score, fused[chunk_id], coverage))
+            on_topic = (
+                float(topic[position])
+                if topic is not None and position is not None and position < len(topic)
+                else None
+            )
+            selected.append(Scored(chunk, chunk.score, fused[chunk_id], coverage, on_topic))
             kept_texts.add(text_key)
             if vec is not None:
                 kept_vectors.append(vec)

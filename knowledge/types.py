@@ -40,6 +40,9 @@ class Passage:
     score: float  # cosine similarity in [-1, 1]; higher is better
     source: str  # file path or URL of the document
     heading: str = ""
+    # cosine between the query's and the chunk's topic distributions (knowledge/topics.py);
+    # None without a topic reader
+    topic: float | None = None
 
 
 @dataclass

@@ -38,6 +38,7 @@ async def search_help_center(query: str, runtime: ToolRuntime[SupportContext]) -
                 "text": p.text,
                 "source": p.source,
                 "score": round(p.score, 3),
+                **({"topic": round(p.topic, 3)} if p.topic is not None else {}),
             }
             for p in result.passages
         ],

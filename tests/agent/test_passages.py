@@ -158,6 +158,20 @@ def test_a_question_that_names_its_condition_gets_the_sentence_about_it(embedder
     assert "replacement" in found.text
 
 
+def test_the_passage_on_the_question_s_topic_wins_a_close_race(embedder: Any) -> None:
+    """Two passages that quote alike: the one the retriever found on the question's topic
+    (`topic`, the cosine of the intent distributions) is quoted, even ranked second."""
+    other = {**GIFT, "id": "gift-cards.md#9", "topic": 0.1}
+    on_topic = {**GIFT, "topic": 0.9}
+    found = answer("how do I pay with a gift card?", [other, on_topic], embed=embedder.embed)
+    assert found.passage_id == "gift-cards.md#1"
+    # without topics the retriever's order decides the tie
+    plain = [{k: v for k, v in p.items() if k != "topic"} for p in (other, on_topic)]
+    assert answer("how do I pay with a gift card?", plain, embed=embedder.embed).passage_id == (
+        "gift-cards.md#9"
+    )
+
+
 def test_sentences_about_the_article_are_not_quoted() -> None:
     found = answer("how long does delivery take?", [INTRO])
     assert "This article" not in found.text

@@ -87,8 +87,12 @@ def test_a_question_of_the_chunks_topic_lifts_that_chunk(
     # the chunks were read once (2 of them), then one question per search
     assert reader.calls == [2, 1, 1]
     # and the signal leaves the passage's score (a cosine) alone: it moves the order only
-    scores = {p.title: p.score for p in retriever.search(RACE, k=2).passages}
-    assert all(-1.0 <= s <= 1.0 for s in scores.values())
+    passages = retriever.search(RACE, k=2).passages
+    assert all(-1.0 <= p.score <= 1.0 for p in passages)
+    # each passage carries its topic cosine, for the answer step (agent/local/passages.py)
+    topics = {p.title: p.topic for p in passages}
+    assert topics["Exchanges"] is not None and topics["Returns"] is not None
+    assert topics["Exchanges"] > topics["Returns"]
 
 
 def test_a_reader_of_another_embedding_model_is_refused(two_articles: KnowledgeBase) -> None:
