@@ -1,6 +1,7 @@
-"""bench/db_statements.py runs its operations on both databases: through the storage layer and
-the same SQL straight through the driver, against the real schema (a renamed column or table
-makes the raw SQL fail here). Timings are never asserted, only that every operation ran."""
+"""bench/db_statements.py runs its operations on both databases: through the storage layer,
+through the fast path (storage/fastpath.py) and as the same SQL straight through the driver,
+against the real schema (a renamed column or table makes the raw SQL fail here). Timings are
+never asserted, only that every operation ran."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def test_every_operation_runs_through_both_paths(database: str) -> None:
     assert {r["operation"] for r in rows} == OPERATIONS
     assert all(r["database"] == database for r in rows)
     assert all(r["storage_layer_ms"] > 0 and r["driver_ms"] >= 0 for r in rows)
+    assert all(r["fast_path_ms"] > 0 for r in rows)
     rows_touched = {r["operation"]: r["driver_rows"] for r in rows}
     assert rows_touched == {
         "write transaction, no statement": 0,
