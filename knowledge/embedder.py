@@ -96,8 +96,6 @@ class MiniLMEmbedder:
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if len(texts) == 1 and len(texts[0]) <= _CACHE_MAX_CHARS:
-            return self._embed_cached(texts[0])[None, :].copy()
         if len(texts) <= _CACHED_BATCH and all(len(t) <= _CACHE_MAX_CHARS for t in texts):
             return self._embed_few(list(texts))
         return self._encode(list(texts))
@@ -106,6 +104,8 @@ class MiniLMEmbedder:
         """A few short texts: the cached ones from the cache, the rest in one batch."""
         with self._cache_lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
+            for text in found:
+                self._cache.move_to_end(text)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             found.update(self._remember(missing, self._encode(missing)))
@@ -144,22 +144,6 @@ class MiniLMEmbedder:
             batch = self._batches[loop] = _Batch(self)
         await batch.add(missing)
 
-    def _embed_cached(self, text: str) -> np.ndarray:
-        with self._cache_lock:
-            hit = self._cache.get(text)
-            if hit is not None:
-                self._cache.move_to_end(text)
-                return hit
-        vector = self._encode([text])[0]
-        vector.setflags(write=False)
-        if self._cache_size <= 0:
-            return vector
-        with self._cache_lock:
-            self._cache[text] = vector
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vector
-
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self._load().encode(texts, self.batch_size)
 
@@ -178,7 +162,6 @@ class _Batch:
     def __init__(self, embedder: MiniLMEmbedder) -> None:
         self._embedder = embedder
         self._waiting: dict[str, asyncio.Future[None]] = {}
-        self.sizes: list[int] = []  # texts per flush (the last 1,000), for benchmarks
 
     async def add(self, texts: list[str]) -> None:
         loop = asyncio.get_running_loop()
@@ -196,7 +179,6 @@ class _Batch:
     def _flush(self) -> None:
         waiting, self._waiting = self._waiting, {}
         texts = list(waiting)
-        self.sizes = [*self.sizes[-999:], len(texts)]
         try:
             self._embedder._remember(texts, self._embedder._encode(texts))
         except Exception:  # the turn's own embed() call meets it again and reports it

@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 
 import numpy as np
 
@@ -46,13 +45,12 @@ from knowledge.dense import (
     Phrasings,
     Sentences,
     blend_hits,
-    chunk_label,
     embed_sentences,
     index_text,
     lead_sections,
-    missing_labels,
 )
 from knowledge.embedding_space import default_answer_floor, ensure_embedder
+from knowledge.headings import HeadingVectors
 from knowledge.lexical import LexicalIndex, analyse, metadata_matches
 from knowledge.links import TrustedLinks
 from knowledge.ranking import (
@@ -93,9 +91,7 @@ class HybridRetriever:
         self._index: LexicalIndex | None = None
         self._revision: str | None = None
         self._checked_at = 0.0
-        self._headings: OrderedDict[str, np.ndarray] = OrderedDict()  # by label, embedded here
-        self._headings_lock = threading.Lock()
-        self._stored_headings: dict[str, np.ndarray] | None = None  # by chunk id, from ingest
+        self._headings = HeadingVectors(store, embedder, self.config.heading_cache)
         self._extras = DenseExtras()  # label and Q&A question vectors held in memory
         self._sentences: Sentences | None = None  # every in-memory chunk's sentence vectors
         self._leads = np.zeros(0, dtype=np.float32)  # 1.0 at an article's lead section
@@ -204,7 +200,7 @@ class HybridRetriever:
                 ),
                 embedding=embedding,
             )
-        topic: np.ndarray | None = None
+        topics: dict[str, float] = {}  # each chunk's topic cosine, for its passage
         if c.fusion == "score":
             topic = self._topics.cosines(index, vector, searched) if c.topic_weight else None
             sentences = self._sentences
@@ -219,7 +215,8 @@ class HybridRetriever:
                     dense_score -= c.lead_penalty * float(self._leads[position])
                 fused[chunk_id] += c.dense_weight * dense_score
                 if topic is not None and position is not None and position < len(topic):
-                    fused[chunk_id] += c.topic_weight * float(topic[position])
+                    topics[chunk_id] = float(topic[position])
+                    fused[chunk_id] += c.topic_weight * topics[chunk_id]
 
         order = sorted(fused, key=lambda i: (-fused[i], -chunks[i].score))
         selected: list[Scored] = []
@@ -243,12 +240,9 @@ class HybridRetriever:
                 continue
             position = index.position.get(chunk_id)
             coverage = index.coverage(terms, position) if position is not None else 0.0
-            on_topic = (
-                float(topic[position])
-                if topic is not None and position is not None and position < len(topic)
-                else None
+            selected.append(
+                Scored(chunk, chunk.score, fused[chunk_id], coverage, topics.get(chunk_id))
             )
-            selected.append(Scored(chunk, chunk.score, fused[chunk_id], coverage, on_topic))
             kept_texts.add(text_key)
             if vec is not None:
                 kept_vectors.append(vec)
@@ -258,50 +252,11 @@ class HybridRetriever:
         heading_top = self._heading_top(selected[: c.heading_passages], vector)
         return Ranking(searched, selected, dense_top, index.unseen(terms), heading_top)
 
-    def _all_heading_vectors(self, index: LexicalIndex) -> dict[str, np.ndarray]:
-        """Every chunk's heading-label vector; those a store written before heading vectors
-        existed lacks are embedded here, once per index build, each distinct label once."""
-        stored = self.store.heading_vectors()
-        missing = missing_labels(index, stored)
-        if missing:
-            labels = list(dict.fromkeys(missing.values()))
-            vectors = dict(zip(labels, np.asarray(self.embedder.embed(labels)), strict=True))
-            stored.update({i: vectors[label] for i, label in missing.items()})
-        return stored
-
     def _heading_top(self, passages: list[Scored], vector: np.ndarray) -> float:
-        """Best cosine between the query and the "title: heading" of `passages`.
-
-        Ingest stores each chunk's heading vector; for chunks stored before that (or if the
-        sibling collection is gone) the label is embedded here, all missing ones in one batch,
-        and cached: a help center has far fewer distinct headings than it gets questions.
-        """
+        """Best cosine between the query and the "title: heading" of `passages` (-1: off)."""
         if not self.config.heading_weight or not passages:
             return -1.0
-        ids = [s.chunk.id for s in passages]
-        stored = self._stored_headings
-        if stored is None:  # too many chunks to keep them all in memory: ask the store
-            stored = self.store.heading_vectors(ids)
-        found = [stored[i] for i in ids if i in stored]
-        if len(found) == len(ids):
-            return max(float(v @ vector) for v in found)
-        labels = list(
-            dict.fromkeys(
-                chunk_label(s.chunk.metadata) for s in passages if s.chunk.id not in stored
-            )
-        )
-        with self._headings_lock:
-            known = {t: self._headings[t] for t in labels if t in self._headings}
-        missing = [t for t in labels if t not in known]
-        if missing:
-            fresh = np.asarray(self.embedder.embed(missing), dtype=np.float32)
-            with self._headings_lock:
-                for text, vec in zip(missing, fresh, strict=True):
-                    known[text] = vec
-                    self._headings[text] = vec
-                while len(self._headings) > self.config.heading_cache:
-                    self._headings.popitem(last=False)
-        return max(float(v @ vector) for v in [*found, *(known[t] for t in labels)])
+        return self._headings.top(passages, vector)
 
     def _dense(
         self,
@@ -377,12 +332,10 @@ class HybridRetriever:
                         else (np.zeros((0, 0), np.float32) if in_memory else None)
                     ),
                 )
-                self._stored_headings = (
-                    self._all_heading_vectors(self._index) if in_memory else None
-                )
+                headings = self._headings.rebuild(self._index, in_memory)
                 self._extras = (
-                    DenseExtras.build(self._index, self._stored_headings, phrasings)
-                    if self._stored_headings is not None
+                    DenseExtras.build(self._index, headings, phrasings)
+                    if headings is not None
                     else DenseExtras()
                 )
                 self._sentences = (

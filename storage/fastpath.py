@@ -11,11 +11,17 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.driver import columns_sql, detached, driver_of, insert, objects
+from storage.driver import Driver, columns_sql, detached, driver_of, insert, objects
 from storage.tables import AuditEntry, Conversation, Message, Owner, new_id, utcnow
 from storage.tables_widget import OutcomeEvent
 
 KEEP: Any = object()  # finish_turn: leave the engine state as it is (same as repo.KEEP)
+# the turn lease: free, lapsed or already this holder's ($2 holder, $3 until, $4 now)
+_CLAIM = (
+    "UPDATE conversations SET turn_holder = $2, turn_until = $3, updated_at = $4 "
+    "WHERE id = $1 AND (turn_holder IS NULL OR turn_holder = $2 OR turn_until < $4)"
+)
+_LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = $1"
 
 
 async def conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
@@ -70,9 +76,7 @@ async def window(session: AsyncSession, conversation_id: str, *, limit: int) -> 
 
 async def last_seq(session: AsyncSession, conversation_id: str) -> int:
     driver = await driver_of(session)
-    rows = await driver.fetch(
-        "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = $1", [conversation_id]
-    )
+    rows = await driver.fetch(_LAST_SEQ, [conversation_id])
     return int(rows[0][0])
 
 
@@ -111,12 +115,7 @@ async def claim_turn(
 ) -> bool:
     """leases.claim_turn: the lease is free, lapsed or already this holder's."""
     driver = await driver_of(session)
-    now = utcnow()
-    changed = await driver.execute(
-        "UPDATE conversations SET turn_holder = $2, turn_until = $3, updated_at = $4 "
-        "WHERE id = $1 AND (turn_holder IS NULL OR turn_holder = $2 OR turn_until < $4)",
-        [conversation_id, holder, driver.time(now + timedelta(seconds=ttl_s)), driver.time(now)],
-    )
+    changed = await driver.execute(_CLAIM, _claim_args(driver, conversation_id, holder, ttl_s))
     return changed == 1
 
 
@@ -127,15 +126,17 @@ async def claim_conversation(
     or None when another holder has the lease (or there is no such conversation)."""
     driver = await driver_of(session)
     table = Conversation.__table__
-    now = utcnow()
     rows = await driver.fetch(
-        "UPDATE conversations SET turn_holder = $2, turn_until = $3, updated_at = $4 "
-        "WHERE id = $1 AND (turn_holder IS NULL OR turn_holder = $2 OR turn_until < $4) "
-        f"RETURNING {columns_sql(table)}",
-        [conversation_id, holder, driver.time(now + timedelta(seconds=ttl_s)), driver.time(now)],
+        f"{_CLAIM} RETURNING {columns_sql(table)}",
+        _claim_args(driver, conversation_id, holder, ttl_s),
     )
     found = detached(Conversation, table, driver, rows)
     return found[0] if found else None
+
+
+def _claim_args(driver: Driver, conversation_id: str, holder: str, ttl_s: float) -> list[Any]:
+    now = utcnow()
+    return [conversation_id, holder, driver.time(now + timedelta(seconds=ttl_s)), driver.time(now)]
 
 
 async def release_turn(session: AsyncSession, conversation_id: str, holder: str) -> None:
@@ -172,7 +173,7 @@ async def finish_turn(
         sets.append(f"turn_until = CASE WHEN {mine} THEN NULL ELSE turn_until END")
     rows = await driver.fetch(
         f"UPDATE conversations SET {', '.join(sets)} WHERE id = $1 AND owner_version = $2 "
-        "RETURNING (SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = $1)",
+        f"RETURNING ({_LAST_SEQ})",
         args,
     )
     return int(rows[0][0]) if rows else None

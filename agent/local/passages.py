@@ -9,23 +9,17 @@ lead-in announces."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agent.local.passage_vectors import Embed, embed_cached, keep
 from knowledge.lexical import analyse
 from markdown_safe import ListBlock, Paragraph, Table, parse
-
-Embed = Callable[[Sequence[str]], np.ndarray]
 
 # how many retrieved passages compete: all the search returns (kb_top_k). With three, the
 # answering section retrieved 4th was never quoted ("whats your customer service email?" ->
@@ -67,8 +61,10 @@ _CONDITION = re.compile(
     r"^(if|unless|except|for (returns|orders|items|parcels|customers) (from|to|outside|in))\b",
     re.I,
 )
-# Sentences about the article rather than the answer ("This article explains ...").
+# A question that names its own condition ("what happens if ...") is answered by the sentence
+# about that condition: no CONDITION_PENALTY then.
 _ASKS_IF = re.compile(r"(?i)\b(if|unless|in case|what happens)\b")
+# Sentences about the article rather than the answer ("This article explains ...").
 _META = re.compile(
     r"^(this (article|page|guide) (explains|lists|covers|describes)|see (our|the) )", re.I
 )
@@ -150,37 +146,6 @@ def _overlap(question: set[str], text: str) -> float:
     return len(question & set(analyse(text))) / len(question)
 
 
-_CACHE_SIZE = 4096
-_cache: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
-
-
-def embed_cached(embed: Embed, texts: list[str]) -> np.ndarray:
-    """`embed(texts)`, remembering each text's vector per embedder: help-center passages come
-    back again and again, and embedding their sentences is most of an answer's cost."""
-    owner = getattr(embed, "__self__", None)
-    try:
-        with _cache_lock:
-            cache = _cache.setdefault(owner, OrderedDict()) if owner is not None else None
-    except TypeError:  # an owner that cannot be weakly referenced: no cache
-        cache = None
-    if cache is None:
-        return np.asarray(embed(texts), dtype=np.float32)
-    with _cache_lock:
-        missing = [t for t in dict.fromkeys(texts) if t not in cache]
-    if missing:
-        vectors = np.asarray(embed(missing), dtype=np.float32)
-        with _cache_lock:
-            for text, vector in zip(missing, vectors, strict=True):
-                cache[text] = vector
-            while len(cache) > _CACHE_SIZE:
-                cache.popitem(last=False)
-    with _cache_lock:
-        for text in texts:
-            cache.move_to_end(text)
-        return np.stack([cache[t] for t in texts])
-
-
 def unit_texts(passage: Mapping[str, Any]) -> list[str]:
     """What `score_units` embeds for a passage: each unit read under its section heading."""
     heading = passage.get("heading")
@@ -202,36 +167,10 @@ def warm(
     texts: list[str] = []
     for passage in passages:
         texts += unit_texts(passage) + [_label(passage)]
-    texts = list(dict.fromkeys(t for t in texts if t.strip()))[:_CACHE_SIZE]
+    texts = list(dict.fromkeys(t for t in texts if t.strip()))
     if not texts:
         return 0
-    owner = getattr(embed, "__self__", None)
-    digest = hashlib.sha256(str(getattr(owner, "model_id", "")).encode())
-    digest.update("\0".join(texts).encode())
-    path = cache_dir / f"passage-units-{digest.hexdigest()[:24]}.npy" if cache_dir else None
-    vectors: np.ndarray | None = None
-    if path is not None and path.exists():
-        try:
-            vectors = np.load(path)
-        except (OSError, ValueError):  # a torn or foreign file: computed again below
-            vectors = None
-        if vectors is not None and vectors.shape[0] != len(texts):
-            vectors = None
-    if vectors is None:
-        parts = [np.asarray(embed(texts[i : i + batch])) for i in range(0, len(texts), batch)]
-        vectors = np.concatenate(parts).astype(np.float32)
-        if path is not None:
-            _save(path, vectors)
-    with _cache_lock:
-        cache = _cache.setdefault(owner, OrderedDict()) if owner is not None else None
-        if cache is None:
-            return 0
-        for text, vector in zip(texts, vectors, strict=True):
-            cache[text] = vector
-            cache.move_to_end(text)
-        while len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
-    return len(texts)
+    return keep(embed, texts, cache_dir=cache_dir, batch=batch)
 
 
 def warm_help_center(knowledge: Any, embed: Embed, cache_dir: Path | None = None) -> int:
@@ -251,18 +190,6 @@ def warm_help_center(knowledge: Any, embed: Embed, cache_dir: Path | None = None
         for c in store.iter_chunks()
     )
     return warm(embed, passages, cache_dir=cache_dir)
-
-
-def _save(path: Path, vectors: np.ndarray) -> None:
-    """Written whole or not at all (workers may read it meanwhile); older files go."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for old in path.parent.glob("passage-units-*.npy"):
-        if old != path:
-            old.unlink(missing_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        np.save(f, vectors)
-    os.replace(tmp, path)
 
 
 def answer(

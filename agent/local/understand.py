@@ -78,9 +78,8 @@ def language_of(text: str) -> str:
 def read(text: str, intents: IntentClassifier) -> Reading:
     """The requests of an English message: one, or several when its parts ask for different
     things ("where is my order #1001 and what's your return policy?")."""
-    pieces = parts(text)
+    pieces, cuts = _candidates(text)
     if len(pieces) == 1:
-        cuts = run_on_cuts(text) if len(text.split()) >= RUN_ON_WORDS else []
         if not cuts:
             return Reading("en", [intents.classify(text)])
         return _run_on(text, cuts, intents)
@@ -106,6 +105,14 @@ def read(text: str, intents: IntentClassifier) -> Reading:
     return Reading("en", [whole])
 
 
+def _candidates(text: str) -> tuple[list[str], list[Cut]]:
+    """The parts the splitter finds; for a message it leaves whole, the run-on cuts to try."""
+    pieces = parts(text)
+    if len(pieces) > 1 or len(text.split()) < RUN_ON_WORDS:
+        return pieces, []
+    return pieces, run_on_cuts(text)
+
+
 async def prefetch(text: str, intents: IntentClassifier, formats: Any = None) -> None:
     """Embeds what `read(text)` will classify before the (synchronous) engine reads it, so that
     the turns of many customers are embedded in one batch. Skipped where the engine reads no
@@ -113,12 +120,9 @@ async def prefetch(text: str, intents: IntentClassifier, formats: Any = None) ->
     found = extract(text, formats=formats)
     if (found.any and not found.leftover_words) or language_of(text) != "en":
         return
-    pieces = parts(text)
-    if len(pieces) > 1:
-        await intents.prefetch([text, *pieces])
-        return
-    cuts = run_on_cuts(text) if len(text.split()) >= RUN_ON_WORDS else []
-    await intents.prefetch([text, *(side for cut in cuts for side in (cut.before, cut.after))])
+    pieces, cuts = _candidates(text)
+    sides = [side for cut in cuts for side in (cut.before, cut.after)]
+    await intents.prefetch([text, *(pieces if len(pieces) > 1 else sides)])
 
 
 def _run_on(text: str, cuts: list[Cut], intents: IntentClassifier) -> Reading:

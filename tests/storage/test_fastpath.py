@@ -5,42 +5,16 @@ way round; they run in the session's transaction; the compare-and-set and the tu
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from settings import Settings
 from storage import fastpath, repo
-from storage.engine import make_engine, make_sessionmaker
-from storage.migrate import upgrade
 from storage.tables import AuditEntry, Conversation, Message, Owner, new_id, utcnow
 from storage.tables_widget import OutcomeEvent, OutcomeKind
-from tests.storage.conftest import ADMIN_DSN
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    admin, name = None, f"sa_test_{uuid.uuid4().hex[:10]}"
-    if request.param == "postgres":
-        admin = await asyncpg.connect(ADMIN_DSN, timeout=5)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        settings = Settings(data_dir=tmp_path, database_url=f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}")
-    else:
-        settings = Settings(data_dir=tmp_path)
-    engine = make_engine(settings.sqlalchemy_url)
-    await upgrade(engine)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
-    if admin is not None:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def columns(obj: Any, table: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
