@@ -47,6 +47,8 @@ META_PENALTY = 0.2
 # A sentence that opens on a condition ("If ...", "For returns from outside the US ...", "Unless
 # ...") is the exception to the section's rule; the rule answers the plain question ("do I pay
 # for return shipping?" -> "Returns from US addresses are free", not the outside-the-US clause).
+# Not when the question states the condition itself: "If we sent the wrong item, ..." is the rule
+# for "you sent me the wrong item", and the penalty had the final-sale section quoted instead.
 CONDITION_PENALTY = 0.05
 MAX_SENTENCES = 3
 # A section whose prose is this short is quoted whole when it holds the best sentence: "how do
@@ -64,6 +66,8 @@ _CONDITION = re.compile(
 # A question that names its own condition ("what happens if ...") is answered by the sentence
 # about that condition: no CONDITION_PENALTY then.
 _ASKS_IF = re.compile(r"(?i)\b(if|unless|in case|what happens)\b")
+# A conditional sentence's condition: from its opening word to the first comma or colon.
+_CLAUSE = re.compile(r"^(?:\S+)\s+([^,;:]*)")
 # Sentences about the article rather than the answer ("This article explains ...").
 _META = re.compile(
     r"^(this (article|page|guide) (explains|lists|covers|describes)|see (our|the) )", re.I
@@ -239,7 +243,7 @@ def score_units(
             [
                 weight * _overlap(words, f"{p.get('heading', '')} {u.plain}")
                 - (META_PENALTY if _META.match(u.plain) else 0.0)
-                - (penalty if u.kind == "sentence" and _CONDITION.match(u.plain) else 0.0)
+                - (penalty if u.kind == "sentence" and _exception(u.plain, words) else 0.0)
                 for u in own
             ],
             dtype=np.float32,
@@ -263,6 +267,16 @@ def score_units(
         offset += len(own)
     fit = embed_cached(embed, [_label(p) for p in candidates]) @ q
     return scores, [float(f) for f in fit]
+
+
+def _exception(sentence: str, question: set[str]) -> bool:
+    """A sentence that opens on a condition the question does not state: "If we sent the wrong
+    item, ..." is the rule for "you sent me the wrong item", not an exception to it."""
+    if not _CONDITION.match(sentence):
+        return False
+    clause = _CLAUSE.match(sentence)
+    terms = set(analyse(clause.group(1))) if clause else set()
+    return not terms or not terms <= question
 
 
 def compose(

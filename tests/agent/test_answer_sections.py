@@ -22,10 +22,6 @@ async def services(tmp_path: Path, embedder: Any, make_services: Any) -> Any:
     return await make_services(knowledge=kb)
 
 
-# Known failure, kept visible: the fix tried (no condition penalty on a sentence whose condition
-# the question states) leaves the answer-section eval's dev figures unchanged, so it is not
-# adopted (docs/knowledge.md, "Answer sections, blind eval"). strict: a fix turns this red.
-@pytest.mark.xfail(strict=True, reason="issue #10: the final-sale section is quoted")
 async def test_a_wrong_item_gets_the_wrong_item_section_not_the_final_sale_one(
     services: Any,
 ) -> None:
