@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from knowledge import synonyms
 from knowledge.spelling import SpellingFixer, corpus_words
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -40,12 +41,19 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def analyse(text: str) -> list[str]:
-    """Lower-cased, stop-worded, Snowball-stemmed tokens."""
+def words(text: str) -> list[str]:
+    """Lower-cased, stop-worded, Snowball-stemmed words."""
     stop = _stopwords()
-    words = [w.replace("'", "") for w in _TOKEN.findall(text.lower())]
-    words = [w for w in words if w not in stop and (len(w) > 1 or w.isdigit())]
-    return list(_stemmer().stemWords(words)) if words else []
+    found = [w.replace("'", "") for w in _TOKEN.findall(text.lower())]
+    found = [w for w in found if w not in stop and (len(w) > 1 or w.isdigit())]
+    return list(_stemmer().stemWords(found)) if found else []
+
+
+def analyse(text: str) -> list[str]:
+    """The text's words, then a token for each synonym group one of its phrases is in
+    (knowledge/synonyms.py): "mailing list" and "marketing emails" share one."""
+    stems = words(text)
+    return stems + synonyms.active(words).tokens(stems) if stems else stems
 
 
 class LexicalIndex:

@@ -22,21 +22,32 @@ async def services(tmp_path: Path, embedder: Any, make_services: Any) -> Any:
     return await make_services(knowledge=kb)
 
 
+async def _reply(services: Any, text: str) -> Any:
+    """One turn of a new conversation through the whole runner."""
+    return await collect(services.runner.run_turn(text=text, channel="test", conversation_id=None))
+
+
 async def test_a_wrong_item_gets_the_wrong_item_section_not_the_final_sale_one(
     services: Any,
 ) -> None:
     # "If we sent the wrong item, ..." opens on the very condition the customer states: it is
     # the section's rule for this question, not an exception to it; the final-sale section only
     # shares "socks", the item that came
-    result = await collect(
-        services.runner.run_turn(
-            text="you sent me the wrong item!! I ordered a jacket and got a pair of socks",
-            channel="test",
-            conversation_id=None,
-        )
+    result = await _reply(
+        services, "you sent me the wrong item!! I ordered a jacket and got a pair of socks"
     )
     assert [t.name for t in result.tool_calls] == ["search_help_center"]
     assert "Wrong or missing item" in result.text  # the source line names the section
     assert "photo of what you received" in result.text
     assert "prepaid label" in result.text
     assert "final sale" not in result.text.lower()
+
+
+async def test_a_mailing_list_request_gets_the_marketing_emails_section(services: Any) -> None:
+    # "mailing list" shares no word with "Marketing emails" and embeds nearer to account
+    # deletion; the shipped synonym group (knowledge/synonyms.txt) joins the two phrases
+    result = await _reply(services, "please remove me from your mailing list")
+    assert [t.name for t in result.tool_calls] == ["search_help_center"]
+    assert "Marketing emails" in result.text
+    assert "Unsubscribe" in result.text
+    assert "Delete my account" not in result.text
