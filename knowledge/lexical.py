@@ -111,8 +111,14 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top]
 
+    def _known(self, terms: Sequence[str]) -> list[str]:
+        """The terms, without synonym-group tokens this help center never uses: a group says
+        two phrases mean the same, not that the question holds one more unknown word."""
+        return [t for t in terms if t in self._idf or not synonyms.is_token(t)]
+
     def unseen(self, terms: Sequence[str]) -> float:
         """Share of the query's terms that no chunk contains (0..1; 1 for no terms)."""
+        terms = self._known(terms)
         if not terms:
             return 1.0
         return sum(1 for t in terms if t not in self._idf) / len(terms)
@@ -123,7 +129,7 @@ class LexicalIndex:
         Terms the corpus has never seen weigh the most, so a question about something the help
         center never mentions ("the capital of Peru") covers little of any chunk.
         """
-        unique = set(terms)
+        unique = set(self._known(terms))
         if not unique:
             return 0.0
         weights = {t: self._idf.get(t, self._unseen_idf) for t in unique}

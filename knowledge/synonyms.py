@@ -32,6 +32,11 @@ ENV = "SUPPORT_KB_SYNONYMS"
 TOKEN = "~syn{}"
 
 
+def is_token(term: str) -> bool:
+    """A group token, not a word."""
+    return term.startswith("~syn")
+
+
 class Synonyms:
     """Synonym groups, matched on analysed (stemmed) words."""
 

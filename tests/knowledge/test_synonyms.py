@@ -68,3 +68,14 @@ def test_keyword_search_finds_the_synonym() -> None:
     # without the group only "remove" matches, which is the deletion text's word
     plain = index.search(words("remove me from the mailing list"), 2)
     assert [index.ids[i] for i, _ in plain] == ["d"]
+
+
+def test_a_group_the_help_center_never_uses_does_not_lower_coverage() -> None:
+    # the question's "newsletter" brings a group token; a help center without any phrase of
+    # that group must score the question as if the token were not there
+    index = LexicalIndex(["a"], ["Our blog archive lists every article we wrote."], [{}])
+    asked = analyse("is there a newsletter archive")
+    assert any(synonyms.is_token(t) for t in asked)
+    plain = words("is there a newsletter archive")
+    assert index.coverage(asked, 0) == index.coverage(plain, 0) > 0
+    assert index.unseen(asked) == index.unseen(plain)
