@@ -29,12 +29,13 @@ log = logging.getLogger(__name__)
 DEFAULT_FILE = Path(__file__).with_name("synonyms.txt")
 ENV = "SUPPORT_KB_SYNONYMS"
 # group tokens cannot collide with a word: the analyser's words are [a-z0-9']
-TOKEN = "~syn{}"
+PREFIX = "~syn"
+TOKEN = PREFIX + "{}"
 
 
 def is_token(term: str) -> bool:
     """A group token, not a word."""
-    return term.startswith("~syn")
+    return term.startswith(PREFIX)
 
 
 class Synonyms:

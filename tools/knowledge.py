@@ -30,16 +30,21 @@ async def search_help_center(query: str, runtime: ToolRuntime[SupportContext]) -
     return {
         "answerable": result.answerable,
         "confidence": round(result.confidence, 3),
-        "passages": [
-            {
-                "id": p.id,
-                "title": p.title,
-                "heading": p.heading,
-                "text": p.text,
-                "source": p.source,
-                "score": round(p.score, 3),
-                **({"topic": round(p.topic, 3)} if p.topic is not None else {}),
-            }
-            for p in result.passages
-        ],
+        "passages": passage_views(result.passages),
     }
+
+
+def passage_views(passages: Any) -> list[dict[str, Any]]:
+    """The passages as the tool hands them to the model (and the evals to the answer step)."""
+    return [
+        {
+            "id": p.id,
+            "title": p.title,
+            "heading": p.heading,
+            "text": p.text,
+            "source": p.source,
+            "score": round(p.score, 3),
+            **({"topic": round(p.topic, 3)} if p.topic is not None else {}),
+        }
+        for p in passages
+    ]

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.retrieval.sets import EvalSet, Question, load_questions, named_sets
+from evals.retrieval.sets import EvalSet, named_sets
 
 
 @dataclass
@@ -52,34 +52,13 @@ class Outcome:
         return any(p in self.relevant for p in self.passages[:PASSAGES])
 
 
-def tool_passages(result: Any) -> list[dict[str, Any]]:
-    """The passages as the `search_help_center` tool hands them to the engine (tools/knowledge)."""
-    return [
-        {
-            "id": p.id,
-            "title": p.title,
-            "heading": p.heading,
-            "text": p.text,
-            "source": p.source,
-            "score": round(p.score, 3),
-            **({"topic": round(p.topic, 3)} if p.topic is not None else {}),
-        }
-        for p in result.passages
-    ]
-
-
 def run_set(eval_set: EvalSet, split: str, embedder: Any) -> list[Outcome]:
     from agent.local.passages import answer
-    from evals.retrieval.systems import HybridSystem, entry_keys
+    from evals.retrieval.systems import HybridSystem, labelled_questions
     from settings import Settings
+    from tools.knowledge import passage_views
 
-    questions = load_questions(eval_set.questions)
-    if eval_set.corpus is not None:  # labels may name Q&A entries by id ("f017")
-        keys = entry_keys(eval_set.corpus)
-        questions = [
-            Question(**{**asdict(q), "relevant": [keys.get(r, r) for r in q.relevant]})
-            for q in questions
-        ]
+    questions = labelled_questions(eval_set)
     chosen = [q for q in questions if q.answerable and split in ("all", q.split)]
     top_k = Settings().kb_top_k
     outcomes: list[Outcome] = []
@@ -91,7 +70,7 @@ def run_set(eval_set: EvalSet, split: str, embedder: Any) -> list[Outcome]:
         }
         for q in chosen:
             result = kb.search(q.question, top_k)
-            passages = tool_passages(result)
+            passages = passage_views(result.passages)
             keys_ = [section.get(p["id"], "?") for p in passages]
             if not (result.answerable and passages):
                 outcomes.append(Outcome(q.id, q.question, q.relevant, False, keys_, None, ""))

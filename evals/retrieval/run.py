@@ -27,13 +27,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from evals.retrieval.report import emit, payload, report
 from evals.retrieval.scoring import Scores, first_hit, fit, score, tune_threshold
-from evals.retrieval.sets import QUESTIONS, EvalSet, Question, load_questions, named_sets
+from evals.retrieval.sets import QUESTIONS, EvalSet, Question, named_sets
 
 
 @dataclass
@@ -65,16 +65,10 @@ def run_set(
         HybridSystem,
         LangChainSystem,
         StageSystem,
-        entry_keys,
+        labelled_questions,
     )
 
-    questions = load_questions(eval_set.questions)
-    if eval_set.corpus is not None:  # labels may name Q&A entries by id ("f017")
-        keys = entry_keys(eval_set.corpus)
-        questions = [
-            Question(**{**asdict(q), "relevant": [keys.get(r, r) for r in q.relevant]})
-            for q in questions
-        ]
+    questions = labelled_questions(eval_set)
     dev = [q for q in questions if q.split == "dev"]
     chosen = questions if split == "all" else [q for q in questions if q.split == split]
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:

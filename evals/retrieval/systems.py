@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from evals.retrieval.sets import EvalSet, Question, load_questions
 from knowledge.base import KnowledgeBase, build_knowledge_base, demo_help_center
 from knowledge.chunking import chunk_markdown
 from knowledge.loaders import SkipDocument, iter_files, load_file
@@ -116,6 +117,19 @@ def section_texts(corpus: Path | None = None) -> dict[str, str]:
         ):
             out[f"{chunk.doc_id}|{chunk.heading}"] = chunk.text
     return out
+
+
+def labelled_questions(eval_set: EvalSet) -> list[Question]:
+    """The set's questions, their labels as section keys (a Q&A file's labels may name its
+    entries by id, "f017")."""
+    questions = load_questions(eval_set.questions)
+    if eval_set.corpus is None:
+        return questions
+    keys = entry_keys(eval_set.corpus)
+    return [
+        Question(**{**asdict(q), "relevant": [keys.get(r, r) for r in q.relevant]})
+        for q in questions
+    ]
 
 
 def entry_keys(corpus: Path) -> dict[str, str]:
