@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # knowledge base
     # "onnx": the int8 MiniLM on onnxruntime (default, no torch in the process);
     # "torch": the fp32 MiniLM through sentence-transformers
-    embedder: Literal["onnx", "torch"] = "onnx"
+    embedder: Literal["onnx", "torch", "support"] = "onnx"
     chroma_url: str | None = None
     kb_collection: str = "help_center"
     # below this answerability score (on the cosine scale, see knowledge/retriever.py) the agent

@@ -46,6 +46,13 @@ def default_answer_floor(embedder: Embedder) -> float:
     return float(value) if isinstance(value, int | float) else DEFAULT_ANSWER_FLOOR
 
 
+def default_coverage_weight(embedder: Embedder, fallback: float) -> float:
+    """How much keyword coverage moves the answerability score, as fitted for this embedder's
+    model along with its floor (`fallback`: the retrieval config's own default)."""
+    value = getattr(embedder, "coverage_weight", None)
+    return float(value) if isinstance(value, int | float) else fallback
+
+
 def ensure_embedder(store: ChunkStore, embedder: Embedder) -> bool:
     """Make the store hold `embedder`'s vectors; True if it had to embed everything again."""
     wanted = embedder_id(embedder)

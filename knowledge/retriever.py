@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -49,7 +50,11 @@ from knowledge.dense import (
     index_text,
     lead_sections,
 )
-from knowledge.embedding_space import default_answer_floor, ensure_embedder
+from knowledge.embedding_space import (
+    default_answer_floor,
+    default_coverage_weight,
+    ensure_embedder,
+)
 from knowledge.headings import HeadingVectors
 from knowledge.lexical import LexicalIndex, analyse, metadata_matches
 from knowledge.links import TrustedLinks
@@ -80,13 +85,18 @@ class HybridRetriever:
         config: RetrievalConfig | None = None,
         trusted: TrustedLinks | None = None,
     ) -> None:
-        """`answer_floor` None: the floor fitted for the embedder's model. `trusted`: where
-        a passage may send customers (knowledge/untrusted.py; None: links not checked)."""
+        """`answer_floor` None: the floor fitted for the embedder's model; `config` None: the
+        defaults, with the coverage weight fitted along with that floor. `trusted`: where a
+        passage may send customers (knowledge/untrusted.py; None: links not checked)."""
         self.store = store
         self.trusted = trusted
         self.embedder = embedder
         self.answer_floor = default_answer_floor(embedder) if answer_floor is None else answer_floor
-        self.config = config or RetrievalConfig()
+        if config is None:
+            config = RetrievalConfig()
+            weight = default_coverage_weight(embedder, config.coverage_weight)
+            config = replace(config, coverage_weight=weight)
+        self.config = config
         self._lock = threading.Lock()
         self._index: LexicalIndex | None = None
         self._revision: str | None = None

@@ -25,6 +25,10 @@ class CountingEmbedder:
         self.inner = inner
         self.dimension = inner.dimension
         self.space = embedder_id(inner)  # the same vector space as the model it wraps
+        # and the answerability fitted for it (knowledge/embedding_space.py)
+        for attribute in ("answer_floor", "coverage_weight"):
+            if hasattr(inner, attribute):
+                setattr(self, attribute, getattr(inner, attribute))
         self.texts: list[str] = []
 
     @property

@@ -1,4 +1,5 @@
-"""The embedder's two builds of MiniLM: int8 ONNX (default) and fp32 through PyTorch."""
+"""The embedder's builds: MiniLM as int8 ONNX (default) and fp32 through PyTorch, and the
+project's fine-tuned MiniLM (`support`)."""
 
 from __future__ import annotations
 
@@ -33,10 +34,31 @@ def test_onnx_vectors_match_the_fp32_model() -> None:
     assert np.argmax(onnx[1:4] @ onnx[0]) == np.argmax(torch[1:4] @ torch[0])
 
 
-def test_batches_equal_single_embeddings() -> None:
-    one_by_one = np.stack([MiniLMEmbedder(cache_size=0).embed([t])[0] for t in TEXTS])
-    batched = MiniLMEmbedder(batch_size=2, cache_size=0).embed(TEXTS)  # padded, reordered rows
+@pytest.mark.parametrize("backend", ["onnx", "support"])
+def test_batches_equal_single_embeddings(backend: str) -> None:
+    """A help-center chunk is embedded in a batch, a question alone: both must land in the same
+    place (a dynamically quantised build of the fine-tuned model moved them ~0.01 apart)."""
+    build = MiniLMEmbedder(backend=backend, cache_size=0)  # type: ignore[arg-type]
+    one_by_one = np.stack([build.embed([t])[0] for t in TEXTS])
+    batched = MiniLMEmbedder(backend=backend, batch_size=2, cache_size=0).embed(TEXTS)  # type: ignore[arg-type]
     assert np.allclose(one_by_one, batched, atol=1e-4)
+
+
+def test_the_fine_tuned_build_is_its_own_space_with_its_own_floor() -> None:
+    default, tuned = MiniLMEmbedder(cache_size=0), MiniLMEmbedder(backend="support", cache_size=0)
+    assert default.space == MiniLMEmbedder(backend="torch").space == "all-MiniLM-L6-v2"
+    assert (
+        tuned.space == "support-minilm-l6-v1" and tuned.model_id == "support-minilm-l6-v1/int8-onnx"
+    )
+    assert (tuned.answer_floor, tuned.coverage_weight) != (
+        default.answer_floor,
+        default.coverage_weight,
+    )
+    vectors = tuned.embed(TEXTS)
+    assert vectors.shape == (len(TEXTS), 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # another model: its vectors must never be mixed with MiniLM's in one store
+    assert (vectors * default.embed(TEXTS)).sum(axis=1).max() < 0.99
 
 
 def test_the_default_build_never_imports_torch() -> None:

@@ -24,6 +24,7 @@ class OtherModel:
 
     space = "other-model-for-tests"
     answer_floor = 0.21
+    coverage_weight = 0.2
 
     def __init__(self, inner: Embedder, dimension: int = 384) -> None:
         rng = np.random.default_rng(7)
@@ -82,6 +83,8 @@ def test_opening_with_another_model_reembeds_everything_and_resets_the_floor(
     other = OtherModel(embedder, dimension)
     kb = build_knowledge_base(Settings(env="test", data_dir=tmp_path / "kb"), other)
     assert kb.answer_floor == pytest.approx(0.21)  # that model's own floor
+    assert kb.retriever.config.coverage_weight == pytest.approx(0.2)  # fitted with it
+    assert first.retriever.config.coverage_weight == pytest.approx(0.05)  # MiniLM's
     result = kb.search("how long is my gift card good for")
     assert result.passages[0].title == "Do gift cards expire?"
     assert kb.store.embedder_id() == "other-model-for-tests"
