@@ -45,7 +45,9 @@ async def test_a_staff_reply_on_an_email_conversation_goes_out_by_email(email_en
 async def test_smtp_refusals_are_retried_with_the_same_message_id(email_env: Any) -> None:
     email_env.sink.refuse_with = "451 4.3.0 try again later"
     outcome = await email_env.channel.handle(mail(message_id="<r1@example.com>"))
-    assert await email_env.deliver() == 1
+    # one outbox pass: the retry's full-jitter delay can be near zero, and `deliver` keeps
+    # passing while anything is due (CI once saw the retry refused a second time)
+    assert int(await email_env.services.outbox.run_once()) == 1
     assert email_env.sink.sent == []
     async with email_env.services.sessions() as session:
         [row] = (await session.scalars(select(OutboxEntry))).all()
