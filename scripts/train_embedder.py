@@ -3,7 +3,7 @@
 The data (`knowledge/training/*.jsonl`) is ten invented stores' help-center answers, each with
 six questions written the way customers write, by writers who never saw the demo help center,
 the faq2 store or any eval question (tests/knowledge/test_training_data.py checks that no
-question or answer shares a run of words with them). Training pulls each question toward its
+training question is a held-out eval question, but for six short generic ones). Training pulls each question toward its
 own answer and away from the other answers of the batch (in-batch negatives, both directions).
 The settings were fixed before the first run and not tuned; docs/knowledge.md, "The project's
 own embedder", has what the model scored and why the product does not use it yet.
