@@ -1,6 +1,6 @@
 """Fine-tune all-MiniLM-L6-v2 on the project's own support questions, and export it as int8 ONNX.
 
-The data (`knowledge/training/*.jsonl`) is ten invented stores' help-center answers, each with
+The data (`knowledge/training/*.jsonl`) is five invented stores' help-center answers, each with
 six questions written the way customers write, by writers who never saw the demo help center,
 the faq2 store or any eval question (tests/knowledge/test_training_data.py checks that no
 training question is a held-out eval question, but for six short generic ones). Training pulls each question toward its
