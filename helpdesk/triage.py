@@ -12,7 +12,7 @@ messages get an English keyword gloss before embedding (`triage_language`). With
 reader the message is embedded once, by the reader, and triage reuses that vector.
 See docs/triage.md for definitions and measured accuracy.
 
-    triager = Triager(MiniLMEmbedder(), intents=IntentClassifier(embedder))
+    triager = Triager(embedder, intents=IntentClassifier(embedder))
     triager.triage("Where is my order #1042?").category  # "order_status"
 """
 

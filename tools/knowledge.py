@@ -25,7 +25,8 @@ async def search_help_center(query: str, runtime: ToolRuntime[SupportContext]) -
     settings = ctx.deps.settings
     result = await asyncio.to_thread(ctx.deps.knowledge.search, query, settings.kb_top_k)
     if result.answerable:
-        floor = settings.kb_answer_floor
+        # the knowledge base's own floor: its embedder's fit, or the setting when one is set
+        floor = getattr(ctx.deps.knowledge, "answer_floor", settings.kb_answer_floor)
         ctx.passages.extend(p for p in result.passages if p.score >= floor)
     return {
         "answerable": result.answerable,

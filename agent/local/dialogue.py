@@ -290,8 +290,9 @@ def _after_tool(
             return Decision(state, text=phrase("billing_check") if dispute else say("kb_unknown"))
         # quote what answers the question, scored with the embedder the intents use
         embed = intents.embedder.embed if intents is not None else None
+        space = getattr(intents.embedder, "space", None) if intents is not None else None
         asked = state.question
-        answer, cited = kb_reply(asked or "", data["passages"], embed=embed)
+        answer, cited = kb_reply(asked or "", data["passages"], embed=embed, space=space)
         state.question = None
         if delivery:
             answer = f"{answer}\n\n{phrase('delivery_check')}"

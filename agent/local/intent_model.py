@@ -61,9 +61,16 @@ def packaged_examples() -> dict[str, list[str]]:
     return examples
 
 
-def packaged_calibration() -> Calibration:
+def packaged_calibration(space: str | None = None) -> Calibration:
+    """The fit for the embedder's vector space (intent_calibration.yaml holds one per space: the
+    probabilities of two models are not on one scale); an unknown space gets the default
+    model's."""
     raw = _read_yaml("intent_calibration.yaml") or {}
-    return Calibration(**{k: float(v) for k, v in raw.items() if k in Calibration.__annotations__})
+    fits = {str(k): v for k, v in raw.items() if isinstance(v, dict)}
+    fitted = fits.get(space or "", fits.get(str(raw.get("default")), {}))
+    return Calibration(
+        **{k: float(v) for k, v in fitted.items() if k in Calibration.__annotations__}
+    )
 
 
 def embedder_id(embedder: Any) -> str:

@@ -7,9 +7,10 @@ logistic regression over the sentence embedding and the words (`intent_model`). 
 has an out_of_scope class trained on general-assistant requests, and a floor on its top probability
 catches the off-topic requests unlike any of them; when the two best task intents are close the
 reading is marked `ambiguous`, so the engine asks which one was meant. The floor and the margin
-are fitted by cross-validation (evals/intents/crossval.py) and stored in intent_calibration.yaml.
+are fitted by cross-validation (evals/intents/crossval.py) and stored in intent_calibration.yaml,
+one fit per embedding model.
 
-    intents = IntentClassifier(MiniLMEmbedder())
+    intents = IntentClassifier(make_embedder())
     intents.classify("wher is my ordr").name  # "order_status"
 """
 
@@ -99,7 +100,7 @@ class IntentClassifier:
         self._embedder = embedder
         self._examples = examples or packaged_examples()
         self._cache_dir = cache_dir
-        self.calibration = calibration or packaged_calibration()
+        self.calibration = calibration or packaged_calibration(getattr(embedder, "space", None))
 
     # --- the parts, built once ---------------------------------------------------------------
 

@@ -136,17 +136,25 @@ def order_reply(view: dict[str, Any]) -> str:
 
 
 def passage_answer(
-    question: str, passages: Sequence[Mapping[str, Any]], *, embed: Embed | None = None
+    question: str,
+    passages: Sequence[Mapping[str, Any]],
+    *,
+    embed: Embed | None = None,
+    space: str | None = None,
 ) -> Answer:
     """The sentences, list items or table rows of the best passage that answer `question`."""
-    return answer(question, passages, embed=embed)
+    return answer(question, passages, embed=embed, space=space)
 
 
 def kb_reply(
-    question: str, passages: Sequence[Mapping[str, Any]], *, embed: Embed | None = None
+    question: str,
+    passages: Sequence[Mapping[str, Any]],
+    *,
+    embed: Embed | None = None,
+    space: str | None = None,
 ) -> tuple[str, str]:
     """The help-center reply (safe Markdown) and the id of the passage it quotes."""
-    found = passage_answer(question, passages, embed=embed)
+    found = passage_answer(question, passages, embed=embed, space=space)
     # a Q/A entry's heading is its question, which is also its title: name it once
     heading = found.heading if found.heading and found.heading != found.title else None
     source = f"{found.title} — {heading}" if heading else found.title

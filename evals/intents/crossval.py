@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from agent.local.intent_model import (
     OUT_OF_SCOPE,
@@ -131,15 +132,34 @@ def fit_margin(p: np.ndarray, classes: list[str], labels: Sequence[str], floor: 
     return chosen
 
 
+def write_calibration(path: Path, space: str, values: dict[str, float]) -> None:
+    """Replace `space`'s fit in the calibration file, keeping the other spaces' fits."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    fits = {k: v for k, v in (raw or {}).items() if isinstance(v, dict)}
+    fits[space] = {k: float(v) for k, v in values.items()}
+    default = (raw or {}).get("default", space)
+    lines = [
+        "# One fit per embedding space, by `.venv/bin/python -m evals.intents.crossval --write`"
+        " with that",
+        "# embedder (SUPPORT_EMBEDDER); do not edit by hand. `default`: the space an unknown one"
+        " falls to.",
+        f"default: {default}",
+    ]
+    for name in sorted(fits):
+        lines.append(f"{name}:")
+        lines += [f"  {k}: {v}" for k, v in fits[name].items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="store the fit")
     parser.add_argument("--errors", action="store_true", help="list the CV errors")
     args = parser.parse_args(argv)
 
-    from knowledge.embedder import MiniLMEmbedder
+    from knowledge.embedder import make_embedder
 
-    intents = IntentClassifier(MiniLMEmbedder(), calibration=Calibration())
+    intents = IntentClassifier(make_embedder(), calibration=Calibration())
     texts, labels, folds = dataset(intents)
     embedder = intents._embedder  # noqa: SLF001
     vectors = cached_vectors(embedder, texts, Path(tempfile.gettempdir()), prefix="intent-cv")
@@ -178,13 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if gold != guess:
                 print(f"  {gold:>17} -> {guess:<17} {text}")
     if args.write:
-        CALIBRATION.write_text(
-            "# Fitted by `.venv/bin/python -m evals.intents.crossval --write`; do not edit by "
-            f"hand.\nc: {c}\noos_floor: {floor}\nclarify_margin: {margin}\n"
-            f"keyword_weight: {weight}\n",
-            encoding="utf-8",
-        )
-        print(f"wrote {CALIBRATION}")
+        space = str(getattr(embedder, "space", "default"))
+        fit_ = {"c": c, "oos_floor": floor, "clarify_margin": margin, "keyword_weight": weight}
+        write_calibration(CALIBRATION, space, fit_)
+        print(f"wrote {CALIBRATION} ({space})")
     return 0
 
 

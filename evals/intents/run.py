@@ -69,9 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
-    from knowledge.embedder import MiniLMEmbedder
+    from knowledge.embedder import make_embedder
 
-    report = evaluate(IntentClassifier(MiniLMEmbedder()), load_rows())
+    report = evaluate(IntentClassifier(make_embedder()), load_rows())
     errors = report.pop("errors")
     print(json.dumps(report, indent=2))
     if args.errors:

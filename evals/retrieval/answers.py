@@ -75,7 +75,9 @@ def run_set(eval_set: EvalSet, split: str, embedder: Any) -> list[Outcome]:
             if not (result.answerable and passages):
                 outcomes.append(Outcome(q.id, q.question, q.relevant, False, keys_, None, ""))
                 continue
-            found = answer(q.question, passages, embed=embedder.embed)
+            found = answer(
+                q.question, passages, embed=embedder.embed, space=getattr(embedder, "space", None)
+            )
             quoted = section.get(found.passage_id, "?")
             outcomes.append(Outcome(q.id, q.question, q.relevant, True, keys_, quoted, found.text))
     return outcomes

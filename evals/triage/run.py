@@ -191,9 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from knowledge.embedder import MiniLMEmbedder
+    from knowledge.embedder import make_embedder
 
-    embedder = MiniLMEmbedder()
+    embedder = make_embedder()
     rows = load_rows()
     if args.cv:
         train = [r for r in rows if r["split"] == "train"]

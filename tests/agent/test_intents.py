@@ -4,9 +4,11 @@ data files it reads."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from agent.local import rules
 from agent.local.intent_model import (
@@ -61,6 +63,30 @@ def test_the_calibration_is_a_fit_not_a_default() -> None:
     fitted = packaged_calibration()
     assert 0.0 < fitted.oos_floor < 0.6 and 0.0 <= fitted.clarify_margin < 0.4
     assert fitted.c > 0
+    assert fitted != Calibration()
+
+
+def test_each_embedding_space_has_its_own_calibration(tmp_path: Path) -> None:
+    """The probabilities of two models are not on one scale: each space keeps its own fit, a
+    refit of one keeps the others, and an unknown space falls to the default's."""
+    from evals.intents.crossval import write_calibration
+    from knowledge.embedder import MINILM_SPACE, SUPPORT_SPACE
+
+    for space in (MINILM_SPACE, SUPPORT_SPACE):
+        fitted = packaged_calibration(space)
+        assert fitted != Calibration() and 0.0 < fitted.oos_floor < 0.6, space
+    default = packaged_calibration(None)
+    assert packaged_calibration("no-such-model") == default
+    path = tmp_path / "calibration.yaml"
+    path.write_text("default: a\na:\n  c: 10.0\n  oos_floor: 0.3\n", encoding="utf-8")
+    write_calibration(path, "b", {"c": 30.0, "oos_floor": 0.2, "clarify_margin": 0.15})
+    write_calibration(path, "a", {"c": 100.0, "oos_floor": 0.25})
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert raw == {
+        "default": "a",
+        "a": {"c": 100.0, "oos_floor": 0.25},
+        "b": {"c": 30.0, "oos_floor": 0.2, "clarify_margin": 0.15},
+    }
 
 
 @pytest.mark.parametrize(

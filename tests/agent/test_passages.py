@@ -350,3 +350,22 @@ def test_the_figures_after_a_depends_on_lead_in_are_kept(embedder: Any) -> None:
     assert "6 to 9 working days" in found.text and "12 to 15 working days" in found.text
     tabled = answer("how long does a repair take?", [REPAIR_TABLE], embed=embedder.embed)
     assert "6–9 working days" in tabled.text and "12–15 working days" in tabled.text
+
+
+def test_the_retrievers_order_counts_as_much_as_the_embedders_space_says() -> None:
+    """Two passages alike but for the retriever's cosine and order: the fine-tuned model's rank
+    bonus (its cosines are closer together) keeps the first one where MiniLM's lets the closer
+    passage win."""
+    from knowledge.embedder import MINILM_SPACE, SUPPORT_SPACE
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.tile(np.eye(1, 8, 0, dtype=np.float32), (len(texts), 1))
+
+    text = "Gift cards never expire and can be used on any order."
+    first = {**GIFT, "id": "a#1", "text": text, "score": 0.4}
+    closer = {**GIFT, "id": "b#1", "text": text, "score": 0.6}  # +0.08 after PASSAGE_WEIGHT
+    assert answer("do gift cards expire", [first, closer], embed=embed).passage_id == "b#1"
+    chosen = answer("do gift cards expire", [first, closer], embed=embed, space=MINILM_SPACE)
+    assert chosen.passage_id == "b#1"
+    chosen = answer("do gift cards expire", [first, closer], embed=embed, space=SUPPORT_SPACE)
+    assert chosen.passage_id == "a#1"
