@@ -64,9 +64,10 @@ class Settings(BaseSettings):
     llm_backoff_max_s: float = 600.0
 
     # knowledge base
-    # "onnx": the int8 MiniLM on onnxruntime (default, no torch in the process);
-    # "torch": the fp32 MiniLM through sentence-transformers
-    embedder: Literal["onnx", "torch", "support"] = "onnx"
+    # "support" (default, = knowledge.embedder.DEFAULT_BACKEND): the project's MiniLM fine-tuned
+    # on support questions (knowledge/models/, int8 on onnxruntime, no torch in the process);
+    # "onnx": the packaged int8 MiniLM; "torch": the fp32 MiniLM through sentence-transformers
+    embedder: Literal["onnx", "torch", "support"] = "support"
     chroma_url: str | None = None
     kb_collection: str = "help_center"
     # below this answerability score (on the cosine scale, see knowledge/retriever.py) the agent

@@ -38,6 +38,7 @@ import numpy as np
 
 Backend = Literal["onnx", "torch", "support"]
 BACKENDS: tuple[Backend, ...] = ("onnx", "torch", "support")
+DEFAULT_BACKEND: Backend = "support"  # the product's (settings.embedder's default says the same)
 # The fine-tuned model (`support`): its file and the digest it must have.
 SUPPORT_MODEL = Path(__file__).with_name("models") / "support-minilm-l6.onnx"
 SUPPORT_SHA256 = "4cb754215073d0403711bd0867490eba433858f27a108acb76605a9552647d22"
@@ -332,5 +333,5 @@ class _TorchMiniLM:
 
 def make_embedder(name: str | None = None) -> MiniLMEmbedder:
     """The embedder called `name` (SUPPORT_EMBEDDER: "onnx", the default, "torch" or "support")."""
-    name = name or os.environ.get("SUPPORT_EMBEDDER", "onnx")
+    name = name or os.environ.get("SUPPORT_EMBEDDER") or DEFAULT_BACKEND
     return MiniLMEmbedder(backend=name)  # type: ignore[arg-type]

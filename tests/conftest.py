@@ -23,9 +23,10 @@ from tests.fakes import CannedKnowledge, MemoryStore  # noqa: E402
 
 @pytest.fixture(scope="session")
 def embedder() -> Any:
-    from knowledge.embedder import MiniLMEmbedder
+    """The product's embedder (knowledge.embedder.DEFAULT_BACKEND, or SUPPORT_EMBEDDER)."""
+    from knowledge.embedder import make_embedder
 
-    return MiniLMEmbedder()
+    return make_embedder()
 
 
 @pytest.fixture(scope="session")

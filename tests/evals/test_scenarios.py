@@ -19,8 +19,9 @@ from evals.scenarios.runner import run_scenario, run_suite
 
 # The share of scenarios that passed at k=1 when this floor was set, less a margin for the
 # orders picked (they change with the day): 113/124 = 0.911 on 2026-11-30, floor 0.85 (it was
-# 0.70 at 79/110). Raise the floor as the engine gets better, never lower it quietly.
-PASS_RATE_FLOOR = 0.85
+# 0.70 at 79/110; 0.93 at 158/159 on 2026-12-01 with the fine-tuned embedder as the default).
+# Raise the floor as the engine gets better, never lower it quietly.
+PASS_RATE_FLOOR = 0.93
 TAGS = {
     "order-status", "delivery", "returns", "cancel", "address", "refunds", "faq", "handoff",
     "typos", "corrections", "multi-intent", "topic-switch", "off-topic", "rude", "security",

@@ -61,17 +61,30 @@ def test_the_fine_tuned_build_is_its_own_space_with_its_own_floor() -> None:
     assert (vectors * default.embed(TEXTS)).sum(axis=1).max() < 0.99
 
 
-def test_the_default_build_never_imports_torch() -> None:
+@pytest.mark.parametrize("backend", ["onnx", "support"])
+def test_the_default_build_never_imports_torch(backend: str) -> None:
     code = (
-        "import sys; from knowledge.embedder import MiniLMEmbedder; "
-        "v = MiniLMEmbedder().embed(['where is my order']); "
-        "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+        "import sys; from knowledge.embedder import make_embedder; "
+        f"e = make_embedder('{backend}'); v = e.embed(['where is my order']); "
+        "print(v.shape, e.space, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     )
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "(1, 384) False False"
+    space = embedder_module.SUPPORT_SPACE if backend == "support" else embedder_module.MINILM_SPACE
+    assert out.stdout.strip() == f"(1, 384) {space} False False"
+
+
+def test_the_product_default_is_the_fine_tuned_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    from settings import Settings
+
+    monkeypatch.delenv("SUPPORT_EMBEDDER", raising=False)
+    assert embedder_module.DEFAULT_BACKEND == "support" == Settings(env="test").embedder
+    assert embedder_module.make_embedder().space == embedder_module.SUPPORT_SPACE
+    monkeypatch.setenv("SUPPORT_EMBEDDER", "onnx")
+    assert Settings(env="test").embedder == "onnx"
+    assert embedder_module.make_embedder().space == embedder_module.MINILM_SPACE
 
 
 def test_a_damaged_model_file_is_refused(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from knowledge.base import KnowledgeBase, build_knowledge_base
-from knowledge.embedder import MiniLMEmbedder
+from knowledge.embedder import MINILM_SPACE, SUPPORT_SPACE, MiniLMEmbedder, make_embedder
 from knowledge.embedding_space import embedder_id
 from knowledge.ingest import embedding_inputs
 from knowledge.types import Embedder
@@ -77,14 +77,17 @@ def test_opening_with_another_model_reembeds_everything_and_resets_the_floor(
 ) -> None:
     first = make_kb()
     first.ingest([help_center(tmp_path / "help")])
-    assert first.store.embedder_id() == "all-MiniLM-L6-v2"
-    assert first.answer_floor == pytest.approx(MiniLMEmbedder.answer_floor)
+    assert first.store.embedder_id() == embedder_id(embedder)  # the product's model
+    assert first.answer_floor == pytest.approx(getattr(embedder, "answer_floor", 0.0))
 
     other = OtherModel(embedder, dimension)
     kb = build_knowledge_base(Settings(env="test", data_dir=tmp_path / "kb"), other)
     assert kb.answer_floor == pytest.approx(0.21)  # that model's own floor
     assert kb.retriever.config.coverage_weight == pytest.approx(0.2)  # fitted with it
-    assert first.retriever.config.coverage_weight == pytest.approx(0.05)  # MiniLM's
+    assert first.retriever.config.coverage_weight == pytest.approx(  # the product model's
+        getattr(embedder, "coverage_weight", 0.0)
+    )
+    assert kb.retriever.config.coverage_weight != first.retriever.config.coverage_weight
     result = kb.search("how long is my gift card good for")
     assert result.passages[0].title == "Do gift cards expire?"
     assert kb.store.embedder_id() == "other-model-for-tests"
@@ -113,20 +116,34 @@ def test_ingest_with_another_model_reembeds_before_adding(
     np.testing.assert_allclose(hours[0].embedding, other.embed([text])[0], atol=1e-4)
 
 
-def test_a_store_without_a_recorded_model_is_taken_as_minilm(
-    tmp_path: Path, make_kb: Callable[..., KnowledgeBase], counting_embedder: CountingEmbedder
-) -> None:
-    kb = make_kb()
+def test_a_store_without_a_recorded_model_is_taken_as_minilm(tmp_path: Path) -> None:
+    """Stores written before the model id was recorded were all MiniLM's: MiniLM opens one as it
+    is, and any other model (the fine-tuned default) re-embeds it."""
+    settings = Settings(env="test", data_dir=tmp_path / "kb")
+    minilm = CountingEmbedder(MiniLMEmbedder(backend="onnx"))
+    kb = build_knowledge_base(settings, minilm)
     kb.ingest([help_center(tmp_path / "help")])
     kb.search("do you ship abroad")  # its sentences embedded once, as any process's first search
-    with kb.store.writing():
-        kb.store.set_embedder_id("")  # as written before the id was recorded
-    assert kb.store.embedder_id() == ""
-    counted = counting_embedder.count
-    again = make_kb()
+    chunks = kb.count()
+
+    def forget_the_model(opened: KnowledgeBase) -> None:
+        with opened.store.writing():
+            opened.store.set_embedder_id("")  # as written before the id was recorded
+        assert opened.store.embedder_id() == ""
+
+    forget_the_model(kb)
+    counted = minilm.count
+    again = build_knowledge_base(settings, minilm)
     again.search("do gift cards expire")
-    assert counting_embedder.count == counted + 1  # the query alone: nothing re-embedded
-    assert again.store.embedder_id() == embedder_id(counting_embedder) == "all-MiniLM-L6-v2"
+    assert minilm.count == counted + 1  # the query alone: nothing re-embedded
+    assert again.store.embedder_id() == embedder_id(minilm) == MINILM_SPACE
+
+    forget_the_model(again)
+    support = CountingEmbedder(make_embedder("support"))
+    reopened = build_knowledge_base(settings, support)
+    assert reopened.search("do gift cards expire").passages[0].title == "Do gift cards expire?"
+    assert support.count >= chunks + 1  # every chunk re-embedded, then the query
+    assert reopened.store.embedder_id() == SUPPORT_SPACE
 
 
 def test_an_explicit_floor_setting_wins_over_the_models(
