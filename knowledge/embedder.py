@@ -332,6 +332,6 @@ class _TorchMiniLM:
 
 
 def make_embedder(name: str | None = None) -> MiniLMEmbedder:
-    """The embedder called `name` (SUPPORT_EMBEDDER: "onnx", the default, "torch" or "support")."""
+    """The embedder called `name` (SUPPORT_EMBEDDER: "support", the default, "onnx" or "torch")."""
     name = name or os.environ.get("SUPPORT_EMBEDDER") or DEFAULT_BACKEND
     return MiniLMEmbedder(backend=name)  # type: ignore[arg-type]
