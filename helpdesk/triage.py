@@ -33,7 +33,7 @@ import yaml
 from helpdesk import triage_rules as rules
 from helpdesk.triage_intents import IntentReader, IntentReading, intent_categories
 from helpdesk.triage_language import detect_language, polarity, with_gloss
-from helpdesk.triage_model import Models, train
+from helpdesk.triage_model import Fit, Models, fit_for, train
 from knowledge.types import Embedder
 
 Category = Literal[
@@ -54,8 +54,6 @@ _LOW_CATEGORIES = frozenset(
 )
 _REMEDY_CATEGORIES = frozenset({"return_refund", "exchange", "human_request"})
 RULE_CONFIDENCE = 0.95
-# an intent reading at least this sure sets the category (5-fold CV in train, docs/triage.md)
-INTENT_CONFIDENCE = 0.5
 DEFAULT_HIGH_VALUE = Decimal("500")
 
 
@@ -146,6 +144,8 @@ class Triager:
         self.high_value = high_value
         self._models: Models | None = None
         self._lock = threading.Lock()
+        # C and the intent threshold chosen for this embedder's vectors (triage_model.FITS)
+        self.fit: Fit = fit_for(getattr(embedder, "space", None))
 
     @property
     def intents(self) -> IntentReader | None:
@@ -204,7 +204,9 @@ class Triager:
         # the intents are read by a classifier trained on English; a glossed message in another
         # language reads as off-topic too easily, so triage's own classifier decides those
         english = reading if language == "en" else None
-        category, confidence, rule = _category(text, language, category_p, english)
+        category, confidence, rule = _category(
+            text, language, category_p, english, threshold=self.fit.intent_confidence
+        )
         sentiment = _sentiment(text, sentiment_p)
         flags = content_flags(text, language, sentiment)
         if _NEGATIVE_FLAGS.intersection(flags):
@@ -239,7 +241,9 @@ class Triager:
         else:
             texts = [with_gloss(e.text, lang) for e, lang in zip(examples, languages, strict=True)]
             vectors = self._example_vectors(texts)
-        return train(vectors, [e.category for e in examples], [e.sentiment for e in examples])
+        return train(
+            vectors, [e.category for e in examples], [e.sentiment for e in examples], self.fit
+        )
 
     def _example_vectors(self, texts: list[str]) -> np.ndarray:
         if self._cache_dir is None:
@@ -272,12 +276,14 @@ def _category(
     language: str,
     category_p: dict[str, float],
     reading: IntentReading | None = None,
+    *,
+    threshold: float,
 ) -> tuple[Category, float, tuple[str, ...]]:
-    """The confident intent's category, else the classifier's, unless a rule knows better; the
-    rule's name if one fired."""
+    """The intent's category when its reading is at least `threshold` sure, else the
+    classifier's, unless a rule knows better; the rule's name if one fired."""
     best = cast(Category, max(category_p, key=category_p.__getitem__))
     confidence = category_p[best]
-    if reading is not None and reading.confidence >= INTENT_CONFIDENCE:
+    if reading is not None and reading.confidence >= threshold:
         mapped = intent_categories().get(reading.intent)
         if mapped in CATEGORIES:
             best = cast(Category, mapped)

@@ -2,8 +2,10 @@
 for the category and one for the sentiment.
 
 A few hundred examples of 384 dimensions train in well under a second; lbfgs from zeros is
-deterministic, so the same examples always give the same model. C for each was chosen by 5-fold
-cross-validation inside the train split (`evals/triage/run.py --cv 5`, see docs/triage.md)."""
+deterministic, so the same examples always give the same model. C for each, and how sure the
+engine's intent reading must be to set the category, were chosen per embedding model by 5-fold
+cross-validation inside the train split (`evals/triage/run.py --cv 5`, see docs/triage.md): the
+vectors of two models are not on one scale, nor are the intent probabilities read from them."""
 
 from __future__ import annotations
 
@@ -13,8 +15,28 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-CATEGORY_C = 3.0
-SENTIMENT_C = 10.0
+from knowledge.embedder import MINILM_SPACE, SUPPORT_SPACE
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What was chosen for one embedding model's vectors."""
+
+    category_c: float
+    sentiment_c: float
+    # an intent reading at least this sure sets the category
+    intent_confidence: float
+
+
+FITS = {
+    MINILM_SPACE: Fit(category_c=30.0, sentiment_c=3.0, intent_confidence=0.5),
+    SUPPORT_SPACE: Fit(category_c=30.0, sentiment_c=3.0, intent_confidence=0.4),
+}
+
+
+def fit_for(space: str | None) -> Fit:
+    """The fit for an embedder's vector space; an unknown space (a test double) gets MiniLM's."""
+    return FITS.get(space or "", FITS[MINILM_SPACE])
 
 
 class Classifier:
@@ -45,9 +67,12 @@ class Models:
 
 
 def train(
-    vectors: np.ndarray, categories: Sequence[str], sentiments: Sequence[str]
+    vectors: np.ndarray,
+    categories: Sequence[str],
+    sentiments: Sequence[str],
+    fit: Fit = FITS[MINILM_SPACE],
 ) -> Models:
     return Models(
-        category=Classifier(c=CATEGORY_C).fit(vectors, categories),
-        sentiment=Classifier(c=SENTIMENT_C).fit(vectors, sentiments),
+        category=Classifier(c=fit.category_c).fit(vectors, categories),
+        sentiment=Classifier(c=fit.sentiment_c).fit(vectors, sentiments),
     )

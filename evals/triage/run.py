@@ -118,6 +118,8 @@ class _MemoEmbedder:
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.dimension = inner.dimension
+        # the intent reader picks its calibration by the embedder's vector space
+        self.space = getattr(inner, "space", None)
         self._memo: dict[str, np.ndarray] = {}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

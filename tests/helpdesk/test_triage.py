@@ -273,3 +273,21 @@ def test_custom_examples_and_embedding_cache(tmp_path: Path) -> None:
 def test_contexts_must_match_texts() -> None:
     with pytest.raises(ValueError, match="one for one"):
         Triager(HashingEmbedder(), examples=TINY).triage_many(["a", "b"], [None])
+
+
+def test_the_fit_follows_the_embedders_vector_space() -> None:
+    """C and the intent threshold were chosen per model: a fine-tuned embedder gets its own,
+    an embedder that names no known space gets MiniLM's, and training uses the fit's C."""
+    from helpdesk.triage_model import FITS
+    from knowledge.embedder import MINILM_SPACE, SUPPORT_SPACE
+
+    class SupportSpaced(HashingEmbedder):
+        space = SUPPORT_SPACE
+
+    assert FITS[SUPPORT_SPACE] != FITS[MINILM_SPACE]
+    tuned = Triager(SupportSpaced(), examples=TINY)
+    assert tuned.fit == FITS[SUPPORT_SPACE]
+    assert Triager(HashingEmbedder(), examples=TINY).fit == FITS[MINILM_SPACE]
+    tuned.warm()
+    assert tuned._trained().category.c == FITS[SUPPORT_SPACE].category_c
+    assert tuned._trained().sentiment.c == FITS[SUPPORT_SPACE].sentiment_c

@@ -13,7 +13,7 @@ import pytest
 
 from agent.local.intent_model import OUT_OF_SCOPE, packaged_intents
 from agent.local.intents import IntentClassifier
-from helpdesk.triage import CATEGORIES, INTENT_CONFIDENCE, Triager
+from helpdesk.triage import CATEGORIES, Triager
 from helpdesk.triage_intents import intent_categories
 from services import build_triager
 
@@ -35,6 +35,7 @@ class CountingEmbedder:
         self.inner = inner
         self.dimension = inner.dimension
         self.model_id = getattr(inner, "model_id", "inner")
+        self.space = getattr(inner, "space", None)
         self.texts: list[str] = []
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -72,7 +73,7 @@ def test_a_confident_intent_sets_the_category(
     intents, triager, _ = engine_and_triage
     intent = intents.classify(text)
     verdict = triager.triage(text)
-    assert intent.rule or intent.score >= INTENT_CONFIDENCE, intent
+    assert intent.rule or intent.score >= triager.fit.intent_confidence, intent
     assert verdict.category == intent_categories()[intent.name], (intent, verdict)
 
 
