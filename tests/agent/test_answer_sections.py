@@ -4,7 +4,6 @@ complaint, not a neighbour that shares a word of the story around it (issue #10)
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,12 +13,20 @@ from knowledge.base import build_knowledge_base
 from settings import Settings
 
 
-@pytest.fixture
-async def services(tmp_path: Path, embedder: Any, make_services: Any) -> Any:
-    kb = build_knowledge_base(Settings(env="test", data_dir=tmp_path / "kb"), embedder)
+@pytest.fixture(scope="module")
+def demo_knowledge(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Any:
+    """The demo help center, ingested once for this module's tests (they only search it)."""
+    kb = build_knowledge_base(
+        Settings(env="test", data_dir=tmp_path_factory.mktemp("kb")), embedder
+    )
     report = kb.ensure_demo()
     assert report is not None and not report.skipped
-    return await make_services(knowledge=kb)
+    return kb
+
+
+@pytest.fixture
+async def services(demo_knowledge: Any, make_services: Any) -> Any:
+    return await make_services(knowledge=demo_knowledge)
 
 
 async def _reply(services: Any, text: str) -> Any:
