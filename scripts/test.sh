@@ -2,20 +2,23 @@
 # The test command: installs what the tests need, starts their services, runs the whole suite.
 # The suite runs once on SQLite; the tests that touch the database (marker `db`) run again on
 # PostgreSQL. Both cores are kept busy: the SQLite pass is cut into three groups of about equal
-# time (pytest-split, from the per-test times in tests/.test_durations); one lane runs groups
-# 1 and 2 one after the other, the other runs the PostgreSQL pass (about one group's time and a
-# third) and then group 3. (The SQLite pass in one piece beside the PostgreSQL pass took 26 of
-# CI's 30 minutes on a slow host while the PostgreSQL pass was done after 12. More groups cost
-# more than they balance: each pytest process collects the suite and builds its session
-# fixtures, the demo data dir among them, about a minute.) The processes share nothing: each test has its own data
-# dir, the PostgreSQL pass its own database, Redis users their own key prefix. The second lane's
+# time (pytest-split, from the per-test times in tests/.test_durations); one lane runs groups 1
+# and 2 one after the other, the other runs the PostgreSQL pass (about one group's time) and then
+# group 3. (The SQLite pass in one piece beside the PostgreSQL pass took 26 of CI's 30 minutes on
+# a slow host while the PostgreSQL pass was done after 12. More groups cost more than they
+# balance: each pytest process collects the suite and builds its session fixtures, the demo data
+# dir among them, about a minute.) The processes share nothing: each test has its own data dir,
+# the PostgreSQL pass its own database, Redis users their own key prefix. The second lane's
 # output is printed when both are done; the command fails if any group fails.
 #   bash scripts/test.sh tests/agent          # arguments: one SQLite run of just those, then
 #                                             # their database tests on PostgreSQL
 #   SUPPORT_TEST_SERIAL=1 bash scripts/test.sh   # the two passes, whole, one after the other
-# After adding or removing many tests, refresh the times (any machine; only their ratios matter):
+# The times in tests/.test_durations are as measured with two groups running at once
+# (docs/benchmarks.md, "The test command's wall time"); a new test counts at the average. After
+# adding or removing many tests, refresh them from a full run in one process
 #   .venv/bin/python -m pytest -q -p no:cacheprovider --store-durations \
 #       --durations-path tests/.test_durations
+# and scale each group's tests by its time under load over its estimate, as that section did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
