@@ -174,12 +174,13 @@ def test_training_examples_are_exactly_the_train_split() -> None:
 def test_heldout_accuracy_stays_above_the_floor(triager: Triager) -> None:
     rows = [r for r in load_rows() if r["split"] == "heldout"]
     report = score(rows, predict(triager, rows))
-    # Measured 83.2% / 94.0% / 89.1% / 99.5% (docs/triage.md); a drop below these floors is a
-    # regression in the examples, the rules or the embedder.
-    assert report["category_accuracy"] >= 0.80
-    assert report["urgency_accuracy"] >= 0.90
-    assert report["sentiment_accuracy"] >= 0.85
-    assert report["language_accuracy"] >= 0.97
+    # Measured 93.5% / 97.8% / 90.8% / 100% with the default embedder (docs/triage.md; the stock
+    # MiniLM build: 91.3% / 97.3% / 89.1% / 100%); a drop below these floors is a regression in
+    # the examples, the rules, the fits or the embedder.
+    assert report["category_accuracy"] >= 0.88
+    assert report["urgency_accuracy"] >= 0.94
+    assert report["sentiment_accuracy"] >= 0.86
+    assert report["language_accuracy"] >= 0.98
 
 
 # --- the CLI -----------------------------------------------------------------------------------
