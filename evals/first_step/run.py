@@ -1,0 +1,187 @@
+"""The agent's first step on customers' first messages, end to end (evals/first_step/).
+
+    .venv/bin/python -m evals.first_step.run --split dev            # tune here
+    .venv/bin/python -m evals.first_step.run --split test           # held out: report only
+    .venv/bin/python -m evals.first_step.run --split dev --errors   # ... and every miss
+
+`messages.jsonl` holds first messages written blind, by helpers who were given the store's
+trade, the request types and a style brief, and never the help center, the intent examples or
+the agent's replies. Each row is {"type", "text"}; a row's split is its position within its
+type (even: dev, odd: test). The file is not edited after the commit that added it.
+
+Every message opens a new conversation in a freshly generated demo store, with no model key
+(the offline engine), through `Runner.run_turn` as the widget's turns go. What the agent did is
+read from the turn's result, not from the classifier:
+
+- `handoff`: the conversation went to the team (an escalation, or a human owner);
+- `verify`: the agent asked for the order number / email, or looked the order up;
+- `cite:<article>`: a help-center answer citing that article;
+- `out_of_scope`: the short "I can help with orders, returns…" reply, no citation;
+- `offer_handoff`: an offer to pass the conversation to the team ("Shall I pass this…?");
+- `clarify`: a question between two readings; `other`: anything else.
+
+`EXPECTED` below says which steps are right for each request type. It was written before the
+first run and is the scoring rule; changing it changes the eval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+MESSAGES = Path(__file__).resolve().parent / "messages.jsonl"
+
+# the right first steps per request type: a step name, or "cite:" + article stems
+EXPECTED: dict[str, set[str]] = {
+    "track_order": {"verify"},
+    "delivery_problem": {"verify", "handoff", "offer_handoff"},
+    "start_return": {"verify"},
+    "refund_status": {"verify"},
+    "cancel_order": {"verify"},
+    "change_order": {"verify"},
+    "return_refund_policy": {"cite:returns", "cite:refunds", "cite:exchanges"},
+    "shipping_info": {"cite:shipping", "cite:delivery-times", "cite:international-orders"},
+    "payment_question": {
+        "cite:payment-methods",
+        "cite:gift-cards",
+        "cite:international-orders",
+        "cite:backorders-and-preorders",
+    },
+    "human_agent": {"handoff", "cite:contact-us"},
+    "off_topic": {"out_of_scope"},
+    "account_promo": {
+        "cite:account-and-privacy",
+        "cite:discounts-and-promo-codes",
+        "cite:northwind-rewards",
+    },
+}
+
+_ASKS_ORDER = re.compile(r"order number|email address|postal code|zip code", re.I)
+_OFFERS_HANDOFF = re.compile(r"Shall I pass (this|it|the conversation)", re.I)
+_ORDER_TOOLS = {"verify_customer", "get_order", "list_orders"}
+
+# a benchmark's limits: one process sends every message (docs/security.md)
+_LIMITS = {
+    "messages_per_ip_per_min": 1_000_000,
+    "escalations_per_client_per_hour": 1_000_000,
+    "verify_failure_limit": 1_000_000,
+    "verify_alert_threshold": 1_000_000,
+}
+
+
+def load_rows(split: str, path: Path = MESSAGES) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    seen: Counter[str] = Counter()
+    picked = []
+    for row in rows:
+        index = seen[row["type"]]
+        seen[row["type"]] += 1
+        if split == "all" or (split == "dev") == (index % 2 == 0):
+            picked.append(row)
+    return picked
+
+
+def step_of(data: dict[str, Any], texts: dict[str, str]) -> str:
+    """The agent's first step, read off a turn's JSON (channels.summary.turn_json)."""
+    names = {t["name"] for t in data["tool_calls"]}
+    if data["escalation"] is not None or data["owner"] != "bot" or "escalate_to_human" in names:
+        return "handoff"
+    if names & _ORDER_TOOLS:
+        return "verify"
+    if data["citations"]:
+        return "cite:" + data["citations"][0]["id"].split(".md")[0].split("#")[0]
+    reply = data["reply"]
+    if reply.startswith((texts["out_of_scope"], texts["off_topic"])):
+        return "out_of_scope"
+    if _ASKS_ORDER.search(reply) and "?" in reply:
+        return "verify"
+    if reply.startswith(texts["clarify"]):
+        return "clarify"
+    if _OFFERS_HANDOFF.search(reply):
+        return "offer_handoff"
+    return "other"
+
+
+async def collect_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from agent.guards_input import safe_replies
+    from agent.local.phrases import phrase
+    from channels.summary import collect, turn_json
+    from services import build_services
+    from settings import Settings
+
+    texts = {
+        "out_of_scope": phrase("out_of_scope"),
+        "off_topic": safe_replies()["off_topic"],
+        "clarify": phrase("clarify", first="", second="").split(",")[0].split(":")[0],
+    }
+    data_dir = Path(tempfile.mkdtemp(prefix="first-step-"))
+    services = await build_services(Settings(data_dir=data_dir, demo=True, **_LIMITS))
+    out = []
+    try:
+        for row in rows:
+            result = await collect(services.runner.run_turn(text=row["text"], channel="eval"))
+            data = turn_json(result)
+            out.append({**row, "step": step_of(data, texts), "reply": data["reply"]})
+    finally:
+        await services.close()
+    return out
+
+
+def score(results: list[dict[str, Any]]) -> dict[str, Any]:
+    by_type: dict[str, Counter[str]] = defaultdict(Counter)
+    right_by_type: Counter[str] = Counter()
+    for r in results:
+        by_type[r["type"]][r["step"]] += 1
+        right_by_type[r["type"]] += r["step"] in EXPECTED[r["type"]]
+    n = len(results)
+    right = sum(right_by_type.values())
+    return {
+        "n": n,
+        "right_first_step": round(right / n, 4) if n else None,
+        "by_type": {
+            t: {
+                "n": sum(c.values()),
+                "right": round(right_by_type[t] / sum(c.values()), 3),
+                "steps": dict(c.most_common()),
+            }
+            for t, c in sorted(by_type.items())
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=["dev", "test", "all"], default="dev")
+    parser.add_argument("--errors", action="store_true", help="list every miss")
+    parser.add_argument("--json", dest="json_out", type=Path, help="write every result here")
+    args = parser.parse_args(argv)
+    results = asyncio.run(collect_steps(load_rows(args.split)))
+    report = score(results)
+    print(f"first step, {args.split} split: {report['right_first_step']:.1%} of {report['n']}")
+    print(f"{'type':<22} {'n':>3} {'right':>6}  steps")
+    for t, row in report["by_type"].items():
+        steps = ", ".join(f"{k} {v}" for k, v in row["steps"].items())
+        print(f"{t:<22} {row['n']:>3} {row['right']:>6.1%}  {steps}")
+    if args.errors:
+        for r in results:
+            if r["step"] not in EXPECTED[r["type"]]:
+                reply = r["reply"].replace("\n", " ")[:90]
+                print(f"{r['type']:>20} -> {r['step']:<28} {r['text']!r}  | {reply}")
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"report": report, "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

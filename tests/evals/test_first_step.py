@@ -1,0 +1,59 @@
+"""The first-step eval's reading of a turn (evals/first_step/run.py) and its fixed split."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from evals.first_step.run import EXPECTED, load_rows, score, step_of
+
+TEXTS = {
+    "out_of_scope": "Sorry, that's not something I can help with here.",
+    "off_topic": "I can only help with this store.",
+    "clarify": "Just to be sure",
+}
+
+
+def turn(reply: str = "", *, citations=(), tools=(), owner="bot", escalation=None):
+    return {
+        "reply": reply,
+        "citations": [{"id": c, "title": c} for c in citations],
+        "tool_calls": [{"name": t, "args": {}, "ok": True} for t in tools],
+        "owner": owner,
+        "escalation": escalation,
+    }
+
+
+def test_each_step_is_read_from_what_the_turn_did() -> None:
+    assert step_of(turn("ok", escalation={"id": "e1", "reason": "x"}), TEXTS) == "handoff"
+    assert step_of(turn("ok", owner="queued"), TEXTS) == "handoff"
+    assert step_of(turn("Found it.", tools=["verify_customer", "get_order"]), TEXTS) == "verify"
+    asks = "I can help with that. What's your order number, and the email address on it?"
+    assert step_of(turn(asks), TEXTS) == "verify"
+    assert step_of(turn("30 days.", citations=["returns.md#1"]), TEXTS) == "cite:returns"
+    assert step_of(turn(TEXTS["out_of_scope"] + " More."), TEXTS) == "out_of_scope"
+    assert step_of(turn("Just to be sure: do you want to a, or to b?"), TEXTS) == "clarify"
+    assert step_of(turn("Sorry. Shall I pass this to our team?"), TEXTS) == "offer_handoff"
+    assert step_of(turn("I couldn't find an answer to that."), TEXTS) == "other"
+
+
+def test_splits_alternate_within_each_type_and_cover_the_file() -> None:
+    dev, test, every = load_rows("dev"), load_rows("test"), load_rows("all")
+    assert len(dev) + len(test) == len(every) == 480
+    assert not {r["text"] for r in dev} & {r["text"] for r in test}
+    counts = Counter(r["type"] for r in dev)
+    assert set(counts) == set(EXPECTED) and set(counts.values()) == {20}
+
+
+def test_score_counts_only_the_expected_steps_as_right() -> None:
+    results = [
+        {"type": "cancel_order", "step": "verify"},
+        {"type": "cancel_order", "step": "cite:cancellations-and-order-changes"},
+        {"type": "off_topic", "step": "out_of_scope"},
+        {"type": "off_topic", "step": "cite:shipping"},
+    ]
+    report = score(results)
+    assert report["right_first_step"] == 0.5
+    assert report["by_type"]["cancel_order"]["steps"] == {
+        "verify": 1,
+        "cite:cancellations-and-order-changes": 1,
+    }
