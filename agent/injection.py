@@ -78,8 +78,12 @@ _PATTERNS = [
     r"\b(verified|authenticated|marked|flagged|registered)\s+as\s+(an?\s+)?(admin|administrator|"
     r"vip|staff|employee|developer)\b",
     r"\b(skip|bypass|disable|turn\s+off)\s+(the\s+)?(verification|confirmation|approval|checks?|"
-    r"safety)\b|\bwithout\s+(asking|verification|verifying|confirmation|confirming|approval|"
-    r"checks)\b|\b(don'?t|do\s+not|no\s+need\s+to)\s+ask\s+(me\s+)?(for\s+)?(an?\s+)?(yes|"
+    r"safety)\b|\bwithout\s+(verification|verifying|confirmation|confirming|approval|checks)\b|"
+    # "…without asking the customer" tells the assistant to skip a step; "my kid ordered it
+    # without asking" and "you charged me without asking" are a customer's complaint
+    r"\bwithout\s+asking\s+(the\s+|a\s+|any\s+)?(customer|user|account\s+holder|owner|for\s+"
+    r"(a\s+)?(yes|confirmation|approval|permission|verification))\b"
+    r"|\b(don'?t|do\s+not|no\s+need\s+to)\s+ask\s+(me\s+)?(for\s+)?(an?\s+)?(yes|"
     r"confirmation|approval|verification)\b",
     r"\b(permission|authori[sz]ation)\s+from\s+(the\s+)?(ceo|owner|manager|admin\w*|management)\b",
     # tool calls written out

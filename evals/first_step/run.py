@@ -20,6 +20,9 @@ read from the turn's result, not from the classifier:
 - `offer_handoff`: an offer to pass the conversation to the team ("Shall I pass this…?");
 - `clarify`: a question between two readings; `other`: anything else.
 
+A help-center answer that then asks for the order is `cite:<article>+verify`, and is right when
+either part is. (The first run read it as `cite:` alone; docs/intents.md has both figures.)
+
 `EXPECTED` below says which steps are right for each request type. It was written before the
 first run and is the scoring rule; changing it changes the eval.
 """
@@ -99,9 +102,11 @@ def step_of(data: dict[str, Any], texts: dict[str, str]) -> str:
         return "handoff"
     if names & _ORDER_TOOLS:
         return "verify"
-    if data["citations"]:
-        return "cite:" + data["citations"][0]["id"].split(".md")[0].split("#")[0]
     reply = data["reply"]
+    if data["citations"]:
+        cited = "cite:" + data["citations"][0]["id"].split(".md")[0].split("#")[0]
+        # an answer that then asks for the order ("…send me its order number") took both steps
+        return f"{cited}+verify" if _ASKS_ORDER.search(reply.split("Source:")[-1]) else cited
     if reply.startswith((texts["out_of_scope"], texts["off_topic"])):
         return "out_of_scope"
     if _ASKS_ORDER.search(reply) and "?" in reply:
@@ -138,12 +143,16 @@ async def collect_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def is_right(result: dict[str, Any]) -> bool:
+    return bool(set(result["step"].split("+")) & EXPECTED[result["type"]])
+
+
 def score(results: list[dict[str, Any]]) -> dict[str, Any]:
     by_type: dict[str, Counter[str]] = defaultdict(Counter)
     right_by_type: Counter[str] = Counter()
     for r in results:
         by_type[r["type"]][r["step"]] += 1
-        right_by_type[r["type"]] += r["step"] in EXPECTED[r["type"]]
+        right_by_type[r["type"]] += is_right(r)
     n = len(results)
     right = sum(right_by_type.values())
     return {
@@ -175,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{t:<22} {row['n']:>3} {row['right']:>6.1%}  {steps}")
     if args.errors:
         for r in results:
-            if r["step"] not in EXPECTED[r["type"]]:
+            if not is_right(r):
                 reply = r["reply"].replace("\n", " ")[:90]
                 print(f"{r['type']:>20} -> {r['step']:<28} {r['text']!r}  | {reply}")
     if args.json_out:

@@ -30,6 +30,10 @@ def test_each_step_is_read_from_what_the_turn_did() -> None:
     asks = "I can help with that. What's your order number, and the email address on it?"
     assert step_of(turn(asks), TEXTS) == "verify"
     assert step_of(turn("30 days.", citations=["returns.md#1"]), TEXTS) == "cite:returns"
+    both = "Wait 48 hours.\n\nSource: Delivery\n\nSend me its order number and the email."
+    assert step_of(turn(both, citations=["delivery-times.md#4"]), TEXTS) == (
+        "cite:delivery-times+verify"
+    )
     assert step_of(turn(TEXTS["out_of_scope"] + " More."), TEXTS) == "out_of_scope"
     assert step_of(turn("Just to be sure: do you want to a, or to b?"), TEXTS) == "clarify"
     assert step_of(turn("Sorry. Shall I pass this to our team?"), TEXTS) == "offer_handoff"
@@ -50,9 +54,12 @@ def test_score_counts_only_the_expected_steps_as_right() -> None:
         {"type": "cancel_order", "step": "cite:cancellations-and-order-changes"},
         {"type": "off_topic", "step": "out_of_scope"},
         {"type": "off_topic", "step": "cite:shipping"},
+        {"type": "track_order", "step": "cite:delivery-times+verify"},
+        {"type": "human_agent", "step": "cite:returns+verify"},
     ]
     report = score(results)
     assert report["right_first_step"] == 0.5
+    assert report["by_type"]["track_order"]["right"] == 1.0
     assert report["by_type"]["cancel_order"]["steps"] == {
         "verify": 1,
         "cite:cancellations-and-order-changes": 1,
