@@ -107,6 +107,11 @@ def language_scores(text: str) -> dict[str, float]:
 
 _NOT_WORDS = re.compile(r"\S+@\S+|https?://\S+|#?\d\S*")
 CONFIDENT = 0.5  # py3langid's probability above which its answer stands on its own
+# ... except on three words or fewer, where its near-coin-flips ("how do i cancel" Italian at
+# 0.51, "oder status?" German at 0.52) need a little more; and the default language wins when
+# its stopwords outnumber the model's pick by two or more and the model is not sure
+SHORT_WORDS, SHORT_CONFIDENT = 3, 0.55
+EVIDENCE_MARGIN, SURE = 2.0, 0.95
 
 
 def detect_language(text: str, *, default: str = "en") -> str:
@@ -121,7 +126,14 @@ def detect_language(text: str, *, default: str = "en") -> str:
         return default
     found, probability = classify(words, LANGUAGES)
     scores = language_scores(plain)
-    if probability >= CONFIDENT and (len(words) > 4 or max(scores.values()) > 0):
+    needed = SHORT_CONFIDENT if len(words.split()) <= SHORT_WORDS else CONFIDENT
+    if probability >= needed and (len(words) > 4 or max(scores.values()) > 0):
+        if (
+            found != default
+            and probability < SURE
+            and scores.get(default, 0.0) - scores[found] >= EVIDENCE_MARGIN
+        ):
+            return default
         return found
     # a word of four letters or fewer that is no language's stopword ("hmm", "huh"): the model's
     # guess on so few letters is noise, so only the evidence below counts

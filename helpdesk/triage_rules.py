@@ -33,6 +33,8 @@ _HUMAN = {
     "en": re.compile(
         r"\b(?:speak|talk|chat)(?:ing)? (?:to|with) " + _PERSON + r"\b"
         r"|\b(?:real|live|actual) (?:human|person|people|agent)\b"
+        r"|\b(?:is|are) there (?:a |an |any )?(?:real |live |actual )?(?:human|humans|"
+        r"person|people)(?: (?:on the other end|there|here|working|around|available))?\s*\?*$"
         r"|\b(?:get|give|want|need|prefer)(?: me)? " + _PERSON + r"(?! (?:told|said|promised))\b"
         r"|\b(?:transfer|connect|put) me (?:to|with|through)\b"
         r"|\bescalate (?:this|it|me)? ?to\b"

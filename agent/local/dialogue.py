@@ -166,7 +166,10 @@ def _after_customer(
     if products.wants(text, state, bool(found.order_number), tools):
         return products.ask(state, text, tools)
     if intent == "details" or reading is None:
-        if state.flow not in ORDER_FLOWS:
+        if state.flow not in ORDER_FLOWS and state.intent == "refund_question":
+            # the order named after a question about refunds: its refund is looked at
+            state.flow, state.intent = "refund_status", "refund_status"
+        elif state.flow not in ORDER_FLOWS:
             # the order named after a delivery question is looked at as a delivery problem
             keep = state.intent == "delivery_problem"
             state.flow = "order_status"
@@ -281,10 +284,14 @@ def _after_tool(
     if name == "search_help_center":
         # a delivery problem or an order question with no order yet: the order is offered next
         delivery = state.intent in ("delivery_problem", "order_status") and state.flow is None
+        refund = state.intent == "refund_question" and state.flow is None
         dispute = state.intent == "billing_dispute"
         if failed or not data.get("answerable") or not data.get("passages"):
-            if delivery:  # no general answer: the order itself is the way to help
-                state.flow = "order_status"
+            if delivery or refund:  # no general answer: the order itself is the way to help
+                if refund:
+                    state.flow = state.intent = "refund_status"
+                else:
+                    state.flow = "order_status"
                 return flows.order_flow(state, extract(""), "", tools)
             state.offer = "human"
             return Decision(state, text=phrase("billing_check") if dispute else say("kb_unknown"))
@@ -296,6 +303,8 @@ def _after_tool(
         state.question = None
         if delivery:
             answer = f"{answer}\n\n{phrase('delivery_check')}"
+        elif refund:  # state.intent stays: the order named next is looked at for its refund
+            answer = f"{answer}\n\n{phrase('refund_check')}"
         elif dispute:  # a charge questioned: a person checks the payment if the answer does not
             state.offer, state.question = "human", asked
             quoted = next((p for p in data["passages"] if p.get("id") == cited), {})

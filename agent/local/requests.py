@@ -79,6 +79,19 @@ _ASKS_COST = re.compile(
     re.IGNORECASE,
 )
 _WANTS = re.compile(r"\b(i want|i'd like|i would like|i need|please|pls)\b", re.IGNORECASE)
+# how refunds go in general ("how long till I get my money back after you receive a return?",
+# "whats the refund timeline"): the policy answers it, and the reply offers to look at the order;
+# "still", "yet", "haven't" and "where" ask about one refund that is late (refund_status)
+_REFUND_IN_GENERAL = re.compile(
+    r"\bhow (long|many (business )?days|soon|quickly|fast)\b|\btime ?(line|frame|scale)\b"
+    r"|\b(usually|normally|typically|generally)\b|\b(card|paypal|store credit|original payment)\b",
+    re.IGNORECASE,
+)
+_ONE_LATE_REFUND = re.compile(
+    r"\b(still|yet|where|haven'?t|hasn'?t|have not|has not|never|not (showing|received|arrived|"
+    r"back|seen|there)|missing|chase|chasing|ago|last (week|month))\b",
+    re.IGNORECASE,
+)
 # a charge the customer questions (twice, more than at checkout, not theirs): the help center
 # may explain it (authorisations, one charge per box), and a person is offered to check it
 _DISPUTE = re.compile(
@@ -112,6 +125,10 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
         # "what happens if my parcel is lost?", "it came damaged, what do I do?": the help center
         # says how such problems are put right; looking at an order waits until one is named
         return _help_center_first(state, tools, "delivery_problem", text)
+    if intent == "refund_question":
+        # how refunds go, with no order named: the policy first, then the offer to look at the
+        # refund (dialogue._after_tool); with no answer in the help center, the order is asked
+        return _help_center_first(state, tools, "refund_question", text)
     if intent == "order_question":
         # a question close to both a help-center topic and "where is my order" ("as a guest, can
         # I track my order?"): the help center answers, then the reply offers to look at the
@@ -185,6 +202,15 @@ def redirect(intent: str, read: Intent | None, text: str, found: Entities, state
         and not _WANTS.search(text)
     ):
         return "return_policy", text
+    if (
+        intent == "refund_status"
+        and not found.order_number
+        and not state.order_number
+        and state.flow is None
+        and _REFUND_IN_GENERAL.search(text)
+        and not _ONE_LATE_REFUND.search(text)
+    ):
+        return "refund_question", text
     if found.order_number and intent not in FLOW_OF:
         if intent == "return_policy" and _CAN_I_RETURN.search(text):
             # "can I return the gift card? order #1949": whether it can is that order's
@@ -220,6 +246,8 @@ def settle(read: Intent, state: State) -> str | None:
         return "order_question"
     if "delivery_problem" in pair and not state.order_number and state.flow is None:
         return "delivery_problem"
+    if "refund_status" in pair and pair & HELP_CENTER and not state.order_number and not state.flow:
+        return "refund_question"  # the policy, then the offer to look at the refund
     return None
 
 

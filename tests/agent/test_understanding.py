@@ -165,12 +165,31 @@ async def test_a_close_call_asks_which_was_meant(make_services: Any, embedder: A
     )
     model = LocalChatModel(intents=always_unsure, persona=Persona("Northwind", "s@example.com"))
     chat = Chat(await make_services(model=model))
-    ask = await chat.say("how long do refunds take?")
+    ask = await chat.say("how do returns work?")
     assert ask.tool_calls == [] and ask.text.startswith("Just to be sure: do you want to")
     assert " or to " in ask.text
-    chosen = await chat.say("how refunds work")
+    chosen = await chat.say("how returns work")
     assert tools(chosen) == [("search_help_center", True)]
-    assert chat.services.knowledge.queries == ["how long do refunds take?"]
+    assert chat.services.knowledge.queries == ["how do returns work?"]
+
+
+async def test_refunds_in_general_get_the_policy_and_an_offer_to_check(
+    make_services: Any, embedder: Any
+) -> None:
+    """A refund question close to both the policy and one refund's status: the policy answers
+    and the reply offers to look at the refund, with no clarifying question; the order named
+    next is checked for refunds."""
+    fit = packaged_calibration()
+    always_unsure = IntentClassifier(
+        embedder, calibration=type(fit)(c=fit.c, oos_floor=fit.oos_floor, clarify_margin=1.0)
+    )
+    model = LocalChatModel(intents=always_unsure, persona=Persona("Northwind", "s@example.com"))
+    chat = Chat(await make_services(model=model))
+    answer = await chat.say("how long do refunds take?")
+    assert tools(answer) == [("search_help_center", True)]
+    assert "order number" in answer.text and not answer.text.startswith("Just to be sure")
+    checked = await chat.say("#1002 ada@example.com")
+    assert [name for name, _ in tools(checked)] == ["verify_customer", "list_returns"]
 
 
 async def test_a_complaint_offers_a_person_and_yes_hands_over(chat: Chat) -> None:
