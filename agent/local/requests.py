@@ -79,6 +79,9 @@ _ASKS_COST = re.compile(
     re.IGNORECASE,
 )
 _WANTS = re.compile(r"\b(i want|i'd like|i would like|i need|please|pls)\b", re.IGNORECASE)
+# the rules themselves ("exchange rules for gloves and hats", "what's the policy on exchanges"):
+# the policy, as a cost question is
+_ASKS_RULES = re.compile(r"\b(polic(y|ies)|rules?|terms|conditions|guidelines)\b", re.IGNORECASE)
 # how refunds go in general ("how long till I get my money back after you receive a return?",
 # "whats the refund timeline"): the policy answers it, and the reply offers to look at the order;
 # "still", "yet", "haven't" and "where" ask about one refund that is late (refund_status)
@@ -198,7 +201,7 @@ def redirect(intent: str, read: Intent | None, text: str, found: Entities, state
     if (
         intent in ("exchange", "return_request")
         and not found.order_number
-        and _ASKS_COST.search(text)
+        and (_ASKS_COST.search(text) or _ASKS_RULES.search(text))
         and not _WANTS.search(text)
     ):
         return "return_policy", text

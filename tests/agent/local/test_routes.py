@@ -84,6 +84,8 @@ async def test_how_to_reach_us_is_a_help_center_question(chat: Chat, text: str) 
         "Do I have to pay for shipping if I exchange for a different size?",
         "who pays the postage when I exchange something?",
         "is it free to exchange a jacket?",
+        "exchange rules for gloves and hats",
+        "whats ur policy on exchanges",
     ],
 )
 async def test_what_an_exchange_costs_is_the_policy_not_an_exchange(chat: Chat, text: str) -> None:
@@ -158,6 +160,9 @@ def test_no_clarifying_question_when_both_readings_are_served_alike() -> None:
     # a help-center topic or "where is my order", no order yet: the answer, then the offer
     assert settle(close("account_login", "order_status"), State()) == "order_question"
     assert settle(close("order_status", "account_login"), State(order_number="#1001")) is None
+    # how refunds go, no order yet: the policy, then the offer to check one's own refund
+    assert settle(close("refund_status", "return_policy"), State()) == "refund_question"
+    assert settle(close("refund_status", "return_policy"), State(order_number="#1001")) is None
     assert settle(close("order_status", "refund_status"), State()) is None
 
 
