@@ -47,8 +47,11 @@ def score(rows: Sequence[dict[str, Any]], categories: Sequence[str]) -> dict[str
         "n": n,
         "category_accuracy": round(sum(right.values()) / n, 4) if n else None,
         "by_type": {
-            t: {"n": sum(c.values()), "right": round(right[t] / sum(c.values()), 3),
-                "categories": dict(c.most_common())}
+            t: {
+                "n": sum(c.values()),
+                "right": round(right[t] / sum(c.values()), 3),
+                "categories": dict(c.most_common()),
+            }
             for t, c in sorted(by_type.items())
         },  # fmt: skip
     }
@@ -69,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdicts = triager.triage_many([r["text"] for r in rows], [None] * len(rows))
     categories = [v.category for v in verdicts]
     report = score(rows, categories)
-    print(f"triage category, {args.split} split: {report['category_accuracy']:.1%} of {report['n']}")
+    accuracy = report["category_accuracy"]
+    print(f"triage category, {args.split} split: {accuracy:.1%} of {report['n']}")
     for t, row in report["by_type"].items():
         found = ", ".join(f"{k} {v}" for k, v in row["categories"].items())
         print(f"{t:<22} {row['n']:>3} {row['right']:>6.1%}  {found}")
