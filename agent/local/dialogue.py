@@ -50,6 +50,8 @@ _PEOPLE_CAPACITY = re.compile(r"\b\d+\s*-?\s*(?:person|people|man)\b", re.IGNORE
 # gets an offer of a colleague instead of a handoff: injection probes and requests for other
 # people's details were read as "human" at 0.2-0.3 and paged the staff (issue #9).
 _HUMAN_GUESS_FLOOR = 0.5
+# searched when the help center cannot say whether a way of paying is accepted
+_METHODS_QUERY = "Which payment methods do you accept?"
 
 
 def _last_state(messages: list[BaseMessage], known: Known | None = None) -> State:
@@ -286,7 +288,15 @@ def _after_tool(
         delivery = state.intent in ("delivery_problem", "order_status") and state.flow is None
         refund = state.intent == "refund_question" and state.flow is None
         dispute = state.intent == "billing_dispute"
+        method = state.intent == "payment_method"  # "do you accept venmo?" (requests.start)
+        listed = state.intent == "payment_methods"  # the second search, for the accepted list
+        if method or listed:
+            state.intent = None
         if failed or not data.get("answerable") or not data.get("passages"):
+            if method and not failed:
+                # a way of paying the help center never names: what it accepts answers
+                state.intent = "payment_methods"
+                return call(state, tools, "search_help_center", query=_METHODS_QUERY)
             if delivery or refund:  # no general answer: the order itself is the way to help
                 if refund:
                     state.flow = state.intent = "refund_status"
@@ -298,10 +308,12 @@ def _after_tool(
         # quote what answers the question, scored with the embedder the intents use
         embed = intents.embedder.embed if intents is not None else None
         space = getattr(intents.embedder, "space", None) if intents is not None else None
-        asked = state.question
+        asked = _METHODS_QUERY if listed else state.question
         answer, cited = kb_reply(asked or "", data["passages"], embed=embed, space=space)
         state.question = None
-        if delivery:
+        if listed:
+            answer = f"{phrase('payment_unlisted')}\n\n{answer}"
+        elif delivery:
             answer = f"{answer}\n\n{phrase('delivery_check')}"
         elif refund:  # state.intent stays: the order named next is looked at for its refund
             answer = f"{answer}\n\n{phrase('refund_check')}"

@@ -79,6 +79,13 @@ _ASKS_COST = re.compile(
     re.IGNORECASE,
 )
 _WANTS = re.compile(r"\b(i want|i'd like|i would like|i need|please|pls)\b", re.IGNORECASE)
+# whether a way of paying is accepted ("do you accept venmo", "Sezzle or Affirm available?",
+# "can I pay with klarna")
+_ASKS_METHOD = re.compile(
+    r"\b(accept|accepted|take|support|available|option|options)\b"
+    r"|\b(pay|paying|checkout|check out)\b.{0,12}\b(with|by|using|via|through)\b",
+    re.IGNORECASE,
+)
 # the rules themselves ("exchange rules for gloves and hats", "what's the policy on exchanges"):
 # the policy, as a cost question is
 _ASKS_RULES = re.compile(r"\b(polic(y|ies)|rules?|terms|conditions|guidelines)\b", re.IGNORECASE)
@@ -176,6 +183,10 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
     if not (state.flow in FLOW_OF.values() and state.awaiting):
         state.flow = None  # a flow waiting on an answer resumes after the help center's
     state.question = text
+    if intent == "payment_billing" and state.flow is None and _ASKS_METHOD.search(text):
+        # "do you accept venmo?": if the help center never names it, its list of the methods
+        # accepted is the answer (dialogue._after_tool), not "I couldn't find an answer"
+        state.intent = "payment_method"
     return call(state, tools, "search_help_center", query=text)
 
 
