@@ -98,11 +98,28 @@ def read(text: str, intents: IntentClassifier) -> Reading:
     sure = all(i.rule or (i.score >= SPLIT_CONFIDENCE and not i.ambiguous) for i in distinct)
     if len(distinct) >= 2 and sure:
         return Reading("en", distinct)
-    if len(asks) == 1 and asks[0].name != whole.name and _QUESTION_PART.search(asks[0].text):
+    if (
+        len(asks) == 1
+        and asks[0].name != whole.name
+        and _QUESTION_PART.search(asks[0].text)
+        and not _surely_off_topic(whole, asks[0])
+    ):
         # one question beside context ("I bought boots last month. how long does a refund
         # take?"): the question says what is wanted, the context only colours the whole
         return Reading("en", [asks[0]])
     return Reading("en", [whole])
+
+
+def _surely_off_topic(whole: Intent, part: Intent) -> bool:
+    """The whole message is off-topic, surely, and its question part alone is a weaker guess
+    ("I need a cover letter for a marketing job. Can you draft one for me?": the part reads as
+    a shipping question at 0.29): the part does not speak for the message."""
+    return (
+        whole.name == OUT_OF_SCOPE
+        and not whole.ambiguous
+        and not part.rule
+        and part.score < whole.score
+    )
 
 
 def _candidates(text: str) -> tuple[list[str], list[Cut]]:
