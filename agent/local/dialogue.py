@@ -50,6 +50,9 @@ _PEOPLE_CAPACITY = re.compile(r"\b\d+\s*-?\s*(?:person|people|man)\b", re.IGNORE
 # gets an offer of a colleague instead of a handoff: injection probes and requests for other
 # people's details were read as "human" at 0.2-0.3 and paged the staff (issue #9).
 _HUMAN_GUESS_FLOOR = 0.5
+# below this intent-topic cosine (knowledge/topics.py) the passage quoted for a delivery problem
+# is about something else: its sentences are not quoted
+_OFF_TOPIC_QUOTE = 0.3
 # searched when the help center cannot say whether a way of paying is accepted
 _METHODS_QUERY = "Which payment methods do you accept?"
 
@@ -310,6 +313,15 @@ def _after_tool(
         space = getattr(intents.embedder, "space", None) if intents is not None else None
         asked = _METHODS_QUERY if listed else state.question
         answer, cited = kb_reply(asked or "", data["passages"], embed=embed, space=space)
+        quoted_topic = next(
+            (p.get("topic") for p in data["passages"] if p.get("id") == cited), None
+        )
+        if delivery and quoted_topic is not None and quoted_topic < _OFF_TOPIC_QUOTE:
+            # a delivery problem whose best sentences come from another topic ("got a size 8
+            # shoe instead of my boots" -> footwear sizing): the order is the way to help
+            state.question = None
+            state.flow = "order_status"
+            return flows.order_flow(state, extract(""), "", tools)
         state.question = None
         if listed:
             answer = f"{phrase('payment_unlisted')}\n\n{answer}"
