@@ -171,14 +171,15 @@ def _after_customer(
     if products.wants(text, state, bool(found.order_number), tools):
         return products.ask(state, text, tools)
     if intent == "details" or reading is None:
-        if state.flow not in ORDER_FLOWS and state.intent == "refund_question":
-            # the order named after a question about refunds: its refund is looked at
-            state.flow, state.intent = "refund_status", "refund_status"
-        elif state.flow not in ORDER_FLOWS:
-            # the order named after a delivery question is looked at as a delivery problem
-            keep = state.intent == "delivery_problem"
-            state.flow = "order_status"
-            state.intent = "delivery_problem" if keep else "order_status"
+        if state.flow not in ORDER_FLOWS:
+            if state.intent == "refund_question":
+                # the order named after a question about refunds: its refund is looked at
+                state.flow = state.intent = "refund_status"
+            else:
+                # the order named after a delivery question is looked at as a delivery problem
+                keep = state.intent == "delivery_problem"
+                state.flow = "order_status"
+                state.intent = "delivery_problem" if keep else "order_status"
         return flows.order_flow(state, found, text, tools)
     # a new request: whatever an earlier message left queued gives way to it
     first, *later = reading.requests
@@ -301,10 +302,9 @@ def _after_tool(
                 state.intent = "payment_methods"
                 return call(state, tools, "search_help_center", query=_METHODS_QUERY)
             if delivery or refund:  # no general answer: the order itself is the way to help
+                state.flow = "refund_status" if refund else "order_status"
                 if refund:
-                    state.flow = state.intent = "refund_status"
-                else:
-                    state.flow = "order_status"
+                    state.intent = "refund_status"
                 return flows.order_flow(state, extract(""), "", tools)
             state.offer = "human"
             return Decision(state, text=phrase("billing_check") if dispute else say("kb_unknown"))
@@ -313,10 +313,9 @@ def _after_tool(
         space = getattr(intents.embedder, "space", None) if intents is not None else None
         asked = _METHODS_QUERY if listed else state.question
         answer, cited = kb_reply(asked or "", data["passages"], embed=embed, space=space)
-        quoted_topic = next(
-            (p.get("topic") for p in data["passages"] if p.get("id") == cited), None
-        )
-        if delivery and quoted_topic is not None and quoted_topic < _OFF_TOPIC_QUOTE:
+        quoted = next((p for p in data["passages"] if p.get("id") == cited), {})
+        topic = quoted.get("topic")
+        if delivery and topic is not None and topic < _OFF_TOPIC_QUOTE:
             # a delivery problem whose best sentences come from another topic ("got a size 8
             # shoe instead of my boots" -> footwear sizing): the order is the way to help
             state.question = None
@@ -331,7 +330,6 @@ def _after_tool(
             answer = f"{answer}\n\n{phrase('refund_check')}"
         elif dispute:  # a charge questioned: a person checks the payment if the answer does not
             state.offer, state.question = "human", asked
-            quoted = next((p for p in data["passages"] if p.get("id") == cited), {})
             if not _ABOUT_PAYMENTS.search(f"{quoted.get('title', '')} {quoted.get('heading', '')}"):
                 # a passage about something else (delivery, promo codes) would only confuse
                 return Decision(state, text=phrase("billing_check"))

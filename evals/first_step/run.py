@@ -74,13 +74,8 @@ _ASKS_ORDER = re.compile(r"order number|email address|postal code|zip code", re.
 _OFFERS_HANDOFF = re.compile(r"Shall I pass (this|it|the conversation)", re.I)
 _ORDER_TOOLS = {"verify_customer", "get_order", "list_orders"}
 
-# a benchmark's limits: one process sends every message (docs/security.md)
-_LIMITS = {
-    "messages_per_ip_per_min": 1_000_000,
-    "escalations_per_client_per_hour": 1_000_000,
-    "verify_failure_limit": 1_000_000,
-    "verify_alert_threshold": 1_000_000,
-}
+# beside the scenario evals' limits: many made-up order numbers from one process
+_VERIFY_LIMITS = {"verify_failure_limit": 1_000_000, "verify_alert_threshold": 1_000_000}
 
 
 def load_rows(split: str, path: Path = MESSAGES) -> list[dict[str, Any]]:
@@ -122,24 +117,24 @@ async def collect_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from agent.guards_input import safe_replies
     from agent.local.phrases import phrase
     from channels.summary import collect, turn_json
+    from evals.scenarios.env import eval_settings
     from services import build_services
-    from settings import Settings
 
     texts = {
         "out_of_scope": phrase("out_of_scope"),
         "off_topic": safe_replies()["off_topic"],
         "clarify": phrase("clarify", first="", second="").split(",")[0].split(":")[0],
     }
-    data_dir = Path(tempfile.mkdtemp(prefix="first-step-"))
-    services = await build_services(Settings(data_dir=data_dir, demo=True, **_LIMITS))
     out = []
-    try:
-        for row in rows:
-            result = await collect(services.runner.run_turn(text=row["text"], channel="eval"))
-            data = turn_json(result)
-            out.append({**row, "step": step_of(data, texts), "reply": data["reply"]})
-    finally:
-        await services.close()
+    with tempfile.TemporaryDirectory(prefix="first-step-") as tmp:
+        services = await build_services(eval_settings(Path(tmp), **_VERIFY_LIMITS))
+        try:
+            for row in rows:
+                result = await collect(services.runner.run_turn(text=row["text"], channel="eval"))
+                data = turn_json(result)
+                out.append({**row, "step": step_of(data, texts), "reply": data["reply"]})
+        finally:
+            await services.close()
     return out
 
 
@@ -147,25 +142,28 @@ def is_right(result: dict[str, Any]) -> bool:
     return bool(set(result["step"].split("+")) & EXPECTED[result["type"]])
 
 
+def tally(rows: list[tuple[str, str, bool]], label: str) -> tuple[int, dict[str, Any]]:
+    """Over (request type, what was found, right?) rows: how many were right, and per type its
+    count, share right and the found values under `label` (most common first)."""
+    found: dict[str, Counter[str]] = defaultdict(Counter)
+    right: Counter[str] = Counter()
+    for kind, value, ok in rows:
+        found[kind][value] += 1
+        right[kind] += ok
+    table = {
+        t: {"n": c.total(), "right": round(right[t] / c.total(), 3), label: dict(c.most_common())}
+        for t, c in sorted(found.items())
+    }
+    return sum(right.values()), table
+
+
 def score(results: list[dict[str, Any]]) -> dict[str, Any]:
-    by_type: dict[str, Counter[str]] = defaultdict(Counter)
-    right_by_type: Counter[str] = Counter()
-    for r in results:
-        by_type[r["type"]][r["step"]] += 1
-        right_by_type[r["type"]] += is_right(r)
+    right, by_type = tally([(r["type"], r["step"], is_right(r)) for r in results], "steps")
     n = len(results)
-    right = sum(right_by_type.values())
     return {
         "n": n,
         "right_first_step": round(right / n, 4) if n else None,
-        "by_type": {
-            t: {
-                "n": sum(c.values()),
-                "right": round(right_by_type[t] / sum(c.values()), 3),
-                "steps": dict(c.most_common()),
-            }
-            for t, c in sorted(by_type.items())
-        },
+        "by_type": by_type,
     }
 
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from evals.first_step.run import load_rows
+from evals.first_step.run import load_rows, tally
 
 CATEGORIES: dict[str, set[str]] = {
     "track_order": {"order_status"},
@@ -37,23 +36,15 @@ CATEGORIES: dict[str, set[str]] = {
 
 
 def score(rows: Sequence[dict[str, Any]], categories: Sequence[str]) -> dict[str, Any]:
-    by_type: dict[str, Counter[str]] = defaultdict(Counter)
-    right: Counter[str] = Counter()
-    for row, category in zip(rows, categories, strict=True):
-        by_type[row["type"]][category] += 1
-        right[row["type"]] += category in CATEGORIES[row["type"]]
+    found = zip(rows, categories, strict=True)
+    right, by_type = tally(
+        [(r["type"], c, c in CATEGORIES[r["type"]]) for r, c in found], "categories"
+    )
     n = len(rows)
     return {
         "n": n,
-        "category_accuracy": round(sum(right.values()) / n, 4) if n else None,
-        "by_type": {
-            t: {
-                "n": sum(c.values()),
-                "right": round(right[t] / sum(c.values()), 3),
-                "categories": dict(c.most_common()),
-            }
-            for t, c in sorted(by_type.items())
-        },  # fmt: skip
+        "category_accuracy": round(right / n, 4) if n else None,
+        "by_type": by_type,
     }
 
 

@@ -158,13 +158,18 @@ async def test_refund_policy_goes_to_the_help_center_refund_status_to_the_order(
     assert status.tool_calls == [] and "order number" in status.text
 
 
-async def test_a_close_call_asks_which_was_meant(make_services: Any, embedder: Any) -> None:
+async def always_unsure_chat(make_services: Any, embedder: Any) -> Chat:
+    """A chat whose intent reader calls every reading a close call (clarify margin 1.0)."""
     fit = packaged_calibration()
     always_unsure = IntentClassifier(
         embedder, calibration=type(fit)(c=fit.c, oos_floor=fit.oos_floor, clarify_margin=1.0)
     )
     model = LocalChatModel(intents=always_unsure, persona=Persona("Northwind", "s@example.com"))
-    chat = Chat(await make_services(model=model))
+    return Chat(await make_services(model=model))
+
+
+async def test_a_close_call_asks_which_was_meant(make_services: Any, embedder: Any) -> None:
+    chat = await always_unsure_chat(make_services, embedder)
     ask = await chat.say("how do returns work?")
     assert ask.tool_calls == [] and ask.text.startswith("Just to be sure: do you want to")
     assert " or to " in ask.text
@@ -179,12 +184,7 @@ async def test_refunds_in_general_get_the_policy_and_an_offer_to_check(
     """A refund question close to both the policy and one refund's status: the policy answers
     and the reply offers to look at the refund, with no clarifying question; the order named
     next is checked for refunds."""
-    fit = packaged_calibration()
-    always_unsure = IntentClassifier(
-        embedder, calibration=type(fit)(c=fit.c, oos_floor=fit.oos_floor, clarify_margin=1.0)
-    )
-    model = LocalChatModel(intents=always_unsure, persona=Persona("Northwind", "s@example.com"))
-    chat = Chat(await make_services(model=model))
+    chat = await always_unsure_chat(make_services, embedder)
     answer = await chat.say("how long do refunds take?")
     assert tools(answer) == [("search_help_center", True)]
     assert "order number" in answer.text and not answer.text.startswith("Just to be sure")
