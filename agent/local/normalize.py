@@ -31,6 +31,7 @@ _INFORMAL = frozenset(
     "cant dont didnt doesnt wont isnt arent wasnt havent hasnt couldnt shouldnt wouldnt thats "
     "whats wheres hows whos theres ive youre thanx thnx plz pls thx tysm hiya hii heya cya "
     "gonna wanna gotta lemme kinda dunno pkg asap gdpr ccpa paypal klarna afterpay venmo zelle "
+    "sezzle affirm crypto bitcoin "
     "fedex usps dhl ups rma hoodie hoodies lol lmao omg idk btw ngl tbh".split()
 )
 _CACHE_LIMIT = 50_000  # customer text is unbounded; the correction memo must not be
@@ -56,6 +57,10 @@ class TypoFixer:
         self._words = sorted(self._frequency)
         self._known = english | common | _INFORMAL
         self._memo: dict[str, str | None] = {}
+
+    def knows(self, word: str) -> bool:
+        """An English word, a word of the store's examples, or one of how people write."""
+        return word.lower() in self._known
 
     def fix(self, text: str) -> str:
         """`text` with misspelt words replaced; everything else (case, digits, emails) kept."""

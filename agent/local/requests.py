@@ -83,7 +83,11 @@ _WANTS = re.compile(r"\b(i want|i'd like|i would like|i need|please|pls)\b", re.
 # "can I pay with klarna")
 _ASKS_METHOD = re.compile(
     r"\b(accept|accepted|take|support|available|option|options)\b"
-    r"|\b(pay|paying|checkout|check out)\b.{0,12}\b(with|by|using|via|through)\b",
+    r"|\b(pay|paying|checkout|check out)\b.{0,12}\b(with|by|using|via|through)\b"
+    r"|\bbuy now\b|\bpay (later|in (\d|four|instal+ments))\b"
+    # a way of paying named and nothing else ("sezzle??", "crypto? bitcoin?")
+    r"|^\W*(?!(card|declined|charged?|refund|invoice|receipt|tax)\b)\w+\W*"
+    r"((?!(card|declined|charged?|refund|invoice|receipt|tax)\b)\w+\W*)?\?\W*$",
     re.IGNORECASE,
 )
 # the rules themselves ("exchange rules for gloves and hats", "what's the policy on exchanges"):

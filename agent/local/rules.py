@@ -133,6 +133,16 @@ _ORDER_NUMBER = re.compile(
 )
 
 
+# a line taken off or put on an order ("please remove the Running Tight (S / Charcoal) from my
+# order #2097", "can you add a hat to order 1042"): a product's name may read as anything else
+_EDIT_LINES = re.compile(
+    r"\b(remove|removing|take|taking|drop|dropping|delete|deleting|cancel|cancell?ing)\b"
+    r".{1,80}\b(off|out of|from)\s+(my|the|this|that|our)\s+order\b"
+    r"|\b(add|adding)\b.{1,80}\bto\s+(my|the|this|that|our)\s+order\b",
+    _I,
+)
+
+
 def policy_question(text: str) -> bool:
     """A question whether, or on which conditions, something is allowed, naming no order."""
     return bool(
@@ -176,6 +186,8 @@ def order_action(text: str) -> str | None:
     ):
         return "cancel_order"
     if _ADDRESS.search(stem) and not _ADDRESS_NOT.search(stem):
+        return "order_change"
+    if _EDIT_LINES.search(text):
         return "order_change"
     if _EXCHANGE.search(stem):
         return "return_policy" if policy_question(text) else "exchange"

@@ -181,7 +181,7 @@ def gibberish(text: str, intents: IntentClassifier) -> bool:
     if not words or any(c.isdigit() for c in text):
         return False
     known = dictionary_words()
-    if any(w.lower() in known for w in words):
+    if any(w.lower() in known or intents.fixer.knows(w) for w in words):
         return False
     return intents.clean(text) == " ".join(text.split())
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m evals.first_step.run --split dev            # tune here
     .venv/bin/python -m evals.first_step.run --split test           # held out: report only
+    .venv/bin/python -m evals.first_step.run --split fresh          # the second held-out set
     .venv/bin/python -m evals.first_step.run --split dev --errors   # ... and every miss
 
 `messages.jsonl` holds first messages written blind, by helpers who were given the store's
@@ -44,6 +45,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MESSAGES = Path(__file__).resolve().parent / "messages.jsonl"
+# a second held-out set by another helper (3d6a0a2): every row is "fresh", none tunes anything
+FRESH = MESSAGES.with_name("messages_fresh.jsonl")
+SPLITS = ["dev", "test", "fresh", "all"]
 
 # the right first steps per request type: a step name, or "cite:" + article stems
 EXPECTED: dict[str, set[str]] = {
@@ -79,6 +83,8 @@ _VERIFY_LIMITS = {"verify_failure_limit": 1_000_000, "verify_alert_threshold": 1
 
 
 def load_rows(split: str, path: Path = MESSAGES) -> list[dict[str, Any]]:
+    if split == "fresh":
+        return [json.loads(line) for line in FRESH.read_text("utf-8").splitlines() if line.strip()]
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     seen: Counter[str] = Counter()
     picked = []
@@ -169,7 +175,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["dev", "test", "all"], default="dev")
+    parser.add_argument("--split", choices=SPLITS, default="dev")
     parser.add_argument("--errors", action="store_true", help="list every miss")
     parser.add_argument("--json", dest="json_out", type=Path, help="write every result here")
     args = parser.parse_args(argv)

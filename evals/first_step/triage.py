@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from evals.first_step.run import load_rows, tally
+from evals.first_step.run import SPLITS, load_rows, tally
 
 CATEGORIES: dict[str, set[str]] = {
     "track_order": {"order_status"},
@@ -50,7 +50,7 @@ def score(rows: Sequence[dict[str, Any]], categories: Sequence[str]) -> dict[str
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["dev", "test", "all"], default="dev")
+    parser.add_argument("--split", choices=SPLITS, default="dev")
     parser.add_argument("--errors", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
     from evals.triage.run import intent_reader

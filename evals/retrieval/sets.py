@@ -38,6 +38,7 @@ class EvalSet:
 def named_sets() -> dict[str, EvalSet]:
     here = Path(__file__).parent
     faq2 = here.parent / "faq2"
+    faq3 = here.parent / "faq3"
     return {
         "project": EvalSet("project", None, QUESTIONS),
         "demo-blind": EvalSet("demo-blind", None, here / "blind_questions.jsonl"),
@@ -46,5 +47,12 @@ def named_sets() -> dict[str, EvalSet]:
             faq2 / "faq.json",
             faq2 / "blind_questions.jsonl",
             (("support_email", "help@brightwire.example"),),
+        ),
+        # a third store (3d6a0a2): one question per entry, as a merchant's FAQ page has
+        "faq3-blind": EvalSet(
+            "faq3-blind",
+            faq3 / "faq.json",
+            faq3 / "blind_questions.jsonl",
+            (("support_email", "help@hearthwell.example"),),
         ),
     }

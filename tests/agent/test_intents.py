@@ -114,6 +114,14 @@ def test_each_embedding_space_has_its_own_calibration(tmp_path: Path) -> None:
         ("cancel it, I already returned the other one", "cancel_order"),
         ("what is your cancellation policy", None),
         ("how do I change the email address on my account", None),
+        # a line taken off or put on an order, whatever its product's name reads as
+        (
+            "please remove the Trailhead Running Tight (S / Charcoal) from my order #2097",
+            "order_change",
+        ),
+        ("can you add a beanie to my order before it ships", "order_change"),
+        ("take the gloves off the order pls", "order_change"),
+        ("remove me from your mailing list", None),
     ],
 )
 def test_order_action_rules_read_inflections_and_skip_reports(
