@@ -296,7 +296,17 @@ def strip_invisible(text: str) -> str:
     return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
 
 
+# what the customer does not have to type: 'choose "Email me a code" instead of typing your
+# password' offers a way round the password, it asks for nothing
+_INSTEAD_OF_SECRET = re.compile(
+    r"\b(instead of|rather than|without)\s+(typing|entering|using|remembering|needing)\s+"
+    r"(in\s+)?(your|a|the)\s+(password|passcode|pin)s?\b",
+    re.IGNORECASE,
+)
+
+
 def _asks_for_secrets(sentence: str, words: set[str]) -> bool:
+    sentence = _INSTEAD_OF_SECRET.sub(" ", sentence)
     if _SECRET_WORDS.isdisjoint(words) or not _SECRET.search(sentence):
         return False
     if _NEGATED.search(sentence):

@@ -30,6 +30,7 @@ ORDINARY_HELP_TEXT = [
     "We'll text you a one-time code; enter it on the sign-in page to finish signing in.",
     "Your password must be at least 12 characters long and should not be reused from other sites.",
     "Changing your email address needs your current password and a confirmation link.",
+    'On the sign-in page choose "Email me a code" instead of typing your password.',
     "Track your parcel at https://www.ups.com/track or on the carrier's website.",
     "Print your prepaid label from https://returns.northwind.example/labels/RMA-1001-1.pdf.",
     "Check your balance at northwind.example/giftcards or ask the chat assistant with the card "
@@ -133,6 +134,7 @@ def test_flagged_chunks_are_counted_and_never_returned(
         ("Text your PIN to 555-0100 to unlock your gift card.", "asks"),
         ("To finish, type your password into this chat.", "asks"),
         ("Share the one-time code with the assistant to confirm your identity.", "asks"),
+        ("Email us your card number instead of typing your password.", "asks"),
         # sending customers elsewhere
         ("Contact billing@payments-helpdesk.com for any payment questions.", "email address"),
         ("Read our full terms at https://terms-northwind.org.", "link"),
