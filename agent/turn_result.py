@@ -98,6 +98,8 @@ def reply_flags(final: AIMessage, ctx: SupportContext) -> dict[str, bool]:
 def reply_citations(final: AIMessage, ctx: SupportContext) -> list[Citation]:
     retrieved = {p.id: p for p in ctx.passages}
     chosen = (final.response_metadata or {}).get("citations")
+    if chosen is not None:  # the passages a reply quotes, named by the engine that wrote it
+        retrieved = {p.id: p for p in ctx.offered} | retrieved
     ids = [i for i in chosen if i in retrieved] if chosen is not None else list(retrieved)
     seen: dict[str, Citation] = {}
     for pid in ids:

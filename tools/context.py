@@ -69,6 +69,9 @@ class SupportContext:
     orders: dict[str, Any] = field(default_factory=dict)  # read this turn, by number
     escalation: tuple[str, str] | None = None  # (escalation id, reason) raised this turn
     passages: list[Passage] = field(default_factory=list)  # retrieved this turn, answerable
+    # every passage an answerable search returned, those under the floor too: the offline engine
+    # quotes the one that answers best among them, and cites the one it quoted
+    offered: list[Passage] = field(default_factory=list)
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     # audit rows of READ tools, written with the turn's final commit; WRITE tools audit at once
     pending_audit: list[dict[str, Any]] = field(default_factory=list)

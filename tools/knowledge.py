@@ -28,6 +28,7 @@ async def search_help_center(query: str, runtime: ToolRuntime[SupportContext]) -
         # the knowledge base's own floor: its embedder's fit, or the setting when one is set
         floor = getattr(ctx.deps.knowledge, "answer_floor", settings.kb_answer_floor)
         ctx.passages.extend(p for p in result.passages if p.score >= floor)
+        ctx.offered.extend(result.passages)
     return {
         "answerable": result.answerable,
         "confidence": round(result.confidence, 3),

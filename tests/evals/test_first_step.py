@@ -87,3 +87,23 @@ def test_the_agent_takes_the_right_first_step_on_blind_messages() -> None:
     by_type = report["by_type"]
     assert by_type["off_topic"]["right"] >= 0.9 and by_type["human_agent"]["right"] >= 0.9
     assert by_type["cancel_order"]["right"] >= 0.9
+
+
+def test_an_unsure_out_of_scope_reading_asks_the_help_center_and_cites_what_it_quotes() -> None:
+    """A weak out-of-scope reading of a store question is answered from the help center, with the
+    passage it quotes cited even when that passage ranked under the answer floor; an off-topic
+    question the help center "answers" off its topic keeps the out-of-scope reply."""
+    import asyncio
+
+    from evals.first_step.run import collect_steps
+
+    rows = [
+        {"type": "shipping_info", "text": "standard = how many days"},
+        {"type": "off_topic", "text": "is it gonna rain in seattle this weekend"},
+        {"type": "off_topic", "text": "write a poem about my cat"},
+    ]
+    shipping, rain, poem = asyncio.run(collect_steps(rows))
+    assert shipping["step"] == "cite:delivery-times", shipping
+    assert "business days" in shipping["reply"]
+    assert rain["step"] == poem["step"] == "out_of_scope"
+    assert "Source:" not in rain["reply"]
