@@ -20,6 +20,7 @@ from agent.local.phrases import handoff_notice, language_name, languages, phrase
 from agent.local.replies import kb_reply, say
 from agent.local.requests import FLOW_OF, HELP_CENTER
 from agent.local.rules import wants_person
+from agent.local.split import parts
 from agent.local.state import ORDER_FLOWS, Decision, Known, Persona, State, call
 from agent.local.understand import choose, gibberish, language_of, read
 
@@ -60,6 +61,14 @@ _OFF_TOPIC_QUOTE = 0.3
 _RESCUE_TOPIC = 0.35
 # searched when the help center cannot say whether a way of paying is accepted
 _METHODS_QUERY = "Which payment methods do you accept?"
+
+
+def _question_part(text: str) -> str | None:
+    """The last part of a message with context that asks the question ("I've got a trip in 9
+    days and need a tent before then. What shipping speeds do you offer?"), or None."""
+    pieces = parts(text)
+    asked = [p for p in pieces if p.rstrip().endswith("?")] if len(pieces) > 1 else []
+    return asked[-1] if asked and asked[-1].strip() != text.strip() else None
 
 
 def _on_topic(data: dict[str, Any], floor: float) -> bool:
@@ -307,6 +316,16 @@ def _after_tool(
         method = state.intent == "payment_method"  # "do you accept venmo?" (requests.start)
         listed = state.intent == "payment_methods"  # the second search, for the accepted list
         unsure = state.intent == "out_of_scope_unsure"
+        if (
+            not failed
+            and not data.get("answerable")
+            and not listed
+            and (part := _question_part(state.question or ""))
+        ):
+            # the context around the question ("… leaving in 9 days …") pulled the search away
+            # from an answer the question alone finds: asked once more, the question alone
+            state.question = part
+            return call(state, tools, "search_help_center", query=part)
         if method or listed or unsure:
             state.intent = None
         if unsure and (failed or not _on_topic(data, _RESCUE_TOPIC)):

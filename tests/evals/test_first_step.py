@@ -101,8 +101,16 @@ def test_an_unsure_out_of_scope_reading_asks_the_help_center_and_cites_what_it_q
         {"type": "shipping_info", "text": "standard = how many days"},
         {"type": "off_topic", "text": "is it gonna rain in seattle this weekend"},
         {"type": "off_topic", "text": "write a poem about my cat"},
+        # the context pulls the whole message's search under the floor; the question alone
+        # is asked once more
+        {
+            "type": "shipping_info",
+            "text": "I've got a backpacking trip leaving in 9 days and need a new tent before "
+            "then. What shipping speeds do you offer?",
+        },
     ]
-    shipping, rain, poem = asyncio.run(collect_steps(rows))
+    shipping, rain, poem, speeds = asyncio.run(collect_steps(rows))
+    assert speeds["step"] == "cite:shipping" and "Expedited" in speeds["reply"], speeds
     assert shipping["step"] == "cite:delivery-times", shipping
     assert "business days" in shipping["reply"]
     assert rain["step"] == poem["step"] == "out_of_scope"
