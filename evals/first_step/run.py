@@ -3,6 +3,7 @@
     .venv/bin/python -m evals.first_step.run --split dev            # tune here
     .venv/bin/python -m evals.first_step.run --split test           # held out: report only
     .venv/bin/python -m evals.first_step.run --split fresh          # the second held-out set
+    .venv/bin/python -m evals.first_step.run --split fresh --server http://127.0.0.1:8000
     .venv/bin/python -m evals.first_step.run --split dev --errors   # ... and every miss
 
 `messages.jsonl` holds first messages written blind, by helpers who were given the store's
@@ -120,17 +121,11 @@ def step_of(data: dict[str, Any], texts: dict[str, str]) -> str:
 
 
 async def collect_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from agent.guards_input import safe_replies
-    from agent.local.phrases import phrase
     from channels.summary import collect, turn_json
     from evals.scenarios.env import eval_settings
     from services import build_services
 
-    texts = {
-        "out_of_scope": phrase("out_of_scope"),
-        "off_topic": safe_replies()["off_topic"],
-        "clarify": phrase("clarify", first="", second="").split(",")[0].split(":")[0],
-    }
+    texts = _texts()
     out = []
     with tempfile.TemporaryDirectory(prefix="first-step-") as tmp:
         services = await build_services(eval_settings(Path(tmp), **_VERIFY_LIMITS))
@@ -173,13 +168,52 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _texts() -> dict[str, str]:
+    from agent.guards_input import safe_replies
+    from agent.local.phrases import phrase
+
+    return {
+        "out_of_scope": phrase("out_of_scope"),
+        "off_topic": safe_replies()["off_topic"],
+        "clarify": phrase("clarify", first="", second="").split(",")[0].split(":")[0],
+    }
+
+
+def collect_steps_over_http(rows: list[dict[str, Any]], url: str) -> list[dict[str, Any]]:
+    """The same, through a running server's POST /api/chat, as the widget's turns go. Start it
+    with the abuse limits lifted (docs/evals.md), or a 429 waits out its Retry-After and the
+    escalation limit turns later requests for a person into refusals."""
+    import time
+
+    import httpx
+
+    texts, out = _texts(), []
+    with httpx.Client(base_url=url.rstrip("/"), timeout=60) as client:
+        for row in rows:
+            while True:
+                response = client.post("/api/chat", json={"text": row["text"]})
+                if response.status_code != 429:
+                    break
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+            response.raise_for_status()
+            data = response.json()
+            out.append({**row, "step": step_of(data, texts), "reply": data["reply"]})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=SPLITS, default="dev")
     parser.add_argument("--errors", action="store_true", help="list every miss")
     parser.add_argument("--json", dest="json_out", type=Path, help="write every result here")
+    parser.add_argument("--server", help="a running server's URL: through its POST /api/chat")
     args = parser.parse_args(argv)
-    results = asyncio.run(collect_steps(load_rows(args.split)))
+    rows = load_rows(args.split)
+    results = (
+        collect_steps_over_http(rows, args.server)
+        if args.server
+        else asyncio.run(collect_steps(rows))
+    )
     report = score(results)
     print(f"first step, {args.split} split: {report['right_first_step']:.1%} of {report['n']}")
     print(f"{'type':<22} {'n':>3} {'right':>6}  steps")
