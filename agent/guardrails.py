@@ -82,6 +82,11 @@ class ReplyLinkStream:
         """Drop a held word: the stream that wrote it failed and another engine answers."""
         self._held = ""
 
+    def trust_own(self, host: str) -> None:
+        """A passage quoted this turn comes from a help center whose own domain is `host`
+        (knowledge/links.py own_host): its contact address and pages may be repeated."""
+        self._allowed = self._allowed.with_own(host)
+
     def learn(self, text: str) -> None:
         """Addresses the store's tools returned this turn may be repeated (the customer's own)."""
         self._known |= addresses_in([text])

@@ -55,6 +55,11 @@ def report_lines(report: IngestReport) -> list[str]:
         f"chunks embedded: {report.chunks_added}"
         + (f" ({report.chunks_flagged} flagged as instructions)" if report.chunks_flagged else ""),
     ]
+    if report.own_host:
+        lines.append(
+            f"links and addresses on {report.own_host} read as the store's own (no store address "
+            "is configured); set SUPPORT_SUPPORT_EMAIL or SUPPORT_ALLOWED_LINK_DOMAINS to pin it"
+        )
     if report.skipped:
         reasons = Counter(reason for _, reason in report.skipped)
         lines.append(f"skipped: {len(report.skipped)}")

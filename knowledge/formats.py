@@ -146,9 +146,7 @@ def qa_entries(rows: list[dict[str, Any]]) -> list[QAEntry]:
         question = next((lowered[k] for k in QUESTION_KEYS if lowered.get(k)), None)
         answer = next((lowered[k] for k in ANSWER_KEYS if lowered.get(k)), None)
         phrasings = [
-            _clean_question(p)
-            for key in PHRASING_KEYS
-            for p in _phrasing_list(lowered.get(key))
+            _clean_question(p) for key in PHRASING_KEYS for p in _phrasing_list(lowered.get(key))
         ]
         phrasings = [p for p in phrasings if p]
         main = _clean_question(question) if isinstance(question, str) else ""

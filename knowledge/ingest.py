@@ -22,7 +22,7 @@ from knowledge.chunking import (
     heading_label,
 )
 from knowledge.embedding_space import ensure_embedder
-from knowledge.links import TrustedLinks
+from knowledge.links import TrustedLinks, own_host
 from knowledge.loaders import MAX_FILE_BYTES, Document, Skip, SkipDocument, iter_files, load_file
 from knowledge.store import ChunkStore
 from knowledge.types import DocumentChunks, Embedder, IngestReport
@@ -170,9 +170,18 @@ class Ingester:
         extra_vectors = dict(zip(extra, embedded[m:], strict=True))
         batch: list[DocumentChunks] = []
         offset = 0
+        # a merchant's own help center names its own domain throughout: with no store identity
+        # configured, that domain is not "sending customers elsewhere" (knowledge/links.py)
+        own = (
+            own_host((c.text for p in pending for c in p.chunks), self.trusted)
+            if (self.trusted is not None)
+            else ""
+        )
+        trusted = self.trusted.with_own(own) if self.trusted is not None else None
+        report.own_host = own or report.own_host
         for p in pending:
             n = len(p.chunks)
-            flags = [flag_instructions(chunk.text, self.trusted) for chunk in p.chunks]
+            flags = [flag_instructions(chunk.text, trusted) for chunk in p.chunks]
             by_chunk = alternates[p.document.doc_id]
             batch.append(
                 DocumentChunks(
@@ -190,6 +199,7 @@ class Ingester:
                         chunk_id: [(t, extra_vectors[t]) for t in ts]
                         for chunk_id, ts in by_chunk.items()
                     },
+                    own_host=own,
                 )
             )
             offset += n

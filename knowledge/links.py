@@ -14,6 +14,7 @@ compared after lower-casing; a subdomain of a trusted host is trusted, a look-al
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -114,12 +115,19 @@ class TrustedLinks:
 
     hosts: frozenset[str] = frozenset()
     addresses: frozenset[str] = frozenset()
+    # No store identity is configured (the demo's support address, no public URL, Shopify
+    # domain or allowed domains): the domain a merchant's own help center uses throughout is
+    # read as theirs (`own_host`); once the store is configured, only what it names is trusted.
+    infer_own: bool = False
 
     @classmethod
-    def of(cls, hosts: Iterable[str] = (), addresses: Iterable[str] = ()) -> TrustedLinks:
+    def of(
+        cls, hosts: Iterable[str] = (), addresses: Iterable[str] = (), *, infer_own: bool = False
+    ) -> TrustedLinks:
         return cls(
             frozenset(h for h in map(_normal_host, hosts) if h),
             frozenset(a.strip().lower() for a in addresses if a.strip()),
+            infer_own,
         )
 
     @classmethod
@@ -134,7 +142,20 @@ class TrustedLinks:
         domain = support.rsplit("@", 1)[-1]
         if domain and domain not in _SHARED_MAIL:
             hosts.append(domain)
-        return cls.of(hosts, [support])
+        configured = bool(
+            settings.public_url
+            or settings.shopify_domain
+            or settings.allowed_link_domains
+            or "support_email" in settings.model_fields_set
+        )
+        return cls.of(hosts, [support], infer_own=not configured)
+
+    def with_own(self, host: str) -> TrustedLinks:
+        """These links and a help center's own domain (`own_host`), while the store's identity
+        is not configured; as they are once it is."""
+        if not host or not self.infer_own:
+            return self
+        return TrustedLinks(self.hosts | {host}, self.addresses, self.infer_own)
 
     def with_addresses(self, addresses: Iterable[str]) -> TrustedLinks:
         more = {a.strip().lower() for a in addresses if a.strip()}
@@ -153,3 +174,30 @@ class TrustedLinks:
 def foreign_links(text: str, trusted: TrustedLinks) -> list[Link]:
     """The links and addresses in `text` that `trusted` does not allow."""
     return [link for link in find_links(text) if not trusted.allows(link)]
+
+
+# A help center's own domain: used in this many passages at least, and by this share of the
+# passages that name any domain the store does not (one injected "email billing@…" is neither)
+OWN_HOST_MIN_PASSAGES = 3
+OWN_HOST_SHARE = 0.6
+
+
+def own_host(texts: Iterable[str], trusted: TrustedLinks) -> str:
+    """The domain an ingested help center uses throughout (its contact address, its pages), or
+    "": only while the store's identity is not configured (`TrustedLinks.infer_own`), never a
+    shared mail provider's."""
+    if not trusted.infer_own:
+        return ""
+    foreign = [
+        {h.removeprefix("www.") for link in find_links(text) if not trusted.allows(link)
+         for h in [_normal_host(link.host)] if h}
+        for text in texts
+    ]  # fmt: skip
+    naming = [hosts for hosts in foreign if hosts]
+    counts = Counter(h for hosts in naming for h in hosts)
+    if not counts:
+        return ""
+    host, n = counts.most_common(1)[0]
+    if host in _SHARED_MAIL or n < OWN_HOST_MIN_PASSAGES or n < OWN_HOST_SHARE * len(naming):
+        return ""
+    return host

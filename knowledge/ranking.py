@@ -119,4 +119,5 @@ def to_passage(scored: Scored) -> Passage:
         source=str(meta.get("source", "")),
         heading=str(meta.get("heading", "")),
         topic=scored.topic,
+        own_host=str(meta.get("own_host", "")),
     )

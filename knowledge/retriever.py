@@ -246,7 +246,10 @@ class HybridRetriever:
                 continue
             # flagged at ingest are never candidates; this catches chunks stored before the
             # flagger learnt a rule (unchanged documents are not re-read on ingest)
-            if untrusted.looks_like_instructions(chunk.text, self.trusted):
+            trusted = self.trusted
+            if trusted is not None and (own := chunk.metadata.get("own_host")):
+                trusted = trusted.with_own(str(own))
+            if untrusted.looks_like_instructions(chunk.text, trusted):
                 continue
             position = index.position.get(chunk_id)
             coverage = index.coverage(terms, position) if position is not None else 0.0

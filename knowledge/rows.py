@@ -88,6 +88,8 @@ def document_rows(documents: Sequence[DocumentChunks]) -> tuple[Rows, Rows]:
                 "flagged": bool(flag),
                 "ingested_at": ingested_at,
             }
+            if doc.own_host:
+                metadata["own_host"] = doc.own_host
             chunks.append(chunk.id, vector, chunk.text, metadata)
     return chunks, headings
 

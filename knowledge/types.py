@@ -43,6 +43,8 @@ class Passage:
     # cosine between the query's and the chunk's topic distributions (knowledge/topics.py);
     # None without a topic reader
     topic: float | None = None
+    # the help center's own domain while the store's identity is not configured (links.own_host)
+    own_host: str = ""
 
 
 @dataclass
@@ -54,6 +56,7 @@ class IngestReport:
     chunks_added: int = 0
     documents_removed: int = 0  # pruned: stored but no longer in the ingested sources
     chunks_flagged: int = 0  # chunks that try to instruct the agent (kept out of answers)
+    own_host: str = ""  # the domain read as the help center's own (no store identity set)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
@@ -90,6 +93,7 @@ class DocumentChunks:
     heading_embeddings: np.ndarray | None = None  # per chunk: its "title: heading" label
     # Q&A: chunk id -> (phrasing, vector) for the other phrasings of that chunk's question
     phrasings: dict[str, list[tuple[str, np.ndarray]]] | None = None
+    own_host: str = ""  # the help center's own domain (knowledge/links.py own_host), or ""
 
 
 @dataclass(frozen=True)

@@ -216,8 +216,6 @@ _BLOCK_START = re.compile(r"([-*+>#|]|\d+[.)])\s|<!--")  # list items, headings,
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!^\d\.)(?<!^\d\d\.)\s+")  # not after "1." of a list
 
 
-
-
 def sentences(text: str) -> list[str]:
     """Paragraphs unwrapped (a hard line break must not hide a sentence), split at sentence
     ends; list items and headings stay apart."""
