@@ -78,6 +78,11 @@ def run_set(
         )
         flagged = hybrid.kb.stats().flagged_chunks
         systems: list[Any] = [hybrid]
+        if eval_set.settings:
+            # as `kb ingest` runs on a fresh install: the store's address not configured
+            fresh = HybridSystem(Path(tmp) / "fresh", embedder, eval_set.corpus, config, {})
+            fresh.name = "ours, store not configured (a fresh install's kb ingest)"
+            systems.append(fresh)
         if stages:
             systems += [StageSystem(hybrid, name, changes) for name, changes in STAGES]
         if baseline:
@@ -87,7 +92,11 @@ def run_set(
     table: list[Scores] = []
     for system in systems:
         values = {qid: r.score for qid, r in runs[system.name].items()}
-        threshold = hybrid.kb.answer_floor if system is hybrid else tune_threshold(dev, values)
+        threshold = (
+            system.kb.answer_floor
+            if isinstance(system, HybridSystem)
+            else tune_threshold(dev, values)
+        )
         table.append(score(system.name, chosen, runs[system.name], threshold))
     return SetResult(
         eval_set, questions, runs, table, hybrid.name, hybrid.kb.retriever, setup_s, flagged
