@@ -34,6 +34,21 @@ def demo_help_center() -> Path:
     return Path(str(resources.files("knowledge") / "demo"))
 
 
+def _under(origin: str, folder: Path) -> bool:
+    """Whether a stored document was read from `folder` (its `origin`, a path or a URL)."""
+    if not origin or is_url(origin):
+        return False
+    try:
+        return Path(origin).resolve().is_relative_to(folder)
+    except (OSError, ValueError):
+        return False
+
+
+def _all_demo(targets: Sequence[str | Path]) -> bool:
+    demo = demo_help_center().resolve()
+    return all(not is_url(str(t)) and _under(str(t), demo) for t in targets)
+
+
 def confidence_from_score(score: float, floor: float, slope: float = 12.0) -> float:
     """Monotone map of a score to 0..1, equal to 0.5 exactly at the floor."""
     return 1.0 / (1.0 + math.exp(-slope * (score - floor)))
@@ -109,8 +124,23 @@ class KnowledgeBase:
                 yield from self._crawl(urls)
 
         report = ingester.ingest_documents(documents(), prune=prune)
+        if report.documents_added + report.documents_updated and not _all_demo(targets):
+            report.demo_removed = self._retire_demo()
         self.retriever.invalidate()
         return report
+
+    def _retire_demo(self) -> int:
+        """The store's own help center replaces the packaged demo's (Northwind's policies are no
+        store's): the demo's articles are deleted once anything else is ingested beside them.
+        Returns how many were."""
+        demo = demo_help_center().resolve()
+        stored = self.documents()
+        own = [d for d in stored if not _under(d.origin, demo)]
+        retired = [d for d in stored if _under(d.origin, demo)]
+        if not own or not retired:
+            return 0
+        self.store.delete_documents([d.doc_id for d in retired])
+        return len(retired)
 
     def ingest_bytes(self, name: str, data: bytes) -> IngestReport:
         """Ingest one uploaded file (staff upload); its name is its document id."""

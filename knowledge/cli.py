@@ -55,6 +55,11 @@ def report_lines(report: IngestReport) -> list[str]:
         f"chunks embedded: {report.chunks_added}"
         + (f" ({report.chunks_flagged} flagged as instructions)" if report.chunks_flagged else ""),
     ]
+    if report.demo_removed:
+        lines.append(
+            f"the demo help center ({report.demo_removed} articles) was removed: "
+            "your own help center replaces it"
+        )
     if report.own_host:
         lines.append(
             f"links and addresses on {report.own_host} read as the store's own (no store address "

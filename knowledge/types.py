@@ -57,6 +57,7 @@ class IngestReport:
     documents_removed: int = 0  # pruned: stored but no longer in the ingested sources
     chunks_flagged: int = 0  # chunks that try to instruct the agent (kept out of answers)
     own_host: str = ""  # the domain read as the help center's own (no store identity set)
+    demo_removed: int = 0  # demo help-center articles the store's own help center replaced
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 

@@ -80,7 +80,11 @@ def test_a_shell_ingest_reaches_a_running_server_and_nothing_is_lost(
 def test_two_shell_ingests_at_once_keep_both(tmp_path: Path, embedder: Embedder) -> None:
     data = tmp_path / "data"
     kb = build_knowledge_base(Settings(env="test", data_dir=data), embedder)
-    kb.ensure_demo()  # a store with content already, as on a merchant's machine
+    # a store with content already, as on a merchant's machine (its own, not the demo's, which
+    # the first ingest of anything else retires)
+    for i in range(5):
+        write(tmp_path / "own" / f"own-{i}.md", f"# Own {i}\n\n## Part\n\nOur policy {i}.")
+    kb.ingest([tmp_path / "own"])
     before = kb.count()
     folders = []
     for n in range(2):
