@@ -378,9 +378,9 @@ class Runner:
                     if isinstance(message, ToolMessage):
                         if message.name != "search_help_center":  # store data, not help text
                             links.learn(str(message.content))
-                        for passage in ctx.offered:
-                            if passage.own_host:
-                                links.trust_own(passage.own_host)
+                        else:  # a help center's own domain (knowledge/links.py own_host)
+                            for host in {p.own_host for p in ctx.offered if p.own_host}:
+                                links.trust_own(host)
                         status = "failed" if message.status == "error" else "finished"
                         name = message.name or ""
                         yield ToolStatus(name, status, tool_label(name, self._tools))

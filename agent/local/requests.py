@@ -89,12 +89,23 @@ _WANTS = re.compile(r"\b(i want|i'd like|i would like|i need|please|pls)\b", re.
 _ASKS_METHOD = re.compile(
     r"\b(accept|accepted|take|support|available|option|options)\b"
     r"|\b(pay|paying|checkout|check out)\b.{0,12}\b(with|by|using|via|through)\b"
-    r"|\bbuy now\b|\bpay (later|in (\d|four|instal+ments))\b"
-    # a way of paying named and nothing else ("sezzle??", "crypto? bitcoin?")
-    r"|^\W*(?!(card|declined|charged?|refund|invoice|receipt|tax)\b)\w+\W*"
-    r"((?!(card|declined|charged?|refund|invoice|receipt|tax)\b)\w+\W*)?\?\W*$",
+    r"|\bbuy now\b|\bpay (later|in (\d|four|instal+ments))\b",
     re.IGNORECASE,
 )
+# ...or a way of paying named and nothing else ("sezzle??", "crypto? bitcoin?"): one or two
+# words and a question mark, none of them about a charge ("card declined?" is not a method)
+_NAMED_ALONE = re.compile(r"^\W*(\w+)\W+(?:(\w+)\W*)?$")
+_ABOUT_A_CHARGE = frozenset("card declined charge charged refund invoice receipt tax".split())
+
+
+def _asks_method(text: str) -> bool:
+    if _ASKS_METHOD.search(text):
+        return True
+    alone = _NAMED_ALONE.match(text)
+    words = {w.lower() for w in alone.groups() if w} if alone and "?" in text else set()
+    return bool(words) and not words & _ABOUT_A_CHARGE
+
+
 # the rules themselves ("exchange rules for gloves and hats", "what's the policy on exchanges"):
 # the policy, as a cost question is
 _ASKS_RULES = re.compile(r"\b(polic(y|ies)|rules?|terms|conditions|guidelines)\b", re.IGNORECASE)
@@ -194,7 +205,7 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
     if not (state.flow in FLOW_OF.values() and state.awaiting):
         state.flow = None  # a flow waiting on an answer resumes after the help center's
     state.question = text
-    if intent == "payment_billing" and state.flow is None and _ASKS_METHOD.search(text):
+    if intent == "payment_billing" and state.flow is None and _asks_method(text):
         # "do you accept venmo?": if the help center never names it, its list of the methods
         # accepted is the answer (dialogue._after_tool), not "I couldn't find an answer"
         state.intent = "payment_method"
