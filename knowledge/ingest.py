@@ -171,14 +171,14 @@ class Ingester:
         batch: list[DocumentChunks] = []
         offset = 0
         # a merchant's own help center names its own domain throughout: with no store identity
-        # configured, that domain is not "sending customers elsewhere" (knowledge/links.py)
-        own = (
-            own_host((c.text for p in pending for c in p.chunks), self.trusted)
-            if (self.trusted is not None)
-            else ""
-        )
-        trusted = self.trusted.with_own(own) if self.trusted is not None else None
-        report.own_host = own or report.own_host
+        # configured, that domain is not "sending customers elsewhere" (knowledge/links.py);
+        # found in one batch of this run, it holds for the run's later batches
+        trusted, own = self.trusted, ""
+        if trusted is not None:
+            texts = (c.text for p in pending for c in p.chunks)
+            own = (report.own_host if trusted.infer_own else "") or own_host(texts, trusted)
+            trusted = trusted.with_own(own)
+        report.own_host = own
         for p in pending:
             n = len(p.chunks)
             flags = [flag_instructions(chunk.text, trusted) for chunk in p.chunks]

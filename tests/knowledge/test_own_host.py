@@ -100,3 +100,23 @@ def test_a_reply_may_repeat_the_help_centers_own_address_only_while_inferred() -
     configured = ReplyLinkStream(CONFIGURED)
     configured.trust_own("hearthwell.example")
     assert "(address removed)" in configured.check_final(reply, "c1").text
+
+
+def test_the_domain_found_in_one_batch_holds_for_the_rest_of_the_ingest(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase]
+) -> None:
+    """A help center bigger than one embedding batch (256 chunks): an article in a later batch
+    that names the store's address once is not flagged either."""
+    help_center = tmp_path / "help"
+    for n in range(40):
+        sections = "".join(
+            f"## Part {i}\n\nRule {n}.{i} of this article"
+            + (": email help@hearthwell.example." if n < 3 and i == 0 else ".")
+            + "\n\n"
+            for i in range(8)
+        )
+        write(help_center / f"a{n:02d}.md", f"# Article {n}\n\n{sections}")
+    write(help_center / "z-contact.md", "# Contact\n\n## Email\n\nWrite to help@hearthwell.example.")
+    report = make_kb().ingest([help_center])
+    assert report.chunks_added > 256
+    assert report.own_host == "hearthwell.example" and report.chunks_flagged == 0
