@@ -116,7 +116,8 @@ def test_the_domain_found_in_one_batch_holds_for_the_rest_of_the_ingest(
             for i in range(8)
         )
         write(help_center / f"a{n:02d}.md", f"# Article {n}\n\n{sections}")
-    write(help_center / "z-contact.md", "# Contact\n\n## Email\n\nWrite to help@hearthwell.example.")
+    contact = "# Contact\n\n## Email\n\nWrite to help@hearthwell.example."
+    write(help_center / "z-contact.md", contact)
     report = make_kb().ingest([help_center])
     assert report.chunks_added > 256
     assert report.own_host == "hearthwell.example" and report.chunks_flagged == 0
