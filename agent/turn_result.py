@@ -96,10 +96,10 @@ def reply_flags(final: AIMessage, ctx: SupportContext) -> dict[str, bool]:
 
 
 def reply_citations(final: AIMessage, ctx: SupportContext) -> list[Citation]:
-    retrieved = {p.id: p for p in ctx.passages}
     chosen = (final.response_metadata or {}).get("citations")
-    if chosen is not None:  # the passages a reply quotes, named by the engine that wrote it
-        retrieved = {p.id: p for p in ctx.offered} | retrieved
+    # a reply that names the passages it quotes (the offline engine) may cite any the search
+    # returned; otherwise every passage above the answer floor is cited
+    retrieved = {p.id: p for p in (ctx.offered if chosen is not None else ctx.passages)}
     ids = [i for i in chosen if i in retrieved] if chosen is not None else list(retrieved)
     seen: dict[str, Citation] = {}
     for pid in ids:

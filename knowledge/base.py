@@ -135,11 +135,10 @@ class KnowledgeBase:
         Returns how many were."""
         demo = demo_help_center().resolve()
         stored = self.documents()
-        own = [d for d in stored if not _under(d.origin, demo)]
-        retired = [d for d in stored if _under(d.origin, demo)]
-        if not own or not retired:
+        retired = [d.doc_id for d in stored if _under(d.origin, demo)]
+        if not retired or len(retired) == len(stored):
             return 0
-        self.store.delete_documents([d.doc_id for d in retired])
+        self.store.delete_documents(retired)
         return len(retired)
 
     def ingest_bytes(self, name: str, data: bytes) -> IngestReport:

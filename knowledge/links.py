@@ -188,12 +188,11 @@ def own_host(texts: Iterable[str], trusted: TrustedLinks) -> str:
     shared mail provider's."""
     if not trusted.infer_own:
         return ""
-    foreign = [
-        {h.removeprefix("www.") for link in find_links(text) if not trusted.allows(link)
-         for h in [_normal_host(link.host)] if h}
-        for text in texts
-    ]  # fmt: skip
-    naming = [hosts for hosts in foreign if hosts]
+    naming = []  # per passage that names any, the untrusted domains it names
+    for text in texts:
+        hosts = {_normal_host(link.host) for link in foreign_links(text, trusted)}
+        if hosts := {h.removeprefix("www.") for h in hosts if h}:
+            naming.append(hosts)
     counts = Counter(h for hosts in naming for h in hosts)
     if not counts:
         return ""

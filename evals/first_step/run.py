@@ -83,10 +83,14 @@ _ORDER_TOOLS = {"verify_customer", "get_order", "list_orders"}
 _VERIFY_LIMITS = {"verify_failure_limit": 1_000_000, "verify_alert_threshold": 1_000_000}
 
 
+def _json_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
 def load_rows(split: str, path: Path = MESSAGES) -> list[dict[str, Any]]:
     if split == "fresh":
-        return [json.loads(line) for line in FRESH.read_text("utf-8").splitlines() if line.strip()]
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        return _json_lines(FRESH)
+    rows = _json_lines(path)
     seen: Counter[str] = Counter()
     picked = []
     for row in rows:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from evals.retrieval.scoring import first_hit
-from evals.retrieval.sets import named_sets
-from evals.retrieval.systems import STAGES, entry_keys, rank, replace_config
+from evals.retrieval.sets import EvalSet, load_questions, named_sets
+from evals.retrieval.systems import _BARE, STAGES, entry_keys, rank, replace_config
 from knowledge.base import KnowledgeBase, build_knowledge_base
 from knowledge.retriever import HybridRetriever
 from knowledge.types import Embedder
@@ -43,16 +43,13 @@ def recall(
     return at1, at3
 
 
-def dev_questions() -> list[tuple[str, list[str]]]:
-    import json
-
-    assert FAQ2.corpus is not None
-    keys = entry_keys(Path(FAQ2.corpus))
-    rows = [json.loads(line) for line in FAQ2.questions.read_text().splitlines() if line.strip()]
+def dev_questions(eval_set: EvalSet = FAQ2) -> list[tuple[str, list[str]]]:
+    assert eval_set.corpus is not None
+    keys = entry_keys(Path(eval_set.corpus))
     return [
-        (row["question"], [keys[r] for r in row["relevant"]])
-        for row in rows
-        if row["split"] == "dev" and row["answerable"]
+        (q.question, [keys[r] for r in q.relevant])
+        for q in load_questions(eval_set.questions)
+        if q.split == "dev" and q.answerable
     ]
 
 
@@ -85,8 +82,6 @@ def test_a_fresh_install_ingests_a_merchants_faq_whole_and_finds_it(
     """`kb ingest` of a third FAQ (evals/faq3) on a store whose address is not configured, as a
     merchant's first run: none of its entries that give the store's own address is flagged
     (ten were), and on its dev questions the hybrid is not below dense retrieval."""
-    import json
-
     assert FAQ3.corpus is not None
     kb = build_knowledge_base(
         Settings(env="test", data_dir=tmp_path_factory.mktemp("faq3")), embedder
@@ -97,24 +92,9 @@ def test_a_fresh_install_ingests_a_merchants_faq_whole_and_finds_it(
     report = kb.ingest([FAQ3.corpus])
     assert report.chunks_added == 72 and not report.chunks_flagged, report
     assert report.own_host == "hearthwell.example"
-    keys = entry_keys(Path(FAQ3.corpus))
-    rows = [json.loads(line) for line in FAQ3.questions.read_text().splitlines() if line.strip()]
-    questions = [
-        (row["question"], [keys[r] for r in row["relevant"]])
-        for row in rows
-        if row["split"] == "dev" and row["answerable"]
-    ]
-    bare = replace(
-        kb.retriever.config,
-        lexical_weight=0.0,
-        spelling=False,
-        deduplicate=False,
-        question_weight=0.0,
-        label_weight=0.0,
-        sentence_weight=0.0,
-        lead_penalty=0.0,
-        topic_weight=0.0,
-    )
+    questions = dev_questions(FAQ3)
+    # every stage off, as the eval's "dense only (same chunks)" row
+    bare = replace(kb.retriever.config, **_BARE, **STAGES[0][1])
     dense = recall(replace_config(kb.retriever, bare), questions)
     ours = recall(kb.retriever, questions)
     assert ours[0] >= dense[0] and ours[1] >= dense[1], (ours, dense)
