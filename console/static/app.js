@@ -120,8 +120,9 @@ async function start() {
     showShell();
     await route();
   } catch (err) {
+    // a 401 has already shown the sign-in form (request() calls signedOut); drawing it again
+    // would wipe what a fast typist has entered since
     if (err.status !== 401) renderLogin(err.message);
-    else renderLogin();
   }
 }
 

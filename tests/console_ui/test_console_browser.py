@@ -107,6 +107,23 @@ def test_sign_in_claim_and_reply_reaches_the_widget(
     assert [m.text for m in stored] == [text]
 
 
+def test_the_sign_in_form_is_drawn_once(page: Page, live_server: str) -> None:
+    # Drawn twice (once when /me answered 401, again when start() caught it), the second form
+    # wiped what a fast typist had already entered and sign-in did nothing.
+    page.add_init_script("""
+        window.__loginForms = 0;
+        new MutationObserver((changes) => {
+          for (const change of changes)
+            for (const node of change.addedNodes)
+              if (node.querySelector && node.querySelector("#login-email")) window.__loginForms++;
+        }).observe(document, { childList: true, subtree: true });
+    """)
+    page.goto(f"{live_server}/console")
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.__loginForms") == 1
+
+
 def test_keyboard_only_sign_in_open_and_resolve_a_conversation(
     page: Page,
     staff_member: Callable[[str], Member],
@@ -117,8 +134,9 @@ def test_keyboard_only_sign_in_open_and_resolve_a_conversation(
     api = contexts().request
     conversation_id = None
     for text in ["My order is late", "I want to talk to a person"]:
-        answer = api.post(f"{live_server}/api/chat",
-                          data={"text": text, "conversation_id": conversation_id})
+        answer = api.post(
+            f"{live_server}/api/chat", data={"text": text, "conversation_id": conversation_id}
+        )
         conversation_id = answer.json()["conversation_id"]
     member = staff_member("agent")
 
@@ -160,8 +178,9 @@ def test_an_admin_assigns_a_conversation(
     api = contexts().request
     conversation_id = None
     for text in ["My jacket zip broke", "I want to talk to a person"]:
-        answer = api.post(f"{live_server}/api/chat",
-                          data={"text": text, "conversation_id": conversation_id})
+        answer = api.post(
+            f"{live_server}/api/chat", data={"text": text, "conversation_id": conversation_id}
+        )
         conversation_id = answer.json()["conversation_id"]
     agent = staff_member("agent")
     admin = console(staff_member("admin"))
@@ -178,5 +197,5 @@ def test_an_admin_assigns_a_conversation(
     expect(admin.locator(".conv-head")).to_contain_text("owner: bot")
     assert rows(live_settings, Conversation, id=conversation_id)[0].owner == "bot"
     expect(admin.locator(".transcript .msg.system").last).to_contain_text(
-        "back with our virtual assistant")
-
+        "back with our virtual assistant"
+    )
