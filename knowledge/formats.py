@@ -111,6 +111,14 @@ def markdown_from_json(raw: bytes) -> str:
     return qa_markdown(qa_from_json(raw))
 
 
+def markdown_from_json_lines(raw: bytes) -> str:
+    return qa_markdown(qa_from_json_lines(raw))
+
+
+def markdown_from_yaml(raw: bytes) -> str:
+    return qa_markdown(qa_from_yaml(raw))
+
+
 def qa_from_csv(raw: bytes) -> list[QAEntry]:
     text = decode_text(raw)
     try:
@@ -119,9 +127,21 @@ def qa_from_csv(raw: bytes) -> list[QAEntry]:
         dialect = csv.excel
     try:
         rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+        entries = qa_entries(rows) or _headerless_csv(text, dialect)
     except csv.Error as exc:
         raise SkipDocument(f"malformed CSV ({exc})") from None
-    return qa_entries(rows)
+    return entries
+
+
+def _headerless_csv(text: str, dialect: Any) -> list[QAEntry]:
+    """Two columns and no header row: read as question, answer when most first cells are
+    questions (end with "?"), so a price list is never taken for a FAQ."""
+    rows = [
+        r for r in csv.reader(io.StringIO(text), dialect=dialect) if len(r) >= 2 and r[0].strip()
+    ]
+    if not rows or sum(r[0].strip().endswith("?") for r in rows) * 2 < len(rows):
+        return []
+    return qa_entries([{"question": r[0], "answer": r[1]} for r in rows])
 
 
 def qa_from_json(raw: bytes) -> list[QAEntry]:
@@ -129,33 +149,128 @@ def qa_from_json(raw: bytes) -> list[QAEntry]:
         data = json.loads(decode_text(raw))
     except json.JSONDecodeError as exc:
         raise SkipDocument(f"malformed JSON (line {exc.lineno})") from None
-    if isinstance(data, dict):
-        lists = [value for value in data.values() if isinstance(value, list)]
-        data = lists[0] if len(lists) == 1 else [data]
-    if not isinstance(data, list):
-        raise SkipDocument("JSON is not a list of question/answer objects")
-    return qa_entries([item for item in data if isinstance(item, dict)])
+    return _qa_from_data(data, "JSON")
+
+
+def qa_from_json_lines(raw: bytes) -> list[QAEntry]:
+    """One JSON object per line (.jsonl, .ndjson); blank lines are skipped."""
+    items: list[Any] = []
+    for n, line in enumerate(decode_text(raw).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise SkipDocument(f"malformed JSON (line {n})") from None
+    return _qa_from_data(items, "JSON lines")
+
+
+def qa_from_yaml(raw: bytes) -> list[QAEntry]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(decode_text(raw))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise SkipDocument(f"malformed YAML{where}") from None
+    return _qa_from_data(data, "YAML")
+
+
+def _qa_from_data(data: Any, what: str) -> list[QAEntry]:
+    """The question/answer objects anywhere in a parsed document: a list of them, a list under
+    one key ({"faq": [...]}), or lists nested in categories ({"categories": [{"name": ...,
+    "questions": [...]}]}), as FAQ apps and help desks export them."""
+    if not isinstance(data, (list, dict)):
+        raise SkipDocument(f"{what} is not a list of question/answer objects")
+    rows: list[dict[str, Any]] = []
+    _collect_rows(data, rows, depth=0)
+    return qa_entries(rows)
+
+
+def _collect_rows(node: Any, rows: list[dict[str, Any]], depth: int) -> None:
+    if depth > 6:
+        return
+    if isinstance(node, list):
+        for item in node:
+            _collect_rows(item, rows, depth + 1)
+    elif isinstance(node, dict):
+        if _has_question_and_answer(node):
+            rows.append(node)
+            return
+        for value in node.values():
+            if isinstance(value, (list, dict)):
+                _collect_rows(value, rows, depth + 1)
 
 
 def qa_entries(rows: list[dict[str, Any]]) -> list[QAEntry]:
     """Entries with a question and an answer; `questions: [...]` alone also names the question
-    (its first item), and any further phrasings are kept beside the main one."""
+    (its first item), and any further phrasings are kept beside the main one. Column names are
+    read loosely ("Question", "FAQ question", "answer_html"), and an answer written in HTML is
+    turned into Markdown."""
     entries: list[QAEntry] = []
     for row in rows:
-        lowered = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
-        question = next((lowered[k] for k in QUESTION_KEYS if lowered.get(k)), None)
-        answer = next((lowered[k] for k in ANSWER_KEYS if lowered.get(k)), None)
-        phrasings = [
-            _clean_question(p) for key in PHRASING_KEYS for p in _phrasing_list(lowered.get(key))
-        ]
+        fields = _fields(row)
+        question = fields.get("question")
+        answer = fields.get("answer")
+        phrasings = [_clean_question(p) for p in _phrasing_list(fields.get("phrasings"))]
         phrasings = [p for p in phrasings if p]
         main = _clean_question(question) if isinstance(question, str) else ""
         main = main or (phrasings[0] if phrasings else "")
+        if isinstance(answer, str) and _HTML_TAG.search(answer):
+            answer = _answer_from_html(answer)
         if not main or not isinstance(answer, str) or not answer.strip():
             continue
         also = tuple(dict.fromkeys(p for p in phrasings if p.lower() != main.lower()))
         entries.append(QAEntry(main, answer.strip(), also))
     return entries
+
+
+_HTML_TAG = re.compile(
+    r"</?(?:p|br|ul|ol|li|a|strong|em|b|i|u|div|span|table|tr|td|th|h[1-6])\b[^>]*>", re.I
+)
+
+
+def _key(name: Any) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+
+
+def _fields(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's question, answer and other phrasings under those three names: the usual column
+    names first, then any column whose name holds "question" or "answer"."""
+    keyed = {_key(k): v for k, v in row.items() if k is not None and v not in (None, "")}
+    found: dict[str, Any] = {}
+    for role, keys, part in (
+        ("phrasings", PHRASING_KEYS, None),
+        ("question", QUESTION_KEYS, "question"),
+        ("answer", ANSWER_KEYS, "answer"),
+    ):
+        value = next((keyed[k] for k in keys if k in keyed), None)
+        if value is None and part:
+            value = next(
+                (
+                    v
+                    for k, v in keyed.items()
+                    if part in k.split("_") and k not in PHRASING_KEYS and isinstance(v, str)
+                ),
+                None,
+            )
+        if value is not None:
+            found[role] = value
+    return found
+
+
+def _has_question_and_answer(row: dict[str, Any]) -> bool:
+    fields = _fields(row)
+    return isinstance(fields.get("answer"), str) and (
+        isinstance(fields.get("question"), str) or bool(fields.get("phrasings"))
+    )
+
+
+def _answer_from_html(answer: str) -> str:
+    from knowledge.html import html_to_markdown
+
+    return html_to_markdown(f"<html><body><main>{answer}</main></body></html>").markdown.strip()
 
 
 def _clean_question(text: str) -> str:

@@ -54,9 +54,20 @@ LOADERS: dict[str, tuple[str, Loader]] = {
     ".pdf": ("pdf", formats.markdown_from_pdf),
     ".csv": ("qa", formats.markdown_from_csv),
     ".json": ("qa", formats.markdown_from_json),
+    ".jsonl": ("qa", formats.markdown_from_json_lines),
+    ".ndjson": ("qa", formats.markdown_from_json_lines),
+    ".yaml": ("qa", formats.markdown_from_yaml),
+    ".yml": ("qa", formats.markdown_from_yaml),
 }
 # Q&A formats are read as entries, which keep every phrasing of a question.
-QA_LOADERS: dict[str, QALoader] = {".csv": formats.qa_from_csv, ".json": formats.qa_from_json}
+QA_LOADERS: dict[str, QALoader] = {
+    ".csv": formats.qa_from_csv,
+    ".json": formats.qa_from_json,
+    ".jsonl": formats.qa_from_json_lines,
+    ".ndjson": formats.qa_from_json_lines,
+    ".yaml": formats.qa_from_yaml,
+    ".yml": formats.qa_from_yaml,
+}
 
 
 def load_bytes(

@@ -56,7 +56,7 @@ export async function renderKnowledge(main, session, prefill = "") {
   const title = h("input", { type: "text", id: "article-title", required: true, maxlength: 150 });
   const bodyText = h("textarea", { id: "article-body", rows: 8, required: true });
   const file = h("input", { type: "file", id: "article-file",
-    accept: ".md,.markdown,.txt,.html,.htm,.pdf,.docx,.csv,.json,.yaml,.yml" });
+    accept: ".md,.markdown,.txt,.html,.htm,.pdf,.csv,.json,.jsonl,.ndjson,.yaml,.yml" });
   const write = h("form", { class: "card write", "aria-labelledby": "write-title" },
     h("h2", { id: "write-title" }, "Write an article"),
     h("label", { for: "article-title" }, "Title (the question it answers)"), title,

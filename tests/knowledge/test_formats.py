@@ -10,7 +10,9 @@ from knowledge.formats import (
     markdown_from_csv,
     markdown_from_html,
     markdown_from_json,
+    markdown_from_json_lines,
     markdown_from_pdf,
+    markdown_from_yaml,
 )
 from knowledge.html import html_to_markdown
 from tests.knowledge.conftest import make_pdf
@@ -124,3 +126,50 @@ def test_json_question_answer_lists_become_sections() -> None:
         markdown_from_json(b'{"faq": [')
     with pytest.raises(SkipDocument):
         markdown_from_json(b"42")
+
+
+def test_faq_exports_in_the_shapes_help_desks_write_them() -> None:
+    nested = {
+        "store": "Hearthwell",
+        "categories": [
+            {
+                "name": "Shipping",
+                "faqs": [
+                    {
+                        "FAQ Question": "Do you ship to Canada?",
+                        "FAQ Answer": "<p>Yes:</p><ul><li>Standard $19.95</li>"
+                        "<li>Express $34</li></ul>",
+                    },
+                ],
+            },
+            {"name": "Payments", "faqs": [{"q": "Do you take PayPal?", "a": "Yes."}]},
+        ],
+    }
+    assert markdown_from_json(json.dumps(nested).encode()) == (
+        "## Do you ship to Canada?\n\nYes:\n\n- Standard $19.95\n\n- Express $34\n\n"
+        "## Do you take PayPal?\n\nYes."
+    )
+    lines = (
+        b'{"question": "Hours?", "answer": "9 to 6 ET."}\n\n'
+        b'{"question": "Phone?", "answer": "None."}\n'
+    )
+    assert markdown_from_json_lines(lines) == "## Hours?\n\n9 to 6 ET.\n\n## Phone?\n\nNone."
+    with pytest.raises(SkipDocument, match=r"malformed JSON \(line 2\)"):
+        markdown_from_json_lines(b'{"question": "Hours?", "answer": "9."}\n{"question": \n')
+    yaml_faq = b"- question: Can I return sale items?\n  answer: |\n    No. Sale items are final.\n"
+    assert (
+        markdown_from_yaml(yaml_faq) == "## Can I return sale items?\n\nNo. Sale items are final."
+    )
+    with pytest.raises(SkipDocument, match="malformed YAML"):
+        markdown_from_yaml(b"- question: [unclosed\n")
+    with pytest.raises(SkipDocument, match="not a list"):
+        markdown_from_yaml(b"just a sentence\n")
+
+
+def test_a_csv_without_a_header_row_is_read_when_its_first_column_asks_questions() -> None:
+    raw = b'Do you ship to Canada?,"Yes, for $19.95."\nDo gift cards expire?,"No, never."\n'
+    assert markdown_from_csv(raw) == (
+        "## Do you ship to Canada?\n\nYes, for $19.95.\n\n## Do gift cards expire?\n\nNo, never."
+    )
+    with pytest.raises(SkipDocument, match="no question/answer"):
+        markdown_from_csv(b"boots,120\nsocks,12\n")

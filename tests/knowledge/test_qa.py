@@ -120,3 +120,40 @@ def test_changed_phrasings_reingest_the_document_and_replace_the_old_ones(
     ]
     kb.delete("store_faq.json")
     assert kb.store.phrasings() == [] and kb.count() == 0
+
+
+def test_json_lines_and_yaml_faqs_ingest_with_their_phrasings(
+    tmp_path: Path, make_kb: Callable[..., KnowledgeBase]
+) -> None:
+    import yaml
+
+    lines = "\n".join(json.dumps(e) for e in ENTRIES)
+    kb = make_kb()
+    report = kb.ingest(
+        [
+            write(tmp_path / "faq.jsonl", lines),
+            write(
+                tmp_path / "more.yml",
+                yaml.safe_dump(
+                    {
+                        "sections": [
+                            {
+                                "name": "Care",
+                                "entries": [
+                                    {
+                                        "question": "Can the duvet go in the dryer?",
+                                        "answer": "Yes, on low heat.",
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                ),
+            ),
+        ]
+    )
+    assert not report.skipped
+    hit = kb.search("is a cracked phone screen covered if I buy the extra plan", k=1).passages[0]
+    assert hit.title == "What does the Protection Plan cover?"
+    hit = kb.search("can I tumble dry my duvet", k=1).passages[0]
+    assert (hit.title, hit.text) == ("Can the duvet go in the dryer?", "Yes, on low heat.")
