@@ -35,6 +35,42 @@ _INFORMAL = frozenset(
     "fedex usps dhl ups rma hoodie hoodies lol lmao omg idk btw ngl tbh".split()
 )
 _CACHE_LIMIT = 50_000  # customer text is unbounded; the correction memo must not be
+# chat shorthand, written out before anything reads the words: "do u have a code" embeds far
+# from "do you have a code" (read out of scope), and "can u cancel" should meet the same rules
+_SHORTHAND = {
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "ya": "you",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "thnx": "thanks",
+    "thanx": "thanks",
+    "rn": "right now",
+    "bc": "because",
+    "cuz": "because",
+    "coz": "because",
+    "wat": "what",
+    "abt": "about",
+    "b4": "before",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "msg": "message",
+    "pkg": "package",
+    "acct": "account",
+    "im": "I'm",
+    "ive": "I've",
+    "idk": "I don't know",
+}
+_SHORT_WORD = re.compile(
+    r"(?<![\w'#@.-])(?:" + "|".join(_SHORTHAND) + r")(?![\w'@-]|\.\w)", re.IGNORECASE
+)
+
+
+def _expand(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return word if word == "R" else _SHORTHAND[word.lower()]  # "size R" is a size
 
 
 class TypoFixer:
@@ -63,7 +99,9 @@ class TypoFixer:
         return word.lower() in self._known
 
     def fix(self, text: str) -> str:
-        """`text` with misspelt words replaced; everything else (case, digits, emails) kept."""
+        """`text` with chat shorthand written out ("u" -> "you") and misspelt words replaced;
+        everything else (case, digits, emails) kept."""
+        text = _SHORT_WORD.sub(_expand, text)
         return _WORD.sub(lambda m: self._fix_word(m.group(0)), text)
 
     def _fix_word(self, word: str) -> str:
