@@ -39,6 +39,7 @@ def named_sets() -> dict[str, EvalSet]:
     here = Path(__file__).parent
     faq2 = here.parent / "faq2"
     faq3 = here.parent / "faq3"
+    faq4 = here.parent / "faq4"
     return {
         "project": EvalSet("project", None, QUESTIONS),
         "demo-blind": EvalSet("demo-blind", None, here / "blind_questions.jsonl"),
@@ -54,5 +55,12 @@ def named_sets() -> dict[str, EvalSet]:
             faq3 / "faq.json",
             faq3 / "blind_questions.jsonl",
             (("support_email", "help@hearthwell.example"),),
+        ),
+        # a fourth store (pet supplies), its FAQ as a CSV export with a category column
+        "faq4-blind": EvalSet(
+            "faq4-blind",
+            faq4 / "faq.csv",
+            faq4 / "blind_questions.jsonl",
+            (("support_email", "care@tallgrasspet.example"),),
         ),
     }

@@ -17,6 +17,8 @@ number the system abstains on, so one scorer serves all of them.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import warnings
@@ -133,24 +135,34 @@ def labelled_questions(eval_set: EvalSet) -> list[Question]:
 
 
 def entry_keys(corpus: Path) -> dict[str, str]:
-    """Q&A entry id ("f017") -> its section key, for JSON Q&A files whose entries have ids."""
+    """Q&A entry id ("f017") -> its section key, for JSON and CSV Q&A files whose entries have
+    ids."""
     keys: dict[str, str] = {}
     for doc_id, path in corpus_documents(corpus):
-        if path.suffix.lower() != ".json":
-            continue
+        for item in _id_rows(path):
+            question = item.get("question") or (item.get("questions") or [""])[0]
+            question = " ".join(str(question).split()).lstrip("#").strip()
+            keys[str(item["id"])] = f"{doc_id}|{question}"
+    return keys
+
+
+def _id_rows(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    data: Any = []
+    if path.suffix.lower() == ".csv":
+        data = list(csv.DictReader(io.StringIO(text)))
+    elif path.suffix.lower() == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            continue
+            data = json.loads(text)
+        except ValueError:
+            return []
         if isinstance(data, dict):
             lists = [v for v in data.values() if isinstance(v, list)]
             data = lists[0] if len(lists) == 1 else []
-        for item in data if isinstance(data, list) else []:
-            if isinstance(item, dict) and item.get("id"):
-                question = item.get("question") or (item.get("questions") or [""])[0]
-                question = " ".join(str(question).split()).lstrip("#").strip()
-                keys[str(item["id"])] = f"{doc_id}|{question}"
-    return keys
+    return [i for i in data if isinstance(i, dict) and i.get("id")] if isinstance(data, list) else []
 
 
 def _key(metadata: dict[str, Any]) -> str:
