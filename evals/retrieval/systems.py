@@ -162,7 +162,9 @@ def _id_rows(path: Path) -> list[dict[str, Any]]:
         if isinstance(data, dict):
             lists = [v for v in data.values() if isinstance(v, list)]
             data = lists[0] if len(lists) == 1 else []
-    return [i for i in data if isinstance(i, dict) and i.get("id")] if isinstance(data, list) else []
+    if not isinstance(data, list):
+        return []
+    return [i for i in data if isinstance(i, dict) and i.get("id")]
 
 
 def _key(metadata: dict[str, Any]) -> str:
