@@ -167,8 +167,10 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
     if intent == "payment_billing" and _DISPUTE.search(text):
         # the help center's answer first, then a person offered (dialogue._after_tool)
         return _help_center_first(state, tools, "billing_dispute", text)
-    if intent == "out_of_scope_unsure":  # the help center may know what the reading does not
-        return _help_center_first(state, tools, "out_of_scope_unsure", text)
+    if intent in ("out_of_scope_unsure", "out_of_scope_store"):
+        # the help center may know what the reading does not (dialogue._after_tool answers
+        # only when it answers well; else the out-of-scope reply)
+        return _help_center_first(state, tools, intent, text)
     if intent == "remark":  # complaint or feedback, too close to tell
         state.offer, state.intent, state.question = "human", "complaint", text
         return Decision(state, text=say("remark"))
@@ -231,13 +233,12 @@ def redirect(intent: str, read: Intent | None, text: str, found: Entities, state
         return intent, text
     if _CONTACT.search(text) and intent not in FLOW_OF:
         return "question", text
-    if (
-        intent == OUT_OF_SCOPE
-        and read.score < _UNSURE_OUT_OF_SCOPE
-        and state.flow is None
-        and not found.order_number
-    ):
-        return "out_of_scope_unsure", text
+    if intent == OUT_OF_SCOPE and state.flow is None and not found.order_number:
+        # an unsure reading, or one the store's own help center may cover: what is off-topic
+        # depends on the trade ("how big should a dog crate be" is off-topic for the intent
+        # examples' outdoor store, and a pet store's FAQ answers it)
+        unsure = read.score < _UNSURE_OUT_OF_SCOPE
+        return ("out_of_scope_unsure" if unsure else "out_of_scope_store"), text
     if (
         intent in ("exchange", "return_request")
         and not found.order_number

@@ -4,6 +4,8 @@ problems and other languages."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +16,12 @@ from agent.local.intent_model import packaged_calibration
 from agent.local.intents import IntentClassifier
 from agent.local.state import Persona
 from commerce.models import OrderStatus
+from knowledge.base import build_knowledge_base
+from settings import Settings
 from storage.tables import Escalation
 from tests.agent.test_local_engine import Chat, tools
 from tests.fakes import NOW, MemoryStore
+from tests.knowledge.conftest import write
 from tests.tools.test_order_actions import make_order
 
 
@@ -141,11 +146,54 @@ async def test_an_action_first_then_the_queued_question_then_the_confirmation(
         "how do I transfer money to my savings account",
     ],
 )
-async def test_off_topic_gets_a_short_scope_reply_without_a_search(chat: Chat, text: str) -> None:
+async def test_off_topic_gets_a_short_scope_reply_and_nothing_quoted(chat: Chat, text: str) -> None:
     reply = await chat.say(text)
-    assert reply.tool_calls == [] and reply.citations == []
+    # the help center is asked (what is off-topic depends on the store's trade), not quoted
+    assert [t.name for t in reply.tool_calls] == ["search_help_center"]
+    assert reply.citations == [] and "Source" not in reply.text
     assert "I can help with orders" in reply.text and len(reply.text) < 300
-    assert chat.services.knowledge.queries == []
+
+
+PET_FAQ = [
+    {
+        "question": "What size crate should I buy?",
+        "answer": "Measure your dog from nose to tail base and add 4 inches: a 24-inch crate "
+        "suits dogs up to 25 lb, a 36-inch crate dogs up to 70 lb.",
+    },
+    {
+        "question": "How should I switch my pet to a new food?",
+        "answer": "Mix the new food into the old over 7 to 10 days, a quarter more every few "
+        "days, so your pet's stomach can adjust.",
+    },
+    {
+        "question": "How long does delivery take?",
+        "answer": "Standard delivery takes 3 to 5 business days.",
+    },
+]
+
+
+async def test_the_stores_own_help_center_decides_what_is_off_topic(
+    make_services: Any, embedder: Any, tmp_path: Path
+) -> None:
+    """The intent examples are an outdoor store's, and call pet care off-topic ("how often
+    should I walk my dog"); a pet store's FAQ answers such questions, and the agent quotes it.
+    A question the FAQ does not answer well still gets the scope reply."""
+    kb = build_knowledge_base(Settings(env="test", data_dir=tmp_path / "kb"), embedder)
+    kb.ingest([write(tmp_path / "faq.json", json.dumps(PET_FAQ))])
+    services = await make_services(knowledge=kb)
+    reply = await Chat(services).say("how big should a dog crate be")
+    assert [c.title for c in reply.citations] == ["What size crate should I buy?"]
+    assert "36-inch" in reply.text or "24-inch" in reply.text
+    reply = await Chat(services).say(
+        "switching my cat to a new kibble, how many days should I mix them"
+    )
+    assert [c.title for c in reply.citations] == ["How should I switch my pet to a new food?"]
+    for off_topic in (
+        "what's the weather like in Paris tomorrow?",
+        "give me a recipe for banana bread",
+    ):
+        reply = await Chat(services).say(off_topic)
+        assert reply.citations == [] and "I can help with orders" in reply.text
 
 
 async def test_refund_policy_goes_to_the_help_center_refund_status_to_the_order(
