@@ -47,6 +47,15 @@ HELP_CENTER = frozenset(
 )
 # "is there a phone number I can call?", "what are your opening hours?": the help center's
 # contact page answers; the classifier reads them as wanting a person or as off-topic
+# something a customer may cancel or change that is not an order: a store's subscriptions,
+# memberships and bookings ("cancel autoship", "change my subscription frequency"). The order
+# flows cannot do it; the help center says how
+_NOT_AN_ORDER = re.compile(
+    r"\b(subscriptions?|subscribe and save|auto-?ships?|auto[- ]ship|auto[- ]?(delivery|deliveries|"
+    r"refill|renewal)|repeat (delivery|deliveries|orders?)|recurring (orders?|deliver(y|ies))|"
+    r"memberships?|appointments?|bookings?)\b",
+    re.IGNORECASE,
+)
 _CONTACT = re.compile(
     r"\b(phone|telephone|call (you|us|someone)|ring you|whatsapp|live chat|opening (hours|times)|"
     r"business hours|support hours|office hours|customer service hours|hours of (business|"
@@ -229,6 +238,13 @@ def redirect(intent: str, read: Intent | None, text: str, found: Entities, state
     with a reading that is not about orders is about that order (a complaint with an order is a
     delivery problem: the order is shown with an apology); after a delivery problem, "refund
     please" asks to return the damaged item, not where a refund is."""
+    if (
+        intent in ("cancel_order", "order_change")
+        and state.flow is None
+        and not found.order_number
+        and _NOT_AN_ORDER.search(text)
+    ):
+        return "question", text
     if read is None or read.rule:
         return intent, text
     if _CONTACT.search(text) and intent not in FLOW_OF:

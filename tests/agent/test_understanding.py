@@ -166,6 +166,11 @@ PET_FAQ = [
         "days, so your pet's stomach can adjust.",
     },
     {
+        "question": "How do I cancel my Autoship subscription?",
+        "answer": "Go to Account > Autoship, choose the subscription and select Cancel "
+        "Autoship. Orders already shipped are not affected.",
+    },
+    {
         "question": "How long does delivery take?",
         "answer": "Standard delivery takes 3 to 5 business days.",
     },
@@ -188,6 +193,12 @@ async def test_the_stores_own_help_center_decides_what_is_off_topic(
         "switching my cat to a new kibble, how many days should I mix them"
     )
     assert [c.title for c in reply.citations] == ["How should I switch my pet to a new food?"]
+    # a subscription is not an order: the order flows cannot cancel it, the FAQ says how
+    reply = await Chat(services).say("cancel autoship")
+    assert [c.title for c in reply.citations] == ["How do I cancel my Autoship subscription?"]
+    assert not {t.name for t in reply.tool_calls} & {"lookup_order", "verify_customer"}
+    reply = await Chat(services).say("cancel my order")
+    assert "order number" in reply.text and reply.citations == []
     for off_topic in (
         "what's the weather like in Paris tomorrow?",
         "give me a recipe for banana bread",
