@@ -91,7 +91,8 @@ async def test_how_to_reach_us_is_a_help_center_question(chat: Chat, text: str) 
 async def test_what_an_exchange_costs_is_the_policy_not_an_exchange(chat: Chat, text: str) -> None:
     reply = await chat.say(text)
     assert tools(reply) == [("search_help_center", True)]
-    assert chat.services.knowledge.queries == [text]
+    # searched as read, chat shorthand written out ("ur" -> "your")
+    assert chat.services.knowledge.queries == [text.replace(" ur ", " your ")]
     assert "order number" not in reply.text
 
 
