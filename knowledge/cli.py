@@ -106,7 +106,8 @@ def ingest(
     store: StoreOption = None,
     language: LanguageOption = None,
 ) -> None:
-    """Ingest Markdown, HTML, PDF, text and Q&A (CSV, JSON, JSON lines, YAML) files, folders and sites.
+    """Ingest Markdown, HTML, PDF, text and Q&A (CSV, JSON, JSON lines, YAML) files, folders
+    and sites.
 
     Unchanged documents are not embedded again; unusable inputs are listed and skipped.
     """
