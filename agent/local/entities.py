@@ -16,7 +16,15 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ORDER_MARKED = re.compile(
     r"(?:#\s*|\border\s*(?:number|no\.?|num|#)?\s*:?\s*#?\s*)(\d{3,8})\b", re.IGNORECASE
 )
-_BARE_NUMBER = re.compile(r"(?<![\w#@.-])(\d{3,8})(?![\w@-])")
+# a bare number is not an amount, a size or a period: "a 1000 dollar laptop", "$500", "256 GB",
+# "200 points", "365 days" name no order
+_BARE_NUMBER = re.compile(
+    r"(?<![\w#@.$€£-])(\d{3,8})(?![\w@-]|[.,]\d)"
+    r"(?!\s*(?:%|percent|dollars?|euros?|pounds?|bucks|usd|eur|gbp|cad|aud|gb|tb|mb|mah|watts?|"
+    r"volts?|hz|inch(?:es)?|cm|mm|km|miles?|kg|lbs?|oz|ml|days?|weeks?|months?|years?|hours?|"
+    r"minutes?|mins|pieces?|pcs|units?|points?|calories|kcal|sq|square)\b)",
+    re.IGNORECASE,
+)
 # "NW-104233", "SO12345", "1043-A": a token with digits that a store's own format may fit
 _LETTERED = re.compile(
     r"(?<![\w@.])([A-Za-z]{1,4}[- ]?\d{3,10}(?:-?[A-Za-z0-9]{1,3})?|\d{3,10}-[A-Za-z0-9]{1,3})\b"

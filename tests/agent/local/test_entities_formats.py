@@ -75,3 +75,23 @@ def test_prefixed_store(text: str, number: str | None) -> None:
 )
 def test_letters_and_digits_mixed(text: str, number: str | None) -> None:
     assert extract(text, formats=MIXED).order_number == number
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how much does 3 years of cover cost for a 1000 dollar laptop",
+        "is the $1500 tv in stock",
+        "I have 200 points, what are they worth",
+        "do you have the 256 GB version",
+        "can I still return it after 100 days",
+    ],
+)
+def test_an_amount_a_size_or_a_period_is_not_an_order(text: str) -> None:
+    assert extract(text, formats=HASH).order_number is None
+    assert extract(text).order_number is None
+
+
+def test_a_bare_number_beside_words_is_still_an_order() -> None:
+    assert extract("where is 1042", formats=HASH).order_number == "#1042"
+    assert extract("1042, ada@example.com", formats=HASH).order_number == "#1042"
