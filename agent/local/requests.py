@@ -60,8 +60,9 @@ _CONTACT = re.compile(
     r"\b(phone|telephone|call (you|us|someone)|ring you|whatsapp|live chat|opening (hours|times)|"
     r"business hours|support hours|office hours|customer service hours|hours of (business|"
     r"operation)|what time do you (open|close)|when are you open|are you open|contact (details|"
-    r"info|information)|how (can|do) i (contact|reach|email) you|(customer service|support|"
-    r"your|contact) e-?mail( address)?)\b",
+    r"info|information)|how (can|do|should) i (contact|reach|email|call|get in touch with|"
+    r"get hold of) (you|your|customer (service|support|care)|support|the (support )?team)|"
+    r"(customer service|support|your|contact) (e-?mail( address)?|phone( number)?|number))\b",
     re.IGNORECASE,
 )
 # after a delivery problem on a named order, what asks for it to be put right

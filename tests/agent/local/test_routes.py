@@ -70,7 +70,13 @@ async def test_a_complaint_naming_an_order_shows_it_with_the_apology(chat: Chat)
 
 
 @pytest.mark.parametrize(
-    "text", ["is there a phone number I can call?", "what are your opening hours?"]
+    "text",
+    [
+        "is there a phone number I can call?",
+        "what are your opening hours?",
+        "how can I contact customer service",
+        "what is your customer service phone number",
+    ],
 )
 async def test_how_to_reach_us_is_a_help_center_question(chat: Chat, text: str) -> None:
     reply = await chat.say(text)
