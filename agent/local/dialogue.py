@@ -341,10 +341,10 @@ def _after_tool(
             # from an answer the question alone finds: asked once more, the question alone
             state.question = part
             return call(state, tools, "search_help_center", query=part)
-        state_intent = state.intent
+        read_as = state.intent  # cleared below; the out-of-scope check needs it
         if method or listed or unsure:
             state.intent = None
-        if unsure and (failed or not _in_store_scope(data, state_intent)):
+        if unsure and (failed or not _in_store_scope(data, read_as)):
             state.question = None
             return Decision(state, text=phrase("out_of_scope"))
         if failed or not data.get("answerable") or not data.get("passages"):

@@ -68,9 +68,15 @@ _SHORT_WORD = re.compile(
 )
 
 
+# written out only in lower case: "size R" is a size, "ship to BC" a province
+_LOWER_ONLY = frozenset({"r", "bc"})
+
+
 def _expand(match: re.Match[str]) -> str:
     word = match.group(0)
-    return word if word == "R" else _SHORTHAND[word.lower()]  # "size R" is a size
+    if word.lower() in _LOWER_ONLY and not word.islower():
+        return word
+    return _SHORTHAND[word.lower()]
 
 
 class TypoFixer:
