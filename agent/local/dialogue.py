@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.local import flows, products, requests
+from agent.local import flows, products, requests, scope
 from agent.local.entities import extract
 from agent.local.intents import IntentClassifier
 from agent.local.phrases import handoff_notice, language_name, languages, phrase, yes_or_no
@@ -54,18 +54,6 @@ _HUMAN_GUESS_FLOOR = 0.5
 # below this intent-topic cosine (knowledge/topics.py) the passage quoted for a delivery problem
 # is about something else: its sentences are not quoted
 _OFF_TOPIC_QUOTE = 0.3
-# an unsure out-of-scope reading (requests._UNSURE_OUT_OF_SCOPE) is answered from the help
-# center only when the passage quoted is on the topic the message reads as (its intent-topic
-# cosine): on the first-step dev messages the in-scope ones read 0.44-0.51, off-topic ones that
-# the help center "answers" ("is it gonna rain in seattle") 0.25 and below
-_RESCUE_TOPIC = 0.35
-# A reading out of scope, sure or not, is answered from the help center when the search is this
-# confident: a store's FAQ covers what the intent examples' trade calls off-topic ("how big
-# should a dog crate be" in a pet store). Fitted on the 266 off-topic intent examples (weather,
-# banking, other shops ...) searched in four help centers: at 0.8 none passes on the demo's,
-# 4-6 (1.5-2.3 %) on three other stores' FAQs; of those FAQs' own dev questions read out of
-# scope, 14 of 24, 17 of 22 and 28 of 39 are answered
-_STORE_SCOPE = 0.8
 # searched when the help center cannot say whether a way of paying is accepted
 _METHODS_QUERY = "Which payment methods do you accept?"
 
@@ -76,21 +64,6 @@ def _question_part(text: str) -> str | None:
     pieces = parts(text)
     asked = [p for p in pieces if p.rstrip().endswith("?")] if len(pieces) > 1 else []
     return asked[-1] if asked and asked[-1].strip() != text.strip() else None
-
-
-def _in_store_scope(data: dict[str, Any], intent: str | None) -> bool:
-    """A reading out of scope is answered from the help center: a confident answer, or (an
-    unsure reading) an answer on the message's topic."""
-    if data.get("answerable") and float(data.get("confidence") or 0.0) >= _STORE_SCOPE:
-        return True
-    return intent == "out_of_scope_unsure" and _on_topic(data, _RESCUE_TOPIC)
-
-
-def _on_topic(data: dict[str, Any], floor: float) -> bool:
-    """The search answered, and its first passage is on the message's topic (at least `floor`)."""
-    passages = data.get("passages") or []
-    topic = passages[0].get("topic") if passages else None
-    return bool(data.get("answerable")) and topic is not None and topic >= floor
 
 
 def _last_state(messages: list[BaseMessage], known: Known | None = None) -> State:
@@ -330,7 +303,7 @@ def _after_tool(
         dispute = state.intent == "billing_dispute"
         method = state.intent == "payment_method"  # "do you accept venmo?" (requests.start)
         listed = state.intent == "payment_methods"  # the second search, for the accepted list
-        unsure = state.intent in ("out_of_scope_unsure", "out_of_scope_store")
+        unsure = state.intent in scope.READINGS
         if (
             not failed
             and not data.get("answerable")
@@ -344,7 +317,7 @@ def _after_tool(
         read_as = state.intent  # cleared below; the out-of-scope check needs it
         if method or listed or unsure:
             state.intent = None
-        if unsure and (failed or not _in_store_scope(data, read_as)):
+        if unsure and (failed or not scope.answered(data, read_as)):
             state.question = None
             return Decision(state, text=phrase("out_of_scope"))
         if failed or not data.get("answerable") or not data.get("passages"):

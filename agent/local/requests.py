@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from agent.local import flows
+from agent.local import flows, scope
 from agent.local.entities import Entities, extract
 from agent.local.intent_model import OUT_OF_SCOPE
 from agent.local.intents import FLOW_INTENTS, Intent
@@ -72,11 +72,6 @@ _REMEDY = re.compile(r"\b(refund|replace|replacement|return|money back|send (it|
 # as a greeting, "where is #2042? email ..." as a newsletter question)
 _NOT_ABOUT_ORDERS = frozenset({"greeting", "thanks", "goodbye", "feedback", OUT_OF_SCOPE})
 _WEAK = 0.6
-# An out-of-scope reading below this is a guess ("standard = how many days" 0.33, "Ordered a tent
-# for a camping trip on the 14th, is it going to make it" 0.38); off-topic requests read 0.55
-# and up on the first-step dev messages. Such a guess asks the help center first
-# (dialogue._after_tool keeps the out-of-scope reply unless it answers on topic).
-_UNSURE_OUT_OF_SCOPE = 0.5
 # asking to return something ("can I return ...", "is it possible to send it back?")
 _CAN_I_RETURN = re.compile(
     r"\b(can|could|may) (i|we) (still )?(return|send\b.{0,20}\bback)\b"
@@ -177,7 +172,7 @@ def start(intent: str, text: str, state: State, found: Entities, tools: set[str]
     if intent == "payment_billing" and _DISPUTE.search(text):
         # the help center's answer first, then a person offered (dialogue._after_tool)
         return _help_center_first(state, tools, "billing_dispute", text)
-    if intent in ("out_of_scope_unsure", "out_of_scope_store"):
+    if intent in scope.READINGS:
         # the help center may know what the reading does not (dialogue._after_tool answers
         # only when it answers well; else the out-of-scope reply)
         return _help_center_first(state, tools, intent, text)
@@ -254,8 +249,7 @@ def redirect(intent: str, read: Intent | None, text: str, found: Entities, state
         # an unsure reading, or one the store's own help center may cover: what is off-topic
         # depends on the trade ("how big should a dog crate be" is off-topic for the intent
         # examples' outdoor store, and a pet store's FAQ answers it)
-        unsure = read.score < _UNSURE_OUT_OF_SCOPE
-        return ("out_of_scope_unsure" if unsure else "out_of_scope_store"), text
+        return scope.reading(read.score), text
     if (
         intent in ("exchange", "return_request")
         and not found.order_number
