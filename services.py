@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agent.graph import build_graph
 from agent.llm import close_model, make_chat_model
+from agent.local.engine import LocalChatModel
 from agent.runner import Runner
 from bus import Bus, announce, make_bus
 from channels.email.outbound import EMAIL_SEND, SmtpSender
@@ -296,7 +297,13 @@ async def build_services(
     )
     bus = make_bus(settings.redis_url, prefix=settings.redis_bus_prefix)
     runner = Runner(
-        deps=deps, graph=graph, tools=tools, llm=llm, announce=partial(announce, bus)
+        deps=deps,
+        graph=graph,
+        tools=tools,
+        llm=llm,
+        announce=partial(announce, bus),
+        # the offline engine decides a whole reply at once: nothing to stream token by token
+        live_tokens=not isinstance(model, LocalChatModel),
     )
     _release_free_memory()
     return Services(

@@ -29,6 +29,7 @@ from agent.events import (
 )
 from agent.guardrails import ReplyLinkStream
 from agent.history import to_langchain, to_payload
+from agent.local.engine import word_chunks
 from agent.turn_result import outcome_events, reply_citations, reply_flags, result_from_row
 from agent.turn_start import HISTORY_WINDOW as HISTORY_WINDOW  # re-exported for callers
 from agent.turn_start import Opened, open_turn
@@ -59,8 +60,12 @@ class Runner:
         tools: list[BaseTool],
         llm: Any = None,
         announce: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        live_tokens: bool = True,
     ) -> None:
         self._deps = deps
+        # a model's tokens stream as it writes them; the offline engine's are cut from its
+        # reply (_stream_graph)
+        self._live_tokens = live_tokens
         # staff consoles hear of customer messages and new escalations (bus.py STAFF_TOPIC)
         self._announce = announce
         self._graph = graph
@@ -354,11 +359,15 @@ class Runner:
         links: ReplyLinkStream,
         graph: Any = None,  # another graph for this turn: the LLM path's offline fallback
     ) -> AsyncIterator[TurnEvent]:
+        # the offline engine decides a whole reply at once: its tokens are cut from the reply
+        # itself, without LangGraph's per-token callbacks ("messages" mode costs a verify turn
+        # about a fifth of its time, bench/turn_latency.py); a model's tokens stream live
+        live = graph is None and self._live_tokens
         stream = (graph or self._graph).astream(
             {"messages": history},
             context=ctx,
             config={"recursion_limit": RECURSION_LIMIT},
-            stream_mode=["messages", "updates"],
+            stream_mode=["messages", "updates"] if live else ["updates"],
         )
         async for mode, data in stream:
             if mode == "messages":
@@ -375,6 +384,13 @@ class Runner:
             for update in data.values():
                 for message in (update or {}).get("messages", []):
                     out.append(message)
+                    if isinstance(message, AIMessage) and not live:
+                        for call in message.tool_calls:
+                            label = tool_label(call["name"], self._tools)
+                            yield ToolStatus(call["name"], "started", label)
+                        for piece in word_chunks(message.text):
+                            if safe := links.feed(piece):
+                                yield Token(safe)
                     if isinstance(message, ToolMessage):
                         if message.name != "search_help_center":  # store data, not help text
                             links.learn(str(message.content))

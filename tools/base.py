@@ -40,6 +40,7 @@ def support_tool(kind: ToolKind, *, label: str) -> Callable[[ToolFn], BaseTool]:
     def decorate(fn: ToolFn) -> BaseTool:
         made = tool(fn, parse_docstring=True, response_format="content_and_artifact")
         assert isinstance(made, StructuredTool) and made.coroutine is not None
+        _skip_runtime_in_dumps(made)
         inner = made.coroutine
 
         async def guarded(*args: Any, runtime: ToolRuntime[SupportContext], **kwargs: Any) -> Any:
@@ -71,6 +72,19 @@ def support_tool(kind: ToolKind, *, label: str) -> Callable[[ToolFn], BaseTool]:
         return made
 
     return decorate
+
+
+def _skip_runtime_in_dumps(made: StructuredTool) -> None:
+    """LangChain validates a call's input against the tool's schema and dumps it to a dict
+    before it re-adds the injected runtime. Dumped, the runtime is the whole graph state and
+    context (every message of the conversation, the services): a tenth of a verify turn's
+    time, growing with the conversation, thrown away. The field is left out of dumps; the
+    runtime still reaches the tool."""
+    schema = made.args_schema
+    field = getattr(schema, "model_fields", {}).get("runtime")
+    if field is not None and isinstance(schema, type):
+        field.exclude = True
+        schema.model_rebuild(force=True)
 
 
 async def _audit(

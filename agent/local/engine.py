@@ -188,6 +188,11 @@ def _call_id() -> str:
     return f"call_{uuid.uuid4().hex[:16]}"
 
 
+def word_chunks(text: str) -> list[str]:
+    """A reply cut into pieces of a few words, as a model streams it."""
+    return _WORDS.findall(text)
+
+
 def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
     if message.tool_calls:
         call = message.tool_calls[0]
@@ -205,7 +210,7 @@ def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
             )
         )
     else:
-        for piece in _WORDS.findall(str(message.content)):
+        for piece in word_chunks(str(message.content)):
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
     yield ChatGenerationChunk(
         message=AIMessageChunk(content="", response_metadata=message.response_metadata)

@@ -198,3 +198,50 @@ async def test_escalation_event_streams(make_services: Any) -> None:
     escalated = [e for e in events if isinstance(e, Escalated)]
     assert len(escalated) == 1 and escalated[0].reason == "customer_request"
     assert events[-1].owner == "queued"  # type: ignore[union-attr]
+
+
+async def test_the_offline_engine_streams_its_reply_and_tool_statuses(make_services: Any) -> None:
+    """The offline engine runs without LangGraph's token callbacks: tool statuses come from
+    the graph's steps and the reply is streamed in pieces cut from it, before the result."""
+    services = await make_services()
+    events = [
+        e
+        async for e in services.runner.run_turn(
+            text="where is my order #1001? my email is ada@example.com", channel="test"
+        )
+    ]
+    statuses = [(e.tool, e.status) for e in events if isinstance(e, ToolStatus)]
+    assert statuses == [
+        ("verify_customer", "started"),
+        ("verify_customer", "finished"),
+        ("get_order", "started"),
+        ("get_order", "finished"),
+    ]
+    tokens = [e for e in events if isinstance(e, Token)]
+    result = events[-1]
+    assert isinstance(result, TurnResult) and "#1001" in result.text
+    assert len(tokens) > 1 and "".join(t.text for t in tokens) == result.text
+    last_status = max(i for i, e in enumerate(events) if isinstance(e, ToolStatus))
+    assert all(events.index(t) > last_status for t in tokens)
+
+
+def test_a_tools_input_is_checked_without_dumping_the_runtime() -> None:
+    """LangChain dumps a call's validated input before it adds the injected runtime back;
+    the runtime (the conversation's messages, the services) is left out of that dump."""
+    from langchain.tools import ToolRuntime
+
+    from tools import default_tools
+
+    runtime = ToolRuntime(
+        state={"messages": []},
+        context=None,
+        config={},
+        stream_writer=lambda _: None,
+        tool_call_id="call_1",
+        store=None,
+    )
+    for made in default_tools():
+        fields = made.args_schema.model_fields  # type: ignore[union-attr]
+        assert "runtime" in fields, made.name
+        dumped = made.args_schema.model_construct(runtime=runtime).model_dump()  # type: ignore[union-attr]
+        assert "runtime" not in dumped, made.name
