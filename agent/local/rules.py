@@ -73,6 +73,8 @@ _CANCEL_PAST = re.compile(
 _CANCEL_WANTED = re.compile(r"\b(want|need|like|get|have)\s+(\S+\s+){0,2}cancell?ed\b", _I)
 _RETURN = re.compile(
     r"\b(want|like|need|wish|go|tri|gonna|wanna|i'm|im)( to)? (return|send (it|them|\w+) back)\b"
+    # "I need to send back a cat tree that doesn't fit"
+    r"|\b(want|like|need|wish|gonna|wanna)( to)? send back (the|my|this|these|those|both|an?)\b"
     r"|\breturn (the|my|this|these|those|both|it|them|an?|half|everyth)\b"
     r"|\bstart (a|the|my) return|\bsend (it|them|these|this) back\b|\breturn for order\b"
     r"|\breturn request\b",
