@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import BaseTool
 
 import metrics
@@ -21,15 +21,13 @@ from agent.confirmation import answer_pending, say
 from agent.events import (
     Accepted,
     Escalated,
-    Token,
     ToolCall,
-    ToolStatus,
     TurnEvent,
     TurnResult,
 )
+from agent.graph_stream import stream_events
 from agent.guardrails import ReplyLinkStream
 from agent.history import to_langchain, to_payload
-from agent.local.engine import word_chunks
 from agent.turn_result import outcome_events, reply_citations, reply_flags, result_from_row
 from agent.turn_start import HISTORY_WINDOW as HISTORY_WINDOW  # re-exported for callers
 from agent.turn_start import Opened, open_turn
@@ -38,13 +36,11 @@ from errors import ProtocolError, ToolError
 from knowledge.links import TrustedLinks
 from storage import fastpath, repo
 from storage.tables import Conversation, Message, Owner, PendingAction, utcnow
-from tools.base import tool_label
 from tools.context import SupportContext, ToolCallRecord, ToolDeps
 from tools.escalation import escalate
 
 log = logging.getLogger(__name__)
 
-RECURSION_LIMIT = 16
 TRIAGE_CONTEXT = 2  # earlier customer messages a handoff's ticket triage may read
 FALLBACK_REPLY = (
     "I'm sorry, something went wrong on my side. Please try again, or ask for a member of our team."
@@ -63,9 +59,7 @@ class Runner:
         live_tokens: bool = True,
     ) -> None:
         self._deps = deps
-        # a model's tokens stream as it writes them; the offline engine's are cut from its
-        # reply (_stream_graph)
-        self._live_tokens = live_tokens
+        self._live_tokens = live_tokens  # False: tokens cut from the reply (_stream_graph)
         # staff consoles hear of customer messages and new escalations (bus.py STAFF_TOPIC)
         self._announce = announce
         self._graph = graph
@@ -76,6 +70,10 @@ class Runner:
         self._links = TrustedLinks.from_settings(deps.settings)
         # across workers (they need Redis) the turn order is kept in the database as well
         self.turns = TurnOrder(deps.sessions, across_workers=bool(deps.settings.redis_url))
+
+    async def _tell(self, event: dict[str, Any]) -> None:
+        if self._announce is not None:
+            await self._announce(event)
 
     @property
     def llm(self) -> Any:
@@ -114,8 +112,8 @@ class Runner:
             if not opened.run_bot:
                 claim.settled()  # released by the transaction that just committed
             conversation, customer_msg, replay = opened.conversation, opened.message, opened.replay
-            if replay is None and self._announce is not None:
-                await self._announce(
+            if replay is None:
+                await self._tell(
                     {
                         "type": "message",
                         "conversation_id": conversation.id,
@@ -307,19 +305,18 @@ class Runner:
         )
         owner = Owner.QUEUED if ctx.escalation else Owner.BOT
         escalation = Escalated(*ctx.escalation) if ctx.escalation else None
-        if self._announce is not None:
-            await self._announce(
-                {
-                    "type": "message",
-                    "conversation_id": conversation.id,
-                    "id": reply.id,
-                    "role": "assistant",
-                    "owner": str(owner),
-                    "created_at": reply.created_at.isoformat(),
-                }
-            )
-        if ctx.escalation and self._announce is not None:
-            await self._announce(
+        await self._tell(
+            {
+                "type": "message",
+                "conversation_id": conversation.id,
+                "id": reply.id,
+                "role": "assistant",
+                "owner": str(owner),
+                "created_at": reply.created_at.isoformat(),
+            }
+        )
+        if ctx.escalation:
+            await self._tell(
                 {
                     "type": "escalation",
                     "action": "created",
@@ -329,16 +326,15 @@ class Runner:
                 }
             )
         elif gate is not None and gate.action.status == "awaiting_approval":
-            if self._announce is not None:  # the customer said yes; staff must decide
-                await self._announce(
-                    {
-                        "type": "escalation",
-                        "action": "created",
-                        "reason": "approval_required",
-                        "action_id": gate.action.id,
-                        "conversation_id": conversation.id,
-                    }
-                )
+            await self._tell(  # the customer said yes; staff must decide
+                {
+                    "type": "escalation",
+                    "action": "created",
+                    "reason": "approval_required",
+                    "action_id": gate.action.id,
+                    "conversation_id": conversation.id,
+                }
+            )
         yield TurnResult(
             conversation_id=conversation.id,
             message_id=reply.id,
@@ -359,48 +355,10 @@ class Runner:
         links: ReplyLinkStream,
         graph: Any = None,  # another graph for this turn: the LLM path's offline fallback
     ) -> AsyncIterator[TurnEvent]:
-        # the offline engine decides a whole reply at once: its tokens are cut from the reply
-        # itself, without LangGraph's per-token callbacks ("messages" mode costs a verify turn
-        # about a fifth of its time, bench/turn_latency.py); a model's tokens stream live
+        # the offline engine's tokens are cut from its whole reply, without LangGraph's
+        # per-token callbacks (a fifth of a verify turn); a model's tokens stream live
         live = graph is None and self._live_tokens
-        stream = (graph or self._graph).astream(
-            {"messages": history},
-            context=ctx,
-            config={"recursion_limit": RECURSION_LIMIT},
-            stream_mode=["messages", "updates"] if live else ["updates"],
-        )
-        async for mode, data in stream:
-            if mode == "messages":
-                chunk, meta = data
-                if meta.get("langgraph_node") != "model" or not isinstance(chunk, AIMessageChunk):
-                    continue
-                for call in chunk.tool_call_chunks or []:
-                    if call.get("name"):
-                        label = tool_label(call["name"], self._tools)
-                        yield ToolStatus(call["name"], "started", label)
-                if chunk.text and (safe := links.feed(chunk.text)):
-                    yield Token(safe)
-                continue
-            for update in data.values():
-                for message in (update or {}).get("messages", []):
-                    out.append(message)
-                    if isinstance(message, AIMessage) and not live:
-                        for call in message.tool_calls:
-                            label = tool_label(call["name"], self._tools)
-                            yield ToolStatus(call["name"], "started", label)
-                        for piece in word_chunks(message.text):
-                            if safe := links.feed(piece):
-                                yield Token(safe)
-                    if isinstance(message, ToolMessage):
-                        if message.name != "search_help_center":  # store data, not help text
-                            links.learn(str(message.content))
-                        else:  # a help center's own domain (knowledge/links.py own_host)
-                            for host in {p.own_host for p in ctx.offered if p.own_host}:
-                                links.trust_own(host)
-                        status = "failed" if message.status == "error" else "finished"
-                        name = message.name or ""
-                        yield ToolStatus(name, status, tool_label(name, self._tools))
-                        if name == "escalate_to_human" and ctx.escalation:
-                            yield Escalated(*ctx.escalation)
-        if tail := links.flush():  # the last word, held back in case it was a link
-            yield Token(tail)
+        async for event in stream_events(
+            graph or self._graph, history, ctx, out, links, self._tools, live=live
+        ):
+            yield event
