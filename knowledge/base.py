@@ -76,14 +76,21 @@ class KnowledgeBase:
         http_client: httpx.Client | None = None,
         max_pages: int = 200,
         trusted: TrustedLinks | None = None,
+        store_name: str | None = None,
     ) -> None:
-        """`answer_floor` None: the floor fitted for the embedder's model."""
+        """`answer_floor` None: the floor fitted for the embedder's model. `store_name` is
+        taken out of questions before they are searched (knowledge/store_name.py)."""
         self.store = store
         self.embedder = embedder
         # where help text may send customers: links and addresses elsewhere are flagged
         self.trusted = trusted
         self.retriever = HybridRetriever(
-            store, embedder, answer_floor=answer_floor, config=config, trusted=trusted
+            store,
+            embedder,
+            answer_floor=answer_floor,
+            config=config,
+            trusted=trusted,
+            store_name=store_name,
         )
         self.answer_floor = self.retriever.answer_floor
         self.http_client = http_client
@@ -263,4 +270,5 @@ def build_knowledge_base(
         ),
         http_client=http_client,
         trusted=TrustedLinks.from_settings(settings),
+        store_name=settings.store_name,
     )

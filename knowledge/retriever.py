@@ -69,6 +69,7 @@ from knowledge.ranking import (
     where_clause,
 )
 from knowledge.store import ChunkStore
+from knowledge.store_name import name_pattern, without_store_name
 from knowledge.topics import ChunkTopics
 from knowledge.types import Embedder, SearchResult, StoredChunk, TopicReader
 
@@ -84,11 +85,15 @@ class HybridRetriever:
         answer_floor: float | None = None,
         config: RetrievalConfig | None = None,
         trusted: TrustedLinks | None = None,
+        store_name: str | None = None,
     ) -> None:
         """`answer_floor` None: the floor fitted for the embedder's model; `config` None: the
         defaults, with the coverage weight fitted along with that floor. `trusted`: where a
-        passage may send customers (knowledge/untrusted.py; None: links not checked)."""
+        passage may send customers (knowledge/untrusted.py; None: links not checked).
+        `store_name`: taken out of questions before they are searched (knowledge/store_name.py)."""
         self.store = store
+        self.store_name = store_name
+        self._name = name_pattern(store_name)
         self.trusted = trusted
         self.embedder = embedder
         self.answer_floor = default_answer_floor(embedder) if answer_floor is None else answer_floor
@@ -135,13 +140,25 @@ class HybridRetriever:
         passages = [to_passage(s) for s in ranking.passages]
         if not passages:
             return SearchResult(query=query, passages=[], answerable=False, confidence=0.0)
-        z = self.answerability(ranking)
+        z = self.judge(query, ranking, k, filters)
         return SearchResult(
             query=query,
             passages=passages,
             answerable=z >= self.answer_floor,
             confidence=self.confidence(z),
         )
+
+    def judge(self, query: str, ranking: Ranking, k: int, filters: Filters | None = None) -> float:
+        """The answerability of `ranking`, the ranking of `query`. A question that names the
+        store is judged without the name as well, and the lower score counts: the name lends
+        every entry some likeness ("is Tallgrass owned by Petco" and "Is Tallgrass Pet Co.
+        hiring?"). The ranking itself keeps it: "the warranty on Northwind jackets" asks
+        about the store's own brand (knowledge/store_name.py)."""
+        z = self.answerability(ranking)
+        plain = without_store_name(query, self._name)
+        if plain != query and ranking.passages:
+            z = min(z, self.answerability(self.rank(plain, k, filters)))
+        return z
 
     def answerability(self, ranking: Ranking) -> float:
         """The calibrated score z of the module docstring (-1 when nothing was found)."""

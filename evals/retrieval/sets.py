@@ -47,20 +47,20 @@ def named_sets() -> dict[str, EvalSet]:
             "faq2-blind",
             faq2 / "faq.json",
             faq2 / "blind_questions.jsonl",
-            (("support_email", "help@brightwire.example"),),
+            (("support_email", "help@brightwire.example"), ("store_name", "Brightwire")),
         ),
         # a third store (3d6a0a2): one question per entry, as a merchant's FAQ page has
         "faq3-blind": EvalSet(
             "faq3-blind",
             faq3 / "faq.json",
             faq3 / "blind_questions.jsonl",
-            (("support_email", "help@hearthwell.example"),),
+            (("support_email", "help@hearthwell.example"), ("store_name", "Hearthwell")),
         ),
         # a fourth store (pet supplies), its FAQ as a CSV export with a category column
         "faq4-blind": EvalSet(
             "faq4-blind",
             faq4 / "faq.csv",
             faq4 / "blind_questions.jsonl",
-            (("support_email", "care@tallgrasspet.example"),),
+            (("support_email", "care@tallgrasspet.example"), ("store_name", "Tallgrass Pet Co.")),
         ),
     }
