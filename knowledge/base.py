@@ -78,8 +78,8 @@ class KnowledgeBase:
         trusted: TrustedLinks | None = None,
         store_name: str | None = None,
     ) -> None:
-        """`answer_floor` None: the floor fitted for the embedder's model. `store_name` is
-        taken out of questions before they are searched (knowledge/store_name.py)."""
+        """`answer_floor` None: the floor fitted for the embedder's model. `store_name`: a
+        question that names the store is judged without the name too (knowledge/store_name.py)."""
         self.store = store
         self.embedder = embedder
         # where help text may send customers: links and addresses elsewhere are flagged

@@ -90,7 +90,7 @@ class HybridRetriever:
         """`answer_floor` None: the floor fitted for the embedder's model; `config` None: the
         defaults, with the coverage weight fitted along with that floor. `trusted`: where a
         passage may send customers (knowledge/untrusted.py; None: links not checked).
-        `store_name`: taken out of questions before they are searched (knowledge/store_name.py)."""
+        `store_name`: a question that names the store is judged without it too (`judge`)."""
         self.store = store
         self.store_name = store_name
         self._name = name_pattern(store_name)

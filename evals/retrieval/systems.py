@@ -216,18 +216,16 @@ def rank(retriever: HybridRetriever, question: str, k: int) -> Ranked:
     return Ranked(sections, retriever.judge(question, ranking, k), signals)
 
 
-def replace_config(
-    retriever: HybridRetriever, config: RetrievalConfig, *, keep_name: bool = True
-) -> HybridRetriever:
-    """A retriever like `retriever` (store, embedder, floor, trusted links, and the store's
-    name unless `keep_name` is False) with `config`."""
+def replace_config(retriever: HybridRetriever, config: RetrievalConfig) -> HybridRetriever:
+    """A retriever like `retriever` (store, embedder, floor, trusted links, store name) with
+    `config`."""
     extra = {"trusted": retriever.trusted} if hasattr(retriever, "trusted") else {}
     replaced = HybridRetriever(
         retriever.store,
         retriever.embedder,
         answer_floor=retriever.answer_floor,
         config=config,
-        store_name=getattr(retriever, "store_name", None) if keep_name else None,
+        store_name=getattr(retriever, "store_name", None),
         **extra,
     )
     replaced.use_topics(getattr(retriever, "topics", None))
@@ -240,7 +238,7 @@ class StageSystem:
     def __init__(self, hybrid: HybridSystem, name: str, changes: dict[str, Any]) -> None:
         self.name = name
         config = replace(hybrid.kb.retriever.config, **{**_BARE, **changes})
-        self.retriever = replace_config(hybrid.kb.retriever, config, keep_name=False)
+        self.retriever = replace_config(hybrid.kb.retriever, config)
 
     def run(self, question: str, k: int) -> Ranked:
         ranking = self.retriever.rank(question, k)

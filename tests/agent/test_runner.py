@@ -14,6 +14,13 @@ from storage import repo
 from storage.tables import Message, Owner
 from tests.fakes import ScriptedChatModel, calls, says
 
+VERIFY_THEN_ORDER = [
+    ("verify_customer", "started"),
+    ("verify_customer", "finished"),
+    ("get_order", "started"),
+    ("get_order", "finished"),
+]
+
 
 async def rows(services: Any, conversation_id: str) -> list[tuple[str, str]]:
     async with services.sessions() as session:
@@ -41,12 +48,7 @@ async def test_scripted_model_drives_tools_and_streams(make_services: Any) -> No
     model.assert_complete()
     assert isinstance(events[0], Accepted) and events[0].created
     statuses = [(e.tool, e.status) for e in events if isinstance(e, ToolStatus)]
-    assert statuses == [
-        ("verify_customer", "started"),
-        ("verify_customer", "finished"),
-        ("get_order", "started"),
-        ("get_order", "finished"),
-    ]
+    assert statuses == VERIFY_THEN_ORDER
     tokens = "".join(e.text for e in events if isinstance(e, Token))
     assert tokens.strip() == "Your order #1001 is partly on its way."
     result = events[-1]
@@ -211,12 +213,7 @@ async def test_the_offline_engine_streams_its_reply_and_tool_statuses(make_servi
         )
     ]
     statuses = [(e.tool, e.status) for e in events if isinstance(e, ToolStatus)]
-    assert statuses == [
-        ("verify_customer", "started"),
-        ("verify_customer", "finished"),
-        ("get_order", "started"),
-        ("get_order", "finished"),
-    ]
+    assert statuses == VERIFY_THEN_ORDER
     tokens = [e for e in events if isinstance(e, Token)]
     result = events[-1]
     assert isinstance(result, TurnResult) and "#1001" in result.text
